@@ -1,0 +1,72 @@
+/* Helpers shared by every hook family. */
+#ifndef REIN_COMMON_BPF_H
+#define REIN_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "maps.bpf.h"
+
+#define AT_FDCWD -100
+#define REIN_PATH_MASK (REIN_PATH_MAX - 1)
+
+static __always_inline void count(__u32 idx) {
+  __u64 *v = bpf_map_lookup_elem(&counters, &idx);
+  if (v) *v += 1;
+}
+
+static __always_inline struct scratch *get_scratch(void) {
+  __u32 zero = 0;
+  return bpf_map_lookup_elem(&scratch_map, &zero);
+}
+
+/* Word index of a tgid in tracked_bits. The empty asm stops clang from folding the mask
+ * into a computation the verifier cannot bound. */
+static __always_inline __u32 BIT_WORD(__u32 tgid) {
+  __u32 w = tgid >> 6;
+  asm volatile("" : "+r"(w));
+  return w & (REIN_MAX_PID / 64 - 1);
+}
+
+static __always_inline bool is_tracked(__u32 tgid) {
+  if (tgid >= REIN_MAX_PID) return false;
+  return (tracked_bits[BIT_WORD(tgid)] >> (tgid & 63)) & 1;
+}
+
+static __always_inline void set_tracked_bit(__u32 tgid) {
+  if (tgid < REIN_MAX_PID) __sync_fetch_and_or(&tracked_bits[BIT_WORD(tgid)], 1ULL << (tgid & 63));
+}
+
+static __always_inline void clear_tracked_bit(__u32 tgid) {
+  if (tgid < REIN_MAX_PID)
+    __sync_fetch_and_and(&tracked_bits[BIT_WORD(tgid)], ~(1ULL << (tgid & 63)));
+}
+
+static __always_inline __u32 agent_of(__u32 tgid) {
+  struct rein_tracked *t = bpf_map_lookup_elem(&tracked, &tgid);
+  return t ? t->agent : 0;
+}
+
+static __always_inline void fill_hdr(struct rein_hdr *h, __u16 kind, __u32 size) {
+  __u64 id = bpf_get_current_pid_tgid();
+  h->kind = kind;
+  h->abi = REIN_ABI_VERSION;
+  h->size = size;
+  h->ts_ns = bpf_ktime_get_boot_ns();
+  h->pid = (__u32)id;
+  h->tgid = id >> 32;
+  h->agent = agent_of(h->tgid);
+  h->uid = (__u32)bpf_get_current_uid_gid();
+}
+
+/* Copies a record to the ring; `size` must already be bounded by the caller. */
+static __always_inline void emit(void *rec, __u64 size) {
+  if (bpf_ringbuf_output(&events, rec, size, 0) == 0)
+    count(REIN_CTR_RECORDS);
+  else
+    count(REIN_CTR_DROP_RINGBUF);
+}
+
+#endif

@@ -1,0 +1,283 @@
+/* File mutations of tracked processes from the syscall tracepoints.
+ *
+ * Arguments are stashed at sys_enter and the event is built at sys_exit, when the result
+ * is known and the caller's strings are certainly paged in (the syscall just read them).
+ * Opens for writing are summarised: one record at open (path from the opened file itself)
+ * and one at close or exit with the bytes written in between. */
+#ifndef REIN_FILE_BPF_H
+#define REIN_FILE_BPF_H
+
+#include "path.bpf.h"
+
+#define O_ACCMODE 00000003
+#define O_RDONLY 00000000
+#define O_CREAT 00000100
+#define O_TRUNC 00001000
+#define AT_REMOVEDIR 0x200
+#define S_IFMT 00170000
+#define S_IFREG 0100000
+#define FMODE_WRITE 0x2
+
+/* FMODE_CREATED is a kernel macro, not in BTF; user space may override it. */
+const volatile __u32 fmode_created = 1u << 20;
+
+/* x86_64 syscall numbers */
+enum {
+  NR_write = 1, NR_open = 2, NR_close = 3, NR_pwrite64 = 18, NR_writev = 20,
+  NR_connect = 42, NR_truncate = 76, NR_ftruncate = 77, NR_rename = 82, NR_mkdir = 83,
+  NR_rmdir = 84, NR_creat = 85, NR_link = 86, NR_unlink = 87, NR_symlink = 88,
+  NR_chmod = 90, NR_fchmod = 91, NR_chown = 92, NR_fchown = 93, NR_lchown = 94,
+  NR_mkdirat = 258, NR_fchownat = 260, NR_unlinkat = 263, NR_renameat = 264,
+  NR_linkat = 265, NR_symlinkat = 266, NR_fchmodat = 268, NR_pwritev = 296,
+  NR_renameat2 = 316, NR_pwritev2 = 328, NR_openat = 257, NR_openat2 = 437,
+  NR_fchmodat2 = 452,
+};
+
+struct fop {
+  __u64 p1, p2;
+  __s32 dfd1, dfd2;
+  __s32 fd; /* fd-based ops (fchmod, fchown, ftruncate); -1 otherwise */
+  __u32 mode, owner, group;
+  __u16 op;
+  __u8 p2_raw; /* p2 is a symlink target, reported as given */
+};
+
+static __always_inline int decode_fop(const struct pending_call *c, struct fop *o) {
+  const __u64 *a = c->args;
+  o->fd = -1;
+  o->dfd1 = o->dfd2 = AT_FDCWD;
+  o->owner = o->group = (__u32)-1;
+  switch (c->nr) {
+  case NR_truncate: o->op = REIN_OP_TRUNCATE; o->p1 = a[0]; return 1;
+  case NR_ftruncate: o->op = REIN_OP_TRUNCATE; o->fd = a[0]; return 1;
+  case NR_rename: o->op = REIN_OP_RENAME; o->p1 = a[0]; o->p2 = a[1]; return 1;
+  case NR_renameat:
+  case NR_renameat2:
+    o->op = REIN_OP_RENAME; o->dfd1 = a[0]; o->p1 = a[1]; o->dfd2 = a[2]; o->p2 = a[3];
+    return 1;
+  case NR_unlink: o->op = REIN_OP_UNLINK; o->p1 = a[0]; return 1;
+  case NR_unlinkat:
+    o->op = (a[2] & AT_REMOVEDIR) ? REIN_OP_RMDIR : REIN_OP_UNLINK; o->dfd1 = a[0]; o->p1 = a[1];
+    return 1;
+  case NR_rmdir: o->op = REIN_OP_RMDIR; o->p1 = a[0]; return 1;
+  case NR_mkdir: o->op = REIN_OP_MKDIR; o->p1 = a[0]; o->mode = a[1]; return 1;
+  case NR_mkdirat: o->op = REIN_OP_MKDIR; o->dfd1 = a[0]; o->p1 = a[1]; o->mode = a[2]; return 1;
+  case NR_chmod: o->op = REIN_OP_CHMOD; o->p1 = a[0]; o->mode = a[1]; return 1;
+  case NR_fchmod: o->op = REIN_OP_CHMOD; o->fd = a[0]; o->mode = a[1]; return 1;
+  case NR_fchmodat:
+  case NR_fchmodat2:
+    o->op = REIN_OP_CHMOD; o->dfd1 = a[0]; o->p1 = a[1]; o->mode = a[2]; return 1;
+  case NR_chown:
+  case NR_lchown:
+    o->op = REIN_OP_CHOWN; o->p1 = a[0]; o->owner = a[1]; o->group = a[2]; return 1;
+  case NR_fchown: o->op = REIN_OP_CHOWN; o->fd = a[0]; o->owner = a[1]; o->group = a[2]; return 1;
+  case NR_fchownat:
+    o->op = REIN_OP_CHOWN; o->dfd1 = a[0]; o->p1 = a[1]; o->owner = a[2]; o->group = a[3];
+    return 1;
+  case NR_link: o->op = REIN_OP_LINK; o->p1 = a[0]; o->p2 = a[1]; return 1;
+  case NR_linkat:
+    o->op = REIN_OP_LINK; o->dfd1 = a[0]; o->p1 = a[1]; o->dfd2 = a[2]; o->p2 = a[3]; return 1;
+  case NR_symlink: o->op = REIN_OP_SYMLINK; o->p1 = a[1]; o->p2 = a[0]; o->p2_raw = 1; return 1;
+  case NR_symlinkat:
+    o->op = REIN_OP_SYMLINK; o->dfd1 = a[1]; o->p1 = a[2]; o->p2 = a[0]; o->p2_raw = 1;
+    return 1;
+  }
+  return 0;
+}
+
+/* Caller's path string into s->ustr; length without the NUL, or -1. */
+static __always_inline __s32 read_ustr(struct scratch *s, __u64 uptr) {
+  long n = bpf_probe_read_user_str(s->ustr, REIN_PATH_MAX, (const void *)uptr);
+  if (n <= 0) {
+    count(REIN_CTR_READ_FAILED);
+    return -1;
+  }
+  return n - 1;
+}
+
+/* Absolute path for (dfd, user path) or for an fd, written to s->rec at off. */
+struct resolve_req {
+  __u64 uptr;
+  __s32 fd; /* >= 0: the path of this descriptor */
+  __s32 dfd;
+  __u32 tflag;
+  __u32 flags; /* in/out */
+};
+
+static __noinline __u32 resolve_into(struct scratch *s, __u32 off, struct resolve_req *q) {
+  struct path_req r = {.tflag = q->tflag};
+  __u32 len = 0;
+  if (q->fd >= 0) {
+    struct file *f = fd_file(q->fd);
+    if (!f) {
+      q->flags |= REIN_F_PATH_UNRESOLVED;
+      return 0;
+    }
+    r.dentry = BPF_CORE_READ(f, f_path.dentry);
+    r.mnt = BPF_CORE_READ(f, f_path.mnt);
+    len = put_path(s, off, &r);
+    q->flags |= r.flags;
+    return len;
+  }
+  r.ulen = read_ustr(s, q->uptr);
+  if (r.ulen < 0) {
+    q->flags |= REIN_F_PATH_UNRESOLVED;
+    return 0;
+  }
+  if (!(r.ulen > 0 && s->ustr[0] == '/')) {
+    if (q->dfd == AT_FDCWD) {
+      struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+      r.dentry = BPF_CORE_READ(task, fs, pwd.dentry);
+      r.mnt = BPF_CORE_READ(task, fs, pwd.mnt);
+    } else {
+      struct file *f = fd_file(q->dfd);
+      if (f) {
+        r.dentry = BPF_CORE_READ(f, f_path.dentry);
+        r.mnt = BPF_CORE_READ(f, f_path.mnt);
+      } else {
+        q->flags |= REIN_F_PATH_UNRESOLVED;
+      }
+    }
+  }
+  len = put_path(s, off, &r);
+  q->flags |= r.flags;
+  return len;
+}
+
+static __noinline int emit_file_op(const struct pending_call *c, long ret) {
+  struct fop o = {};
+  if (!decode_fop(c, &o)) return 0;
+  struct scratch *s = get_scratch();
+  if (!s) return 0;
+  struct rein_file *e = (struct rein_file *)s->rec;
+  __u32 off = sizeof(*e);
+  struct resolve_req q1 = {.uptr = o.p1, .fd = o.fd, .dfd = o.dfd1,
+                           .tflag = REIN_F_PATH_TRUNCATED};
+  __u32 len1 = resolve_into(s, off, &q1);
+  __u32 flags = q1.flags;
+  off += len1;
+  __u32 len2 = 0;
+  if (o.p2) {
+    if (o.p2_raw) {
+      struct path_req r = {.ulen = read_ustr(s, o.p2), .tflag = REIN_F_PATH2_TRUNCATED};
+      len2 = put_path(s, off, &r);
+      flags |= r.flags;
+    } else {
+      struct resolve_req q2 = {.uptr = o.p2, .fd = -1, .dfd = o.dfd2,
+                               .tflag = REIN_F_PATH2_TRUNCATED};
+      len2 = resolve_into(s, off, &q2);
+      flags |= q2.flags;
+    }
+  }
+  off += len2;
+  fill_hdr(&e->h, REIN_REC_FILE, off);
+  e->op = o.op;
+  e->path_len = len1;
+  e->path2_len = len2;
+  e->_pad0 = 0;
+  e->result = ret;
+  e->flags = flags;
+  e->mode = o.mode;
+  e->owner = o.owner;
+  e->group = o.group;
+  e->syscall = c->nr;
+  emit(e, off & REIN_REC_MASK);
+  return 0;
+}
+
+/* Open family, args normalised at entry: [0]=dfd [1]=path [2]=flags [3]=mode. */
+static __noinline int emit_open(const struct pending_call *c, long ret) {
+  struct scratch *s = get_scratch();
+  if (!s) return 0;
+  __u32 oflags = c->args[2];
+  __u32 flags = 0;
+  if (ret < 0) { /* a failed attempt to create or empty a file is still worth reporting */
+    struct rein_file *e = (struct rein_file *)s->rec;
+    struct resolve_req q = {.uptr = c->args[1], .fd = -1, .dfd = c->args[0],
+                            .tflag = REIN_F_PATH_TRUNCATED};
+    __u32 len = resolve_into(s, sizeof(*e), &q);
+    flags = q.flags;
+    __u32 size = sizeof(*e) + len;
+    fill_hdr(&e->h, REIN_REC_FILE, size);
+    e->op = (oflags & O_CREAT) ? REIN_OP_CREATE : REIN_OP_TRUNCATE;
+    e->path_len = len;
+    e->path2_len = 0;
+    e->_pad0 = 0;
+    e->result = ret;
+    e->flags = flags;
+    e->mode = c->args[3];
+    e->owner = e->group = (__u32)-1;
+    e->syscall = c->nr;
+    emit(e, size & REIN_REC_MASK);
+    return 0;
+  }
+  struct file *f = fd_file(ret);
+  if (!f) return 0;
+  __u32 imode = BPF_CORE_READ(f, f_inode, i_mode);
+  if ((imode & S_IFMT) != S_IFREG) return 0;
+  __u32 fmode = BPF_CORE_READ(f, f_mode);
+  flags = REIN_F_PATH_FROM_FD;
+  if (fmode & fmode_created)
+    flags |= REIN_F_CREATED;
+  else if (oflags & O_TRUNC)
+    flags |= REIN_F_TRUNCATED;
+  if (fmode & FMODE_WRITE) flags |= REIN_F_WRITABLE;
+  if (!(flags & (REIN_F_CREATED | REIN_F_TRUNCATED | REIN_F_WRITABLE))) return 0;
+
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (flags & REIN_F_WRITABLE) {
+    struct open_file_key k = {.tgid = tgid, .fd = ret};
+    struct open_file_val *old = bpf_map_lookup_elem(&open_files, &k);
+    if (old) { /* the fd was reused without a close we saw (dup2, close_range) */
+      struct rein_file_close cl = {};
+      fill_hdr(&cl.h, REIN_REC_FILE_CLOSE, sizeof(cl));
+      cl.fd = ret;
+      cl.writes = old->writes;
+      cl.bytes = old->bytes;
+      emit(&cl, sizeof(cl));
+    }
+    struct open_file_val v = {};
+    if (bpf_map_update_elem(&open_files, &k, &v, BPF_ANY)) count(REIN_CTR_DROP_OPENFILE_FULL);
+  }
+  struct rein_file_open *e = (struct rein_file_open *)s->rec;
+  struct path_req r = {.dentry = BPF_CORE_READ(f, f_path.dentry),
+                       .mnt = BPF_CORE_READ(f, f_path.mnt), .tflag = REIN_F_PATH_TRUNCATED};
+  __u32 len = put_path(s, sizeof(*e), &r);
+  flags |= r.flags;
+  __u32 size = sizeof(*e) + len;
+  fill_hdr(&e->h, REIN_REC_FILE_OPEN, size);
+  e->fd = ret;
+  e->flags = flags;
+  e->open_flags = oflags;
+  e->mode = imode;
+  e->path_len = len;
+  e->_pad0 = 0;
+  e->_pad1 = 0;
+  emit(e, size & REIN_REC_MASK);
+  return 0;
+}
+
+static __always_inline void account_write(const struct pending_call *c, long ret) {
+  if (ret <= 0) return;
+  struct open_file_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .fd = c->args[0]};
+  struct open_file_val *v = bpf_map_lookup_elem(&open_files, &k);
+  if (!v) return;
+  __sync_fetch_and_add(&v->bytes, ret);
+  __sync_fetch_and_add(&v->writes, 1);
+}
+
+/* At close entry: the summary of writes through this fd, if it was a tracked write-open. */
+static __always_inline void close_fd(__u32 tgid, __s32 fd) {
+  struct open_file_key k = {.tgid = tgid, .fd = fd};
+  struct open_file_val *v = bpf_map_lookup_elem(&open_files, &k);
+  if (!v) return;
+  struct rein_file_close c = {};
+  fill_hdr(&c.h, REIN_REC_FILE_CLOSE, sizeof(c));
+  c.fd = fd;
+  c.writes = v->writes;
+  c.bytes = v->bytes;
+  emit(&c, sizeof(c));
+  bpf_map_delete_elem(&open_files, &k);
+}
+
+#endif

@@ -1,0 +1,129 @@
+/* Every map the sensor uses, with why it exists. */
+#ifndef REIN_MAPS_BPF_H
+#define REIN_MAPS_BPF_H
+
+#include "rein/abi/events.h"
+
+/* All records to user space. One MPSC ring keeps a single global order, so a process's
+ * exec always precedes its file events and its exit. Size set by user space. */
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 16 * 1024 * 1024);
+} events SEC(".maps");
+
+/* Fast path filter: one bit per tgid. Untracked processes cost one load and a bit test
+ * in every hook (no helper call). Details of tracked processes live in `tracked`. */
+__u64 tracked_bits[REIN_MAX_PID / 64];
+
+/* Runtime configuration, written by user space through the mmaped .bss. */
+struct rein_config cfg;
+
+/* tgid -> agent membership for tracked processes; inherited at fork. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, __u32);
+  __type(value, struct rein_tracked);
+} tracked SEC(".maps");
+
+/* Selectors evaluated at exec: FNV-1a 64 of an exe basename or full path -> selector index. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1024);
+  __type(key, __u64);
+  __type(value, __u32);
+} sel_exe SEC(".maps");
+
+/* cgroup v2 id -> selector index; a process in that cgroup or below it matches at exec. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1024);
+  __type(key, __u64);
+  __type(value, __u32);
+} sel_cgroup SEC(".maps");
+
+/* Syscall arguments stashed at sys_enter until sys_exit gives the result, per thread. */
+struct pending_call {
+  __u64 args[6];
+  __u32 nr;
+  __u32 _pad;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64); /* pid_tgid */
+  __type(value, struct pending_call);
+} pending SEC(".maps");
+
+/* (tgid, fd) of regular files a tracked process opened for writing -> bytes written.
+ * Reported once, at close or exit, instead of one record per write(). */
+struct open_file_key {
+  __u32 tgid;
+  __s32 fd;
+};
+struct open_file_val {
+  __u64 bytes;
+  __u32 writes;
+  __u32 _pad;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 8192);
+  __type(key, struct open_file_key);
+  __type(value, struct open_file_val);
+} open_files SEC(".maps");
+
+/* Socket cookie -> owner for UDP sockets of tracked processes that talk to port 53, so
+ * the cgroup skb hooks (which may run in softirq, without the owner as current) can copy
+ * DNS messages of tracked processes only. */
+struct dns_owner {
+  __u32 tgid;
+  __u32 agent;
+  __u32 uid;
+  __u32 _pad;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u64);
+  __type(value, struct dns_owner);
+} dns_socks SEC(".maps");
+
+/* Per-CPU counters of records and drops by reason (enum rein_counter). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, REIN_CTR_MAX);
+  __type(key, __u32);
+  __type(value, __u64);
+} counters SEC(".maps");
+
+/* Per-CPU scratch: records are assembled here, then copied to the ring sized to the data
+ * (the BPF stack is only 512 bytes). */
+#define REIN_WALK_SLACK 256
+/* State of one dentry walk. Kept in the map value rather than on the stack so the
+ * verifier sees `pos` as an opaque scalar and the bpf_loop body converges at once. */
+struct walk_state {
+  void *dentry;
+  void *vfsmnt;
+  void *mnt;
+  void *root_dentry;
+  void *root_mnt;
+  __s64 pos; /* start of what has been written so far */
+  __u32 done;
+  __u32 truncated;
+};
+struct scratch {
+  struct walk_state ws;
+  char walk[REIN_PATH_MAX + REIN_WALK_SLACK]; /* dentry walk writes backwards from the end */
+  char ustr[REIN_PATH_MAX];                   /* a path string from the caller */
+  /* record offsets are masked to 16 KiB; a path of up to REIN_PATH_MAX may start there */
+  __u8 rec[16384 + REIN_PATH_MAX + REIN_WALK_SLACK];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+#endif

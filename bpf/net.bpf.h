@@ -1,0 +1,123 @@
+/* Network: connect() results from the syscall tracepoint, and DNS messages of tracked
+ * processes from cgroup hooks at the cgroup v2 root. */
+#ifndef REIN_NET_BPF_H
+#define REIN_NET_BPF_H
+
+#include "common.bpf.h"
+
+#define SOCK_DGRAM 2
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define IPPROTO_UDP 17
+#define DNS_PORT 53
+
+/* Set once a tracked process has a DNS socket: until then the skb hooks return at once. */
+__u32 dns_socks_seen;
+
+static __noinline int emit_connect(const struct pending_call *c, long ret) {
+  struct scratch *s = get_scratch();
+  if (!s) return 0;
+  struct rein_connect *e = (struct rein_connect *)s->rec;
+  fill_hdr(&e->h, REIN_REC_CONNECT, sizeof(*e));
+  e->result = ret;
+  e->fd = c->args[0];
+  e->addrlen = c->args[2];
+  e->_pad0 = 0;
+  __u32 n = c->args[2];
+  if (n > sizeof(e->sockaddr)) n = sizeof(e->sockaddr);
+  __builtin_memset(e->sockaddr, 0, sizeof(e->sockaddr));
+  if (bpf_probe_read_user(e->sockaddr, n & 127, (void *)c->args[1])) count(REIN_CTR_READ_FAILED);
+  emit(e, sizeof(*e));
+  return 0;
+}
+
+/* Remember UDP sockets of tracked processes that send to port 53 (connect or sendmsg). */
+static __always_inline void note_dns_sock(struct bpf_sock_addr *ctx) {
+  if (ctx->user_port != bpf_htons(DNS_PORT) || ctx->type != SOCK_DGRAM) return;
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32;
+  if (!is_tracked(tgid)) return;
+  __u64 cookie = bpf_get_socket_cookie(ctx);
+  struct dns_owner o = {.tgid = tgid, .agent = agent_of(tgid),
+                        .uid = (__u32)bpf_get_current_uid_gid()};
+  bpf_map_update_elem(&dns_socks, &cookie, &o, BPF_ANY);
+  dns_socks_seen = 1;
+}
+
+SEC("cgroup/connect4")
+int rein_connect4(struct bpf_sock_addr *ctx) { note_dns_sock(ctx); return 1; }
+SEC("cgroup/connect6")
+int rein_connect6(struct bpf_sock_addr *ctx) { note_dns_sock(ctx); return 1; }
+SEC("cgroup/sendmsg4")
+int rein_sendmsg4(struct bpf_sock_addr *ctx) { note_dns_sock(ctx); return 1; }
+SEC("cgroup/sendmsg6")
+int rein_sendmsg6(struct bpf_sock_addr *ctx) { note_dns_sock(ctx); return 1; }
+
+struct udp_hdr {
+  __u16 source, dest, len, check;
+};
+
+static __always_inline int dns_skb(struct __sk_buff *skb, int ingress) {
+  if (!dns_socks_seen) return 1;
+  __u64 cookie = bpf_get_socket_cookie(skb);
+  struct dns_owner *owner = bpf_map_lookup_elem(&dns_socks, &cookie);
+  if (!owner) return 1;
+  struct scratch *s = get_scratch();
+  if (!s) return 1;
+  struct rein_dns *e = (struct rein_dns *)s->rec;
+  __builtin_memset(e->addr, 0, sizeof(e->addr));
+  __u32 off;
+  __u8 vbyte;
+  if (bpf_skb_load_bytes(skb, 0, &vbyte, 1)) return 1;
+  if ((vbyte >> 4) == 4) {
+    struct iphdr ip;
+    if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) || ip.protocol != IPPROTO_UDP) return 1;
+    off = (ip.ihl & 0xf) * 4;
+    e->family = 2;
+    __builtin_memcpy(e->addr, ingress ? &ip.saddr : &ip.daddr, 4);
+  } else if ((vbyte >> 4) == 6) {
+    struct ipv6hdr ip6;
+    if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) || ip6.nexthdr != IPPROTO_UDP) return 1;
+    off = sizeof(ip6);
+    e->family = 10;
+    __builtin_memcpy(e->addr, ingress ? &ip6.saddr : &ip6.daddr, 16);
+  } else {
+    return 1;
+  }
+  struct udp_hdr udp;
+  if (bpf_skb_load_bytes(skb, off, &udp, sizeof(udp))) return 1;
+  __u16 port = bpf_ntohs(ingress ? udp.source : udp.dest);
+  if (port != DNS_PORT) return 1;
+  __u32 plen = bpf_ntohs(udp.len);
+  plen = plen > sizeof(udp) ? plen - sizeof(udp) : 0;
+  __u32 n = plen;
+  if (n > REIN_DNS_MAX) {
+    n = REIN_DNS_MAX;
+    count(REIN_CTR_DNS_TRUNCATED);
+  }
+  if (n == 0) return 1;
+  if (bpf_skb_load_bytes(skb, off + sizeof(udp), s->rec + sizeof(*e), n & 1023)) return 1;
+  e->h.kind = REIN_REC_DNS;
+  e->h.abi = REIN_ABI_VERSION;
+  e->h.size = sizeof(*e) + n;
+  e->h.ts_ns = bpf_ktime_get_boot_ns();
+  e->h.pid = owner->tgid;
+  e->h.tgid = owner->tgid;
+  e->h.agent = owner->agent;
+  e->h.uid = owner->uid;
+  e->sock_cookie = cookie;
+  e->flags = ingress ? REIN_F_INGRESS : 0;
+  e->len = n;
+  e->orig_len = plen;
+  e->port = port;
+  e->_pad0 = 0;
+  emit(e, (sizeof(*e) + n) & 2047);
+  return 1;
+}
+
+SEC("cgroup_skb/egress")
+int rein_skb_egress(struct __sk_buff *skb) { return dns_skb(skb, 0); }
+SEC("cgroup_skb/ingress")
+int rein_skb_ingress(struct __sk_buff *skb) { return dns_skb(skb, 1); }
+
+#endif

@@ -1,0 +1,150 @@
+/* Absolute paths from the dentry chain, assembled in the kernel.
+ *
+ * The walk follows d_parent up to the mount root, then crosses into the parent mount at
+ * its mountpoint, and stops at the calling task's root (so a containerised process gets
+ * paths as it sees them in its own mount namespace and chroot). It writes backwards from
+ * the end of scratch->walk. bpf_loop keeps the verifier cost of the walk independent of
+ * its depth. */
+#ifndef REIN_PATH_BPF_H
+#define REIN_PATH_BPF_H
+
+#include "common.bpf.h"
+
+#define REIN_WALK_DEPTH 96
+#define REIN_REC_MASK 16383
+
+static struct mount *real_mount(struct vfsmount *m) {
+  return (struct mount *)((void *)m - bpf_core_field_offset(struct mount, mnt));
+}
+
+static long walk_step(__u32 i, void *unused) {
+  struct scratch *s = get_scratch();
+  if (!s) return 1;
+  struct walk_state *c = &s->ws;
+  struct dentry *d = c->dentry;
+  struct vfsmount *vm = c->vfsmnt;
+  struct mount *mnt = c->mnt;
+  if (d == c->root_dentry && (void *)vm == c->root_mnt) {
+    c->done = 1;
+    return 1;
+  }
+  if (d == BPF_CORE_READ(vm, mnt_root)) {
+    struct mount *parent = BPF_CORE_READ(mnt, mnt_parent);
+    if (parent == mnt) { /* top of this mount namespace */
+      c->done = 1;
+      return 1;
+    }
+    c->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+    c->mnt = parent;
+    c->vfsmnt = (void *)parent + bpf_core_field_offset(struct mount, mnt);
+    return 0;
+  }
+  struct dentry *up = BPF_CORE_READ(d, d_parent);
+  if (up == d) {
+    c->done = 1;
+    return 1;
+  }
+  __u32 len = BPF_CORE_READ(d, d_name.len);
+  const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+  if (len > 255) len = 255;
+  __s64 pos = c->pos;
+  /* keep one byte free at the front so a full walk is never exactly REIN_PATH_MAX long */
+  if (pos - (__s64)len - 1 < 1) {
+    c->truncated = 1;
+    return 1;
+  }
+  pos -= len;
+  bpf_probe_read_kernel(&s->walk[pos & REIN_PATH_MASK], len & 255, name);
+  pos -= 1;
+  s->walk[pos & REIN_PATH_MASK] = '/';
+  c->pos = pos;
+  c->dentry = up;
+  return 0;
+}
+
+/* Walks (dentry, vfsmount) into s->walk; returns the start offset (REIN_PATH_MAX means the
+ * path is the root itself). Sets *truncated when the walk was cut. */
+static __always_inline __s64 walk_path(struct scratch *s, struct dentry *dentry,
+                                       struct vfsmount *vfsmnt, __u32 *truncated) {
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  struct walk_state *c = &s->ws;
+  c->dentry = dentry;
+  c->vfsmnt = vfsmnt;
+  c->mnt = real_mount(vfsmnt);
+  c->root_dentry = BPF_CORE_READ(task, fs, root.dentry);
+  c->root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+  c->pos = REIN_PATH_MAX;
+  c->done = 0;
+  c->truncated = 0;
+  bpf_loop(REIN_WALK_DEPTH, walk_step, NULL, 0);
+  if (c->truncated || !c->done) *truncated = 1;
+  return c->pos;
+}
+
+/* What put_path appends: the absolute path of (dentry, mnt), then "/" and the first `ulen`
+ * bytes of s->ustr when ulen > 0. With no dentry the caller's string is taken as given. */
+struct path_req {
+  struct dentry *dentry;
+  struct vfsmount *mnt;
+  __s32 ulen;
+  __u32 tflag; /* flag to set in `flags` when the path is truncated */
+  __u32 flags; /* in/out: record flags */
+  __u32 _pad;
+};
+
+/* Appends to s->rec at `off`; returns the bytes written. When the result would not fit
+ * REIN_PATH_MAX only the caller's string is kept and the truncation flag is set: cut
+ * paths are flagged, never silent. */
+static __noinline __u32 put_path(struct scratch *s, __u32 off, struct path_req *r) {
+  __u32 trunc = 0;
+  __s64 pos = REIN_PATH_MAX;
+  __s32 ulen = r->ulen;
+  off &= REIN_REC_MASK;
+  if (!r->dentry || !r->mnt) {
+    if (ulen <= 0) return 0;
+    bpf_probe_read_kernel(&s->rec[off & REIN_REC_MASK], ulen & REIN_PATH_MASK, s->ustr);
+    return ulen & REIN_PATH_MASK;
+  }
+  pos = walk_path(s, r->dentry, r->mnt, &trunc);
+  __u32 wlen = REIN_PATH_MAX - pos;
+  if (ulen <= 0) {
+    if (wlen == 0) {
+      s->rec[off & REIN_REC_MASK] = '/';
+      wlen = 1;
+    } else {
+      bpf_probe_read_kernel(&s->rec[off & REIN_REC_MASK], wlen & REIN_PATH_MASK,
+                            &s->walk[pos & REIN_PATH_MASK]);
+    }
+    if (trunc) {
+      r->flags |= r->tflag;
+      count(REIN_CTR_PATH_TRUNCATED);
+    }
+    return wlen & REIN_PATH_MASK;
+  }
+  if (trunc || wlen + 1 + ulen > REIN_PATH_MAX - 1) {
+    r->flags |= r->tflag;
+    count(REIN_CTR_PATH_TRUNCATED);
+    wlen = 0;
+  }
+  if (wlen) {
+    bpf_probe_read_kernel(&s->rec[off & REIN_REC_MASK], wlen & REIN_PATH_MASK,
+                          &s->walk[pos & REIN_PATH_MASK]);
+  }
+  s->rec[(off + wlen) & REIN_REC_MASK] = '/';
+  bpf_probe_read_kernel(&s->rec[(off + wlen + 1) & REIN_REC_MASK], ulen & REIN_PATH_MASK,
+                        s->ustr);
+  return (wlen + 1 + ulen) & REIN_PATH_MASK;
+}
+
+/* The file behind a descriptor of the current task, or NULL. */
+static __always_inline struct file *fd_file(int fd) {
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+  if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds)) return NULL;
+  struct file **arr = BPF_CORE_READ(fdt, fd);
+  struct file *f = NULL;
+  bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+  return f;
+}
+
+#endif

@@ -1,0 +1,181 @@
+/* Process lifecycle: exec (selection of new agents), fork (inheritance), exit. */
+#ifndef REIN_PROCESS_BPF_H
+#define REIN_PROCESS_BPF_H
+
+#include "path.bpf.h"
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+#define REIN_HASH_SPAN 256
+
+/* Matches the exec against the exe and cgroup selectors. Exe selectors are FNV-1a 64
+ * hashes of a full path or a basename (user space hashes the same way); the filename is
+ * the one passed to execve, so a PATH lookup gives the full path. */
+static __always_inline int match_selectors(struct scratch *s, struct linux_binprm *bprm,
+                                           __u32 *selector) {
+  if (cfg.cgroup_selectors) {
+    for (int level = 0; level < 16; level++) {
+      __u64 id = bpf_get_current_ancestor_cgroup_id(level);
+      if (!id) break;
+      __u32 *sel = bpf_map_lookup_elem(&sel_cgroup, &id);
+      if (sel) {
+        *selector = *sel;
+        return 1;
+      }
+    }
+  }
+  if (cfg.exe_selectors) {
+    const char *fname = BPF_CORE_READ(bprm, filename);
+    if (bpf_probe_read_kernel_str(s->ustr, REIN_HASH_SPAN, fname) <= 0) return 0;
+    __u64 full = FNV_OFFSET, base = FNV_OFFSET;
+    for (int i = 0; i < REIN_HASH_SPAN; i++) {
+      __u8 c = s->ustr[i];
+      if (!c) break;
+      full = (full ^ c) * FNV_PRIME;
+      base = c == '/' ? FNV_OFFSET : (base ^ c) * FNV_PRIME;
+    }
+    __u32 *sel = bpf_map_lookup_elem(&sel_exe, &full);
+    if (!sel) sel = bpf_map_lookup_elem(&sel_exe, &base);
+    if (sel) {
+      *selector = *sel;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(rein_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) {
+  __u32 tgid = BPF_CORE_READ(p, tgid);
+  if (tgid == cfg.self_tgid) return 0;
+  struct scratch *s = get_scratch();
+  if (!s) return 0;
+  __u32 flags = 0, selector = 0;
+  if (!is_tracked(tgid)) {
+    if (match_selectors(s, bprm, &selector)) {
+      struct rein_tracked t = {.agent = tgid, .selector = selector,
+                               .agent_start_ns = bpf_ktime_get_boot_ns()};
+      if (bpf_map_update_elem(&tracked, &tgid, &t, BPF_ANY)) {
+        count(REIN_CTR_DROP_TRACK_FULL);
+        return 0;
+      }
+      set_tracked_bit(tgid);
+      flags |= REIN_F_NEW_AGENT;
+    } else if (cfg.exec_candidates) {
+      flags |= REIN_F_CANDIDATE;
+      count(REIN_CTR_CANDIDATES);
+    } else {
+      return 0;
+    }
+  }
+
+  struct rein_exec *e = (struct rein_exec *)s->rec;
+  __u32 off = sizeof(*e);
+  struct path_req r = {.dentry = BPF_CORE_READ(bprm, file, f_path.dentry),
+                       .mnt = BPF_CORE_READ(bprm, file, f_path.mnt),
+                       .tflag = REIN_F_PATH_TRUNCATED};
+  __u32 exe_len = put_path(s, off, &r);
+  off += exe_len;
+
+  struct mm_struct *mm = BPF_CORE_READ(p, mm);
+  __u64 astart = BPF_CORE_READ(mm, arg_start), aend = BPF_CORE_READ(mm, arg_end);
+  __u64 alen = aend > astart ? aend - astart : 0;
+  if (alen > REIN_ARGS_MAX - 1) {
+    alen = REIN_ARGS_MAX - 1;
+    flags |= REIN_F_ARGS_TRUNCATED;
+    count(REIN_CTR_ARGS_TRUNCATED);
+  }
+  off &= REIN_REC_MASK;
+  if (alen && bpf_probe_read_user(&s->rec[off], alen & (REIN_ARGS_MAX - 1), (void *)astart)) {
+    count(REIN_CTR_READ_FAILED);
+    alen = 0;
+  }
+  off += alen;
+  struct path_req rc = {.dentry = BPF_CORE_READ(p, fs, pwd.dentry),
+                        .mnt = BPF_CORE_READ(p, fs, pwd.mnt),
+                        .tflag = REIN_F_PATH2_TRUNCATED};
+  __u32 cwd_len = put_path(s, off, &rc);
+  flags |= r.flags | rc.flags;
+  off += cwd_len;
+
+  /* fill the fixed part last: put_path may have used the ustr scratch */
+  fill_hdr(&e->h, REIN_REC_EXEC, off);
+  e->h.pid = BPF_CORE_READ(p, pid);
+  e->h.tgid = tgid;
+  e->ppid = BPF_CORE_READ(p, real_parent, tgid);
+  e->flags = flags;
+  e->cgroup_id = bpf_get_current_cgroup_id();
+  e->selector = selector;
+  e->exe_len = exe_len;
+  e->args_len = alen;
+  e->cwd_len = cwd_len;
+  e->_pad0 = 0;
+  e->gid = BPF_CORE_READ(p, cred, gid.val);
+  e->h.uid = BPF_CORE_READ(p, cred, uid.val);
+  BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
+  emit(e, off & REIN_REC_MASK);
+  return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(rein_fork, struct task_struct *parent, struct task_struct *child) {
+  __u32 ptgid = BPF_CORE_READ(parent, tgid);
+  if (!is_tracked(ptgid)) return 0;
+  __u32 cpid = BPF_CORE_READ(child, pid);
+  if (cpid != BPF_CORE_READ(child, tgid)) return 0; /* a new thread, not a process */
+  struct rein_tracked *t = bpf_map_lookup_elem(&tracked, &ptgid);
+  if (!t) return 0;
+  struct rein_tracked copy = *t;
+  if (bpf_map_update_elem(&tracked, &cpid, &copy, BPF_ANY)) {
+    count(REIN_CTR_DROP_TRACK_FULL);
+    return 0;
+  }
+  set_tracked_bit(cpid);
+  struct rein_fork f = {};
+  fill_hdr(&f.h, REIN_REC_FORK, sizeof(f));
+  f.h.pid = cpid;
+  f.h.tgid = cpid;
+  f.h.agent = copy.agent;
+  f.ppid = ptgid;
+  f.cgroup_id = bpf_get_current_cgroup_id();
+  BPF_CORE_READ_STR_INTO(&f.comm, child, comm);
+  emit(&f, sizeof(f));
+  return 0;
+}
+
+/* Reports bytes written through files still open when their process exits. */
+static long flush_open_file(struct bpf_map *map, struct open_file_key *key,
+                            struct open_file_val *val, void *arg) {
+  struct rein_exit *x = arg;
+  if (key->tgid != x->h.tgid) return 0;
+  struct rein_file_close c = {};
+  c.h = x->h;
+  c.h.kind = REIN_REC_FILE_CLOSE;
+  c.h.size = sizeof(c);
+  c.fd = key->fd;
+  c.writes = val->writes;
+  c.bytes = val->bytes;
+  emit(&c, sizeof(c));
+  bpf_map_delete_elem(map, key);
+  return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(rein_exit, struct task_struct *p, bool group_dead) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32;
+  if (!is_tracked(tgid)) return 0;
+  bpf_map_delete_elem(&pending, &id); /* a thread killed inside a syscall never exits it */
+  if (!group_dead) return 0;
+  struct rein_exit x = {};
+  fill_hdr(&x.h, REIN_REC_EXIT, sizeof(x));
+  x.exit_code = BPF_CORE_READ(p, exit_code);
+  x.ppid = BPF_CORE_READ(p, real_parent, tgid);
+  bpf_for_each_map_elem(&open_files, flush_open_file, &x, 0);
+  emit(&x, sizeof(x));
+  bpf_map_delete_elem(&tracked, &tgid);
+  clear_tracked_bit(tgid);
+  return 0;
+}
+
+#endif

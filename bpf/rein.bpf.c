@@ -1,0 +1,93 @@
+/* The sensor's kernel programs: one object so all hook families share the maps in
+ * maps.bpf.h. Each family lives in its own header. */
+#include "process.bpf.h"
+#include "file.bpf.h"
+#include "net.bpf.h"
+
+/* Syscalls a tracked process makes that we report. Everything else returns after the
+ * tracked-bit test. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32;
+  if (!is_tracked(tgid)) return 0;
+  struct pending_call c = {.nr = nr};
+  c.args[0] = BPF_CORE_READ(regs, di);
+  c.args[1] = BPF_CORE_READ(regs, si);
+  c.args[2] = BPF_CORE_READ(regs, dx);
+  c.args[3] = BPF_CORE_READ(regs, r10);
+  c.args[4] = BPF_CORE_READ(regs, r8);
+  c.args[5] = BPF_CORE_READ(regs, r9);
+  switch (nr) {
+  case NR_close:
+    close_fd(tgid, c.args[0]);
+    return 0;
+  case NR_write:
+  case NR_pwrite64:
+  case NR_writev:
+  case NR_pwritev:
+  case NR_pwritev2: {
+    struct open_file_key k = {.tgid = tgid, .fd = c.args[0]};
+    if (!bpf_map_lookup_elem(&open_files, &k)) return 0;
+    break;
+  }
+  case NR_open: /* normalise to openat's layout: dfd, path, flags, mode */
+    c.args[3] = c.args[2];
+    c.args[2] = c.args[1];
+    c.args[1] = c.args[0];
+    c.args[0] = (__u64)(__s64)AT_FDCWD;
+    break;
+  case NR_creat:
+    c.args[3] = c.args[1];
+    c.args[2] = O_CREAT | 1 /* O_WRONLY */ | O_TRUNC;
+    c.args[1] = c.args[0];
+    c.args[0] = (__u64)(__s64)AT_FDCWD;
+    break;
+  case NR_openat:
+    break;
+  case NR_openat2: { /* flags and mode live in struct open_how */
+    __u64 how[2] = {};
+    if (bpf_probe_read_user(how, sizeof(how), (void *)c.args[2])) return 0;
+    c.args[2] = how[0];
+    c.args[3] = how[1];
+    break;
+  }
+  case NR_connect: case NR_truncate: case NR_ftruncate: case NR_rename: case NR_renameat:
+  case NR_renameat2: case NR_unlink: case NR_unlinkat: case NR_rmdir: case NR_mkdir:
+  case NR_mkdirat: case NR_chmod: case NR_fchmod: case NR_fchmodat: case NR_fchmodat2:
+  case NR_chown: case NR_fchown: case NR_lchown: case NR_fchownat: case NR_link:
+  case NR_linkat: case NR_symlink: case NR_symlinkat:
+    break;
+  default:
+    return 0;
+  }
+  if (nr == NR_open || nr == NR_openat || nr == NR_openat2 || nr == NR_creat) {
+    __u32 of = c.args[2];
+    if ((of & O_ACCMODE) == O_RDONLY && !(of & (O_CREAT | O_TRUNC))) return 0;
+  }
+  if (bpf_map_update_elem(&pending, &id, &c, BPF_ANY)) count(REIN_CTR_DROP_PENDING_FULL);
+  return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(rein_sys_exit, struct pt_regs *regs, long ret) {
+  __u64 id = bpf_get_current_pid_tgid();
+  if (!is_tracked(id >> 32)) return 0;
+  struct pending_call *p = bpf_map_lookup_elem(&pending, &id);
+  if (!p) return 0;
+  struct pending_call c = *p;
+  bpf_map_delete_elem(&pending, &id);
+  switch (c.nr) {
+  case NR_write: case NR_pwrite64: case NR_writev: case NR_pwritev: case NR_pwritev2:
+    account_write(&c, ret);
+    return 0;
+  case NR_open: case NR_openat: case NR_openat2: case NR_creat:
+    return emit_open(&c, ret);
+  case NR_connect:
+    return emit_connect(&c, ret);
+  default:
+    return emit_file_op(&c, ret);
+  }
+}
+
+char LICENSE[] SEC("license") = "GPL";

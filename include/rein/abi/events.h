@@ -1,0 +1,203 @@
+/* Kernel/user ABI: every record the BPF programs put on the ring buffer.
+ *
+ * Included by bpf/ (with vmlinux.h types) and by userspace/ (with <stdint.h>). Fixed-width
+ * types only, every struct padded explicitly to a multiple of 8 so both compilers agree;
+ * userspace/decode checks sizes and offsets with static_assert. Variable-length tails
+ * (paths, argv, payload) follow the fixed part; their lengths are in the fixed part and
+ * records are sized to the data. Bump REIN_ABI_VERSION on any change. */
+#ifndef REIN_ABI_EVENTS_H
+#define REIN_ABI_EVENTS_H
+
+#ifndef __VMLINUX_H__
+#include <stdint.h>
+typedef uint8_t __u8;
+typedef uint16_t __u16;
+typedef uint32_t __u32;
+typedef uint64_t __u64;
+typedef int32_t __s32;
+typedef int64_t __s64;
+#endif
+
+#define REIN_ABI_VERSION 1
+
+/* Bounds on variable tails. Paths are assembled in a per-CPU buffer of REIN_PATH_MAX;
+ * longer ones keep their tail (the leaf end) and set a *_TRUNCATED flag. */
+#define REIN_PATH_MAX 4096
+#define REIN_ARGS_MAX 4096
+#define REIN_DNS_MAX 512
+#define REIN_COMM_LEN 16
+#define REIN_MAX_PID 4194304 /* PID_MAX_LIMIT on 64-bit */
+
+enum rein_record_kind {
+  REIN_REC_EXEC = 1,
+  REIN_REC_FORK = 2,
+  REIN_REC_EXIT = 3,
+  REIN_REC_FILE = 4,
+  REIN_REC_CONNECT = 5,
+  REIN_REC_DNS = 6,
+  REIN_REC_FILE_OPEN = 7,  /* a tracked process opened a file for writing: fd -> path */
+  REIN_REC_FILE_CLOSE = 8, /* ...and closed it: bytes written through that fd */
+};
+
+/* Every record starts with this. */
+struct rein_hdr {
+  __u16 kind;
+  __u16 abi;
+  __u32 size;   /* whole record, header included */
+  __u64 ts_ns;  /* bpf_ktime_get_boot_ns(): CLOCK_BOOTTIME */
+  __u32 pid;    /* thread id */
+  __u32 tgid;   /* process id */
+  __u32 agent;  /* root pid of the agent this process belongs to; 0 = none */
+  __u32 uid;
+};
+
+/* Flags shared by records. */
+#define REIN_F_PATH_TRUNCATED (1u << 0)
+#define REIN_F_PATH2_TRUNCATED (1u << 1)
+#define REIN_F_ARGS_TRUNCATED (1u << 2)
+#define REIN_F_NEW_AGENT (1u << 3)   /* exec: this exec started an agent (selector matched) */
+#define REIN_F_CANDIDATE (1u << 4)   /* exec: untracked, sent only for argv matching in user space */
+#define REIN_F_PATH_FROM_FD (1u << 5) /* path came from the opened file itself (canonical) */
+#define REIN_F_PATH_UNRESOLVED (1u << 6) /* directory could not be resolved; path as the caller gave it */
+#define REIN_F_INGRESS (1u << 7)     /* dns: packet arriving at the process */
+#define REIN_F_CREATED (1u << 8)     /* file open: this open created the file */
+#define REIN_F_TRUNCATED (1u << 9)   /* file open: O_TRUNC emptied an existing file */
+#define REIN_F_WRITABLE (1u << 10)   /* file open: opened for writing; bytes follow at close */
+
+/* REIN_REC_EXEC: tail = exe[exe_len] args[args_len] (NUL-separated) cwd[cwd_len] */
+struct rein_exec {
+  struct rein_hdr h;
+  __u32 ppid;
+  __u32 flags;
+  __u64 cgroup_id;
+  __u32 selector; /* index of the selector that matched (REIN_F_NEW_AGENT) */
+  __u16 exe_len;
+  __u16 args_len;
+  __u16 cwd_len;
+  __u16 _pad0;
+  __u32 gid;
+  char comm[REIN_COMM_LEN];
+};
+
+/* REIN_REC_FORK: h.tgid is the new process */
+struct rein_fork {
+  struct rein_hdr h;
+  __u32 ppid;
+  __u32 _pad0;
+  __u64 cgroup_id;
+  char comm[REIN_COMM_LEN];
+};
+
+/* REIN_REC_EXIT: sent once per process, when its last thread exits */
+struct rein_exit {
+  struct rein_hdr h;
+  __u32 exit_code; /* wait(2) status encoding: (code << 8) | signal */
+  __u32 ppid;
+};
+
+enum rein_file_op {
+  REIN_OP_CREATE = 1,
+  REIN_OP_WRITE = 2,
+  REIN_OP_TRUNCATE = 3,
+  REIN_OP_RENAME = 4,
+  REIN_OP_UNLINK = 5,
+  REIN_OP_CHMOD = 6,
+  REIN_OP_CHOWN = 7,
+  REIN_OP_MKDIR = 8,
+  REIN_OP_RMDIR = 9,
+  REIN_OP_LINK = 10,
+  REIN_OP_SYMLINK = 11,
+  REIN_OP_MAX = 12,
+};
+
+/* REIN_REC_FILE: tail = path[path_len] path2[path2_len]
+ * path2 is the new name (rename, link) or the link target (symlink, as given). */
+struct rein_file {
+  struct rein_hdr h;
+  __u16 op;
+  __u16 path_len;
+  __u16 path2_len;
+  __u16 _pad0;
+  __s32 result;   /* 0 or -errno */
+  __u32 flags;
+  __u32 mode;     /* chmod/mkdir/create mode */
+  __u32 owner;    /* chown uid (u32 -1 = unchanged) */
+  __u32 group;    /* chown gid */
+  __u32 syscall;  /* syscall number, for debugging and docs */
+};
+
+/* REIN_REC_FILE_OPEN: tail = path[path_len]. Userspace keeps (tgid, fd) -> path for the
+ * write summary; the kernel only counts bytes. */
+struct rein_file_open {
+  struct rein_hdr h;
+  __s32 fd;
+  __u32 flags;      /* REIN_F_* */
+  __u32 open_flags; /* O_* as passed */
+  __u32 mode;       /* inode mode after the open */
+  __u16 path_len;
+  __u16 _pad0;
+  __u32 _pad1;
+};
+
+/* REIN_REC_FILE_CLOSE: the fd was closed (or the process exited) after writes. */
+struct rein_file_close {
+  struct rein_hdr h;
+  __s32 fd;
+  __u32 writes;
+  __u64 bytes;
+};
+
+/* REIN_REC_CONNECT: the caller's sockaddr as passed (user space parses it). */
+struct rein_connect {
+  struct rein_hdr h;
+  __s32 result;
+  __s32 fd;
+  __u32 addrlen; /* as passed by the caller */
+  __u32 _pad0;
+  __u8 sockaddr[112]; /* first bytes of the sockaddr (sockaddr_un is 110) */
+};
+
+/* REIN_REC_DNS: tail = the DNS message (UDP payload), at most REIN_DNS_MAX bytes */
+struct rein_dns {
+  struct rein_hdr h;
+  __u64 sock_cookie;
+  __u32 flags;      /* REIN_F_INGRESS */
+  __u16 len;        /* bytes in the tail */
+  __u16 orig_len;   /* payload length on the wire */
+  __u16 family;
+  __u16 port;       /* remote port */
+  __u8 addr[16];    /* remote address */
+  __u32 _pad0;
+};
+
+/* Per-CPU counters (array map "counters"), summed by user space for sensor.health. */
+enum rein_counter {
+  REIN_CTR_RECORDS = 0,        /* records written to the ring */
+  REIN_CTR_DROP_RINGBUF,       /* ring buffer full: record lost */
+  REIN_CTR_DROP_PENDING_FULL,  /* syscall args could not be stashed: event lost */
+  REIN_CTR_DROP_TRACK_FULL,    /* tracked-process map full: process not tracked */
+  REIN_CTR_DROP_OPENFILE_FULL, /* open-file map full: writes through that fd not counted */
+  REIN_CTR_PATH_TRUNCATED,     /* path longer than the buffer or deeper than the walk */
+  REIN_CTR_ARGS_TRUNCATED,
+  REIN_CTR_DNS_TRUNCATED,
+  REIN_CTR_READ_FAILED,        /* user memory could not be read (string, sockaddr) */
+  REIN_CTR_CANDIDATES,         /* untracked execs sent for argv matching */
+  REIN_CTR_MAX,
+};
+
+/* Mutable configuration in .bss, written by user space before attach and on reload. */
+struct rein_config {
+  __u32 self_tgid;        /* the sensor itself is never tracked */
+  __u32 exec_candidates;  /* non-zero: send untracked execs for argv selectors */
+  __u32 exe_selectors;    /* number of entries in the exe selector map */
+  __u32 cgroup_selectors; /* number of entries in the cgroup selector map */
+};
+
+/* Value of the tracked-process map. */
+struct rein_tracked {
+  __u32 agent;    /* root pid */
+  __u32 selector; /* selector index that started the agent */
+  __u64 agent_start_ns; /* boot-time start of the agent root, to tell reused pids apart */
+};
+
+#endif

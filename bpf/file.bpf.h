@@ -24,7 +24,7 @@ const volatile __u32 fmode_created = 1u << 20;
 /* x86_64 syscall numbers */
 enum {
   NR_write = 1, NR_open = 2, NR_close = 3, NR_pwrite64 = 18, NR_writev = 20,
-  NR_connect = 42, NR_truncate = 76, NR_ftruncate = 77, NR_rename = 82, NR_mkdir = 83,
+  NR_dup2 = 33, NR_connect = 42, NR_dup3 = 292, NR_truncate = 76, NR_ftruncate = 77, NR_rename = 82, NR_mkdir = 83,
   NR_rmdir = 84, NR_creat = 85, NR_link = 86, NR_unlink = 87, NR_symlink = 88,
   NR_chmod = 90, NR_fchmod = 91, NR_chown = 92, NR_fchown = 93, NR_lchown = 94,
   NR_mkdirat = 258, NR_fchownat = 260, NR_unlinkat = 263, NR_renameat = 264,
@@ -192,6 +192,7 @@ static __noinline int emit_open(const struct pending_call *c, long ret) {
   __u32 oflags = c->args[2];
   __u32 flags = 0;
   if (ret < 0) { /* a failed attempt to create or empty a file is still worth reporting */
+    if (!(oflags & (O_CREAT | O_TRUNC))) return 0;
     struct rein_file *e = (struct rein_file *)s->rec;
     struct resolve_req q = {.uptr = c->args[1], .fd = -1, .dfd = c->args[0],
                             .tflag = REIN_F_PATH_TRUNCATED};
@@ -224,20 +225,20 @@ static __noinline int emit_open(const struct pending_call *c, long ret) {
   if (fmode & FMODE_WRITE) flags |= REIN_F_WRITABLE;
   if (!(flags & (REIN_F_CREATED | REIN_F_TRUNCATED | REIN_F_WRITABLE))) return 0;
 
-  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  __u64 fid = (__u64)f;
   if (flags & REIN_F_WRITABLE) {
-    struct open_file_key k = {.tgid = tgid, .fd = ret};
-    struct open_file_val *old = bpf_map_lookup_elem(&open_files, &k);
-    if (old) { /* the fd was reused without a close we saw (dup2, close_range) */
+    struct open_file_val *old = bpf_map_lookup_elem(&open_files, &fid);
+    if (old) { /* a freed file we missed the last close of (close_range, exec) */
       struct rein_file_close cl = {};
       fill_hdr(&cl.h, REIN_REC_FILE_CLOSE, sizeof(cl));
-      cl.fd = ret;
+      cl.file_id = fid;
+      cl.fd = old->fd;
       cl.writes = old->writes;
       cl.bytes = old->bytes;
       emit(&cl, sizeof(cl));
     }
-    struct open_file_val v = {};
-    if (bpf_map_update_elem(&open_files, &k, &v, BPF_ANY)) count(REIN_CTR_DROP_OPENFILE_FULL);
+    struct open_file_val v = {.tgid = bpf_get_current_pid_tgid() >> 32, .fd = ret};
+    if (bpf_map_update_elem(&open_files, &fid, &v, BPF_ANY)) count(REIN_CTR_DROP_OPENFILE_FULL);
   }
   struct rein_file_open *e = (struct rein_file_open *)s->rec;
   struct path_req r = {.dentry = BPF_CORE_READ(f, f_path.dentry),
@@ -246,6 +247,7 @@ static __noinline int emit_open(const struct pending_call *c, long ret) {
   flags |= r.flags;
   __u32 size = sizeof(*e) + len;
   fill_hdr(&e->h, REIN_REC_FILE_OPEN, size);
+  e->file_id = fid;
   e->fd = ret;
   e->flags = flags;
   e->open_flags = oflags;
@@ -257,27 +259,44 @@ static __noinline int emit_open(const struct pending_call *c, long ret) {
   return 0;
 }
 
+/* Writes: args[5] holds the struct file the fd referred to at entry. */
 static __always_inline void account_write(const struct pending_call *c, long ret) {
   if (ret <= 0) return;
-  struct open_file_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .fd = c->args[0]};
-  struct open_file_val *v = bpf_map_lookup_elem(&open_files, &k);
+  __u64 fid = c->args[5];
+  struct open_file_val *v = bpf_map_lookup_elem(&open_files, &fid);
   if (!v) return;
   __sync_fetch_and_add(&v->bytes, ret);
   __sync_fetch_and_add(&v->writes, 1);
 }
 
-/* At close entry: the summary of writes through this fd, if it was a tracked write-open. */
-static __always_inline void close_fd(__u32 tgid, __s32 fd) {
-  struct open_file_key k = {.tgid = tgid, .fd = fd};
-  struct open_file_val *v = bpf_map_lookup_elem(&open_files, &k);
+/* Is this descriptor the file's last reference? file_ref_t (6.13+) counts from zero. */
+static __always_inline bool last_reference(struct file *f) {
+  if (bpf_core_field_exists(f->f_ref)) return BPF_CORE_READ(f, f_ref.refcnt.counter) == 0;
+  return true;
+}
+
+/* Tracked file behind fd if this descriptor holds its last reference, else 0. */
+static __always_inline __u64 last_tracked_ref(__s32 fd) {
+  struct file *f = fd_file(fd);
+  if (!f) return 0;
+  __u64 fid = (__u64)f;
+  if (!bpf_map_lookup_elem(&open_files, &fid) || !last_reference(f)) return 0;
+  return fid;
+}
+
+/* The summary of writes through a file whose last descriptor is going away (close, or
+ * dup2 over it, as shells do to restore redirected stdout). */
+static __always_inline void report_close(__u64 fid, __s32 fd) {
+  struct open_file_val *v = bpf_map_lookup_elem(&open_files, &fid);
   if (!v) return;
   struct rein_file_close c = {};
   fill_hdr(&c.h, REIN_REC_FILE_CLOSE, sizeof(c));
+  c.file_id = fid;
   c.fd = fd;
   c.writes = v->writes;
   c.bytes = v->bytes;
   emit(&c, sizeof(c));
-  bpf_map_delete_elem(&open_files, &k);
+  bpf_map_delete_elem(&open_files, &fid);
 }
 
 #endif

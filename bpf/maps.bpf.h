@@ -55,21 +55,21 @@ struct {
   __type(value, struct pending_call);
 } pending SEC(".maps");
 
-/* (tgid, fd) of regular files a tracked process opened for writing -> bytes written.
- * Reported once, at close or exit, instead of one record per write(). */
-struct open_file_key {
-  __u32 tgid;
-  __s32 fd;
-};
+/* Open file descriptions (struct file *) of regular files a tracked process opened for
+ * writing -> bytes written through any descriptor that refers to them (dup2'ed shell
+ * redirections, inherited fds). Reported once, at the last close or when the opener exits,
+ * instead of one record per write(). */
 struct open_file_val {
   __u64 bytes;
   __u32 writes;
+  __u32 tgid; /* the opener */
+  __s32 fd;   /* the descriptor it opened */
   __u32 _pad;
 };
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 8192);
-  __type(key, struct open_file_key);
+  __type(key, __u64);
   __type(value, struct open_file_val);
 } open_files SEC(".maps");
 

@@ -144,15 +144,16 @@ int BPF_PROG(rein_fork, struct task_struct *parent, struct task_struct *child) {
 }
 
 /* Reports bytes written through files still open when their process exits. */
-static long flush_open_file(struct bpf_map *map, struct open_file_key *key,
-                            struct open_file_val *val, void *arg) {
+static long flush_open_file(struct bpf_map *map, __u64 *key, struct open_file_val *val,
+                            void *arg) {
   struct rein_exit *x = arg;
-  if (key->tgid != x->h.tgid) return 0;
+  if (val->tgid != x->h.tgid) return 0;
   struct rein_file_close c = {};
   c.h = x->h;
   c.h.kind = REIN_REC_FILE_CLOSE;
   c.h.size = sizeof(c);
-  c.fd = key->fd;
+  c.file_id = *key;
+  c.fd = val->fd;
   c.writes = val->writes;
   c.bytes = val->bytes;
   emit(&c, sizeof(c));

@@ -19,16 +19,25 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
   c.args[4] = BPF_CORE_READ(regs, r8);
   c.args[5] = BPF_CORE_READ(regs, r9);
   switch (nr) {
-  case NR_close:
-    close_fd(tgid, c.args[0]);
+  case NR_close: {
+    __u64 fid = last_tracked_ref(c.args[0]);
+    if (fid) report_close(fid, c.args[0]);
     return 0;
+  }
+  case NR_dup2:
+  case NR_dup3: /* replacing a descriptor closes what it referred to */
+    if (c.args[0] == c.args[1]) return 0;
+    c.args[5] = last_tracked_ref(c.args[1]);
+    if (!c.args[5]) return 0;
+    break;
   case NR_write:
   case NR_pwrite64:
   case NR_writev:
   case NR_pwritev:
   case NR_pwritev2: {
-    struct open_file_key k = {.tgid = tgid, .fd = c.args[0]};
-    if (!bpf_map_lookup_elem(&open_files, &k)) return 0;
+    __u64 fid = (__u64)fd_file(c.args[0]);
+    if (!fid || !bpf_map_lookup_elem(&open_files, &fid)) return 0;
+    c.args[5] = fid;
     break;
   }
   case NR_open: /* normalise to openat's layout: dfd, path, flags, mode */
@@ -83,6 +92,9 @@ int BPF_PROG(rein_sys_exit, struct pt_regs *regs, long ret) {
     return 0;
   case NR_open: case NR_openat: case NR_openat2: case NR_creat:
     return emit_open(&c, ret);
+  case NR_dup2: case NR_dup3:
+    if (ret >= 0) report_close(c.args[5], c.args[1]);
+    return 0;
   case NR_connect:
     return emit_connect(&c, ret);
   default:

@@ -18,7 +18,7 @@ function(rein_bpf_skeletons target sources)
               -Wno-unused-function
               -I${CMAKE_SOURCE_DIR}/bpf/vmlinux/x86 -I${CMAKE_SOURCE_DIR}/bpf
               -I${CMAKE_SOURCE_DIR}/include -c ${src} -o ${obj}
-      COMMAND ${BPFTOOL} gen skeleton ${obj} name ${name} > ${skel}
+      COMMAND ${BPFTOOL} gen skeleton ${obj} name ${name}_bpf > ${skel}
       DEPENDS ${src} ${bpf_headers}
       COMMENT "BPF ${name}"
       VERBATIM)

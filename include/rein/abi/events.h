@@ -9,16 +9,10 @@
 #define REIN_ABI_EVENTS_H
 
 #ifndef __VMLINUX_H__
-#include <stdint.h>
-typedef uint8_t __u8;
-typedef uint16_t __u16;
-typedef uint32_t __u32;
-typedef uint64_t __u64;
-typedef int32_t __s32;
-typedef int64_t __s64;
+#include <linux/types.h>
 #endif
 
-#define REIN_ABI_VERSION 1
+#define REIN_ABI_VERSION 2
 
 /* Bounds on variable tails. Paths are assembled in a per-CPU buffer of REIN_PATH_MAX;
  * longer ones keep their tail (the leaf end) and set a *_TRUNCATED flag. */
@@ -126,10 +120,12 @@ struct rein_file {
   __u32 syscall;  /* syscall number, for debugging and docs */
 };
 
-/* REIN_REC_FILE_OPEN: tail = path[path_len]. Userspace keeps (tgid, fd) -> path for the
- * write summary; the kernel only counts bytes. */
+/* REIN_REC_FILE_OPEN: tail = path[path_len]. User space keeps file_id -> path for the
+ * write summary; the kernel only counts bytes. file_id names the open file description
+ * (shared by dup'ed and inherited descriptors), so writes through any of them add up. */
 struct rein_file_open {
   struct rein_hdr h;
+  __u64 file_id;
   __s32 fd;
   __u32 flags;      /* REIN_F_* */
   __u32 open_flags; /* O_* as passed */
@@ -139,9 +135,10 @@ struct rein_file_open {
   __u32 _pad1;
 };
 
-/* REIN_REC_FILE_CLOSE: the fd was closed (or the process exited) after writes. */
+/* REIN_REC_FILE_CLOSE: the last descriptor of the file was closed, or its opener exited. */
 struct rein_file_close {
   struct rein_hdr h;
+  __u64 file_id;
   __s32 fd;
   __u32 writes;
   __u64 bytes;

@@ -1,0 +1,224 @@
+"""Shared helpers for Rein's end-to-end tests: start the real sensor on the real kernel,
+drive real processes, read back the JSON lines.
+
+Exit code 77 means "skipped" to ctest. A test skips only when BPF cannot be used here
+(not root, no BTF) and REIN_REQUIRE_BPF is not set; with REIN_REQUIRE_BPF=1 that is a failure.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SKIP = 77
+
+
+def rein_bin():
+    path = os.environ.get("REIN_BIN")
+    if not path or not os.path.exists(path):
+        fail(f"REIN_BIN not set or missing: {path!r}")
+    return path
+
+
+def fail(msg):
+    print(f"FAIL: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def require_bpf():
+    """Skip (or fail under REIN_REQUIRE_BPF=1) when this machine cannot load BPF."""
+    why = None
+    if os.geteuid() != 0:
+        why = "not root"
+    elif not os.path.exists("/sys/kernel/btf/vmlinux"):
+        why = "no kernel BTF"
+    if why:
+        if os.environ.get("REIN_REQUIRE_BPF") == "1":
+            fail(f"BPF required (REIN_REQUIRE_BPF=1) but unavailable: {why}")
+        print(f"SKIP: {why}", file=sys.stderr)
+        sys.exit(SKIP)
+
+
+class Sensor:
+    """`rein run` with the given arguments, output to a temp file, stopped by SIGINT."""
+
+    def __init__(self, args, health_interval=1.0, ring_mib=None):
+        self.dir = tempfile.mkdtemp(prefix="rein-e2e-")
+        self.out = os.path.join(self.dir, "events.jsonl")
+        self.err_path = os.path.join(self.dir, "stderr.txt")
+        cmd = [rein_bin(), "run", "--output", self.out,
+               "--health-interval", str(health_interval)] + list(args)
+        if ring_mib:
+            cmd += ["--ring-mib", str(ring_mib)]
+        self.cmd = cmd
+        self.err = open(self.err_path, "w+")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.err)
+        self._wait_ready()
+
+    def _wait_ready(self, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                fail(f"sensor exited early ({self.proc.returncode}): {self.stderr()}")
+            if "rein: ready" in self.stderr():
+                return
+            time.sleep(0.05)
+        self.proc.kill()
+        fail(f"sensor not ready after {timeout}s: {self.stderr()}")
+
+    def stderr(self):
+        with open(self.err_path) as f:
+            return f.read()
+
+    def stop(self, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                fail("sensor did not stop on SIGINT")
+        if self.proc.returncode != 0:
+            fail(f"sensor exited {self.proc.returncode}: {self.stderr()}")
+        return self.events()
+
+    def events(self):
+        evs = []
+        with open(self.out) as f:
+            for n, line in enumerate(f, 1):
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    evs.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    fail(f"output line {n} is not JSON ({e}): {line[:200]}")
+        return evs
+
+    def pid(self):
+        return self.proc.pid
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def of_type(events, t):
+    return [e for e in events if e.get("type") == t]
+
+
+def health(events, state=None):
+    hs = of_type(events, "sensor.health")
+    return [h for h in hs if state is None or h.get("state") == state]
+
+
+class Listener:
+    """A TCP listener on loopback that accepts and closes, in a thread, until stopped."""
+
+    def __init__(self, family=socket.AF_INET, host="127.0.0.1"):
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self._stop = False
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        while not self._stop:
+            try:
+                c, _ = self.sock.accept()
+                c.close()
+            except OSError:
+                pass
+
+    def close(self):
+        self._stop = True
+        self.t.join(2)
+        self.sock.close()
+
+
+def closed_port(host="127.0.0.1"):
+    """A loopback port with nothing listening (bound then released)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class DnsResponder:
+    """A tiny authoritative DNS responder on UDP port 53 of a loopback address. Answers A
+    queries for names in `records` and NXDOMAIN otherwise. Stops by itself after max_seconds."""
+
+    def __init__(self, host, records, max_seconds=120):
+        self.records = records
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, 53))
+        self.sock.settimeout(0.2)
+        self.host = host
+        self.deadline = time.time() + max_seconds
+        self._stop = False
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        while not self._stop and time.time() < self.deadline:
+            try:
+                data, peer = self.sock.recvfrom(512)
+            except OSError:
+                continue
+            resp = self.answer(data)
+            if resp:
+                self.sock.sendto(resp, peer)
+
+    def answer(self, q):
+        if len(q) < 12:
+            return None
+        qid = q[0:2]
+        i, labels = 12, []
+        while i < len(q) and q[i]:
+            n = q[i]
+            labels.append(q[i + 1:i + 1 + n].decode("ascii", "replace"))
+            i += 1 + n
+        qend = i + 5
+        name = ".".join(labels)
+        question = q[12:qend]
+        qtype = int.from_bytes(q[i + 1:i + 3], "big")
+        addr = self.records.get(name)
+        if addr and qtype == 1:
+            flags, ancount = b"\x81\x80", 1
+            ans = b"\xc0\x0c" + b"\x00\x01\x00\x01" + (300).to_bytes(4, "big") + b"\x00\x04" + \
+                socket.inet_aton(addr)
+        else:
+            flags, ancount, ans = (b"\x81\x83", 0, b"") if not addr else (b"\x81\x80", 0, b"")
+        return qid + flags + b"\x00\x01" + ancount.to_bytes(2, "big") + b"\x00\x00\x00\x00" + \
+            question + ans
+
+    def close(self):
+        self._stop = True
+        self.t.join(2)
+        self.sock.close()
+
+
+def dns_query_packet(name, qid=0x1234, qtype=1):
+    q = qid.to_bytes(2, "big") + b"\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+    for label in name.split("."):
+        q += bytes([len(label)]) + label.encode()
+    return q + b"\x00" + qtype.to_bytes(2, "big") + b"\x00\x01"
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)

@@ -1,0 +1,82 @@
+#!/usr/bin/python3
+"""Workload for test_foundation: every file mutation the contract lists (absolute,
+relative and dirfd paths), a shell child, TCP v4/v6 connects, a DNS lookup, a chosen exit.
+The test copies this file under a unique name and runs it directly, so its exec is what the
+--agent-exe selector matches. Argument: a JSON object with the parameters."""
+import json
+import os
+import socket
+import subprocess
+import sys
+
+p = json.loads(sys.argv[1])
+W = p["dir"]
+os.makedirs(W, exist_ok=True)
+
+# absolute paths
+with open(f"{W}/a.txt", "w") as f:          # create + write(5)
+    f.write("hello")
+with open(f"{W}/a.txt", "w") as f:          # truncate + write(3)
+    f.write("abc")
+os.truncate(f"{W}/a.txt", 1)                 # truncate (by path)
+os.rename(f"{W}/a.txt", f"{W}/b.txt")        # rename in place
+with open(f"{W}/c.txt", "w"):                # create, no write
+    pass
+os.rename(f"{W}/b.txt", f"{W}/c.txt")        # rename over an existing file
+os.mkdir(f"{W}/sub")                         # mkdir
+os.rename(f"{W}/c.txt", f"{W}/sub/c.txt")    # rename across directories
+os.chmod(f"{W}/sub/c.txt", 0o600)            # chmod
+os.chown(f"{W}/sub/c.txt", os.getuid(), os.getgid())  # chown
+os.link(f"{W}/sub/c.txt", f"{W}/hard.txt")   # link
+os.symlink("sub/c.txt", f"{W}/sym.txt")      # symlink (relative target, as given)
+os.unlink(f"{W}/hard.txt")                   # unlink
+try:
+    os.unlink(f"{W}/does-not-exist")         # unlink that fails with ENOENT
+except FileNotFoundError:
+    pass
+
+# relative paths
+os.chdir(W)
+with open("rel.txt", "w") as f:              # create + write(2), relative
+    f.write("hi")
+os.mkdir("rdir")
+os.rmdir("rdir")
+os.rename("rel.txt", "./sub/../rel2.txt")    # relative with dot segments
+
+# dirfd paths
+dfd = os.open(f"{W}/sub", os.O_RDONLY | os.O_DIRECTORY)
+fd = os.open("d.txt", os.O_CREAT | os.O_WRONLY, 0o640, dir_fd=dfd)
+os.write(fd, b"12345678")
+os.close(fd)
+os.unlink("d.txt", dir_fd=dfd)
+os.mkdir("dd", dir_fd=dfd)
+os.rmdir("dd", dir_fd=dfd)
+os.close(dfd)
+
+# a shell child that writes a file and exits 3
+subprocess.run(["/bin/sh", "-c", f"echo shell > {W}/sh.txt; exit 3"])
+
+# network: TCP over IPv4 and IPv6 to local listeners, and to a closed port
+for fam, host, port in ((socket.AF_INET, "127.0.0.1", p["port4"]),
+                        (socket.AF_INET6, "::1", p["port6"]),
+                        (socket.AF_INET, "127.0.0.1", p["closed"])):
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    try:
+        s.connect((host, port))
+    except OSError:
+        pass
+    s.close()
+
+# DNS the way glibc does it: a connected UDP socket to port 53
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.connect((p["dns"], 53))
+s.send(bytes.fromhex(p["query"]))
+try:
+    s.recv(512)
+except OSError:
+    pass
+s.close()
+
+sys.stdout.flush()
+os._exit(p["exit"])

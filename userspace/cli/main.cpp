@@ -1,0 +1,44 @@
+// The `rein` command line. Exceptions stop here: CLI11 parse errors and anything thrown
+// by a library become one message and an exit code.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fmt/format.h>
+
+#include "cli/run_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"rein: eBPF sensor for AI-agent processes"};
+  app.require_subcommand(1);
+  rein::cli::RunOptions ro;
+  auto* run = app.add_subcommand("run", "Run the sensor in the foreground, JSON lines out");
+  run->add_option("--agent-exe", ro.exe, "Track processes exec'ing this binary name or path (repeatable)");
+  run->add_option("--agent-cmdline", ro.cmdline, "Track processes whose argv matches this ECMAScript regex (repeatable)");
+  run->add_option("--agent-cgroup", ro.cgroup, "Track processes in this cgroup v2 path or below (repeatable)");
+  run->add_option("--agent-pid", ro.pid, "Track this running process and its descendants (repeatable)");
+  run->add_option("-o,--output", ro.output, "Write events here instead of stdout (created 0600)");
+  run->add_option("--health-interval", ro.health_interval_s, "Seconds between sensor.health events (0: only start/stop)")
+      ->check(CLI::Range(0.0, 86400.0));
+  run->add_option("--duration", ro.duration_s, "Stop after this many seconds (0: until SIGINT/SIGTERM)")
+      ->check(CLI::Range(0.0, 1e9));
+  run->add_option("--ring-mib", ro.ring_mib, "Ring buffer size in MiB (power of two)")
+      ->check(CLI::IsMember({1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u}));
+  run->add_flag("--no-default-agents", ro.no_default_agents,
+                "With no selector, track nothing instead of the default agent list");
+  auto* version = app.add_subcommand("version", "Print the version");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (*version) {
+      fmt::print("rein {}\n", REIN_VERSION);
+      return 0;
+    }
+    if (*run) return rein::cli::run(ro);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "rein: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,163 @@
+#include "cli/run_command.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fmt/format.h>
+
+#include "loader/bpf_sensor.h"
+#include "pipeline/sensor_pipeline.h"
+#include "process/cgroup_resolver.h"
+#include "sinks/line_file_sink.h"
+#include "source/ring_source.h"
+
+namespace rein::cli {
+
+namespace {
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop.store(true); }
+
+int fail(const std::string& msg) {
+  fmt::print(stderr, "rein: {}\n", msg);
+  return 1;
+}
+
+std::vector<std::pair<std::string, uint64_t>> named(const std::array<uint64_t, REIN_CTR_MAX>& c) {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (uint32_t i = 0; i < REIN_CTR_MAX; i++) out.emplace_back(loader::counter_name(i), c[i]);
+  return out;
+}
+}  // namespace
+
+const std::vector<std::string>& default_agent_exes() {
+  // Coding-agent CLIs as they are commonly installed; the default policy observes them.
+  static const std::vector<std::string> names = {
+      "claude", "gemini", "codex", "aider", "goose", "opencode", "cursor-agent", "amp",
+      "crush",  "qwen",   "continue", "cline", "openhands"};
+  return names;
+}
+
+int run(const RunOptions& o) {
+  std::vector<pipeline::Selector> sels;
+  for (const auto& v : o.exe) sels.push_back({pipeline::SelectorKind::Exe, v, {}});
+  for (const auto& v : o.cmdline) sels.push_back({pipeline::SelectorKind::Cmdline, v, {}});
+  for (const auto& v : o.cgroup) sels.push_back({pipeline::SelectorKind::Cgroup, v, {}});
+  for (const auto& v : o.pid) sels.push_back({pipeline::SelectorKind::Pid, v, {}});
+  bool defaults = sels.empty() && !o.no_default_agents;
+  if (defaults)
+    for (const auto& n : default_agent_exes()) sels.push_back({pipeline::SelectorKind::Exe, n, {}});
+  auto selectors = pipeline::SelectorSet::build(sels);
+  if (!selectors) return fail(selectors.error().message);
+
+  auto cgroups = process::CgroupResolver::create();
+  if (!cgroups) fmt::print(stderr, "rein: degraded: {} (cgroup paths and --agent-cgroup unavailable)\n",
+                           cgroups.error().message);
+  process::CgroupResolver* cg = cgroups ? &*cgroups : nullptr;
+
+  // cgroup selectors become kernel keys (cgroup ids) before anything attaches
+  std::vector<std::pair<uint64_t, uint32_t>> cgroup_keys;
+  for (uint32_t i = 0; i < selectors->items().size(); i++) {
+    const auto& s = selectors->items()[i];
+    if (s.kind != pipeline::SelectorKind::Cgroup) continue;
+    if (!cg) return fail(fmt::format("--agent-cgroup {}: no cgroup v2 mount", s.value));
+    auto id = cg->id_for_path(s.value);
+    if (!id) return fail(fmt::format("--agent-cgroup {}: no such cgroup under {}", s.value,
+                                     cg->mount_point()));
+    cgroup_keys.emplace_back(*id, i);
+  }
+
+  auto sink = sinks::LineFileSink::open(o.output);
+  if (!sink) return fail(sink.error().message);
+
+  auto sensor = loader::BpfSensor::load(o.ring_mib * 1024 * 1024);
+  if (!sensor) return fail(sensor.error().message);
+  auto& bpf = **sensor;
+  bpf.set_self(uint32_t(getpid()));
+  for (auto [hash, idx] : selectors->exe_hashes())
+    if (auto ok = bpf.add_exe_selector(hash, idx); !ok) return fail(ok.error().message);
+  for (auto [id, idx] : cgroup_keys)
+    if (auto ok = bpf.add_cgroup_selector(id, idx); !ok) return fail(ok.error().message);
+  bpf.set_exec_candidates(selectors->has_cmdline());
+
+  pipeline::SensorPipeline pipe(
+      std::move(*selectors), **sink,
+      [&bpf](uint32_t tgid, uint32_t root, uint32_t sel, uint64_t start) {
+        return bpf.track(tgid, root, sel, start);
+      },
+      cg);
+
+  auto report = bpf.attach(cg ? cg->mount_point() : std::string());
+  if (!report) return fail(report.error().message);
+  for (const auto& h : *report) {
+    if (h.attached)
+      fmt::print(stderr, "rein: attached   {:28} ({})\n", h.hook, h.program);
+    else
+      fmt::print(stderr, "rein: unavailable {:27} {} -> without it: no {}\n", h.hook, h.error,
+                 h.feature);
+  }
+
+  auto ring = source::RingSource::open(bpf.ring_fd(), [&pipe](std::span<const uint8_t> b) {
+    pipe.on_record(b);
+  });
+  if (!ring) return fail(ring.error().message);
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto hooks_json = [&](sinks::JsonWriter& w) {
+    w.key("hooks");
+    w.begin_array();
+    for (const auto& h : *report) {
+      w.begin_object();
+      w.key("hook");
+      w.string(h.hook);
+      w.key("attached");
+      w.boolean(h.attached);
+      w.key("error");
+      if (h.attached) w.null(); else w.string(h.error);
+      w.end_object();
+    }
+    w.end_array();
+    w.key("default_agents");
+    w.boolean(defaults);
+  };
+  pipe.emit_health(pipeline::Clock::boot_now_ns(), "started", named(bpf.counters()), hooks_json);
+  size_t adopted = pipe.adopt_existing();
+  (*sink)->flush();
+  fmt::print(stderr, "rein: ready ({} running processes adopted{})\n", adopted,
+             defaults ? ", default agent selectors" : "");
+  fflush(stderr);
+
+  using clock = std::chrono::steady_clock;
+  auto start = clock::now();
+  auto next_health = start + std::chrono::duration<double>(o.health_interval_s);
+  int rc = 0;
+  while (!g_stop.load()) {
+    auto n = ring->poll(100);
+    if (!n) {
+      rc = fail(n.error().message);
+      break;
+    }
+    auto now = clock::now();
+    uint64_t boot = pipeline::Clock::boot_now_ns();
+    pipe.tick(boot);
+    if (o.health_interval_s > 0 && now >= next_health) {
+      pipe.emit_health(boot, "running", named(bpf.counters()));
+      next_health = now + std::chrono::duration<double>(o.health_interval_s);
+    }
+    (*sink)->flush();
+    if (o.duration_s > 0 && now - start >= std::chrono::duration<double>(o.duration_s)) break;
+  }
+  (void)ring->drain();
+  pipe.emit_health(pipeline::Clock::boot_now_ns(), "stopped", named(bpf.counters()));
+  (*sink)->flush();
+  return rc;
+}
+
+}  // namespace rein::cli

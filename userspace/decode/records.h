@@ -1,0 +1,95 @@
+// Typed views of the kernel's ring-buffer records (include/rein/abi/events.h). Decoding
+// validates every length against the record size: a record that does not add up is an
+// error value, never an out-of-bounds read.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/result.h"
+
+namespace rein::decode {
+
+struct Header {
+  uint16_t kind = 0;
+  uint64_t ts_ns = 0;  // CLOCK_BOOTTIME
+  uint32_t pid = 0, tgid = 0, agent = 0, uid = 0;
+};
+
+struct ExecRec {
+  Header h;
+  uint32_t ppid = 0, flags = 0, selector = 0, gid = 0;
+  uint64_t cgroup_id = 0;
+  std::string comm, exe, cwd;
+  std::vector<std::string> args;
+};
+
+struct ForkRec {
+  Header h;
+  uint32_t ppid = 0;
+  uint64_t cgroup_id = 0;
+  std::string comm;
+};
+
+struct ExitRec {
+  Header h;
+  uint32_t status = 0;  // wait(2) encoding
+  uint32_t ppid = 0;
+};
+
+struct FileRec {
+  Header h;
+  uint16_t op = 0;
+  int32_t result = 0;
+  uint32_t flags = 0, mode = 0, owner = 0, group = 0, syscall = 0;
+  std::string path, path2;
+};
+
+struct FileOpenRec {
+  Header h;
+  uint64_t file_id = 0;  // the open file description; dup'ed fds share it
+  int32_t fd = -1;
+  uint32_t flags = 0, open_flags = 0, mode = 0;
+  std::string path;
+};
+
+struct FileCloseRec {
+  Header h;
+  uint64_t file_id = 0;
+  int32_t fd = -1;
+  uint32_t writes = 0;
+  uint64_t bytes = 0;
+};
+
+struct ConnectRec {
+  Header h;
+  int32_t result = 0, fd = -1;
+  uint16_t family = 0;  // AF_INET, AF_INET6, AF_UNIX, or what the caller passed
+  uint16_t port = 0;
+  std::string address;    // text form for inet families
+  std::string unix_path;  // AF_UNIX; abstract names start with '@'
+};
+
+struct DnsRec {
+  Header h;
+  uint64_t cookie = 0;
+  bool ingress = false;
+  uint16_t orig_len = 0, family = 0, port = 0;
+  std::string address;
+  std::vector<uint8_t> payload;
+};
+
+using Record =
+    std::variant<ExecRec, ForkRec, ExitRec, FileRec, FileOpenRec, FileCloseRec, ConnectRec, DnsRec>;
+
+Result<Record> decode_record(std::span<const uint8_t> bytes);
+
+// Splits the NUL-separated argv block the kernel copied from the process's stack.
+std::vector<std::string> split_args(std::string_view block);
+
+// Text form of an IPv4/IPv6 address in network byte order.
+std::string inet_text(uint16_t family, const uint8_t* addr);
+
+}  // namespace rein::decode

@@ -1,0 +1,185 @@
+#include "loader/bpf_sensor.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "rein.skel.h"
+
+namespace rein::loader {
+namespace {
+
+int quiet_libbpf(enum libbpf_print_level level, const char* fmt_str, va_list args) {
+  if (level == LIBBPF_WARN && getenv("REIN_LIBBPF_DEBUG")) return vfprintf(stderr, fmt_str, args);
+  if (level == LIBBPF_DEBUG && getenv("REIN_LIBBPF_DEBUG")) return vfprintf(stderr, fmt_str, args);
+  return 0;
+}
+
+std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
+
+Result<void> preflight() {
+  if (geteuid() != 0)
+    return make_error("rein must run as root (it loads BPF programs: CAP_BPF, CAP_PERFMON and "
+                      "CAP_SYS_ADMIN are needed)");
+  struct stat st {};
+  if (stat("/sys/kernel/btf/vmlinux", &st) != 0)
+    return make_error("this kernel exposes no BTF at /sys/kernel/btf/vmlinux "
+                      "(CONFIG_DEBUG_INFO_BTF=y is required for CO-RE)");
+  return {};
+}
+
+}  // namespace
+
+const char* counter_name(uint32_t idx) {
+  static const char* names[REIN_CTR_MAX] = {
+      "records",         "drop_ringbuf_full", "drop_pending_full", "drop_tracked_full",
+      "drop_openfile_full", "path_truncated",  "args_truncated",    "dns_truncated",
+      "user_read_failed", "exec_candidates"};
+  return idx < REIN_CTR_MAX ? names[idx] : "unknown";
+}
+
+Result<std::unique_ptr<BpfSensor>> BpfSensor::load(uint32_t ring_bytes) {
+  if (auto ok = preflight(); !ok) return ok.error();
+  libbpf_set_print(quiet_libbpf);
+  struct ::rein_bpf* skel = rein_bpf__open();
+  if (!skel) return make_error(fmt::format("cannot open the BPF object: {}", errno_text(errno)));
+  std::unique_ptr<BpfSensor> s(new BpfSensor(skel));
+  if (ring_bytes) {
+    if (int err = bpf_map__set_max_entries(skel->maps.events, ring_bytes); err)
+      return make_error(fmt::format("ring buffer size {}: {}", ring_bytes, errno_text(err)));
+  }
+  if (int err = rein_bpf__load(skel); err)
+    return make_error(fmt::format(
+        "loading the BPF programs failed: {} (run with REIN_LIBBPF_DEBUG=1 for the verifier log)",
+        errno_text(err)));
+  return s;
+}
+
+BpfSensor::~BpfSensor() {
+  for (auto* l : cgroup_links_) bpf_link__destroy(l);
+  rein_bpf__destroy(skel_);
+}
+
+Result<std::vector<HookStatus>> BpfSensor::attach(const std::string& cgroup2_mount) {
+  std::vector<HookStatus> report;
+  struct Tp {
+    bpf_program* prog;
+    const char* hook;
+    bool required;
+    const char* feature;
+  };
+  const Tp tracing[] = {
+      {skel_->progs.rein_exec, "tp_btf/sched_process_exec", true, "exec events and selection"},
+      {skel_->progs.rein_fork, "tp_btf/sched_process_fork", true, "descendant tracking"},
+      {skel_->progs.rein_exit, "tp_btf/sched_process_exit", true, "exit events"},
+      {skel_->progs.rein_sys_enter, "tp_btf/sys_enter", true, "file and connect events"},
+      {skel_->progs.rein_sys_exit, "tp_btf/sys_exit", true, "file and connect events"},
+  };
+  for (const auto& t : tracing) {
+    HookStatus st{bpf_program__name(t.prog), t.hook, false, t.required, {}, t.feature};
+    struct bpf_link* link = bpf_program__attach(t.prog);
+    if (!link) {
+      st.error = errno_text(errno);
+    } else {
+      st.attached = true;
+      // The skeleton destroys links it knows about; hand it this one.
+      if (t.prog == skel_->progs.rein_exec) skel_->links.rein_exec = link;
+      else if (t.prog == skel_->progs.rein_fork) skel_->links.rein_fork = link;
+      else if (t.prog == skel_->progs.rein_exit) skel_->links.rein_exit = link;
+      else if (t.prog == skel_->progs.rein_sys_enter) skel_->links.rein_sys_enter = link;
+      else skel_->links.rein_sys_exit = link;
+    }
+    report.push_back(st);
+  }
+  const Tp cgroup[] = {
+      {skel_->progs.rein_connect4, "cgroup/connect4", false, "DNS socket discovery (IPv4)"},
+      {skel_->progs.rein_connect6, "cgroup/connect6", false, "DNS socket discovery (IPv6)"},
+      {skel_->progs.rein_sendmsg4, "cgroup/sendmsg4", false, "DNS socket discovery (IPv4)"},
+      {skel_->progs.rein_sendmsg6, "cgroup/sendmsg6", false, "DNS socket discovery (IPv6)"},
+      {skel_->progs.rein_skb_egress, "cgroup_skb/egress", false, "DNS queries"},
+      {skel_->progs.rein_skb_ingress, "cgroup_skb/ingress", false, "DNS answers"},
+  };
+  int cg = cgroup2_mount.empty() ? -1 : open(cgroup2_mount.c_str(), O_RDONLY | O_DIRECTORY);
+  int cg_errno = errno;
+  for (const auto& t : cgroup) {
+    HookStatus st{bpf_program__name(t.prog), t.hook, false, false, {}, t.feature};
+    if (cg < 0) {
+      st.error = cgroup2_mount.empty() ? "no cgroup v2 mount found"
+                                       : fmt::format("{}: {}", cgroup2_mount, errno_text(cg_errno));
+    } else if (struct bpf_link* link = bpf_program__attach_cgroup(t.prog, cg); !link) {
+      st.error = errno_text(errno);
+    } else {
+      st.attached = true;
+      cgroup_links_.push_back(link);
+    }
+    report.push_back(st);
+  }
+  if (cg >= 0) close(cg);
+  for (const auto& st : report) {
+    if (st.required && !st.attached)
+      return make_error(fmt::format("required hook {} ({}) did not attach: {}", st.hook,
+                                    st.program, st.error));
+  }
+  return report;
+}
+
+int BpfSensor::ring_fd() const { return bpf_map__fd(skel_->maps.events); }
+
+void BpfSensor::set_self(uint32_t tgid) { skel_->bss->cfg.self_tgid = tgid; }
+
+void BpfSensor::set_exec_candidates(bool on) {
+  __atomic_store_n(&skel_->bss->cfg.exec_candidates, on ? 1u : 0u, __ATOMIC_RELEASE);
+}
+
+Result<void> BpfSensor::add_exe_selector(uint64_t hash, uint32_t index) {
+  if (bpf_map__update_elem(skel_->maps.sel_exe, &hash, sizeof(hash), &index, sizeof(index),
+                           BPF_ANY) != 0)
+    return make_error(fmt::format("exe selector map: {}", errno_text(errno)));
+  __atomic_add_fetch(&skel_->bss->cfg.exe_selectors, 1, __ATOMIC_RELEASE);
+  return {};
+}
+
+Result<void> BpfSensor::add_cgroup_selector(uint64_t id, uint32_t index) {
+  if (bpf_map__update_elem(skel_->maps.sel_cgroup, &id, sizeof(id), &index, sizeof(index),
+                           BPF_ANY) != 0)
+    return make_error(fmt::format("cgroup selector map: {}", errno_text(errno)));
+  __atomic_add_fetch(&skel_->bss->cfg.cgroup_selectors, 1, __ATOMIC_RELEASE);
+  return {};
+}
+
+Result<void> BpfSensor::track(uint32_t tgid, uint32_t agent_root, uint32_t selector,
+                              uint64_t agent_start_ns) {
+  if (tgid >= REIN_MAX_PID) return make_error(fmt::format("pid {} out of range", tgid));
+  rein_tracked t{agent_root, selector, agent_start_ns};
+  if (bpf_map__update_elem(skel_->maps.tracked, &tgid, sizeof(tgid), &t, sizeof(t), BPF_ANY) != 0)
+    return make_error(fmt::format("tracked map: {}", errno_text(errno)));
+  // The kernel sets bits atomically too; a plain read-modify-write could lose one.
+  __atomic_fetch_or(&skel_->bss->tracked_bits[tgid / 64], 1ULL << (tgid % 64), __ATOMIC_SEQ_CST);
+  return {};
+}
+
+bool BpfSensor::is_tracked(uint32_t tgid) const {
+  if (tgid >= REIN_MAX_PID) return false;
+  return (__atomic_load_n(&skel_->bss->tracked_bits[tgid / 64], __ATOMIC_RELAXED) >> (tgid % 64)) & 1;
+}
+
+std::array<uint64_t, REIN_CTR_MAX> BpfSensor::counters() const {
+  std::array<uint64_t, REIN_CTR_MAX> out{};
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return out;
+  std::vector<uint64_t> vals(ncpu);
+  for (uint32_t i = 0; i < REIN_CTR_MAX; i++) {
+    if (bpf_map__lookup_elem(skel_->maps.counters, &i, sizeof(i), vals.data(),
+                             vals.size() * sizeof(uint64_t), 0) == 0)
+      for (auto v : vals) out[i] += v;
+  }
+  return out;
+}
+
+}  // namespace rein::loader

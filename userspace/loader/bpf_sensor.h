@@ -1,0 +1,58 @@
+// Owns the BPF skeleton: preflight checks, load, per-program attach with a report of what
+// attached and what did not, and the user-space side of the kernel maps (selectors,
+// tracked processes, counters). Everything is released by the destructor.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "rein/abi/events.h"
+
+struct rein_bpf;  // generated skeleton (rein.skel.h)
+struct bpf_link;
+
+namespace rein::loader {
+
+struct HookStatus {
+  std::string program;
+  std::string hook;   // what it hooks, for the start-up report
+  bool attached = false;
+  bool required = false;
+  std::string error;  // why not, when not attached
+  std::string feature;  // what is lost without it
+};
+
+class BpfSensor {
+ public:
+  // Fails with one clear sentence when the machine cannot run the sensor.
+  static Result<std::unique_ptr<BpfSensor>> load(uint32_t ring_bytes);
+  ~BpfSensor();
+  BpfSensor(const BpfSensor&) = delete;
+  BpfSensor& operator=(const BpfSensor&) = delete;
+
+  // Attaches every program; required hooks failing is an error, optional ones degrade.
+  Result<std::vector<HookStatus>> attach(const std::string& cgroup2_mount);
+
+  int ring_fd() const;
+  void set_self(uint32_t tgid);
+  void set_exec_candidates(bool on);
+  Result<void> add_exe_selector(uint64_t hash, uint32_t index);
+  Result<void> add_cgroup_selector(uint64_t cgroup_id, uint32_t index);
+  // Marks a process tracked as a member of the agent rooted at `agent_root`.
+  Result<void> track(uint32_t tgid, uint32_t agent_root, uint32_t selector, uint64_t agent_start_ns);
+  bool is_tracked(uint32_t tgid) const;
+  std::array<uint64_t, REIN_CTR_MAX> counters() const;
+
+ private:
+  explicit BpfSensor(struct ::rein_bpf* skel) : skel_(skel) {}
+  struct ::rein_bpf* skel_;
+  std::vector<struct bpf_link*> cgroup_links_;
+};
+
+// Names of the kernel counters, indexed by enum rein_counter (for sensor.health).
+const char* counter_name(uint32_t idx);
+
+}  // namespace rein::loader

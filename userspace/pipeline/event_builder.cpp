@@ -1,0 +1,143 @@
+#include "pipeline/event_builder.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <fmt/format.h>
+
+#include "process/container_id.h"
+
+namespace rein::pipeline {
+
+namespace {
+int64_t clock_ns(clockid_t id) {
+  timespec ts{};
+  clock_gettime(id, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool secret_flag_name(std::string_view name) {
+  std::string n = lower(name);
+  for (const char* w : {"key", "token", "secret", "password", "passwd", "credential", "auth"})
+    if (n.find(w) != std::string::npos) return true;
+  return false;
+}
+
+bool looks_like_key(std::string_view v) {
+  static const std::array<std::string_view, 14> prefixes = {
+      "sk-", "sk_", "AIza", "ghp_", "gho_", "ghs_", "github_pat_", "xoxb-", "xoxp-",
+      "AKIA", "ASIA", "ABSK", "gsk_", "xai-"};
+  for (auto p : prefixes)
+    if (v.size() >= p.size() + 12 && v.substr(0, p.size()) == p) return true;
+  // JWTs: three base64url parts, the first starting with eyJ
+  return v.size() > 40 && v.substr(0, 3) == "eyJ" && std::count(v.begin(), v.end(), '.') == 2;
+}
+}  // namespace
+
+Clock::Clock() : offset_ns_(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME)) {}
+
+uint64_t Clock::boot_now_ns() { return static_cast<uint64_t>(clock_ns(CLOCK_BOOTTIME)); }
+
+std::string Clock::rfc3339(uint64_t boot_ns) const {
+  int64_t real = static_cast<int64_t>(boot_ns) + offset_ns_;
+  time_t secs = real / 1'000'000'000;
+  long nanos = real % 1'000'000'000;
+  tm t{};
+  gmtime_r(&secs, &t);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", t.tm_year + 1900, t.tm_mon + 1,
+                     t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, nanos);
+}
+
+std::string redact_arg(std::string_view arg, bool previous_was_secret_flag, bool* is_secret_flag) {
+  *is_secret_flag = false;
+  if (previous_was_secret_flag) return "[redacted]";
+  if (arg.size() > 2 && arg[0] == '-') {
+    auto eq = arg.find('=');
+    std::string_view name = arg.substr(0, eq);
+    if (secret_flag_name(name)) {
+      if (eq == std::string_view::npos) {
+        *is_secret_flag = true;
+        return std::string(arg);
+      }
+      return std::string(arg.substr(0, eq + 1)) + "[redacted]";
+    }
+  }
+  // NAME=value assignments (env -i FOO_API_KEY=... cmd)
+  if (auto eq = arg.find('='); eq != std::string_view::npos && eq > 0 && arg[0] != '-' &&
+                               secret_flag_name(arg.substr(0, eq)))
+    return std::string(arg.substr(0, eq + 1)) + "[redacted]";
+  if (looks_like_key(arg)) return "[redacted]";
+  return std::string(arg);
+}
+
+sinks::JsonWriter& EventBuilder::begin(std::string_view type, uint64_t boot_ns,
+                                       const ProcessView& proc, const process::Agent* agent) {
+  w_.clear();
+  w_.begin_object();
+  w_.key("type");
+  w_.string(type);
+  w_.key("time");
+  w_.string(clock_.rfc3339(boot_ns));
+  w_.key("process");
+  w_.begin_object();
+  w_.key("pid");
+  w_.number(uint64_t(proc.pid));
+  const auto* p = proc.info;
+  auto str_or_null = [&](const char* k, const std::string* v) {
+    w_.key(k);
+    if (v) w_.string(*v); else w_.null();
+  };
+  w_.key("ppid");
+  if (p) w_.number(uint64_t(p->ppid)); else w_.null();
+  w_.key("uid");
+  if (p) w_.number(uint64_t(p->uid)); else w_.null();
+  str_or_null("comm", p ? &p->comm : nullptr);
+  str_or_null("exe", p && !p->exe.empty() ? &p->exe : nullptr);
+  w_.key("args");
+  if (p) {
+    w_.begin_array();
+    bool secret_next = false;
+    for (const auto& a : p->args) {
+      bool flag = false;
+      w_.string(redact_arg(a, secret_next, &flag));
+      secret_next = flag;
+    }
+    w_.end_array();
+  } else {
+    w_.null();
+  }
+  w_.key("cgroup");
+  if (!proc.cgroup.empty()) w_.string(proc.cgroup); else w_.null();
+  w_.key("container_id");
+  if (auto id = process::container_id_from_cgroup(proc.cgroup)) w_.string(*id); else w_.null();
+  w_.end_object();
+  w_.key("agent");
+  if (agent) {
+    w_.begin_object();
+    w_.key("id");
+    w_.string(agent->id);
+    w_.key("name");
+    w_.string(agent->name);
+    w_.key("root_pid");
+    w_.number(uint64_t(agent->root_pid));
+    w_.end_object();
+  } else {
+    w_.null();
+  }
+  return w_;
+}
+
+const std::string& EventBuilder::finish() {
+  w_.end_object();
+  return w_.str();
+}
+
+}  // namespace rein::pipeline

@@ -1,0 +1,51 @@
+// Builds one JSON event line with the fields every event carries (design.md contract):
+// type, time, process {...}, agent {...} or null; the caller adds the rest.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "process/agent_registry.h"
+#include "process/process_info.h"
+#include "sinks/json_writer.h"
+
+namespace rein::pipeline {
+
+// Converts CLOCK_BOOTTIME nanoseconds (what the kernel stamps) to RFC 3339 UTC with
+// nanoseconds, using the offset measured at start-up.
+class Clock {
+ public:
+  Clock();
+  std::string rfc3339(uint64_t boot_ns) const;
+  static uint64_t boot_now_ns();
+
+ private:
+  int64_t offset_ns_;  // realtime - boottime
+};
+
+struct ProcessView {
+  const process::ProcessInfo* info = nullptr;  // null when the table does not know the pid
+  uint32_t pid = 0;
+  std::string cgroup;                          // path under the cgroup v2 mount
+};
+
+class EventBuilder {
+ public:
+  explicit EventBuilder(const Clock& clock) : clock_(clock) {}
+  // Starts an event; the writer is left inside the top-level object.
+  sinks::JsonWriter& begin(std::string_view type, uint64_t boot_ns, const ProcessView& proc,
+                           const process::Agent* agent);
+  sinks::JsonWriter& writer() { return w_; }
+  // Closes the object and returns the finished line (without newline).
+  const std::string& finish();
+
+ private:
+  const Clock& clock_;
+  sinks::JsonWriter w_;
+};
+
+// argv with credentials masked: values of --*key*/--*token*/--*secret*/--password flags and
+// strings shaped like known API keys become "[redacted]". Secrets never reach a sink.
+std::string redact_arg(std::string_view arg, bool previous_was_secret_flag, bool* is_secret_flag);
+
+}  // namespace rein::pipeline

@@ -1,0 +1,142 @@
+#include "pipeline/selectors.h"
+
+#include <limits.h>
+#include <stdlib.h>
+
+#include <charconv>
+#include <fmt/format.h>
+
+namespace rein::pipeline {
+
+uint64_t fnv1a64(std::string_view s) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+
+namespace {
+const char* flag_of(SelectorKind k) {
+  switch (k) {
+    case SelectorKind::Exe: return "--agent-exe";
+    case SelectorKind::Cmdline: return "--agent-cmdline";
+    case SelectorKind::Cgroup: return "--agent-cgroup";
+    case SelectorKind::Pid: return "--agent-pid";
+  }
+  return "?";
+}
+
+std::string basename_of(std::string_view p) {
+  auto pos = p.rfind('/');
+  return std::string(pos == std::string_view::npos ? p : p.substr(pos + 1));
+}
+
+bool cgroup_under(const std::string& path, const std::string& sel) {
+  std::string s = sel;
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  if (s == "/") return true;
+  return path == s || (path.size() > s.size() && path.compare(0, s.size(), s) == 0 &&
+                       path[s.size()] == '/');
+}
+}  // namespace
+
+std::string join_args(const std::vector<std::string>& args, size_t max_bytes) {
+  std::string out;
+  for (const auto& a : args) {
+    if (!out.empty()) out += ' ';
+    if (out.size() + a.size() > max_bytes) {
+      out.append(a, 0, max_bytes - std::min(max_bytes, out.size()));
+      break;
+    }
+    out += a;
+  }
+  return out;
+}
+
+Result<SelectorSet> SelectorSet::build(std::vector<Selector> selectors) {
+  SelectorSet set;
+  for (uint32_t i = 0; i < selectors.size(); i++) {
+    auto& s = selectors[i];
+    if (s.value.empty()) return make_error(fmt::format("{}: empty value", flag_of(s.kind)));
+    switch (s.kind) {
+      case SelectorKind::Exe:
+        if (s.value.size() > 255)
+          return make_error(fmt::format("--agent-exe {}: longer than 255 bytes", s.value));
+        if (s.name.empty()) s.name = basename_of(s.value);
+        break;
+      case SelectorKind::Cmdline:
+        try {
+          set.regexes_.emplace_back(i, std::regex(s.value, std::regex::ECMAScript | std::regex::optimize));
+        } catch (const std::regex_error& e) {
+          return make_error(fmt::format("--agent-cmdline '{}': not a valid regular expression ({})",
+                                        s.value, e.what()));
+        }
+        break;
+      case SelectorKind::Cgroup:
+        if (s.value.front() != '/')
+          return make_error(fmt::format("--agent-cgroup {}: must be a path starting with '/' "
+                                        "(relative to the cgroup v2 mount)", s.value));
+        if (s.name.empty()) s.name = basename_of(s.value);
+        break;
+      case SelectorKind::Pid: {
+        uint32_t pid = 0;
+        auto [p, ec] = std::from_chars(s.value.data(), s.value.data() + s.value.size(), pid);
+        if (ec != std::errc() || p != s.value.data() + s.value.size() || pid == 0)
+          return make_error(fmt::format("--agent-pid {}: not a process id", s.value));
+        break;
+      }
+    }
+  }
+  set.items_ = std::move(selectors);
+  return set;
+}
+
+std::optional<uint32_t> SelectorSet::match_cmdline(const std::vector<std::string>& args) const {
+  if (regexes_.empty()) return std::nullopt;
+  std::string joined = join_args(args);
+  for (const auto& [idx, re] : regexes_)
+    if (std::regex_search(joined, re)) return idx;
+  return std::nullopt;
+}
+
+std::optional<uint32_t> SelectorSet::match_existing(uint32_t pid, const std::string& exe,
+                                                    const std::vector<std::string>& args,
+                                                    const std::string& cgroup) const {
+  for (uint32_t i = 0; i < items_.size(); i++) {
+    const auto& s = items_[i];
+    switch (s.kind) {
+      case SelectorKind::Exe: {
+        bool path = s.value.find('/') != std::string::npos;
+        std::string argv0 = args.empty() ? std::string() : args[0];
+        if (path ? (exe == s.value || argv0 == s.value)
+                 : (basename_of(exe) == s.value || basename_of(argv0) == s.value))
+          return i;
+        break;
+      }
+      case SelectorKind::Cgroup:
+        if (!cgroup.empty() && cgroup_under(cgroup, s.value)) return i;
+        break;
+      case SelectorKind::Pid:
+        if (std::to_string(pid) == s.value) return i;
+        break;
+      case SelectorKind::Cmdline:
+        break;
+    }
+  }
+  return match_cmdline(args);
+}
+
+std::vector<std::pair<uint64_t, uint32_t>> SelectorSet::exe_hashes() const {
+  std::vector<std::pair<uint64_t, uint32_t>> out;
+  for (uint32_t i = 0; i < items_.size(); i++) {
+    if (items_[i].kind != SelectorKind::Exe) continue;
+    const auto& v = items_[i].value;
+    out.emplace_back(fnv1a64(v), i);
+    if (v.find('/') != std::string::npos) {
+      char real[PATH_MAX];
+      if (realpath(v.c_str(), real) && v != real) out.emplace_back(fnv1a64(real), i);
+    }
+  }
+  return out;
+}
+
+}  // namespace rein::pipeline

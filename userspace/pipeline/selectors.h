@@ -1,0 +1,50 @@
+// Agent selectors (--agent-exe, --agent-cmdline, --agent-cgroup, --agent-pid). Exe and
+// cgroup selectors are compiled into kernel maps and decided at exec; argv patterns are
+// matched here (see docs/architecture.md for the window that leaves).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace rein::pipeline {
+
+enum class SelectorKind { Exe, Cmdline, Cgroup, Pid };
+
+struct Selector {
+  SelectorKind kind;
+  std::string value;  // as the user wrote it
+  std::string name;   // agent name for processes it selects
+};
+
+// FNV-1a 64, the same function the kernel uses for exe selectors.
+uint64_t fnv1a64(std::string_view s);
+
+class SelectorSet {
+ public:
+  // Validates every selector: a bad regex or pid is an error naming the flag and value.
+  static Result<SelectorSet> build(std::vector<Selector> selectors);
+
+  const std::vector<Selector>& items() const { return items_; }
+  bool has_cmdline() const { return !regexes_.empty(); }
+  // Index of the first argv selector matching the joined argv, if any.
+  std::optional<uint32_t> match_cmdline(const std::vector<std::string>& args) const;
+  // For processes found in /proc at start-up: exe path, argv, cgroup path, pid.
+  std::optional<uint32_t> match_existing(uint32_t pid, const std::string& exe,
+                                         const std::vector<std::string>& args,
+                                         const std::string& cgroup) const;
+  // Kernel keys for exe selectors: hashes of the value (and of its real path).
+  std::vector<std::pair<uint64_t, uint32_t>> exe_hashes() const;
+
+ private:
+  std::vector<Selector> items_;
+  std::vector<std::pair<uint32_t, std::regex>> regexes_;
+};
+
+// argv joined with spaces, bounded, for regex matching and display.
+std::string join_args(const std::vector<std::string>& args, size_t max_bytes = 8192);
+
+}  // namespace rein::pipeline

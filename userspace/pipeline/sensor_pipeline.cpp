@@ -1,0 +1,462 @@
+#include "pipeline/sensor_pipeline.h"
+
+#include <string.h>
+#include <sys/socket.h>
+
+#include <fmt/format.h>
+
+#include "process/path_normalize.h"
+#include "proto/dns.h"
+#include "rein/abi/events.h"
+
+namespace rein::pipeline {
+
+namespace {
+constexpr size_t kMaxOpenFiles = 65536;
+constexpr size_t kMaxPendingDns = 4096;
+constexpr size_t kMaxHostnames = 16384;
+constexpr uint64_t kDnsTimeoutNs = 5'000'000'000;
+
+const char* op_name(uint16_t op) {
+  switch (op) {
+    case REIN_OP_CREATE: return "create";
+    case REIN_OP_WRITE: return "write";
+    case REIN_OP_TRUNCATE: return "truncate";
+    case REIN_OP_RENAME: return "rename";
+    case REIN_OP_UNLINK: return "unlink";
+    case REIN_OP_CHMOD: return "chmod";
+    case REIN_OP_CHOWN: return "chown";
+    case REIN_OP_MKDIR: return "mkdir";
+    case REIN_OP_RMDIR: return "rmdir";
+    case REIN_OP_LINK: return "link";
+    case REIN_OP_SYMLINK: return "symlink";
+  }
+  return "unknown";
+}
+
+// The kernel joins the caller's relative tail to a resolved directory; fold "." and "..".
+std::string clean_path(const std::string& p, uint32_t flags) {
+  if (p.empty() || p[0] != '/' || (flags & REIN_F_PATH_FROM_FD)) return p;
+  return process::normalize_path(p);
+}
+
+void put_result(sinks::JsonWriter& w, int32_t result) {
+  w.key("result");
+  w.number(int64_t(result < 0 ? -result : result));
+  w.key("error");
+  if (result < 0) {
+    const char* name = strerrorname_np(-result);
+    if (name) w.string(name); else w.string(fmt::format("E{}", -result));
+  } else {
+    w.null();
+  }
+}
+
+void put_mode(sinks::JsonWriter& w, uint32_t mode) {
+  w.key("mode");
+  w.string(fmt::format("{:04o}", mode & 07777));
+}
+}  // namespace
+
+SensorPipeline::SensorPipeline(SelectorSet selectors, LineSink& sink, TrackFn track,
+                               process::CgroupResolver* cgroups)
+    : selectors_(std::move(selectors)), sink_(sink), track_(std::move(track)), cgroups_(cgroups) {}
+
+void SensorPipeline::emit(const std::string& line) {
+  sink_.write_line(line);
+  stats_.events++;
+}
+
+const process::Agent* SensorPipeline::agent_for(uint32_t root) {
+  if (!root) return nullptr;
+  auto it = agent_start_.find(root);
+  if (it == agent_start_.end()) return nullptr;
+  return agents_.find(root, it->second);
+}
+
+const process::Agent* SensorPipeline::start_agent(uint32_t root, uint64_t ts, uint32_t selector,
+                                                  std::string_view comm) {
+  std::string name(comm);
+  if (selector < selectors_.items().size() && !selectors_.items()[selector].name.empty())
+    name = selectors_.items()[selector].name;
+  agent_start_[root] = ts;
+  return &agents_.get_or_create(root, ts, name);
+}
+
+ProcessView SensorPipeline::view(uint32_t pid) {
+  ProcessView v;
+  v.pid = pid;
+  v.info = table_.find(pid);
+  if (v.info && v.info->cgroup_id && cgroups_) {
+    if (auto p = cgroups_->path_for_id(v.info->cgroup_id)) v.cgroup = *p;
+  }
+  return v;
+}
+
+void SensorPipeline::on_record(std::span<const uint8_t> bytes) {
+  stats_.records++;
+  auto rec = decode::decode_record(bytes);
+  if (!rec) {
+    stats_.decode_errors++;
+    return;
+  }
+  std::visit(
+      [this](const auto& r) {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, decode::ExecRec>) on_exec(r);
+        else if constexpr (std::is_same_v<T, decode::ForkRec>) on_fork(r);
+        else if constexpr (std::is_same_v<T, decode::ExitRec>) on_exit(r);
+        else if constexpr (std::is_same_v<T, decode::FileRec>) on_file(r);
+        else if constexpr (std::is_same_v<T, decode::FileOpenRec>) on_file_open(r);
+        else if constexpr (std::is_same_v<T, decode::FileCloseRec>) on_file_close(r);
+        else if constexpr (std::is_same_v<T, decode::ConnectRec>) on_connect(r);
+        else if constexpr (std::is_same_v<T, decode::DnsRec>) on_dns(r);
+      },
+      *rec);
+}
+
+void SensorPipeline::emit_exec(uint32_t pid, uint64_t ts, bool existing, uint32_t flags) {
+  auto v = view(pid);
+  auto& w = builder_.begin("process.exec", ts, v, agent_for(v.info ? v.info->agent_root : 0));
+  w.key("cwd");
+  if (v.info && !v.info->cwd.empty()) w.string(v.info->cwd); else w.null();
+  w.key("existing");
+  w.boolean(existing);
+  w.key("new_agent");
+  w.boolean(flags & REIN_F_NEW_AGENT);
+  w.key("args_truncated");
+  w.boolean(flags & REIN_F_ARGS_TRUNCATED);
+  w.key("exe_truncated");
+  w.boolean(flags & REIN_F_PATH_TRUNCATED);
+  emit(builder_.finish());
+}
+
+void SensorPipeline::on_exec(const decode::ExecRec& r) {
+  uint32_t agent = r.h.agent;
+  uint32_t flags = r.flags;
+  uint32_t selector = r.selector;
+  if (r.flags & REIN_F_CANDIDATE) {
+    // Untracked exec sent for argv matching. From here on the kernel tracks it and its
+    // future children; what it did between exec and now was not seen (documented window).
+    auto m = selectors_.match_cmdline(r.args);
+    if (!m) return;
+    selector = *m;
+    stats_.candidates_matched++;
+    if (auto ok = track_ ? track_(r.h.tgid, r.h.tgid, selector, r.h.ts_ns) : Result<void>(); !ok)
+      stats_.track_failed++;
+    agent = r.h.tgid;
+    flags |= REIN_F_NEW_AGENT;
+  }
+  if (flags & REIN_F_NEW_AGENT) start_agent(r.h.tgid, r.h.ts_ns, selector, r.comm);
+  uint64_t start = agent_start_.count(agent) ? agent_start_[agent] : 0;
+  table_.on_exec(r.h.tgid, r.ppid, r.h.uid, r.comm, r.exe, r.args, r.cwd, r.cgroup_id, r.h.ts_ns,
+                 agent, start);
+  emit_exec(r.h.tgid, r.h.ts_ns, false, flags);
+}
+
+void SensorPipeline::on_fork(const decode::ForkRec& r) {
+  uint64_t start = agent_start_.count(r.h.agent) ? agent_start_[r.h.agent] : 0;
+  table_.on_fork(r.h.tgid, r.ppid, r.comm, r.h.ts_ns, r.h.agent, start);
+  auto v = view(r.h.tgid);
+  auto& w = builder_.begin("process.fork", r.h.ts_ns, v, agent_for(r.h.agent));
+  w.key("parent_pid");
+  w.number(uint64_t(r.ppid));
+  emit(builder_.finish());
+}
+
+void SensorPipeline::on_exit(const decode::ExitRec& r) {
+  table_.on_exit(r.h.tgid, int32_t(r.status), r.h.ts_ns);
+  auto v = view(r.h.tgid);
+  auto& w = builder_.begin("process.exit", r.h.ts_ns, v, agent_for(r.h.agent));
+  uint32_t sig = r.status & 0x7f;
+  w.key("exit_code");
+  if (sig == 0) w.number(uint64_t((r.status >> 8) & 0xff)); else w.null();
+  w.key("signal");
+  if (sig) w.number(uint64_t(sig)); else w.null();
+  w.key("core_dumped");
+  w.boolean(r.status & 0x80);
+  w.key("duration_ms");
+  if (v.info && v.info->start_ns && r.h.ts_ns >= v.info->start_ns)
+    w.number(double(r.h.ts_ns - v.info->start_ns) / 1e6);
+  else
+    w.null();
+  emit(builder_.finish());
+  // files this process opened: the kernel flushed their summaries before the exit record
+  for (auto it = open_files_.begin(); it != open_files_.end();) {
+    if (it->second.opener == r.h.tgid) it = open_files_.erase(it); else ++it;
+  }
+}
+
+void SensorPipeline::file_event(const decode::Header& h, std::string_view op,
+                                const std::string& path, int32_t result,
+                                const std::function<void(sinks::JsonWriter&)>& extra) {
+  auto v = view(h.tgid);
+  auto& w = builder_.begin("file.mutation", h.ts_ns, v, agent_for(h.agent));
+  w.key("op");
+  w.string(op);
+  w.key("path");
+  w.string(path);
+  if (extra) extra(w);
+  put_result(w, result);
+  w.key("tid");
+  w.number(uint64_t(h.pid));
+  emit(builder_.finish());
+}
+
+void SensorPipeline::on_file(const decode::FileRec& r) {
+  std::string path = clean_path(r.path, r.flags);
+  file_event(r.h, op_name(r.op), path, r.result, [&](sinks::JsonWriter& w) {
+    if (r.op == REIN_OP_RENAME || r.op == REIN_OP_LINK) {
+      w.key("new_path");
+      w.string(clean_path(r.path2, 0));
+    } else if (r.op == REIN_OP_SYMLINK) {
+      w.key("target");
+      w.string(r.path2);
+    }
+    if (r.op == REIN_OP_CHMOD || r.op == REIN_OP_MKDIR || r.op == REIN_OP_CREATE) put_mode(w, r.mode);
+    if (r.op == REIN_OP_CHOWN) {
+      w.key("owner");
+      if (r.owner == UINT32_MAX) w.null(); else w.number(uint64_t(r.owner));
+      w.key("group");
+      if (r.group == UINT32_MAX) w.null(); else w.number(uint64_t(r.group));
+    }
+    if (r.flags & (REIN_F_PATH_TRUNCATED | REIN_F_PATH2_TRUNCATED)) {
+      w.key("path_truncated");
+      w.boolean(true);
+    }
+    if (r.flags & REIN_F_PATH_UNRESOLVED) {
+      w.key("path_unresolved");
+      w.boolean(true);
+    }
+  });
+}
+
+void SensorPipeline::on_file_open(const decode::FileOpenRec& r) {
+  auto extra = [&](sinks::JsonWriter& w) {
+    put_mode(w, r.mode);
+    if (r.flags & REIN_F_PATH_TRUNCATED) {
+      w.key("path_truncated");
+      w.boolean(true);
+    }
+  };
+  if (r.flags & REIN_F_CREATED) file_event(r.h, "create", r.path, 0, extra);
+  if (r.flags & REIN_F_TRUNCATED) file_event(r.h, "truncate", r.path, 0, extra);
+  if (r.flags & REIN_F_WRITABLE) {
+    if (open_files_.size() >= kMaxOpenFiles && !open_files_.count(r.file_id)) {
+      stats_.fd_table_full++;
+      return;
+    }
+    open_files_[r.file_id] = OpenFile{r.path, r.h.tgid};
+  }
+}
+
+void SensorPipeline::on_file_close(const decode::FileCloseRec& r) {
+  auto it = open_files_.find(r.file_id);
+  if (it == open_files_.end()) {
+    if (r.writes) stats_.close_without_open++;
+    return;
+  }
+  std::string path = std::move(it->second.path);
+  open_files_.erase(it);
+  if (!r.writes) return;
+  file_event(r.h, "write", path, 0, [&](sinks::JsonWriter& w) {
+    w.key("bytes");
+    w.number(r.bytes);
+    w.key("writes");
+    w.number(uint64_t(r.writes));
+  });
+}
+
+void SensorPipeline::on_connect(const decode::ConnectRec& r) {
+  auto v = view(r.h.tgid);
+  auto& w = builder_.begin("net.connect", r.h.ts_ns, v, agent_for(r.h.agent));
+  w.key("family");
+  switch (r.family) {
+    case AF_INET: w.string("ipv4"); break;
+    case AF_INET6: w.string("ipv6"); break;
+    case AF_UNIX: w.string("unix"); break;
+    default: w.string(fmt::format("af{}", r.family));
+  }
+  w.key("address");
+  if (r.family == AF_UNIX) w.string(r.unix_path);
+  else if (!r.address.empty()) w.string(r.address);
+  else w.null();
+  w.key("port");
+  if (r.family == AF_INET || r.family == AF_INET6) w.number(uint64_t(r.port)); else w.null();
+  w.key("hostname");
+  if (auto it = hostnames_.find(r.address); it != hostnames_.end() && !r.address.empty())
+    w.string(it->second);
+  else
+    w.null();
+  w.key("fd");
+  w.number(int64_t(r.fd));
+  put_result(w, r.result);
+  emit(builder_.finish());
+}
+
+void SensorPipeline::on_dns(const decode::DnsRec& r) {
+  auto msg = proto::parse_dns(r.payload);
+  if (!msg || msg->questions.empty()) {
+    stats_.dns_unparsed++;
+    return;
+  }
+  auto key = std::make_pair(r.cookie, msg->id);
+  if (!r.ingress && !msg->response) {
+    if (dns_pending_.size() >= kMaxPendingDns) {
+      dns_pending_.erase(dns_pending_.begin());
+      stats_.dns_pending_dropped++;
+    }
+    dns_pending_[key] = PendingDns{r.h.ts_ns, r.h.tgid, msg->questions[0].name,
+                                   msg->questions[0].type, r.address, r.port};
+    return;
+  }
+  if (!r.ingress || !msg->response) return;
+  PendingDns q;
+  if (auto it = dns_pending_.find(key); it != dns_pending_.end()) {
+    q = it->second;
+    dns_pending_.erase(it);
+  } else {  // the query went out before we knew the socket; the answer still counts
+    q = PendingDns{r.h.ts_ns, r.h.tgid, msg->questions[0].name, msg->questions[0].type,
+                   r.address, r.port};
+  }
+  if (hostnames_.size() > kMaxHostnames) hostnames_.clear();
+  for (const auto& a : msg->answers)
+    if ((a.type == 1 || a.type == 28) && !a.data.empty()) hostnames_[a.data] = q.name;
+  auto v = view(q.tgid);
+  auto& w = builder_.begin("net.dns", r.h.ts_ns, v, agent_for(r.h.agent));
+  w.key("query");
+  w.string(q.name);
+  w.key("query_type");
+  w.string(proto::dns_type_name(q.type));
+  w.key("server");
+  w.string(q.server);
+  w.key("server_port");
+  w.number(uint64_t(q.port));
+  w.key("rcode");
+  w.number(uint64_t(msg->rcode));
+  w.key("answers");
+  w.begin_array();
+  for (const auto& a : msg->answers) {
+    w.begin_object();
+    w.key("name");
+    w.string(a.name);
+    w.key("type");
+    w.string(proto::dns_type_name(a.type));
+    w.key("ttl");
+    w.number(uint64_t(a.ttl));
+    w.key("data");
+    w.string(a.data);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("latency_ms");
+  w.number(r.h.ts_ns >= q.ts_ns ? double(r.h.ts_ns - q.ts_ns) / 1e6 : 0.0);
+  w.key("truncated");
+  w.boolean(msg->incomplete || r.orig_len > r.payload.size());
+  emit(builder_.finish());
+}
+
+void SensorPipeline::tick(uint64_t now) {
+  for (auto it = dns_pending_.begin(); it != dns_pending_.end();) {
+    if (now - it->second.ts_ns < kDnsTimeoutNs) {
+      ++it;
+      continue;
+    }
+    const auto& q = it->second;
+    auto v = view(q.tgid);
+    auto* proc = v.info;
+    auto& w = builder_.begin("net.dns", q.ts_ns, v, agent_for(proc ? proc->agent_root : 0));
+    w.key("query");
+    w.string(q.name);
+    w.key("query_type");
+    w.string(proto::dns_type_name(q.type));
+    w.key("server");
+    w.string(q.server);
+    w.key("server_port");
+    w.number(uint64_t(q.port));
+    w.key("rcode");
+    w.null();
+    w.key("answers");
+    w.null();
+    w.key("latency_ms");
+    w.null();
+    w.key("truncated");
+    w.boolean(false);
+    emit(builder_.finish());
+    it = dns_pending_.erase(it);
+  }
+  table_.gc(now);
+}
+
+size_t SensorPipeline::adopt_existing(const std::string& proc_root) {
+  process::CgroupPathToId to_id;
+  if (cgroups_) to_id = [this](std::string_view p) { return cgroups_->id_for_path(p); };
+  table_.seed_from_proc(proc_root, to_id);
+  std::vector<std::pair<uint32_t, uint32_t>> roots;  // pid, selector
+  for (uint32_t pid : table_.pids()) {
+    const auto* p = table_.find(pid);
+    if (!p || p->exited || p->pid == uint32_t(getpid())) continue;
+    std::string cg;
+    if (p->cgroup_id && cgroups_)
+      if (auto path = cgroups_->path_for_id(p->cgroup_id)) cg = *path;
+    if (auto m = selectors_.match_existing(pid, p->exe, p->args, cg)) roots.emplace_back(pid, *m);
+  }
+  size_t adopted = 0;
+  auto now = Clock::boot_now_ns();
+  for (auto [root, sel] : roots) {
+    const auto* rp = table_.find(root);
+    if (!rp || rp->agent_root) continue;  // already inside an adopted tree
+    const auto* agent = start_agent(root, rp->start_ns ? rp->start_ns : now, sel, rp->comm);
+    std::vector<uint32_t> members{root};
+    for (uint32_t d : table_.descendants(root)) members.push_back(d);
+    for (uint32_t pid : members) {
+      if (track_) {
+        if (auto ok = track_(pid, root, sel, agent->start_ns); !ok) {
+          stats_.track_failed++;
+          continue;
+        }
+      }
+      table_.set_agent(pid, root, agent->start_ns);
+      emit_exec(pid, now, true, pid == root ? REIN_F_NEW_AGENT : 0);
+      adopted++;
+    }
+  }
+  return adopted;
+}
+
+void SensorPipeline::emit_health(uint64_t now, std::string_view state,
+                                 const std::vector<std::pair<std::string, uint64_t>>& kernel,
+                                 const std::function<void(sinks::JsonWriter&)>& extra) {
+  ProcessView none;
+  none.pid = uint32_t(getpid());
+  auto& w = builder_.begin("sensor.health", now, none, nullptr);
+  w.key("state");
+  w.string(state);
+  w.key("kernel");
+  w.begin_object();
+  for (const auto& [k, v] : kernel) {
+    w.key(k);
+    w.number(v);
+  }
+  w.end_object();
+  w.key("pipeline");
+  w.begin_object();
+  auto put = [&](const char* k, uint64_t v) { w.key(k); w.number(v); };
+  put("records", stats_.records);
+  put("decode_errors", stats_.decode_errors);
+  put("events", stats_.events);
+  put("argv_matches", stats_.candidates_matched);
+  put("fd_table_full", stats_.fd_table_full);
+  put("close_without_open", stats_.close_without_open);
+  put("dns_unparsed", stats_.dns_unparsed);
+  put("dns_pending_dropped", stats_.dns_pending_dropped);
+  put("track_failed", stats_.track_failed);
+  put("process_table_size", table_.size());
+  put("process_table_evictions", table_.evictions());
+  put("agents", agents_.size());
+  w.end_object();
+  if (extra) extra(w);
+  emit(builder_.finish());
+}
+
+}  // namespace rein::pipeline

@@ -1,0 +1,117 @@
+// Everything after the event source: decode -> enrich (process table, agents, cgroups) ->
+// analyze (write summaries, DNS pairing) -> JSON lines. It behaves the same on live ring
+// buffer records and on replayed ones, so it is tested without root.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+
+#include "decode/records.h"
+#include "pipeline/event_builder.h"
+#include "pipeline/selectors.h"
+#include "process/agent_registry.h"
+#include "process/cgroup_resolver.h"
+#include "process/process_table.h"
+
+namespace rein::pipeline {
+
+// Where finished JSON lines go.
+class LineSink {
+ public:
+  virtual ~LineSink() = default;
+  virtual void write_line(std::string_view line) = 0;
+  virtual void flush() = 0;
+};
+
+// How the pipeline asks the kernel to track a process it selected in user space.
+using TrackFn = std::function<Result<void>(uint32_t tgid, uint32_t agent_root, uint32_t selector,
+                                           uint64_t start_ns)>;
+
+struct PipelineStats {
+  uint64_t records = 0;
+  uint64_t decode_errors = 0;
+  uint64_t events = 0;
+  uint64_t candidates_matched = 0;
+  uint64_t fd_table_full = 0;        // writes through an fd whose path we could not keep
+  uint64_t close_without_open = 0;   // a write summary for an fd we never saw opened
+  uint64_t dns_unparsed = 0;
+  uint64_t dns_pending_dropped = 0;  // pending DNS queries evicted by the bound
+  uint64_t track_failed = 0;
+};
+
+class SensorPipeline {
+ public:
+  SensorPipeline(SelectorSet selectors, LineSink& sink, TrackFn track,
+                 process::CgroupResolver* cgroups);
+
+  void on_record(std::span<const uint8_t> bytes);
+  // Seeds the process table from /proc and tracks processes matching the selectors, with
+  // every descendant; emits process.exec with "existing": true for each. Returns the count.
+  size_t adopt_existing(const std::string& proc_root = "/proc");
+  // Periodic work: unanswered DNS queries, table gc.
+  void tick(uint64_t now_boot_ns);
+  // A sensor.health event with kernel counters (by name) and pipeline counters.
+  void emit_health(uint64_t now_boot_ns, std::string_view state,
+                   const std::vector<std::pair<std::string, uint64_t>>& kernel_counters,
+                   const std::function<void(sinks::JsonWriter&)>& extra = {});
+
+  const PipelineStats& stats() const { return stats_; }
+  const process::ProcessTable& table() const { return table_; }
+
+ private:
+  struct PendingDns {
+    uint64_t ts_ns;
+    uint32_t tgid;
+    std::string name;
+    uint16_t type;
+    std::string server;
+    uint16_t port;
+  };
+
+  const process::Agent* agent_for(uint32_t agent_root);
+  const process::Agent* start_agent(uint32_t root_pid, uint64_t ts_ns, uint32_t selector,
+                                    std::string_view comm);
+  ProcessView view(uint32_t pid);
+  void emit(const std::string& line);
+
+  void on_exec(const decode::ExecRec& r);
+  void on_fork(const decode::ForkRec& r);
+  void on_exit(const decode::ExitRec& r);
+  void on_file(const decode::FileRec& r);
+  void on_file_open(const decode::FileOpenRec& r);
+  void on_file_close(const decode::FileCloseRec& r);
+  void on_connect(const decode::ConnectRec& r);
+  void on_dns(const decode::DnsRec& r);
+  void emit_exec(uint32_t pid, uint64_t ts, bool existing, uint32_t flags);
+  void emit_dns(const PendingDns& q, uint64_t ts, const void* answer_msg, uint32_t rcode);
+  void file_event(const decode::Header& h, std::string_view op, const std::string& path,
+                  int32_t result, const std::function<void(sinks::JsonWriter&)>& extra);
+
+  SelectorSet selectors_;
+  LineSink& sink_;
+  TrackFn track_;
+  process::CgroupResolver* cgroups_;
+  Clock clock_;
+  EventBuilder builder_{clock_};
+  process::ProcessTable table_;
+  process::AgentRegistry agents_;
+  std::unordered_map<uint32_t, uint64_t> agent_start_;  // root pid -> start of its session
+  // open file description -> path, for files tracked processes opened for writing; bounded.
+  struct OpenFile {
+    std::string path;
+    uint32_t opener;
+  };
+  std::unordered_map<uint64_t, OpenFile> open_files_;
+  // (socket cookie, DNS id) -> question, bounded; answered or timed out.
+  std::map<std::pair<uint64_t, uint16_t>, PendingDns> dns_pending_;
+  // address -> hostname learned from DNS answers, bounded (cleared when full).
+  std::unordered_map<std::string, std::string> hostnames_;
+  PipelineStats stats_;
+};
+
+}  // namespace rein::pipeline

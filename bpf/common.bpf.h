@@ -61,9 +61,16 @@ static __always_inline void fill_hdr(struct rein_hdr *h, __u16 kind, __u32 size)
   h->uid = (__u32)bpf_get_current_uid_gid();
 }
 
+/* Wake the reader only once this much is waiting: a wakeup per record costs more than the
+ * record. The reader's poll timeout bounds the latency of a quiet ring. */
+#define REIN_WAKEUP_BYTES (64 * 1024)
+
 /* Copies a record to the ring; `size` must already be bounded by the caller. */
 static __always_inline void emit(void *rec, __u64 size) {
-  if (bpf_ringbuf_output(&events, rec, size, 0) == 0)
+  __u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= REIN_WAKEUP_BYTES
+                    ? BPF_RB_FORCE_WAKEUP
+                    : BPF_RB_NO_WAKEUP;
+  if (bpf_ringbuf_output(&events, rec, size, flags) == 0)
     count(REIN_CTR_RECORDS);
   else
     count(REIN_CTR_DROP_RINGBUF);

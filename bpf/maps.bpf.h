@@ -42,16 +42,20 @@ struct {
   __type(value, __u32);
 } sel_cgroup SEC(".maps");
 
-/* Syscall arguments stashed at sys_enter until sys_exit gives the result, per thread. */
+/* Syscall arguments stashed at sys_enter until sys_exit gives the result, one slot per
+ * thread id modulo the array size. An array lookup is inlined by the verifier and needs no
+ * insert or delete, unlike a hash; two threads in flight on the same slot are counted
+ * (REIN_CTR_DROP_PENDING_FULL) and the older one's event is lost. */
+#define REIN_PENDING_SLOTS 65536
 struct pending_call {
   __u64 args[6];
   __u32 nr;
-  __u32 _pad;
+  __u32 tid; /* owner of the slot; 0 = free */
 };
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 16384);
-  __type(key, __u64); /* pid_tgid */
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, REIN_PENDING_SLOTS);
+  __type(key, __u32);
   __type(value, struct pending_call);
 } pending SEC(".maps");
 
@@ -108,6 +112,7 @@ struct walk_state {
   void *mnt;
   void *root_dentry;
   void *root_mnt;
+  void *mnt_root; /* root dentry of the current mount, reread only at a crossing */
   __s64 pos; /* start of what has been written so far */
   __u32 done;
   __u32 truncated;

@@ -17,6 +17,7 @@ static struct mount *real_mount(struct vfsmount *m) {
   return (struct mount *)((void *)m - bpf_core_field_offset(struct mount, mnt));
 }
 
+
 static long walk_step(__u32 i, void *unused) {
   struct scratch *s = get_scratch();
   if (!s) return 1;
@@ -28,7 +29,7 @@ static long walk_step(__u32 i, void *unused) {
     c->done = 1;
     return 1;
   }
-  if (d == BPF_CORE_READ(vm, mnt_root)) {
+  if ((void *)d == c->mnt_root) {
     struct mount *parent = BPF_CORE_READ(mnt, mnt_parent);
     if (parent == mnt) { /* top of this mount namespace */
       c->done = 1;
@@ -36,16 +37,29 @@ static long walk_step(__u32 i, void *unused) {
     }
     c->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
     c->mnt = parent;
-    c->vfsmnt = (void *)parent + bpf_core_field_offset(struct mount, mnt);
+    vm = (void *)parent + bpf_core_field_offset(struct mount, mnt);
+    c->vfsmnt = vm;
+    c->mnt_root = BPF_CORE_READ(vm, mnt_root);
     return 0;
   }
-  struct dentry *up = BPF_CORE_READ(d, d_parent);
+  /* d_parent and d_name sit together (checked in walk_path): one read instead of three */
+  struct {
+    struct dentry *parent;
+    __u32 hash;
+    __u32 len;
+    const unsigned char *name;
+  } dn = {};
+  if (bpf_probe_read_kernel(&dn, sizeof(dn), (void *)d + bpf_core_field_offset(struct dentry, d_parent))) {
+    c->truncated = 1;
+    return 1;
+  }
+  struct dentry *up = dn.parent;
   if (up == d) {
     c->done = 1;
     return 1;
   }
-  __u32 len = BPF_CORE_READ(d, d_name.len);
-  const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+  __u32 len = dn.len;
+  const unsigned char *name = dn.name;
   if (len > 255) len = 255;
   __s64 pos = c->pos;
   /* keep one byte free at the front so a full walk is never exactly REIN_PATH_MAX long */
@@ -71,11 +85,17 @@ static __always_inline __s64 walk_path(struct scratch *s, struct dentry *dentry,
   c->dentry = dentry;
   c->vfsmnt = vfsmnt;
   c->mnt = real_mount(vfsmnt);
+  c->mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
   c->root_dentry = BPF_CORE_READ(task, fs, root.dentry);
   c->root_mnt = BPF_CORE_READ(task, fs, root.mnt);
   c->pos = REIN_PATH_MAX;
   c->done = 0;
   c->truncated = 0;
+  if (bpf_core_field_offset(struct dentry, d_name) !=
+      bpf_core_field_offset(struct dentry, d_parent) + 8) {
+    *truncated = 1; /* a layout this walk does not know: flag rather than misread */
+    return REIN_PATH_MAX;
+  }
   bpf_loop(REIN_WALK_DEPTH, walk_step, NULL, 0);
   if (c->truncated || !c->done) *truncated = 1;
   return c->pos;

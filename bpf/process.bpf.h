@@ -166,7 +166,10 @@ int BPF_PROG(rein_exit, struct task_struct *p, bool group_dead) {
   __u64 id = bpf_get_current_pid_tgid();
   __u32 tgid = id >> 32;
   if (!is_tracked(tgid)) return 0;
-  bpf_map_delete_elem(&pending, &id); /* a thread killed inside a syscall never exits it */
+  /* a thread killed inside a syscall never exits it: free its slot */
+  __u32 tid = (__u32)id, slot_idx = tid & (REIN_PENDING_SLOTS - 1);
+  struct pending_call *slot = bpf_map_lookup_elem(&pending, &slot_idx);
+  if (slot && slot->tid == tid) slot->tid = 0;
   if (!group_dead) return 0;
   struct rein_exit x = {};
   fill_hdr(&x.h, REIN_REC_EXIT, sizeof(x));

@@ -11,13 +11,25 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
   __u64 id = bpf_get_current_pid_tgid();
   __u32 tgid = id >> 32;
   if (!is_tracked(tgid)) return 0;
+  switch (nr) { /* cheap filter first: most syscalls of a tracked process are not ours */
+  case NR_close: case NR_write: case NR_pwrite64: case NR_writev: case NR_pwritev:
+  case NR_pwritev2: case NR_dup2: case NR_dup3: case NR_open: case NR_creat: case NR_openat:
+  case NR_openat2: case NR_connect: case NR_truncate: case NR_ftruncate: case NR_rename:
+  case NR_renameat: case NR_renameat2: case NR_unlink: case NR_unlinkat: case NR_rmdir:
+  case NR_mkdir: case NR_mkdirat: case NR_chmod: case NR_fchmod: case NR_fchmodat:
+  case NR_fchmodat2: case NR_chown: case NR_fchown: case NR_lchown: case NR_fchownat:
+  case NR_link: case NR_linkat: case NR_symlink: case NR_symlinkat:
+    break;
+  default:
+    return 0;
+  }
+  /* tp_btf hands us a trusted pt_regs: plain loads, no probe-read helper calls */
   struct pending_call c = {.nr = nr};
-  c.args[0] = BPF_CORE_READ(regs, di);
-  c.args[1] = BPF_CORE_READ(regs, si);
-  c.args[2] = BPF_CORE_READ(regs, dx);
-  c.args[3] = BPF_CORE_READ(regs, r10);
-  c.args[4] = BPF_CORE_READ(regs, r8);
-  c.args[5] = BPF_CORE_READ(regs, r9);
+  c.args[0] = regs->di;
+  c.args[1] = regs->si;
+  c.args[2] = regs->dx;
+  c.args[3] = regs->r10;
+  c.args[4] = regs->r8;
   switch (nr) {
   case NR_close: {
     __u64 fid = last_tracked_ref(c.args[0]);
@@ -61,20 +73,19 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
     c.args[3] = how[1];
     break;
   }
-  case NR_connect: case NR_truncate: case NR_ftruncate: case NR_rename: case NR_renameat:
-  case NR_renameat2: case NR_unlink: case NR_unlinkat: case NR_rmdir: case NR_mkdir:
-  case NR_mkdirat: case NR_chmod: case NR_fchmod: case NR_fchmodat: case NR_fchmodat2:
-  case NR_chown: case NR_fchown: case NR_lchown: case NR_fchownat: case NR_link:
-  case NR_linkat: case NR_symlink: case NR_symlinkat:
-    break;
   default:
-    return 0;
+    break;
   }
   if (nr == NR_open || nr == NR_openat || nr == NR_openat2 || nr == NR_creat) {
     __u32 of = c.args[2];
     if ((of & O_ACCMODE) == O_RDONLY && !(of & (O_CREAT | O_TRUNC))) return 0;
   }
-  if (bpf_map_update_elem(&pending, &id, &c, BPF_ANY)) count(REIN_CTR_DROP_PENDING_FULL);
+  __u32 tid = (__u32)id, slot_idx = tid & (REIN_PENDING_SLOTS - 1);
+  struct pending_call *slot = bpf_map_lookup_elem(&pending, &slot_idx);
+  if (!slot) return 0;
+  if (slot->tid && slot->tid != tid) count(REIN_CTR_DROP_PENDING_FULL);
+  c.tid = tid;
+  *slot = c;
   return 0;
 }
 
@@ -82,10 +93,11 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(rein_sys_exit, struct pt_regs *regs, long ret) {
   __u64 id = bpf_get_current_pid_tgid();
   if (!is_tracked(id >> 32)) return 0;
-  struct pending_call *p = bpf_map_lookup_elem(&pending, &id);
-  if (!p) return 0;
+  __u32 tid = (__u32)id, slot_idx = tid & (REIN_PENDING_SLOTS - 1);
+  struct pending_call *p = bpf_map_lookup_elem(&pending, &slot_idx);
+  if (!p || p->tid != tid) return 0;
   struct pending_call c = *p;
-  bpf_map_delete_elem(&pending, &id);
+  p->tid = 0;
   switch (c.nr) {
   case NR_write: case NR_pwrite64: case NR_writev: case NR_pwritev: case NR_pwritev2:
     account_write(&c, ret);

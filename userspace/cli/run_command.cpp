@@ -139,7 +139,7 @@ int run(const RunOptions& o) {
   auto next_health = start + std::chrono::duration<double>(o.health_interval_s);
   int rc = 0;
   while (!g_stop.load()) {
-    auto n = ring->poll(100);
+    auto n = ring->poll(50);  // the kernel batches wakeups; this bounds latency
     if (!n) {
       rc = fail(n.error().message);
       break;

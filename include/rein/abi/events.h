@@ -171,7 +171,7 @@ struct rein_dns {
 enum rein_counter {
   REIN_CTR_RECORDS = 0,        /* records written to the ring */
   REIN_CTR_DROP_RINGBUF,       /* ring buffer full: record lost */
-  REIN_CTR_DROP_PENDING_FULL,  /* syscall args could not be stashed: event lost */
+  REIN_CTR_DROP_PENDING_FULL,  /* two threads on one syscall-args slot: the older's event lost */
   REIN_CTR_DROP_TRACK_FULL,    /* tracked-process map full: process not tracked */
   REIN_CTR_DROP_OPENFILE_FULL, /* open-file map full: writes through that fd not counted */
   REIN_CTR_PATH_TRUNCATED,     /* path longer than the buffer or deeper than the walk */

@@ -1,0 +1,51 @@
+/* Workloads for the overhead benchmark. Prints the elapsed seconds of the measured part.
+ *   openwrite N DIR   N x (open O_CREAT|O_TRUNC, write 64 bytes, close) on DIR (tmpfs)
+ *   forkexec N        N x (fork, exec /bin/true, wait) */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: %s openwrite N DIR | forkexec N\n", argv[0]);
+    return 2;
+  }
+  long n = atol(argv[2]);
+  double t0 = now();
+  if (strcmp(argv[1], "openwrite") == 0 && argc >= 4) {
+    char path[4096], buf[64];
+    memset(buf, 'x', sizeof(buf));
+    snprintf(path, sizeof(path), "%s/bench-%d.dat", argv[3], (int)getpid());
+    for (long i = 0; i < n; i++) {
+      int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (fd < 0) return 1;
+      if (write(fd, buf, sizeof(buf)) != sizeof(buf)) return 1;
+      close(fd);
+    }
+    unlink(path);
+  } else if (strcmp(argv[1], "forkexec") == 0) {
+    for (long i = 0; i < n; i++) {
+      pid_t p = fork();
+      if (p == 0) {
+        execl("/bin/true", "true", (char *)NULL);
+        _exit(127);
+      }
+      int st;
+      waitpid(p, &st, 0);
+    }
+  } else {
+    return 2;
+  }
+  printf("%.6f\n", now() - t0);
+  return 0;
+}

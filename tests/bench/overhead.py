@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Overhead of the running sensor as a ratio against the same workload without it, in one
+run, median of several repetitions (alternating without/with so drift hits both):
+  (a) an untracked process in a tight open/write/close loop on tmpfs
+  (b) the same process tracked
+  (c) a fork+exec storm, untracked and tracked
+Also the sensor's RSS and CPU during (b). Prints figures; timing never fails the test."""
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
+import reinharness as rh  # noqa: E402
+
+rh.require_bpf()
+work = os.environ.get("REIN_BENCH_WORKLOAD")
+reps = int(os.environ.get("REIN_BENCH_REPS", "5"))
+n_ow = int(os.environ.get("REIN_BENCH_OPENWRITE", "200000"))
+n_fe = int(os.environ.get("REIN_BENCH_FORKEXEC", "1000"))
+rh.check(work and os.path.exists(work), f"REIN_BENCH_WORKLOAD missing: {work}")
+base = tempfile.mkdtemp(prefix="rein-bench-", dir="/dev/shm")
+untracked = os.path.join(base, "bench_plain")
+tracked_name = "bench_tracked"
+tracked = os.path.join(base, tracked_name)
+shutil.copy(work, untracked)
+shutil.copy(work, tracked)
+
+
+def timed(exe, *args):
+    out = subprocess.run([exe, *args], capture_output=True, text=True, check=True, timeout=600)
+    return float(out.stdout.strip())
+
+
+cases = {
+    "a_untracked_openwrite": (untracked, "openwrite", str(n_ow), base),
+    "b_tracked_openwrite": (tracked, "openwrite", str(n_ow), base),
+    "c_untracked_forkexec": (untracked, "forkexec", str(n_fe)),
+    "c_tracked_forkexec": (tracked, "forkexec", str(n_fe)),
+}
+ratios = {k: [] for k in cases}
+rss_kb, cpu_frac = [], []
+
+
+def proc_cpu(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_rss(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+for rep in range(reps):
+    off = {k: timed(*v) for k, v in cases.items()}
+    s = rh.Sensor(["--no-default-agents", "--agent-exe", tracked_name], health_interval=0)
+    try:
+        on = {}
+        for k, v in cases.items():
+            c0, t0 = proc_cpu(s.pid()), time.time()
+            on[k] = timed(*v)
+            if k == "b_tracked_openwrite":
+                cpu_frac.append((proc_cpu(s.pid()) - c0) / (time.time() - t0))
+                rss_kb.append(proc_rss(s.pid()))
+        events = s.stop()
+    finally:
+        s.__exit__()
+    for k in cases:
+        ratios[k].append(on[k] / off[k])
+    kernel = rh.health(events, "stopped")[-1]["kernel"]
+    writes = [e for e in events if e["type"] == "file.mutation" and e["op"] == "write"]
+    rh.check(len(writes) >= n_ow - kernel["drop_ringbuf_full"],
+             f"tracked run reported {len(writes)} writes of {n_ow}")
+    print(f"rep {rep + 1}/{reps}: " + ", ".join(f"{k} {on[k] / off[k]:.3f}x" for k in cases)
+          + f"; drops {kernel['drop_ringbuf_full']}", flush=True)
+
+shutil.rmtree(base, ignore_errors=True)
+print("\nsensor overhead (median ratio with/without, same run):")
+targets = {"a_untracked_openwrite": 1.03, "b_tracked_openwrite": 1.25}
+for k, v in ratios.items():
+    t = targets.get(k)
+    print(f"  {k:24s} {statistics.median(v):.3f}x  (min {min(v):.3f}, max {max(v):.3f})"
+          + (f"  target <= {t}x" if t else ""))
+print(f"  sensor during (b): RSS {statistics.median(rss_kb) / 1024:.1f} MiB, "
+      f"CPU {statistics.median(cpu_frac) * 100:.1f}% of one core")
+print(f"  workload sizes: openwrite {n_ow} iterations, forkexec {n_fe} processes, {reps} reps")

@@ -93,6 +93,51 @@ struct {
   __type(value, struct dns_owner);
 } dns_socks SEC(".maps");
 
+/* Streams of decoded traffic: (tgid, SSL* / gnutls session / socket file) -> next byte
+ * offset per direction and the socket fd once learned. LRU: an idle connection that falls
+ * out restarts at offset 0, which user space sees as a new stream. */
+struct conn_key {
+  __u32 tgid;
+  __u32 _pad;
+  __u64 conn;
+};
+#define REIN_PLAIN_UNKNOWN 0
+#define REIN_PLAIN_HTTP 1
+#define REIN_PLAIN_OTHER 2
+struct conn_val {
+  __u64 off[2];
+  __s32 fd;
+  __u32 plain_state; /* sockets only: is this plain HTTP? decided on the first write */
+  __u16 peer_family; /* read from the socket once its fd is known */
+  __u16 peer_port;
+  __u32 _pad;
+  __u8 peer_addr[16];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, struct conn_key);
+  __type(value, struct conn_val);
+} conns SEC(".maps");
+
+/* A TLS library call in flight on a thread: arguments from the uprobe, used by the
+ * uretprobe, plus the socket fd seen by the syscall the library makes meanwhile. */
+struct tls_call {
+  __u64 conn;
+  __u64 buf;
+  __u64 ex_len_ptr; /* SSL_*_ex: where the library stores the byte count */
+  __u32 tid;        /* owner; 0 = free */
+  __s32 fd;
+  __u32 cookie;     /* source | dir << 8 | is_ex << 16, from the attach cookie */
+  __u32 _pad;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, REIN_PENDING_SLOTS);
+  __type(key, __u32);
+  __type(value, struct tls_call);
+} tls_calls SEC(".maps");
+
 /* Per-CPU counters of records and drops by reason (enum rein_counter). */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -117,8 +162,24 @@ struct walk_state {
   __u32 done;
   __u32 truncated;
 };
+/* A payload copy in progress (chunks are written by a bpf_loop body). */
+struct data_state {
+  __u64 conn;
+  __u64 src;
+  __u64 total;  /* bytes the call moved */
+  __u64 done;   /* bytes handled so far */
+  __u64 offset; /* stream offset of the call's first byte */
+  __s32 fd;
+  __u8 dir;
+  __u8 source;
+  __u16 peer_family;
+  __u16 peer_port;
+  __u16 _pad[3];
+  __u8 peer_addr[16];
+};
 struct scratch {
   struct walk_state ws;
+  struct data_state ds;
   char walk[REIN_PATH_MAX + REIN_WALK_SLACK]; /* dentry walk writes backwards from the end */
   char ustr[REIN_PATH_MAX];                   /* a path string from the caller */
   /* record offsets are masked to 16 KiB; a path of up to REIN_PATH_MAX may start there */

@@ -44,35 +44,17 @@ static __always_inline int match_selectors(struct scratch *s, struct linux_binpr
   return 0;
 }
 
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(rein_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) {
-  __u32 tgid = BPF_CORE_READ(p, tgid);
-  if (tgid == cfg.self_tgid) return 0;
+/* The exec record: who the process is (exe, argv, cwd, ids, cgroup). Sent at exec and
+ * when a running process is discovered as an agent. */
+static __noinline int emit_process(struct task_struct *p, struct file *exe, __u32 flags,
+                                   __u32 selector) {
   struct scratch *s = get_scratch();
   if (!s) return 0;
-  __u32 flags = 0, selector = 0;
-  if (!is_tracked(tgid)) {
-    if (match_selectors(s, bprm, &selector)) {
-      struct rein_tracked t = {.agent = tgid, .selector = selector,
-                               .agent_start_ns = bpf_ktime_get_boot_ns()};
-      if (bpf_map_update_elem(&tracked, &tgid, &t, BPF_ANY)) {
-        count(REIN_CTR_DROP_TRACK_FULL);
-        return 0;
-      }
-      set_tracked_bit(tgid);
-      flags |= REIN_F_NEW_AGENT;
-    } else if (cfg.exec_candidates) {
-      flags |= REIN_F_CANDIDATE;
-      count(REIN_CTR_CANDIDATES);
-    } else {
-      return 0;
-    }
-  }
-
+  __u32 tgid = BPF_CORE_READ(p, tgid);
   struct rein_exec *e = (struct rein_exec *)s->rec;
   __u32 off = sizeof(*e);
-  struct path_req r = {.dentry = BPF_CORE_READ(bprm, file, f_path.dentry),
-                       .mnt = BPF_CORE_READ(bprm, file, f_path.mnt),
+  struct path_req r = {.dentry = BPF_CORE_READ(exe, f_path.dentry),
+                       .mnt = BPF_CORE_READ(exe, f_path.mnt),
                        .tflag = REIN_F_PATH_TRUNCATED};
   __u32 exe_len = put_path(s, off, &r);
   off += exe_len;
@@ -115,6 +97,35 @@ int BPF_PROG(rein_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
   BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
   emit(e, off & REIN_REC_MASK);
   return 0;
+}
+
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(rein_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) {
+  __u32 tgid = BPF_CORE_READ(p, tgid);
+  if (tgid == cfg.self_tgid) return 0;
+  struct scratch *s = get_scratch();
+  if (!s) return 0;
+  __u32 flags = 0, selector = 0;
+  if (!is_tracked(tgid)) {
+    if (match_selectors(s, bprm, &selector)) {
+      struct rein_tracked t = {.agent = tgid, .selector = selector,
+                               .agent_start_ns = bpf_ktime_get_boot_ns()};
+      if (bpf_map_update_elem(&tracked, &tgid, &t, BPF_ANY)) {
+        count(REIN_CTR_DROP_TRACK_FULL);
+        return 0;
+      }
+      set_tracked_bit(tgid);
+      flags |= REIN_F_NEW_AGENT;
+    } else if (cfg.exec_candidates) {
+      flags |= REIN_F_CANDIDATE;
+      count(REIN_CTR_CANDIDATES);
+    } else {
+      return 0;
+    }
+  }
+
+  return emit_process(p, BPF_CORE_READ(bprm, file), flags, selector);
 }
 
 SEC("tp_btf/sched_process_fork")

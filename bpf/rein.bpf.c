@@ -3,6 +3,13 @@
 #include "process.bpf.h"
 #include "file.bpf.h"
 #include "net.bpf.h"
+#include "tls.bpf.h"
+
+/* args[4] of a stashed write/read: what the exit handler does with it */
+#define STASH_FILE_WRITE 0
+#define STASH_SOCKET 1
+
+enum { NR_read = 0, NR_readv = 19, NR_sendto = 44, NR_recvfrom = 45, NR_sendmsg = 46, NR_recvmsg = 47 };
 
 /* Syscalls a tracked process makes that we report. Everything else returns after the
  * tracked-bit test. */
@@ -19,6 +26,8 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
   case NR_mkdir: case NR_mkdirat: case NR_chmod: case NR_fchmod: case NR_fchmodat:
   case NR_fchmodat2: case NR_chown: case NR_fchown: case NR_lchown: case NR_fchownat:
   case NR_link: case NR_linkat: case NR_symlink: case NR_symlinkat:
+  case NR_read: case NR_readv: case NR_sendto: case NR_recvfrom: case NR_sendmsg:
+  case NR_recvmsg:
     break;
   default:
     return 0;
@@ -43,13 +52,29 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
     if (!c.args[5]) return 0;
     break;
   case NR_write:
-  case NR_pwrite64:
   case NR_writev:
+  case NR_pwrite64:
   case NR_pwritev:
   case NR_pwritev2: {
     __u64 fid = (__u64)fd_file(c.args[0]);
-    if (!fid || !bpf_map_lookup_elem(&open_files, &fid)) return 0;
-    c.args[5] = fid;
+    if (fid && bpf_map_lookup_elem(&open_files, &fid)) {
+      c.args[5] = fid;
+      c.args[4] = STASH_FILE_WRITE;
+      break;
+    }
+    if (nr != NR_write && nr != NR_writev) return 0;
+    __u64 file = 0;
+    if (!socket_io_enter((__u32)id, c.args[0], &file)) return 0;
+    c.args[5] = file;
+    c.args[4] = STASH_SOCKET;
+    break;
+  }
+  case NR_read: case NR_readv: case NR_sendto: case NR_recvfrom: case NR_sendmsg:
+  case NR_recvmsg: {
+    __u64 file = 0;
+    if (!socket_io_enter((__u32)id, c.args[0], &file)) return 0;
+    c.args[5] = file;
+    c.args[4] = STASH_SOCKET;
     break;
   }
   case NR_open: /* normalise to openat's layout: dfd, path, flags, mode */
@@ -99,9 +124,35 @@ int BPF_PROG(rein_sys_exit, struct pt_regs *regs, long ret) {
   struct pending_call c = *p;
   p->tid = 0;
   switch (c.nr) {
-  case NR_write: case NR_pwrite64: case NR_writev: case NR_pwritev: case NR_pwritev2:
+  case NR_write: case NR_writev:
+    if (c.args[4] == STASH_SOCKET) {
+      if (ret <= 0) return 0;
+      if (c.nr == NR_write) return socket_io_exit(c.args[5], c.args[0], c.args[1], ret, REIN_DIR_EGRESS);
+      socket_iov_exit(c.args[5], c.args[0], c.args[1], c.args[2], ret, REIN_DIR_EGRESS);
+      return 0;
+    }
     account_write(&c, ret);
     return 0;
+  case NR_pwrite64: case NR_pwritev: case NR_pwritev2:
+    account_write(&c, ret);
+    return 0;
+  case NR_read: case NR_recvfrom:
+    if (ret > 0) socket_io_exit(c.args[5], c.args[0], c.args[1], ret, REIN_DIR_INGRESS);
+    return 0;
+  case NR_sendto:
+    if (ret > 0) socket_io_exit(c.args[5], c.args[0], c.args[1], ret, REIN_DIR_EGRESS);
+    return 0;
+  case NR_readv:
+    if (ret > 0) socket_iov_exit(c.args[5], c.args[0], c.args[1], c.args[2], ret, REIN_DIR_INGRESS);
+    return 0;
+  case NR_sendmsg: case NR_recvmsg: {
+    if (ret <= 0) return 0;
+    __u64 mh[2] = {}; /* struct user_msghdr: msg_iov at 16, msg_iovlen at 24 */
+    if (bpf_probe_read_user(mh, sizeof(mh), (void *)(c.args[1] + 16))) return 0;
+    socket_iov_exit(c.args[5], c.args[0], mh[0], mh[1], ret,
+                    c.nr == NR_sendmsg ? REIN_DIR_EGRESS : REIN_DIR_INGRESS);
+    return 0;
+  }
   case NR_open: case NR_openat: case NR_openat2: case NR_creat:
     return emit_open(&c, ret);
   case NR_dup2: case NR_dup3:

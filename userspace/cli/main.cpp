@@ -24,6 +24,13 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u}));
   run->add_flag("--no-default-agents", ro.no_default_agents,
                 "With no selector, track nothing instead of the default agent list");
+  run->add_flag("--no-autodiscover", ro.no_autodiscover,
+                "Do not make processes that send LLM API requests into agents");
+  run->add_flag("--no-plain-http", ro.no_plain_http,
+                "Do not decode plain HTTP of tracked processes (local model servers)");
+  run->add_option("--prices", ro.prices, "Price table (JSON); default: the shipped one");
+  run->add_option("--prices-override", ro.prices_override, "Prices merged over the table (JSON)");
+  run->add_option("--state-dir", ro.state_dir, "Directory for the fingerprint key (created 0700)");
   auto* version = app.add_subcommand("version", "Print the version");
   try {
     app.parse(argc, argv);

@@ -1,14 +1,21 @@
 #include "cli/run_command.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fmt/format.h>
 
+#include "llm/key_fingerprint.h"
+#include "llm/price_table.h"
 #include "loader/bpf_sensor.h"
+#include "loader/tls_attacher.h"
 #include "pipeline/sensor_pipeline.h"
 #include "process/cgroup_resolver.h"
 #include "sinks/line_file_sink.h"
@@ -29,6 +36,20 @@ std::vector<std::pair<std::string, uint64_t>> named(const std::array<uint64_t, R
   std::vector<std::pair<std::string, uint64_t>> out;
   for (uint32_t i = 0; i < REIN_CTR_MAX; i++) out.emplace_back(loader::counter_name(i), c[i]);
   return out;
+}
+// The shipped price table: next to the binary when installed, else in the source tree.
+std::string default_prices_path() {
+  if (const char* env = getenv("REIN_PRICES")) return env;
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n > 0) {
+    self[n] = 0;
+    std::string dir(self);
+    dir = dir.substr(0, dir.rfind('/'));
+    for (const auto& c : {dir + "/prices.json", dir + "/../share/rein/prices.json"})
+      if (access(c.c_str(), R_OK) == 0) return c;
+  }
+  return std::string(REIN_SOURCE_DIR) + "/data/prices.json";
 }
 }  // namespace
 
@@ -69,6 +90,14 @@ int run(const RunOptions& o) {
     cgroup_keys.emplace_back(*id, i);
   }
 
+  auto prices = llm::PriceTable::load(o.prices.empty() ? default_prices_path() : o.prices,
+                                     o.prices_override);
+  if (!prices) return fail(prices.error().message);
+  if (mkdir(o.state_dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return fail(fmt::format("--state-dir {}: {}", o.state_dir, std::strerror(errno)));
+  auto fingerprinter = llm::Fingerprinter::from_key_file(o.state_dir + "/fingerprint.key");
+  if (!fingerprinter) return fail(fingerprinter.error().message);
+
   auto sink = sinks::LineFileSink::open(o.output);
   if (!sink) return fail(sink.error().message);
 
@@ -81,13 +110,15 @@ int run(const RunOptions& o) {
   for (auto [id, idx] : cgroup_keys)
     if (auto ok = bpf.add_cgroup_selector(id, idx); !ok) return fail(ok.error().message);
   bpf.set_exec_candidates(selectors->has_cmdline());
+  bpf.set_autodiscover(!o.no_autodiscover);
+  bpf.set_capture_plain(!o.no_plain_http);
 
   pipeline::SensorPipeline pipe(
       std::move(*selectors), **sink,
       [&bpf](uint32_t tgid, uint32_t root, uint32_t sel, uint64_t start) {
         return bpf.track(tgid, root, sel, start);
       },
-      cg);
+      cg, pipeline::LlmConfig{&*prices, &*fingerprinter});
 
   auto report = bpf.attach(cg ? cg->mount_point() : std::string());
   if (!report) return fail(report.error().message);
@@ -98,6 +129,21 @@ int run(const RunOptions& o) {
       fmt::print(stderr, "rein: unavailable {:27} {} -> without it: no {}\n", h.hook, h.error,
                  h.feature);
   }
+
+  loader::TlsAttacher tls(bpf.tls_enter_program(), bpf.tls_exit_program());
+  tls.attach_system_libraries();
+  tls.scan_all();
+  auto report_tls = [&tls]() {
+    for (const auto& t : tls.take_new()) {
+      if (t.error.empty())
+        fmt::print(stderr, "rein: attached   {} uprobes ({} functions) {}\n", t.library, t.functions, t.path);
+      else
+        fmt::print(stderr, "rein: unavailable {} uprobes on {}: {}\n", t.library, t.path, t.error);
+    }
+  };
+  report_tls();
+  if (!tls.attached_files())
+    fmt::print(stderr, "rein: degraded: no TLS library found to attach to: LLM calls over TLS are not decoded\n");
 
   auto ring = source::RingSource::open(bpf.ring_fd(), [&pipe](std::span<const uint8_t> b) {
     pipe.on_record(b);
@@ -126,6 +172,10 @@ int run(const RunOptions& o) {
     w.end_array();
     w.key("default_agents");
     w.boolean(defaults);
+    w.key("tls_files_attached");
+    w.number(uint64_t(tls.attached_files()));
+    w.key("autodiscover");
+    w.boolean(!o.no_autodiscover);
   };
   pipe.emit_health(pipeline::Clock::boot_now_ns(), "started", named(bpf.counters()), hooks_json);
   size_t adopted = pipe.adopt_existing();
@@ -137,6 +187,7 @@ int run(const RunOptions& o) {
   using clock = std::chrono::steady_clock;
   auto start = clock::now();
   auto next_health = start + std::chrono::duration<double>(o.health_interval_s);
+  auto next_tls_scan = start + std::chrono::seconds(5);
   int rc = 0;
   while (!g_stop.load()) {
     auto n = ring->poll(50);  // the kernel batches wakeups; this bounds latency
@@ -147,6 +198,11 @@ int run(const RunOptions& o) {
     auto now = clock::now();
     uint64_t boot = pipeline::Clock::boot_now_ns();
     pipe.tick(boot);
+    if (now >= next_tls_scan) {  // libraries loaded since (dlopen, new containers)
+      tls.scan_all();
+      report_tls();
+      next_tls_scan = now + std::chrono::seconds(5);
+    }
     if (o.health_interval_s > 0 && now >= next_health) {
       pipe.emit_health(boot, "running", named(bpf.counters()));
       next_health = now + std::chrono::duration<double>(o.health_interval_s);
@@ -155,6 +211,7 @@ int run(const RunOptions& o) {
     if (o.duration_s > 0 && now - start >= std::chrono::duration<double>(o.duration_s)) break;
   }
   (void)ring->drain();
+  pipe.finish(pipeline::Clock::boot_now_ns());
   pipe.emit_health(pipeline::Clock::boot_now_ns(), "stopped", named(bpf.counters()));
   (*sink)->flush();
   return rc;

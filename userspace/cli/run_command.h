@@ -12,6 +12,11 @@ struct RunOptions {
   double duration_s = 0;  // 0: until SIGINT/SIGTERM
   unsigned ring_mib = 16;
   bool no_default_agents = false;
+  bool no_autodiscover = false;  // LLM-shaped requests make their sender an agent
+  bool no_plain_http = false;    // plain HTTP of tracked processes (local model servers)
+  std::string prices;            // price table (default: the shipped data/prices.json)
+  std::string prices_override;   // user prices merged on top
+  std::string state_dir = "/var/lib/rein";  // fingerprint key
 };
 
 // The agents the shipped default policy selects when no selector is given.

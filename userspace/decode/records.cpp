@@ -23,6 +23,8 @@ static_assert(sizeof(rein_file_open) == 64 && offsetof(rein_file_open, path_len)
 static_assert(sizeof(rein_file_close) == 56 && offsetof(rein_file_close, bytes) == 48);
 static_assert(sizeof(rein_connect) == 160 && offsetof(rein_connect, sockaddr) == 48);
 static_assert(sizeof(rein_dns) == 72 && offsetof(rein_dns, addr) == 52);
+static_assert(sizeof(rein_data) == 88 && offsetof(rein_data, fd) == 56 &&
+              offsetof(rein_data, peer_addr) == 72);
 
 namespace {
 
@@ -211,6 +213,25 @@ Result<Record> decode_record(std::span<const uint8_t> b) {
       r.address = inet_text(d.family == 10 ? AF_INET6 : AF_INET, d.addr);
       r.payload.assign(b.begin() + sizeof(d), b.begin() + sizeof(d) + d.len);
       return Record{std::move(r)};
+    }
+    case REIN_REC_DATA: {
+      rein_data d{};
+      if (!read_fixed(b, d)) return bad("short data", h.kind);
+      if (d.len > b.size() - sizeof(d)) return bad("data exceeds the record", h.kind);
+      DataRec r;
+      r.h = header_of(d.h);
+      r.conn = d.conn;
+      r.offset = d.offset;
+      r.call_len = d.call_len;
+      r.fd = d.fd;
+      r.dir = d.dir;
+      r.source = d.source;
+      r.peer_family = d.peer_family;
+      r.peer_port = d.peer_port;
+      if (d.peer_family == AF_INET || d.peer_family == AF_INET6)
+        r.peer_address = inet_text(d.peer_family, d.peer_addr);
+      r.data = b.subspan(sizeof(d), d.len);
+      return Record{r};
     }
     default:
       return bad("unknown kind", h.kind);

@@ -81,8 +81,23 @@ struct DnsRec {
   std::vector<uint8_t> payload;
 };
 
-using Record =
-    std::variant<ExecRec, ForkRec, ExitRec, FileRec, FileOpenRec, FileCloseRec, ConnectRec, DnsRec>;
+// A slice of plaintext from a TLS library call or a plain HTTP socket.
+struct DataRec {
+  Header h;
+  uint64_t conn = 0;    // with h.tgid, names the stream
+  uint64_t offset = 0;  // of data[0] in this direction's stream
+  uint32_t call_len = 0;
+  int32_t fd = -1;
+  uint8_t dir = 0;      // REIN_DIR_EGRESS (request side) or REIN_DIR_INGRESS
+  uint8_t source = 0;   // REIN_SRC_*
+  uint16_t peer_family = 0;  // AF_INET/AF_INET6 once the socket is known, else 0
+  uint16_t peer_port = 0;
+  std::string peer_address;
+  std::span<const uint8_t> data;  // points into the ring record: valid during on_record
+};
+
+using Record = std::variant<ExecRec, ForkRec, ExitRec, FileRec, FileOpenRec, FileCloseRec,
+                            ConnectRec, DnsRec, DataRec>;
 
 Result<Record> decode_record(std::span<const uint8_t> bytes);
 

@@ -40,7 +40,8 @@ const char* counter_name(uint32_t idx) {
   static const char* names[REIN_CTR_MAX] = {
       "records",         "drop_ringbuf_full", "drop_pending_full", "drop_tracked_full",
       "drop_openfile_full", "path_truncated",  "args_truncated",    "dns_truncated",
-      "user_read_failed", "exec_candidates"};
+      "user_read_failed", "exec_candidates", "data_truncated", "data_read_failed",
+      "drop_conn_full", "agents_discovered"};
   return idx < REIN_CTR_MAX ? names[idx] : "unknown";
 }
 
@@ -136,6 +137,17 @@ void BpfSensor::set_self(uint32_t tgid) { skel_->bss->cfg.self_tgid = tgid; }
 void BpfSensor::set_exec_candidates(bool on) {
   __atomic_store_n(&skel_->bss->cfg.exec_candidates, on ? 1u : 0u, __ATOMIC_RELEASE);
 }
+
+void BpfSensor::set_autodiscover(bool on) {
+  __atomic_store_n(&skel_->bss->cfg.autodiscover, on ? 1u : 0u, __ATOMIC_RELEASE);
+}
+
+void BpfSensor::set_capture_plain(bool on) {
+  __atomic_store_n(&skel_->bss->cfg.capture_plain, on ? 1u : 0u, __ATOMIC_RELEASE);
+}
+
+struct bpf_program* BpfSensor::tls_enter_program() const { return skel_->progs.rein_tls_enter; }
+struct bpf_program* BpfSensor::tls_exit_program() const { return skel_->progs.rein_tls_exit; }
 
 Result<void> BpfSensor::add_exe_selector(uint64_t hash, uint32_t index) {
   if (bpf_map__update_elem(skel_->maps.sel_exe, &hash, sizeof(hash), &index, sizeof(index),

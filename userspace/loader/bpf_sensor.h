@@ -13,6 +13,7 @@
 
 struct rein_bpf;  // generated skeleton (rein.skel.h)
 struct bpf_link;
+struct bpf_program;
 
 namespace rein::loader {
 
@@ -39,6 +40,10 @@ class BpfSensor {
   int ring_fd() const;
   void set_self(uint32_t tgid);
   void set_exec_candidates(bool on);
+  void set_autodiscover(bool on);
+  void set_capture_plain(bool on);
+  struct bpf_program* tls_enter_program() const;
+  struct bpf_program* tls_exit_program() const;
   Result<void> add_exe_selector(uint64_t hash, uint32_t index);
   Result<void> add_cgroup_selector(uint64_t cgroup_id, uint32_t index);
   // Marks a process tracked as a member of the agent rooted at `agent_root`.

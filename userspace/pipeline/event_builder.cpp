@@ -40,6 +40,77 @@ bool looks_like_key(std::string_view v) {
   // JWTs: three base64url parts, the first starting with eyJ
   return v.size() > 40 && v.substr(0, 3) == "eyJ" && std::count(v.begin(), v.end(), '.') == 2;
 }
+
+bool key_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+}
+
+// Each key-shaped token (a maximal run of key_char) becomes the marker. Appends, so the cost
+// stays linear however many tokens a hostile argument holds.
+std::string mask_key_tokens(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    if (!key_char(s[i])) {
+      out += s[i++];
+      continue;
+    }
+    size_t j = i;
+    while (j < s.size() && key_char(s[j])) j++;
+    auto tok = s.substr(i, j - i);
+    if (looks_like_key(tok)) out += "[redacted]"; else out.append(tok);
+    i = j;
+  }
+  return out;
+}
+
+// Values of credential-named query parameters (?key=..., &access_token=...).
+std::string mask_query_secrets(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    const char c = s[i++];
+    out += c;
+    if (c != '?' && c != '&') continue;
+    const size_t eq = s.find_first_of("=?&#", i);
+    if (eq == std::string_view::npos || s[eq] != '=') continue;
+    const bool secret = secret_flag_name(s.substr(i, eq - i));
+    out.append(s.substr(i, eq + 1 - i));
+    i = eq + 1;
+    if (!secret) continue;
+    out += "[redacted]";
+    i = std::min(s.find_first_of("&#", i), s.size());
+  }
+  return out;
+}
+
+// Credentials inside a longer argument, in the shapes tools take them: a header value
+// (curl -H "Authorization: Bearer ..."), a URL password (https://u:pw@host), a query
+// parameter (?key=...), or a key-shaped token anywhere ("x-api-key: sk-...").
+std::string redact_inside(std::string_view arg) {
+  if (auto colon = arg.find(':');
+      colon != std::string_view::npos && arg.substr(colon, 3) != "://") {
+    size_t start = colon;
+    while (start > 0 && (std::isalnum(static_cast<unsigned char>(arg[start - 1])) ||
+                         arg[start - 1] == '-' || arg[start - 1] == '_'))
+      start--;
+    auto name = arg.substr(start, colon - start);
+    if (!name.empty() &&
+        (secret_flag_name(name) || lower(name).find("cookie") != std::string::npos))
+      return std::string(arg.substr(0, colon + 1)) + " [redacted]";
+  }
+  std::string out(arg);
+  if (auto scheme = out.find("://"); scheme != std::string::npos) {
+    size_t host = scheme + 3;
+    size_t end = std::min(out.find_first_of("/?#", host), out.size());
+    size_t at = out.find('@', host);
+    size_t colon = out.find(':', host);
+    if (at < end && colon < at) out.replace(colon + 1, at - colon - 1, "[redacted]");
+  }
+  return mask_key_tokens(mask_query_secrets(out));
+}
 }  // namespace
 
 Clock::Clock() : offset_ns_(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME)) {}
@@ -75,7 +146,7 @@ std::string redact_arg(std::string_view arg, bool previous_was_secret_flag, bool
                                secret_flag_name(arg.substr(0, eq)))
     return std::string(arg.substr(0, eq + 1)) + "[redacted]";
   if (looks_like_key(arg)) return "[redacted]";
-  return std::string(arg);
+  return redact_inside(arg);
 }
 
 sinks::JsonWriter& EventBuilder::begin(std::string_view type, uint64_t boot_ns,

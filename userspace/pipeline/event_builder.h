@@ -45,7 +45,8 @@ class EventBuilder {
 };
 
 // argv with credentials masked: values of --*key*/--*token*/--*secret*/--password flags and
-// strings shaped like known API keys become "[redacted]". Secrets never reach a sink.
+// strings shaped like known API keys become "[redacted]", as do such values inside an
+// argument (header values, URL passwords, query parameters). Secrets never reach a sink.
 std::string redact_arg(std::string_view arg, bool previous_was_secret_flag, bool* is_secret_flag);
 
 }  // namespace rein::pipeline

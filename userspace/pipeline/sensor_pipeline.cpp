@@ -59,8 +59,51 @@ void put_mode(sinks::JsonWriter& w, uint32_t mode) {
 }  // namespace
 
 SensorPipeline::SensorPipeline(SelectorSet selectors, LineSink& sink, TrackFn track,
-                               process::CgroupResolver* cgroups)
-    : selectors_(std::move(selectors)), sink_(sink), track_(std::move(track)), cgroups_(cgroups) {}
+                               process::CgroupResolver* cgroups, LlmConfig llm)
+    : selectors_(std::move(selectors)),
+      sink_(sink),
+      track_(std::move(track)),
+      cgroups_(cgroups),
+      llm_(llm.prices, llm.fingerprinter,
+           [this](const CallContext& ctx, const llm::LlmCall& call) { on_llm_call(ctx, call); }) {}
+
+void SensorPipeline::finish(uint64_t now) { llm_.close_all(now); }
+
+void SensorPipeline::on_llm_call(const CallContext& ctx, const llm::LlmCall& call) {
+  auto v = view(ctx.tgid);
+  const auto* agent = agent_for(ctx.agent ? ctx.agent : (v.info ? v.info->agent_root : 0));
+  auto& w = builder_.begin("llm.call", ctx.ts_ns, v, agent);
+  write_llm_call(w, call);
+  w.key("source");
+  w.string(ctx.source == REIN_SRC_GNUTLS ? "gnutls" : ctx.source == REIN_SRC_SOCKET ? "socket" : "openssl");
+  w.key("peer");
+  if (!ctx.peer_address.empty()) {
+    w.begin_object();
+    w.key("address");
+    w.string(ctx.peer_address);
+    w.key("port");
+    w.number(uint64_t(ctx.peer_port));
+    w.key("hostname");
+    if (auto it = hostnames_.find(ctx.peer_address); it != hostnames_.end()) w.string(it->second);
+    else w.null();
+    w.end_object();
+  } else {
+    w.null();
+  }
+  emit(builder_.finish());
+  if (agent) totals_[agent->id].add(call);
+}
+
+void SensorPipeline::emit_agent_summary(uint32_t root, uint64_t ts) {
+  const auto* agent = agent_for(root);
+  if (!agent) return;
+  auto it = totals_.find(agent->id);
+  auto v = view(root);
+  auto& w = builder_.begin("agent.summary", ts, v, agent);
+  (it != totals_.end() ? it->second : AgentTotals{}).write(w);
+  emit(builder_.finish());
+  if (it != totals_.end()) totals_.erase(it);
+}
 
 void SensorPipeline::emit(const std::string& line) {
   sink_.write_line(line);
@@ -111,6 +154,7 @@ void SensorPipeline::on_record(std::span<const uint8_t> bytes) {
         else if constexpr (std::is_same_v<T, decode::FileCloseRec>) on_file_close(r);
         else if constexpr (std::is_same_v<T, decode::ConnectRec>) on_connect(r);
         else if constexpr (std::is_same_v<T, decode::DnsRec>) on_dns(r);
+        else if constexpr (std::is_same_v<T, decode::DataRec>) llm_.on_data(r);
       },
       *rec);
 }
@@ -151,6 +195,16 @@ void SensorPipeline::on_exec(const decode::ExecRec& r) {
   uint64_t start = agent_start_.count(agent) ? agent_start_[agent] : 0;
   table_.on_exec(r.h.tgid, r.ppid, r.h.uid, r.comm, r.exe, r.args, r.cwd, r.cgroup_id, r.h.ts_ns,
                  agent, start);
+  if (flags & REIN_F_DISCOVERED) {  // a running process, not an exec: it sent an LLM request
+    auto v = view(r.h.tgid);
+    auto& w = builder_.begin("agent.discovered", r.h.ts_ns, v, agent_for(agent));
+    w.key("reason");
+    w.string("sent an LLM API request");
+    w.key("cwd");
+    w.string(r.cwd);
+    emit(builder_.finish());
+    return;
+  }
   emit_exec(r.h.tgid, r.h.ts_ns, false, flags);
 }
 
@@ -165,6 +219,7 @@ void SensorPipeline::on_fork(const decode::ForkRec& r) {
 }
 
 void SensorPipeline::on_exit(const decode::ExitRec& r) {
+  llm_.on_process_exit(r.h.tgid, r.h.ts_ns);  // its streams end: deliver their last calls
   table_.on_exit(r.h.tgid, int32_t(r.status), r.h.ts_ns);
   auto v = view(r.h.tgid);
   auto& w = builder_.begin("process.exit", r.h.ts_ns, v, agent_for(r.h.agent));
@@ -181,6 +236,7 @@ void SensorPipeline::on_exit(const decode::ExitRec& r) {
   else
     w.null();
   emit(builder_.finish());
+  if (r.h.agent == r.h.tgid) emit_agent_summary(r.h.tgid, r.h.ts_ns);
   // files this process opened: the kernel flushed their summaries before the exit record
   for (auto it = open_files_.begin(); it != open_files_.end();) {
     if (it->second.opener == r.h.tgid) it = open_files_.erase(it); else ++it;
@@ -386,6 +442,7 @@ void SensorPipeline::tick(uint64_t now) {
     it = dns_pending_.erase(it);
   }
   table_.gc(now);
+  llm_.expire(now);
 }
 
 size_t SensorPipeline::adopt_existing(const std::string& proc_root) {
@@ -454,7 +511,23 @@ void SensorPipeline::emit_health(uint64_t now, std::string_view state,
   put("process_table_size", table_.size());
   put("process_table_evictions", table_.evictions());
   put("agents", agents_.size());
+  const auto& ls = llm_.stats();
+  put("http_streams", ls.streams_opened);
+  put("http_streams_evicted", ls.streams_evicted);
+  put("http_exchanges", ls.exchanges);
+  put("llm_calls", ls.llm_calls);
+  put("http_not_llm", ls.not_llm);
   w.end_object();
+  w.key("agents");
+  w.begin_array();
+  for (const auto& [id, t] : totals_) {
+    w.begin_object();
+    w.key("id");
+    w.string(id);
+    t.write(w);
+    w.end_object();
+  }
+  w.end_array();
   if (extra) extra(w);
   emit(builder_.finish());
 }

@@ -13,6 +13,8 @@
 
 #include "decode/records.h"
 #include "pipeline/event_builder.h"
+#include "pipeline/llm_event.h"
+#include "pipeline/llm_stage.h"
 #include "pipeline/selectors.h"
 #include "process/agent_registry.h"
 #include "process/cgroup_resolver.h"
@@ -44,10 +46,17 @@ struct PipelineStats {
   uint64_t track_failed = 0;
 };
 
+// Prices and the key fingerprinter for LLM accounting; without them data records are
+// decoded as HTTP but no llm.call is produced.
+struct LlmConfig {
+  const llm::PriceTable* prices = nullptr;
+  const llm::Fingerprinter* fingerprinter = nullptr;
+};
+
 class SensorPipeline {
  public:
   SensorPipeline(SelectorSet selectors, LineSink& sink, TrackFn track,
-                 process::CgroupResolver* cgroups);
+                 process::CgroupResolver* cgroups, LlmConfig llm = {});
 
   void on_record(std::span<const uint8_t> bytes);
   // Seeds the process table from /proc and tracks processes matching the selectors, with
@@ -61,6 +70,9 @@ class SensorPipeline {
                    const std::function<void(sinks::JsonWriter&)>& extra = {});
 
   const PipelineStats& stats() const { return stats_; }
+  const LlmStageStats& llm_stats() const { return llm_.stats(); }
+  // Delivers what open streams hold (at shutdown).
+  void finish(uint64_t now_boot_ns);
   const process::ProcessTable& table() const { return table_; }
 
  private:
@@ -87,6 +99,8 @@ class SensorPipeline {
   void on_file_close(const decode::FileCloseRec& r);
   void on_connect(const decode::ConnectRec& r);
   void on_dns(const decode::DnsRec& r);
+  void on_llm_call(const CallContext& ctx, const llm::LlmCall& call);
+  void emit_agent_summary(uint32_t root, uint64_t ts);
   void emit_exec(uint32_t pid, uint64_t ts, bool existing, uint32_t flags);
   void emit_dns(const PendingDns& q, uint64_t ts, const void* answer_msg, uint32_t rcode);
   void file_event(const decode::Header& h, std::string_view op, const std::string& path,
@@ -111,6 +125,8 @@ class SensorPipeline {
   std::map<std::pair<uint64_t, uint16_t>, PendingDns> dns_pending_;
   // address -> hostname learned from DNS answers, bounded (cleared when full).
   std::unordered_map<std::string, std::string> hostnames_;
+  std::unordered_map<std::string, AgentTotals> totals_;  // by agent id
+  LlmStage llm_;
   PipelineStats stats_;
 };
 

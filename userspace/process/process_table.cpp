@@ -309,6 +309,19 @@ size_t ProcessTable::seed_from_proc(const std::string& proc_root,
   return seeded;
 }
 
+bool ProcessTable::seed_one(uint32_t pid, const std::string& proc_root,
+                            const CgroupPathToId& cgroup_id_of) {
+  auto rec = read_proc_pid(proc_root, pid);
+  if (!rec || rec->info.exited) return false;
+  auto& i = rec->info;
+  uint64_t cg = 0;
+  if (cgroup_id_of && !rec->cgroup_path.empty())
+    if (auto id = cgroup_id_of(rec->cgroup_path)) cg = *id;
+  auto& e = on_exec(pid, i.ppid, i.uid, i.comm, i.exe, i.args, i.cwd, cg, i.start_ns, 0, 0);
+  e.from_proc = true;
+  return true;
+}
+
 std::vector<uint32_t> ProcessTable::pids() const {
   std::vector<uint32_t> out;
   out.reserve(entries_.size());

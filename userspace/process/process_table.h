@@ -63,6 +63,10 @@ class ProcessTable {
   size_t size() const { return entries_.size(); }
   size_t max_entries() const { return max_entries_; }
   uint64_t evictions() const { return evictions_; }
+  // Reads one process from /proc into the table (a process first seen through a later
+  // event, e.g. discovered by its LLM traffic). False when it is gone.
+  bool seed_one(uint32_t pid, const std::string& proc_root = "/proc",
+                const CgroupPathToId& cgroup_id_of = {});
   // Every pid in the table (live and exited-in-grace), for start-up selection.
   std::vector<uint32_t> pids() const;
   // Marks an existing entry as a member of an agent (adopted at start-up). False if unknown.

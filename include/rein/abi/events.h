@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #endif
 
-#define REIN_ABI_VERSION 2
+#define REIN_ABI_VERSION 3
 
 /* Bounds on variable tails. Paths are assembled in a per-CPU buffer of REIN_PATH_MAX;
  * longer ones keep their tail (the leaf end) and set a *_TRUNCATED flag. */
@@ -31,6 +31,7 @@ enum rein_record_kind {
   REIN_REC_DNS = 6,
   REIN_REC_FILE_OPEN = 7,  /* a tracked process opened a file for writing: fd -> path */
   REIN_REC_FILE_CLOSE = 8, /* ...and closed it: bytes written through that fd */
+  REIN_REC_DATA = 9,       /* plaintext of a TLS call or of a plain HTTP socket */
 };
 
 /* Every record starts with this. */
@@ -57,6 +58,7 @@ struct rein_hdr {
 #define REIN_F_CREATED (1u << 8)     /* file open: this open created the file */
 #define REIN_F_TRUNCATED (1u << 9)   /* file open: O_TRUNC emptied an existing file */
 #define REIN_F_WRITABLE (1u << 10)   /* file open: opened for writing; bytes follow at close */
+#define REIN_F_DISCOVERED (1u << 11) /* exec record sent at auto-discovery, not at an exec */
 
 /* REIN_REC_EXEC: tail = exe[exe_len] args[args_len] (NUL-separated) cwd[cwd_len] */
 struct rein_exec {
@@ -167,6 +169,37 @@ struct rein_dns {
   __u32 _pad0;
 };
 
+/* REIN_REC_DATA: tail = data[len]. One call (SSL_write, read, ...) may be split into
+ * several chunks; `offset` is the position of the first byte in this direction's stream of
+ * the connection, so user space sees gaps (bytes not copied) as jumps in offset. */
+#define REIN_DATA_CHUNK 16384
+#define REIN_DATA_MAX_CHUNKS 16 /* per call: at most 256 KiB copied, the rest counted */
+#define REIN_DATA_PEEK 64       /* bytes looked at in untracked processes for discovery */
+enum rein_data_source {
+  REIN_SRC_OPENSSL = 1,
+  REIN_SRC_GNUTLS = 2,
+  REIN_SRC_SOCKET = 3, /* plain HTTP over a socket */
+};
+enum rein_data_dir {
+  REIN_DIR_EGRESS = 0,  /* the process sent it (request) */
+  REIN_DIR_INGRESS = 1, /* the process received it (response) */
+};
+struct rein_data {
+  struct rein_hdr h;
+  __u64 conn;   /* SSL* / gnutls session / socket file: with tgid, names the stream */
+  __u64 offset;
+  __u32 len;    /* bytes in this record's tail */
+  __u32 call_len; /* bytes the whole call moved */
+  __s32 fd;     /* socket fd when known, else -1 */
+  __u8 dir;
+  __u8 source;
+  __u16 flags;
+  __u16 peer_family; /* 0 until the socket is known */
+  __u16 peer_port;   /* host byte order */
+  __u32 _pad0;
+  __u8 peer_addr[16];
+};
+
 /* Per-CPU counters (array map "counters"), summed by user space for sensor.health. */
 enum rein_counter {
   REIN_CTR_RECORDS = 0,        /* records written to the ring */
@@ -179,6 +212,10 @@ enum rein_counter {
   REIN_CTR_DNS_TRUNCATED,
   REIN_CTR_READ_FAILED,        /* user memory could not be read (string, sockaddr) */
   REIN_CTR_CANDIDATES,         /* untracked execs sent for argv matching */
+  REIN_CTR_DATA_TRUNCATED,     /* payload bytes past the per-call copy bound (gaps) */
+  REIN_CTR_DATA_READ_FAILED,   /* payload could not be read from the process */
+  REIN_CTR_CONN_FULL,          /* connection map full: stream offsets lost */
+  REIN_CTR_DISCOVERED,         /* processes that became agents by sending an LLM request */
   REIN_CTR_MAX,
 };
 
@@ -188,6 +225,8 @@ struct rein_config {
   __u32 exec_candidates;  /* non-zero: send untracked execs for argv selectors */
   __u32 exe_selectors;    /* number of entries in the exe selector map */
   __u32 cgroup_selectors; /* number of entries in the cgroup selector map */
+  __u32 autodiscover;     /* non-zero: LLM-shaped requests make their sender an agent */
+  __u32 capture_plain;    /* non-zero: plain HTTP on sockets of tracked processes */
 };
 
 /* Value of the tracked-process map. */

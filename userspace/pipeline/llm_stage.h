@@ -1,0 +1,67 @@
+// LLM traffic: plaintext chunks per (process, connection) -> HTTP/1.1 exchanges ->
+// attributed LLM calls. One Http1Connection per stream, closed when its process exits or
+// the stream goes idle; bounded in number of streams.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "decode/records.h"
+#include "llm/key_fingerprint.h"
+#include "llm/llm_call.h"
+#include "llm/price_table.h"
+#include "proto/http1_connection.h"
+
+namespace rein::pipeline {
+
+struct LlmStageStats {
+  uint64_t streams_opened = 0;
+  uint64_t streams_evicted = 0;  // over the bound: closed early
+  uint64_t exchanges = 0;
+  uint64_t llm_calls = 0;
+  uint64_t not_llm = 0;          // HTTP exchanges that were not LLM API calls
+  uint64_t unparseable_streams = 0;
+};
+
+struct CallContext {
+  uint32_t tgid = 0;
+  uint32_t agent = 0;
+  int32_t fd = -1;
+  uint8_t source = 0;
+  uint64_t ts_ns = 0;
+  std::string peer_address;  // empty when unknown
+  uint16_t peer_port = 0;
+};
+
+class LlmStage {
+ public:
+  using OnCall = std::function<void(const CallContext&, const llm::LlmCall&)>;
+  LlmStage(const llm::PriceTable* prices, const llm::Fingerprinter* fingerprinter, OnCall on_call,
+           size_t max_streams = 4096);
+  void on_data(const decode::DataRec& r);
+  void on_process_exit(uint32_t tgid, uint64_t ts_ns);
+  void expire(uint64_t now_ns, uint64_t idle_ns = 120'000'000'000ULL);
+  void close_all(uint64_t ts_ns);
+  const LlmStageStats& stats() const { return stats_; }
+
+ private:
+  struct Stream {
+    std::unique_ptr<proto::Http1Connection> http;
+    CallContext ctx;
+    uint64_t last_ns = 0;
+  };
+  using Key = std::pair<uint32_t, uint64_t>;  // tgid, conn
+  void close_stream(std::map<Key, Stream>::iterator it, uint64_t ts_ns);
+  void on_exchange(const CallContext& ctx, proto::HttpExchange&& ex);
+
+  const llm::PriceTable* prices_;
+  const llm::Fingerprinter* fingerprinter_;
+  OnCall on_call_;
+  size_t max_streams_;
+  std::map<Key, Stream> streams_;
+  LlmStageStats stats_;
+};
+
+}  // namespace rein::pipeline

@@ -162,6 +162,8 @@ int BPF_KRETPROBE(rein_tls_exit, long ret) {
   struct tls_call c = *cp;
   cp->tid = 0;
   __u8 source = c.cookie & 0xff, dir = (c.cookie >> 8) & 1, ex = (c.cookie >> 16) & 1;
+  /* OpenSSL returns int: only the low 32 bits of rax are the result. GnuTLS: ssize_t. */
+  if (source == REIN_SRC_OPENSSL) ret = (int)ret;
   __u64 n = 0;
   if (ex) {
     if (ret != 1) return 0;

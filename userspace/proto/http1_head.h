@@ -30,6 +30,10 @@ struct Http1Head {
 // rejected; more than `max_headers` fields is an error.
 Result<Http1Head> parse_http1_head(std::string_view block, Http1Mode mode, size_t max_headers);
 
+// Header (or trailer) field lines only, same rules; appends to `out`.
+Result<void> parse_http1_fields(std::string_view block, size_t max_fields,
+                                std::vector<HttpHeader>& out);
+
 // A single start line without its line ending. Fills method/target/version or
 // status/version; false when the line is not a valid HTTP/1.x start line.
 bool parse_request_line(std::string_view line, Http1Head& out);

@@ -15,6 +15,7 @@ namespace rein::proto {
 struct JsonArrayStats {
   uint64_t objects = 0;            // objects handed to the callback
   uint64_t oversized_objects = 0;  // dropped for exceeding the bound
+  uint64_t malformed_objects = 0;  // dropped: brackets did not balance as an object
   uint64_t skipped_bytes = 0;      // bytes outside any object that were not array syntax
 };
 

@@ -1,0 +1,100 @@
+#include "llm/json_util.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace rein::llm::json {
+
+using simdjson::dom::element_type;
+
+DocParser::Status DocParser::parse(std::string_view text, Element& out) {
+  if (text.size() > kMaxDocBytes) return Status::kTooLarge;
+  const size_t need = text.size() + simdjson::SIMDJSON_PADDING;
+  if (padded_.size() < need) padded_.resize(need);
+  std::copy(text.begin(), text.end(), padded_.begin());
+  auto err = parser_.parse(padded_.data(), text.size(), /*realloc_if_needed=*/false).get(out);
+  if (err == simdjson::CAPACITY) return Status::kTooLarge;
+  return err ? Status::kInvalid : Status::kOk;
+}
+
+bool is_object(Element e) { return e.type() == element_type::OBJECT; }
+bool is_array(Element e) { return e.type() == element_type::ARRAY; }
+
+std::optional<Element> field(Element e, std::string_view key) {
+  if (!is_object(e)) return std::nullopt;
+  Element v;
+  if (e.at_key(key).get(v)) return std::nullopt;
+  return v;
+}
+
+std::optional<Element> path(Element e, std::initializer_list<std::string_view> keys) {
+  std::optional<Element> cur = e;
+  for (std::string_view k : keys) {
+    cur = field(*cur, k);
+    if (!cur) return std::nullopt;
+  }
+  return cur;
+}
+
+std::optional<int64_t> as_count(Element e) {
+  switch (e.type()) {
+    case element_type::INT64: {
+      int64_t v = 0;
+      if (e.get_int64().get(v) || v < 0) return std::nullopt;
+      return v;
+    }
+    case element_type::UINT64:
+      return std::nullopt;  // above INT64_MAX: not a real token count
+    case element_type::DOUBLE: {
+      double d = 0;
+      if (e.get_double().get(d)) return std::nullopt;
+      if (!std::isfinite(d) || d < 0 || d > 9.0e15 || std::floor(d) != d) return std::nullopt;
+      return static_cast<int64_t>(d);
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<int64_t> count(Element e, std::string_view key) {
+  auto v = field(e, key);
+  return v ? as_count(*v) : std::nullopt;
+}
+
+std::optional<int64_t> count_at(Element e, std::initializer_list<std::string_view> keys) {
+  auto v = path(e, keys);
+  return v ? as_count(*v) : std::nullopt;
+}
+
+std::optional<std::string_view> str(Element e, std::string_view key) {
+  auto v = field(e, key);
+  if (!v || v->type() != element_type::STRING) return std::nullopt;
+  std::string_view s;
+  if (v->get_string().get(s)) return std::nullopt;
+  return s;
+}
+
+std::optional<bool> boolean(Element e, std::string_view key) {
+  auto v = field(e, key);
+  if (!v || v->type() != element_type::BOOL) return std::nullopt;
+  bool b = false;
+  if (v->get_bool().get(b)) return std::nullopt;
+  return b;
+}
+
+std::optional<double> number(Element e, std::string_view key) {
+  auto v = field(e, key);
+  if (!v) return std::nullopt;
+  double d = 0;
+  switch (v->type()) {
+    case element_type::INT64:
+    case element_type::UINT64:
+    case element_type::DOUBLE:
+      if (v->get_double().get(d) || !std::isfinite(d)) return std::nullopt;
+      return d;
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace rein::llm::json

@@ -1,0 +1,53 @@
+// simdjson DOM helpers for the LLM stage: error-code API only (no exceptions on the data
+// path), every accessor tolerant of missing keys and wrong types (hostile bodies).
+#pragma once
+#include <simdjson.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rein::llm::json {
+
+using Element = simdjson::dom::element;
+
+// Documents above this size are skipped (and counted) instead of parsed.
+inline constexpr size_t kMaxDocBytes = size_t{16} << 20;
+
+// Owns a parser whose capacity is capped at kMaxDocBytes. Elements returned by parse() are
+// valid until the next parse() on the same object.
+class DocParser {
+ public:
+  DocParser() : parser_(kMaxDocBytes) {}
+  enum class Status { kOk, kTooLarge, kInvalid };
+  Status parse(std::string_view text, Element& out);
+
+ private:
+  simdjson::dom::parser parser_;
+  // Reused padded copy of the input: simdjson reads up to SIMDJSON_PADDING bytes past the
+  // end, and a stream of many small events should not allocate once per event.
+  std::vector<char> padded_;
+};
+
+// Member of an object; nullopt when `e` is not an object or lacks the key.
+std::optional<Element> field(Element e, std::string_view key);
+// Nested member: field(field(e, a), b)...
+std::optional<Element> path(Element e, std::initializer_list<std::string_view> keys);
+
+// A token count: a non-negative integer (an integral double such as 12.0 is accepted).
+// Null, negative, fractional, out-of-range and non-numbers are nullopt.
+std::optional<int64_t> as_count(Element e);
+std::optional<int64_t> count(Element e, std::string_view key);
+std::optional<int64_t> count_at(Element e, std::initializer_list<std::string_view> keys);
+
+std::optional<std::string_view> str(Element e, std::string_view key);
+std::optional<bool> boolean(Element e, std::string_view key);
+// Finite number (int or double) under key.
+std::optional<double> number(Element e, std::string_view key);
+
+bool is_object(Element e);
+bool is_array(Element e);
+
+}  // namespace rein::llm::json

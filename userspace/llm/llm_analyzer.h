@@ -1,0 +1,17 @@
+// Turns one decoded HTTP exchange into an attributed LLM call (tokens, dollars, latency,
+// errors, key fingerprint), or nothing when the exchange is not an LLM API call.
+#pragma once
+#include <optional>
+
+#include "llm/key_fingerprint.h"
+#include "llm/llm_call.h"
+#include "llm/price_table.h"
+#include "llm/usage_extractor.h"
+#include "proto/http_message.h"
+
+namespace rein::llm {
+
+std::optional<LlmCall> analyze(const proto::HttpExchange& ex, const PriceTable& prices,
+                               const Fingerprinter& fingerprinter, ExtractStats* stats = nullptr);
+
+}  // namespace rein::llm

@@ -1,0 +1,396 @@
+#include "proto/http1_connection.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace rein::proto {
+
+struct Http1Connection::Pending {
+  uint64_t seq = 0;
+  HttpExchange ex;
+  bool request_done = false;
+  bool response_bound = false;  // a response head (or the knowledge it was lost) is attached
+  bool response_done = false;
+  bool response_lost = false;   // resync skipped past this request's response
+  bool got_body = false;        // response: ts_first_body is set
+  bool request_gap = false;
+  bool orphan = false;          // response seen before any request it could answer
+  std::unique_ptr<ContentDecoder> req_dec;
+  std::unique_ptr<ContentDecoder> resp_dec;
+};
+
+// One direction: reassembly feeding a parser, parser events forwarded to the connection.
+class Http1Connection::Side final : public stream::StreamConsumer, public Http1Sink {
+ public:
+  Side(Http1Connection& conn, Http1Mode mode, const Http1ConnectionLimits& limits)
+      : conn_(conn),
+        mode_(mode),
+        parser(mode, *this, limits.parser),
+        reassembler(*this, limits.reassembly,
+                    limits.anchor_at_first_chunk ? std::nullopt : std::optional<uint64_t>(0)) {}
+
+  void on_data(std::span<const uint8_t> data, uint64_t ts_ns) override { parser.feed(data, ts_ns); }
+  void on_gap(uint64_t length, uint64_t ts_ns) override { parser.gap(length, ts_ns); }
+
+  Http1BodyHint on_head(Http1Head& head, uint64_t ts_first_ns, uint64_t ts_ns) override {
+    if (mode_ == Http1Mode::kRequest) {
+      conn_.on_request_head(head, ts_first_ns, ts_ns);
+      return {};
+    }
+    return conn_.on_response_head(head, ts_first_ns, ts_ns);
+  }
+  void on_body(std::span<const uint8_t> data, uint64_t ts_ns) override {
+    if (mode_ == Http1Mode::kRequest) {
+      conn_.on_request_body(data, ts_ns);
+    } else {
+      conn_.on_response_body(data, ts_ns);
+    }
+  }
+  void on_body_gap(uint64_t, uint64_t) override {
+    if (mode_ == Http1Mode::kRequest) {
+      conn_.on_request_gap();
+    } else {
+      conn_.on_response_gap();
+    }
+  }
+  void on_message_end(bool complete, uint64_t ts_ns) override {
+    if (mode_ == Http1Mode::kRequest) {
+      conn_.on_request_end(complete, ts_ns);
+    } else {
+      conn_.on_response_end(complete, ts_ns);
+    }
+  }
+  void on_framing_lost(uint64_t) override {
+    if (mode_ == Http1Mode::kResponse) conn_.on_response_framing_lost();
+  }
+
+ private:
+  Http1Connection& conn_;
+  Http1Mode mode_;
+
+ public:
+  Http1Parser parser;
+  stream::Reassembler reassembler;
+};
+
+namespace {
+
+// Codings to undo, in the order they were applied: content codings first, then transfer
+// codings other than the final chunked (RFC 9112 §6.1).
+std::vector<std::string> applied_codings(const std::vector<HttpHeader>& headers) {
+  std::vector<std::string> codings = header_tokens(headers, "content-encoding");
+  std::vector<std::string> te = header_tokens(headers, "transfer-encoding");
+  if (!te.empty() && te.back() == "chunked") te.pop_back();
+  for (auto& t : te) codings.push_back(std::move(t));
+  return codings;
+}
+
+// Host of an absolute-form ("http://host:port/x") or authority-form ("host:port") target.
+std::string host_from_target(std::string_view target) {
+  const size_t scheme = target.find("://");
+  if (scheme != std::string_view::npos) target = target.substr(scheme + 3);
+  else if (!target.empty() && (target.front() == '/' || target.front() == '*')) return {};
+  target = target.substr(0, target.find_first_of("/?#"));
+  const size_t at = target.rfind('@');
+  if (at != std::string_view::npos) target = target.substr(at + 1);  // drop userinfo
+  return normalize_host(target);
+}
+
+}  // namespace
+
+Http1Connection::Http1Connection(ExchangeHandler on_exchange, Http1ConnectionLimits limits)
+    : on_exchange_(std::move(on_exchange)),
+      limits_(limits),
+      client_(std::make_unique<Side>(*this, Http1Mode::kRequest, limits_)),
+      server_(std::make_unique<Side>(*this, Http1Mode::kResponse, limits_)) {}
+
+Http1Connection::~Http1Connection() = default;
+
+void Http1Connection::set_response_body_handler(ResponseBodyHandler handler) {
+  on_response_body_ = std::move(handler);
+}
+
+void Http1Connection::feed(int direction, uint64_t offset, std::span<const uint8_t> bytes,
+                           uint64_t ts_ns) {
+  if (closed_) {
+    stats_.ignored_after_close += bytes.size();
+    return;
+  }
+  last_ts_ = std::max(last_ts_, ts_ns);
+  if (direction == kClientToServer) {
+    client_->reassembler.push(offset, bytes, ts_ns);
+  } else if (direction == kServerToClient) {
+    server_->reassembler.push(offset, bytes, ts_ns);
+    if (stop_requests_) client_->parser.stop(ts_ns);
+  }
+}
+
+void Http1Connection::expire(uint64_t now_ns) {
+  if (closed_) return;
+  client_->reassembler.expire(now_ns);
+  server_->reassembler.expire(now_ns);
+  if (stop_requests_) client_->parser.stop(now_ns);
+}
+
+void Http1Connection::close(uint64_t ts_ns) {
+  if (closed_) return;
+  client_->reassembler.flush(ts_ns);
+  server_->reassembler.flush(ts_ns);
+  client_->parser.finish(ts_ns);
+  server_->parser.finish(ts_ns);
+  closed_ = true;
+  while (!queue_.empty()) {
+    std::unique_ptr<Pending> p = std::move(queue_.front());
+    queue_.pop_front();
+    if (p.get() == req_cur_) req_cur_ = nullptr;
+    if (p.get() == resp_cur_) resp_cur_ = nullptr;
+    if (!p->request_done) finalize_request(*p, false, ts_ns);
+    if (p->ex.response && !p->response_done) finalize_response(*p, false, ts_ns);
+    deliver(*p);
+  }
+  while (!orphans_.empty()) deliver_oldest_orphan(ts_ns);
+  resp_cur_ = nullptr;
+}
+
+bool Http1Connection::unparseable() const {
+  return client_->parser.failed() || server_->parser.failed();
+}
+
+std::string Http1Connection::error() const {
+  if (client_->parser.failed()) return "request: " + client_->parser.error();
+  if (server_->parser.failed()) return "response: " + server_->parser.error();
+  return {};
+}
+
+bool Http1Connection::tunneled() const { return server_->parser.tunneled(); }
+
+const stream::ReassemblerStats& Http1Connection::reassembly_stats(int direction) const {
+  return (direction == kClientToServer ? client_ : server_)->reassembler.stats();
+}
+
+const Http1ParserStats& Http1Connection::parser_stats(int direction) const {
+  return (direction == kClientToServer ? client_ : server_)->parser.stats();
+}
+
+// ---- requests ----
+
+// Events can reach us out of order across directions (per-CPU buffers), so a response may
+// be parsed before the request it answers. Such an orphan is adopted by the next request if
+// that request started first and nothing older is waiting for a response.
+std::unique_ptr<Http1Connection::Pending> Http1Connection::take_orphan_for(uint64_t ts_first) {
+  while (!orphans_.empty()) {
+    Pending& o = *orphans_.front();
+    const bool next_in_line = std::none_of(queue_.begin(), queue_.end(),
+                                           [](const auto& q) { return !q->response_bound; });
+    if (next_in_line && ts_first <= o.ex.response->ts_first_byte_ns) {
+      std::unique_ptr<Pending> adopted = std::move(orphans_.front());
+      orphans_.pop_front();
+      adopted->orphan = false;
+      adopted->request_done = false;
+      return adopted;
+    }
+    if (!o.response_done) break;  // still streaming; decided when the next request comes
+    deliver_oldest_orphan(ts_first);
+  }
+  return nullptr;
+}
+
+void Http1Connection::deliver_oldest_orphan(uint64_t ts) {
+  std::unique_ptr<Pending> o = std::move(orphans_.front());
+  orphans_.pop_front();
+  if (o.get() == resp_cur_) resp_cur_ = nullptr;
+  if (!o->response_done) finalize_response(*o, false, ts);
+  stats_.orphan_responses++;
+  deliver(*o);
+}
+
+void Http1Connection::on_request_head(Http1Head& head, uint64_t ts_first, uint64_t ts) {
+  std::unique_ptr<Pending> p = take_orphan_for(ts_first);
+  if (!p) {
+    p = std::make_unique<Pending>();
+    p->seq = next_seq_++;
+  }
+  HttpRequest& req = p->ex.request;
+  const std::string* host = find_header(head.headers, "host");
+  req.host = host ? normalize_host(*host) : host_from_target(head.target);
+  req.method = std::move(head.method);
+  req.target = std::move(head.target);
+  p->req_dec = std::make_unique<ContentDecoder>(applied_codings(head.headers), limits_.body);
+  req.headers = std::move(head.headers);
+  req.ts_start_ns = ts_first;
+  req.ts_end_ns = ts;
+  req_cur_ = p.get();
+  queue_.push_back(std::move(p));
+  while (queue_.size() > limits_.max_pending_exchanges) evict_oldest();
+}
+
+void Http1Connection::on_request_body(std::span<const uint8_t> data, uint64_t ts) {
+  if (!req_cur_) return;
+  req_cur_->req_dec->feed(data, req_cur_->ex.request.body);
+  req_cur_->ex.request.ts_end_ns = ts;
+}
+
+void Http1Connection::on_request_gap() {
+  if (!req_cur_) return;
+  req_cur_->request_gap = true;
+  req_cur_->req_dec->input_gap();
+}
+
+void Http1Connection::on_request_end(bool complete, uint64_t ts) {
+  Pending* p = req_cur_;
+  req_cur_ = nullptr;
+  if (!p) return;
+  finalize_request(*p, complete, ts);
+  deliver_ready();
+}
+
+void Http1Connection::finalize_request(Pending& p, bool complete, uint64_t ts) {
+  HttpRequest& req = p.ex.request;
+  if (p.req_dec) {
+    p.req_dec->finish();
+    req.body_truncated = p.req_dec->truncated() || (p.req_dec->stopped() && !p.req_dec->error().empty());
+    p.req_dec.reset();
+  }
+  if (!complete || p.request_gap) req.body_truncated = true;
+  req.ts_end_ns = std::max(req.ts_end_ns, ts);
+  p.request_done = true;
+}
+
+// ---- responses ----
+
+Http1Connection::Pending* Http1Connection::pair_response(uint64_t ts_first) {
+  if (resp_framing_lost_) {
+    resp_framing_lost_ = false;
+    Pending* best = nullptr;
+    for (auto& p : queue_)
+      if (!p->response_bound && p->ex.request.ts_start_ns <= ts_first) best = p.get();
+    if (!best) return nullptr;
+    for (auto& p : queue_) {
+      if (p.get() == best) break;
+      if (!p->response_bound) {
+        p->response_bound = true;
+        p->response_lost = true;
+      }
+    }
+    return best;
+  }
+  if (evicted_unanswered_ > 0) {
+    evicted_unanswered_--;
+    return nullptr;
+  }
+  for (auto& p : queue_) {
+    if (p->response_bound) continue;
+    // A response cannot answer a request that started after it.
+    return p->ex.request.ts_start_ns <= ts_first ? p.get() : nullptr;
+  }
+  return nullptr;
+}
+
+Http1BodyHint Http1Connection::on_response_head(Http1Head& head, uint64_t ts_first, uint64_t ts) {
+  Pending* p = pair_response(ts_first);
+  if (!p) {
+    auto o = std::make_unique<Pending>();
+    o->seq = next_seq_++;
+    o->request_done = true;
+    o->orphan = true;
+    p = o.get();
+    orphans_.push_back(std::move(o));
+    while (orphans_.size() > kMaxOrphans) deliver_oldest_orphan(ts);
+  }
+  p->response_bound = true;
+  HttpResponse& resp = p->ex.response.emplace();
+  resp.status = head.status;
+  p->resp_dec = std::make_unique<ContentDecoder>(applied_codings(head.headers), limits_.body);
+  resp.headers = std::move(head.headers);
+  resp.ts_first_byte_ns = ts_first;
+  resp.ts_end_ns = ts;
+  resp_cur_ = p;
+
+  Http1BodyHint hint;
+  const std::string& method = p->ex.request.method;
+  hint.no_body = method == "HEAD";
+  hint.tunnel = method == "CONNECT";
+  if (head.status == 101 || (hint.tunnel && head.status >= 200 && head.status < 300))
+    stop_requests_ = true;
+  return hint;
+}
+
+void Http1Connection::on_response_body(std::span<const uint8_t> data, uint64_t ts) {
+  Pending* p = resp_cur_;
+  if (!p) return;
+  HttpResponse& resp = *p->ex.response;
+  if (!p->got_body) {
+    p->got_body = true;
+    resp.ts_first_body_ns = ts;
+  }
+  resp.ts_end_ns = ts;
+  const size_t before = resp.body.size();
+  p->resp_dec->feed(data, resp.body);
+  if (on_response_body_ && resp.body.size() > before) {
+    const ResponseBodyChunk chunk{p->seq, p->ex.request, resp,
+                                  std::string_view(resp.body).substr(before), ts};
+    on_response_body_(chunk);
+  }
+}
+
+void Http1Connection::on_response_gap() {
+  if (resp_cur_) resp_cur_->resp_dec->input_gap();
+}
+
+void Http1Connection::on_response_framing_lost() { resp_framing_lost_ = true; }
+
+void Http1Connection::on_response_end(bool complete, uint64_t ts) {
+  Pending* p = resp_cur_;
+  resp_cur_ = nullptr;
+  if (!p) return;
+  finalize_response(*p, complete, ts);
+  if (!p->orphan) deliver_ready();
+}
+
+void Http1Connection::finalize_response(Pending& p, bool complete, uint64_t ts) {
+  if (!p.ex.response) return;
+  HttpResponse& resp = *p.ex.response;
+  if (p.resp_dec) {
+    p.resp_dec->finish();
+    resp.body_truncated = p.resp_dec->truncated();
+    resp.decode_error = p.resp_dec->error();
+    p.resp_dec.reset();
+  }
+  resp.complete = complete;
+  resp.ts_end_ns = std::max(resp.ts_end_ns, ts);
+  p.response_done = true;
+}
+
+// ---- delivery ----
+
+void Http1Connection::deliver_ready() {
+  while (!queue_.empty()) {
+    Pending& front = *queue_.front();
+    if (!front.request_done || !(front.response_done || front.response_lost)) break;
+    std::unique_ptr<Pending> p = std::move(queue_.front());
+    queue_.pop_front();
+    deliver(*p);
+  }
+}
+
+void Http1Connection::evict_oldest() {
+  std::unique_ptr<Pending> p = std::move(queue_.front());
+  queue_.pop_front();
+  stats_.evicted_requests++;
+  const uint64_t ts = last_ts_;
+  if (p.get() == req_cur_) req_cur_ = nullptr;
+  if (p.get() == resp_cur_) resp_cur_ = nullptr;
+  if (!p->request_done) finalize_request(*p, false, ts);
+  if (p->ex.response && !p->response_done) finalize_response(*p, false, ts);
+  // Its response, should it still come, must not pair with a later request.
+  if (!p->response_bound) evicted_unanswered_++;
+  deliver(*p);
+}
+
+void Http1Connection::deliver(Pending& p) {
+  if (!p.ex.response) stats_.unanswered_requests++;
+  stats_.exchanges++;
+  if (on_exchange_) on_exchange_(std::move(p.ex), p.seq);
+}
+
+}  // namespace rein::proto

@@ -65,15 +65,25 @@ static __always_inline void fill_hdr(struct rein_hdr *h, __u16 kind, __u32 size)
  * record. The reader's poll timeout bounds the latency of a quiet ring. */
 #define REIN_WAKEUP_BYTES (64 * 1024)
 
-/* Copies a record to the ring; `size` must already be bounded by the caller. */
-static __always_inline void emit(void *rec, __u64 size) {
-  __u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= REIN_WAKEUP_BYTES
-                    ? BPF_RB_FORCE_WAKEUP
-                    : BPF_RB_NO_WAKEUP;
+static __always_inline void emit_flags(void *rec, __u64 size, __u64 flags) {
   if (bpf_ringbuf_output(&events, rec, size, flags) == 0)
     count(REIN_CTR_RECORDS);
   else
     count(REIN_CTR_DROP_RINGBUF);
+}
+
+/* Copies a record to the ring; `size` must already be bounded by the caller. */
+static __always_inline void emit(void *rec, __u64 size) {
+  emit_flags(rec, size,
+             bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= REIN_WAKEUP_BYTES
+                 ? BPF_RB_FORCE_WAKEUP
+                 : BPF_RB_NO_WAKEUP);
+}
+
+/* For records user space must act on quickly (argv matching, DNS answers that feed hostname
+ * rules, policy decisions): wake the reader now. */
+static __always_inline void emit_urgent(void *rec, __u64 size) {
+  emit_flags(rec, size, BPF_RB_FORCE_WAKEUP);
 }
 
 #endif

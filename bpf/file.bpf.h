@@ -8,6 +8,7 @@
 #define REIN_FILE_BPF_H
 
 #include "path.bpf.h"
+#include "policy.bpf.h"
 
 #define O_ACCMODE 00000003
 #define O_RDONLY 00000000
@@ -170,6 +171,16 @@ static __noinline int emit_file_op(const struct pending_call *c, long ret) {
     }
   }
   off += len2;
+  struct rein_rule rr = {};
+  __u8 outcome = 0;
+  if (match_file(s, sizeof(*e), len1, o.op, &rr) ||
+      ((o.op == REIN_OP_RENAME || o.op == REIN_OP_LINK) &&
+       match_file(s, sizeof(*e) + len1, len2, o.op, &rr)))
+    outcome = enforce(rr.action);
+  e->rule = outcome ? rr.rule + 1 : 0;
+  e->action = outcome ? rr.action : 0;
+  e->outcome = outcome;
+  e->_pad1 = 0;
   fill_hdr(&e->h, REIN_REC_FILE, off);
   e->op = o.op;
   e->path_len = len1;
@@ -181,7 +192,10 @@ static __noinline int emit_file_op(const struct pending_call *c, long ret) {
   e->owner = o.owner;
   e->group = o.group;
   e->syscall = c->nr;
-  emit(e, off & REIN_REC_MASK);
+  if (outcome)
+    emit_urgent(e, off & REIN_REC_MASK);
+  else
+    emit(e, off & REIN_REC_MASK);
   return 0;
 }
 
@@ -209,6 +223,9 @@ static __noinline int emit_open(const struct pending_call *c, long ret) {
     e->mode = c->args[3];
     e->owner = e->group = (__u32)-1;
     e->syscall = c->nr;
+    e->rule = 0;
+    e->action = e->outcome = 0;
+    e->_pad1 = 0;
     emit(e, size & REIN_REC_MASK);
     return 0;
   }
@@ -246,6 +263,16 @@ static __noinline int emit_open(const struct pending_call *c, long ret) {
   __u32 len = put_path(s, sizeof(*e), &r);
   flags |= r.flags;
   __u32 size = sizeof(*e) + len;
+  struct rein_rule rr = {};
+  __u8 outcome = 0;
+  __u32 op = (flags & REIN_F_CREATED) ? REIN_OP_CREATE
+             : (flags & REIN_F_TRUNCATED) ? REIN_OP_TRUNCATE : REIN_OP_WRITE;
+  if (match_file(s, sizeof(*e), len, op, &rr)) outcome = enforce(rr.action);
+  e->rule = outcome ? rr.rule + 1 : 0;
+  e->action = outcome ? rr.action : 0;
+  e->outcome = outcome;
+  e->_pad2 = 0;
+  e->_pad3 = 0;
   fill_hdr(&e->h, REIN_REC_FILE_OPEN, size);
   e->file_id = fid;
   e->fd = ret;
@@ -254,8 +281,10 @@ static __noinline int emit_open(const struct pending_call *c, long ret) {
   e->mode = imode;
   e->path_len = len;
   e->_pad0 = 0;
-  e->_pad1 = 0;
-  emit(e, size & REIN_REC_MASK);
+  if (outcome)
+    emit_urgent(e, size & REIN_REC_MASK);
+  else
+    emit(e, size & REIN_REC_MASK);
   return 0;
 }
 

@@ -3,7 +3,7 @@
 #ifndef REIN_NET_BPF_H
 #define REIN_NET_BPF_H
 
-#include "common.bpf.h"
+#include "policy.bpf.h"
 
 #define SOCK_DGRAM 2
 #define ETH_P_IP 0x0800
@@ -45,13 +45,29 @@ static __always_inline void note_dns_sock(struct bpf_sock_addr *ctx) {
 }
 
 SEC("cgroup/connect4")
-int rein_connect4(struct bpf_sock_addr *ctx) { note_dns_sock(ctx); return 1; }
+int rein_connect4(struct bpf_sock_addr *ctx) {
+  if (!net_policy(ctx, 0, 4)) return 0;
+  note_dns_sock(ctx);
+  return 1;
+}
 SEC("cgroup/connect6")
-int rein_connect6(struct bpf_sock_addr *ctx) { note_dns_sock(ctx); return 1; }
+int rein_connect6(struct bpf_sock_addr *ctx) {
+  if (!net_policy(ctx, 1, 6)) return 0;
+  note_dns_sock(ctx);
+  return 1;
+}
 SEC("cgroup/sendmsg4")
-int rein_sendmsg4(struct bpf_sock_addr *ctx) { note_dns_sock(ctx); return 1; }
+int rein_sendmsg4(struct bpf_sock_addr *ctx) {
+  if (!net_policy(ctx, 0, 14)) return 0;
+  note_dns_sock(ctx);
+  return 1;
+}
 SEC("cgroup/sendmsg6")
-int rein_sendmsg6(struct bpf_sock_addr *ctx) { note_dns_sock(ctx); return 1; }
+int rein_sendmsg6(struct bpf_sock_addr *ctx) {
+  if (!net_policy(ctx, 1, 16)) return 0;
+  note_dns_sock(ctx);
+  return 1;
+}
 
 struct udp_hdr {
   __u16 source, dest, len, check;
@@ -111,7 +127,7 @@ static __always_inline int dns_skb(struct __sk_buff *skb, int ingress) {
   e->orig_len = plen;
   e->port = port;
   e->_pad0 = 0;
-  emit(e, (sizeof(*e) + n) & 2047);
+  emit_urgent(e, (sizeof(*e) + n) & 2047);
   return 1;
 }
 

@@ -3,6 +3,7 @@
 #define REIN_PROCESS_BPF_H
 
 #include "path.bpf.h"
+#include "policy.bpf.h"
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
@@ -80,6 +81,14 @@ static __noinline int emit_process(struct task_struct *p, struct file *exe, __u3
   flags |= r.flags | rc.flags;
   off += cwd_len;
 
+  struct rein_rule rr = {};
+  __u8 outcome = 0;
+  if (!(flags & REIN_F_DISCOVERED) && match_exec(s, sizeof(*e), exe_len, tgid, &rr))
+    outcome = enforce(rr.action); /* before the new image runs a single instruction */
+  e->rule = outcome ? rr.rule + 1 : 0;
+  e->action = outcome ? rr.action : 0;
+  e->outcome = outcome;
+  e->_pad1 = 0;
   /* fill the fixed part last: put_path may have used the ustr scratch */
   fill_hdr(&e->h, REIN_REC_EXEC, off);
   e->h.pid = BPF_CORE_READ(p, pid);
@@ -95,7 +104,10 @@ static __noinline int emit_process(struct task_struct *p, struct file *exe, __u3
   e->gid = BPF_CORE_READ(p, cred, gid.val);
   e->h.uid = BPF_CORE_READ(p, cred, uid.val);
   BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
-  emit(e, off & REIN_REC_MASK);
+  if (flags & (REIN_F_CANDIDATE | REIN_F_NEW_AGENT) || outcome)
+    emit_urgent(e, off & REIN_REC_MASK);
+  else
+    emit(e, off & REIN_REC_MASK);
   return 0;
 }
 

@@ -92,7 +92,7 @@ class Script {
     e.selector = in_.ConsumeIntegralInRange<uint32_t>(0, 4);
     e.gid = in_.ConsumeIntegral<uint32_t>();
     std::string comm = str(REIN_COMM_LEN);
-    std::memcpy(e.comm, comm.data(), comm.size());
+    if (!comm.empty()) std::memcpy(e.comm, comm.data(), comm.size());
     std::string exe = str(300), args = str(2000), cwd = str(300);
     e.exe_len = static_cast<uint16_t>(exe.size());
     e.args_len = static_cast<uint16_t>(args.size());
@@ -106,7 +106,7 @@ class Script {
     f.ppid = pid();
     f.cgroup_id = in_.ConsumeIntegralInRange<uint64_t>(0, 3);
     std::string comm = str(REIN_COMM_LEN);
-    std::memcpy(f.comm, comm.data(), comm.size());
+    if (!comm.empty()) std::memcpy(f.comm, comm.data(), comm.size());
     return finish(f, {});
   }
 
@@ -166,7 +166,7 @@ class Script {
     uint16_t fam = families[in_.ConsumeIntegralInRange<size_t>(0, 4)];
     std::memcpy(c.sockaddr, &fam, sizeof fam);
     auto rest = in_.ConsumeBytes<uint8_t>(sizeof c.sockaddr - 2);
-    std::memcpy(c.sockaddr + 2, rest.data(), rest.size());
+    if (!rest.empty()) std::memcpy(c.sockaddr + 2, rest.data(), rest.size());
     if (fam == AF_INET && in_.ConsumeBool()) {  // an address the DNS answers above give out
       const uint8_t ip[4] = {10, 10, 10, in_.ConsumeIntegralInRange<uint8_t>(0, 3)};
       std::memcpy(c.sockaddr + 4, ip, sizeof ip);
@@ -226,7 +226,7 @@ class Script {
     d.family = in_.ConsumeBool() ? AF_INET : AF_INET6;
     d.port = 53;
     auto addr = in_.ConsumeBytes<uint8_t>(sizeof d.addr);
-    std::memcpy(d.addr, addr.data(), addr.size());
+    if (!addr.empty()) std::memcpy(d.addr, addr.data(), addr.size());
     return finish(d, {payload});
   }
 

@@ -447,6 +447,12 @@ TEST_F(PipelineReplay, FileFailedOpCarriesErrno) {
   feed(file_rec(f));
   EXPECT_EQ(last().i64("/result"), 4095);
   EXPECT_EQ(last().str("/error"), "E4095");
+  f.result = INT32_MIN;  // corrupt record: must not overflow when negated
+  feed(file_rec(f));
+  EXPECT_EQ(last().i64("/result"), 2147483648LL);
+  EXPECT_EQ(last().str("/error"), "E2147483648");
+  feed(connect_rec(f.h, sockaddr_v4("1.2.3.4", 1), INT32_MIN));
+  EXPECT_EQ(last().i64("/result"), 2147483648LL);
 }
 
 TEST_F(PipelineReplay, FileUnknownOpAndFlags) {

@@ -62,6 +62,7 @@ const std::vector<std::string>& default_agent_exes() {
 }
 
 int run(const RunOptions& o) {
+  if (auto ok = loader::preflight(); !ok) return fail(ok.error().message);
   std::vector<pipeline::Selector> sels;
   for (const auto& v : o.exe) sels.push_back({pipeline::SelectorKind::Exe, v, {}});
   for (const auto& v : o.cmdline) sels.push_back({pipeline::SelectorKind::Cmdline, v, {}});
@@ -190,7 +191,10 @@ int run(const RunOptions& o) {
   auto next_tls_scan = start + std::chrono::seconds(5);
   int rc = 0;
   while (!g_stop.load()) {
-    auto n = ring->poll(50);  // the kernel batches wakeups; this bounds latency
+    // The kernel wakes us only for a full batch or an urgent record; poll's timeout plus a
+    // drain bound the latency of everything else (poll consumes signalled rings only).
+    auto n = ring->poll(50);
+    if (n) n = ring->drain();
     if (!n) {
       rc = fail(n.error().message);
       break;

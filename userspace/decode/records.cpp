@@ -15,16 +15,18 @@ namespace rein::decode {
 // The layout both compilers must agree on.
 static_assert(sizeof(rein_hdr) == 32);
 static_assert(offsetof(rein_hdr, ts_ns) == 8 && offsetof(rein_hdr, agent) == 24);
-static_assert(sizeof(rein_exec) == 80 && offsetof(rein_exec, comm) == 64);
+static_assert(sizeof(rein_exec) == 88 && offsetof(rein_exec, comm) == 64);
 static_assert(sizeof(rein_fork) == 64);
 static_assert(sizeof(rein_exit) == 40);
-static_assert(sizeof(rein_file) == 64 && offsetof(rein_file, result) == 40);
-static_assert(sizeof(rein_file_open) == 64 && offsetof(rein_file_open, path_len) == 56);
+static_assert(sizeof(rein_file) == 72 && offsetof(rein_file, result) == 40);
+static_assert(sizeof(rein_file_open) == 72 && offsetof(rein_file_open, path_len) == 56);
 static_assert(sizeof(rein_file_close) == 56 && offsetof(rein_file_close, bytes) == 48);
 static_assert(sizeof(rein_connect) == 160 && offsetof(rein_connect, sockaddr) == 48);
 static_assert(sizeof(rein_dns) == 72 && offsetof(rein_dns, addr) == 52);
 static_assert(sizeof(rein_data) == 88 && offsetof(rein_data, fd) == 56 &&
               offsetof(rein_data, peer_addr) == 72);
+static_assert(sizeof(rein_policy_net) == 64 && offsetof(rein_policy_net, addr) == 40);
+static_assert(sizeof(rein_rule) == 24 && sizeof(rein_path_key) == 260 && sizeof(rein_net_key) == 20);
 
 namespace {
 
@@ -134,6 +136,7 @@ Result<Record> decode_record(std::span<const uint8_t> b) {
       if (!read_fixed(b, e)) return bad("short exec", h.kind);
       ExecRec r;
       r.h = header_of(e.h);
+      r.policy = PolicyHit{e.rule, e.action, e.outcome};
       r.ppid = e.ppid;
       r.flags = e.flags;
       r.selector = e.selector;
@@ -162,6 +165,7 @@ Result<Record> decode_record(std::span<const uint8_t> b) {
       if (!read_fixed(b, f)) return bad("short file", h.kind);
       FileRec r;
       r.h = header_of(f.h);
+      r.policy = PolicyHit{f.rule, f.action, f.outcome};
       r.op = f.op;
       r.result = f.result;
       r.flags = f.flags;
@@ -179,6 +183,7 @@ Result<Record> decode_record(std::span<const uint8_t> b) {
       if (!read_fixed(b, f)) return bad("short file open", h.kind);
       FileOpenRec r;
       r.h = header_of(f.h);
+      r.policy = PolicyHit{f.rule, f.action, f.outcome};
       r.file_id = f.file_id;
       r.fd = f.fd;
       r.flags = f.flags;
@@ -232,6 +237,22 @@ Result<Record> decode_record(std::span<const uint8_t> b) {
         r.peer_address = inet_text(d.peer_family, d.peer_addr);
       r.data = b.subspan(sizeof(d), d.len);
       return Record{r};
+    }
+    case REIN_REC_POLICY_NET: {
+      rein_policy_net p{};
+      if (!read_fixed(b, p)) return bad("short policy", h.kind);
+      PolicyNetRec r;
+      r.h = header_of(p.h);
+      r.policy = PolicyHit{p.rule, p.action, p.outcome};
+      r.budget = p.budget;
+      r.family = p.family;
+      r.port = p.port;
+      r.hook = p.hook;
+      // v4-mapped addresses print as plain IPv4
+      static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+      r.address = std::memcmp(p.addr, mapped, 12) == 0 ? inet_text(AF_INET, p.addr + 12)
+                                                         : inet_text(AF_INET6, p.addr);
+      return Record{std::move(r)};
     }
     default:
       return bad("unknown kind", h.kind);

@@ -18,8 +18,16 @@ struct Header {
   uint32_t pid = 0, tgid = 0, agent = 0, uid = 0;
 };
 
+// What the kernel did about a matched rule (rule is the policy rule index + 1; 0 = none).
+struct PolicyHit {
+  uint32_t rule = 0;
+  uint8_t action = 0;   // REIN_ACT_*
+  uint8_t outcome = 0;  // REIN_OUT_*
+};
+
 struct ExecRec {
   Header h;
+  PolicyHit policy;
   uint32_t ppid = 0, flags = 0, selector = 0, gid = 0;
   uint64_t cgroup_id = 0;
   std::string comm, exe, cwd;
@@ -41,6 +49,7 @@ struct ExitRec {
 
 struct FileRec {
   Header h;
+  PolicyHit policy;
   uint16_t op = 0;
   int32_t result = 0;
   uint32_t flags = 0, mode = 0, owner = 0, group = 0, syscall = 0;
@@ -49,6 +58,7 @@ struct FileRec {
 
 struct FileOpenRec {
   Header h;
+  PolicyHit policy;
   uint64_t file_id = 0;  // the open file description; dup'ed fds share it
   int32_t fd = -1;
   uint32_t flags = 0, open_flags = 0, mode = 0;
@@ -96,8 +106,17 @@ struct DataRec {
   std::span<const uint8_t> data;  // points into the ring record: valid during on_record
 };
 
+// A network rule (or an agent's LLM budget) matched in a cgroup connect/sendmsg hook.
+struct PolicyNetRec {
+  Header h;
+  PolicyHit policy;  // rule is the rule index itself here (not + 1); see budget
+  uint32_t budget = 0;  // non-zero: budget index + 1 that refused it
+  uint16_t family = 0, port = 0, hook = 0;
+  std::string address;
+};
+
 using Record = std::variant<ExecRec, ForkRec, ExitRec, FileRec, FileOpenRec, FileCloseRec,
-                            ConnectRec, DnsRec, DataRec>;
+                            ConnectRec, DnsRec, DataRec, PolicyNetRec>;
 
 Result<Record> decode_record(std::span<const uint8_t> bytes);
 

@@ -23,6 +23,8 @@ int quiet_libbpf(enum libbpf_print_level level, const char* fmt_str, va_list arg
 
 std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
 
+}  // namespace
+
 Result<void> preflight() {
   if (geteuid() != 0)
     return make_error("rein must run as root (it loads BPF programs: CAP_BPF, CAP_PERFMON and "
@@ -33,8 +35,6 @@ Result<void> preflight() {
                       "(CONFIG_DEBUG_INFO_BTF=y is required for CO-RE)");
   return {};
 }
-
-}  // namespace
 
 const char* counter_name(uint32_t idx) {
   static const char* names[REIN_CTR_MAX] = {

@@ -57,6 +57,9 @@ class BpfSensor {
   std::vector<struct bpf_link*> cgroup_links_;
 };
 
+// Root and kernel BTF: one clear sentence when the machine cannot run the sensor.
+Result<void> preflight();
+
 // Names of the kernel counters, indexed by enum rein_counter (for sensor.health).
 const char* counter_name(uint32_t idx);
 

@@ -118,7 +118,10 @@ Clock::Clock() : offset_ns_(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME))
 uint64_t Clock::boot_now_ns() { return static_cast<uint64_t>(clock_ns(CLOCK_BOOTTIME)); }
 
 std::string Clock::rfc3339(uint64_t boot_ns) const {
-  int64_t real = static_cast<int64_t>(boot_ns) + offset_ns_;
+  // Saturate rather than overflow on a nonsense stamp (replayed or corrupt records).
+  constexpr uint64_t kMax = uint64_t(INT64_MAX) / 2;
+  int64_t real = static_cast<int64_t>(std::min(boot_ns, kMax)) + offset_ns_;
+  if (real < 0) real = 0;
   time_t secs = real / 1'000'000'000;
   long nanos = real % 1'000'000'000;
   tm t{};

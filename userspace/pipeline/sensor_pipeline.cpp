@@ -41,12 +41,14 @@ std::string clean_path(const std::string& p, uint32_t flags) {
 }
 
 void put_result(sinks::JsonWriter& w, int32_t result) {
+  // Widened first: negating INT32_MIN (a corrupt record) would overflow.
+  const int64_t err = result < 0 ? -int64_t(result) : int64_t(result);
   w.key("result");
-  w.number(int64_t(result < 0 ? -result : result));
+  w.number(err);
   w.key("error");
   if (result < 0) {
-    const char* name = strerrorname_np(-result);
-    if (name) w.string(name); else w.string(fmt::format("E{}", -result));
+    const char* name = err <= INT32_MAX ? strerrorname_np(int(err)) : nullptr;
+    if (name) w.string(name); else w.string(fmt::format("E{}", err));
   } else {
     w.null();
   }
@@ -414,7 +416,7 @@ void SensorPipeline::on_dns(const decode::DnsRec& r) {
 
 void SensorPipeline::tick(uint64_t now) {
   for (auto it = dns_pending_.begin(); it != dns_pending_.end();) {
-    if (now - it->second.ts_ns < kDnsTimeoutNs) {
+    if (now < it->second.ts_ns || now - it->second.ts_ns < kDnsTimeoutNs) {
       ++it;
       continue;
     }

@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #endif
 
-#define REIN_ABI_VERSION 3
+#define REIN_ABI_VERSION 4
 
 /* Bounds on variable tails. Paths are assembled in a per-CPU buffer of REIN_PATH_MAX;
  * longer ones keep their tail (the leaf end) and set a *_TRUNCATED flag. */
@@ -32,6 +32,7 @@ enum rein_record_kind {
   REIN_REC_FILE_OPEN = 7,  /* a tracked process opened a file for writing: fd -> path */
   REIN_REC_FILE_CLOSE = 8, /* ...and closed it: bytes written through that fd */
   REIN_REC_DATA = 9,       /* plaintext of a TLS call or of a plain HTTP socket */
+  REIN_REC_POLICY_NET = 11, /* a network rule matched in a cgroup hook */
 };
 
 /* Every record starts with this. */
@@ -73,6 +74,10 @@ struct rein_exec {
   __u16 _pad0;
   __u32 gid;
   char comm[REIN_COMM_LEN];
+  __u32 rule;     /* matched exec rule + 1, 0 = none */
+  __u8 action;
+  __u8 outcome;
+  __u16 _pad1;
 };
 
 /* REIN_REC_FORK: h.tgid is the new process */
@@ -120,6 +125,10 @@ struct rein_file {
   __u32 owner;    /* chown uid (u32 -1 = unchanged) */
   __u32 group;    /* chown gid */
   __u32 syscall;  /* syscall number, for debugging and docs */
+  __u32 rule;     /* matched rule + 1, 0 = none */
+  __u8 action;    /* enum rein_action of the matched rule */
+  __u8 outcome;   /* enum rein_outcome */
+  __u16 _pad1;
 };
 
 /* REIN_REC_FILE_OPEN: tail = path[path_len]. User space keeps file_id -> path for the
@@ -134,7 +143,11 @@ struct rein_file_open {
   __u32 mode;       /* inode mode after the open */
   __u16 path_len;
   __u16 _pad0;
-  __u32 _pad1;
+  __u32 rule;       /* matched file rule + 1, 0 = none */
+  __u8 action;
+  __u8 outcome;
+  __u16 _pad2;
+  __u32 _pad3;
 };
 
 /* REIN_REC_FILE_CLOSE: the last descriptor of the file was closed, or its opener exited. */
@@ -200,6 +213,63 @@ struct rein_data {
   __u8 peer_addr[16];
 };
 
+/* Policy in the kernel. Actions and what the kernel did about them. */
+enum rein_action {
+  REIN_ACT_NONE = 0,
+  REIN_ACT_AUDIT = 1,
+  REIN_ACT_DENY = 2,
+  REIN_ACT_PAUSE = 3,
+};
+enum rein_outcome {
+  REIN_OUT_AUDITED = 1,
+  REIN_OUT_PREVENTED = 2, /* the syscall failed with EPERM (cgroup hooks) */
+  REIN_OUT_KILLED = 3,    /* SIGKILL sent: lands when the syscall returns */
+  REIN_OUT_PAUSED = 4,    /* SIGSTOP sent: held for a human */
+};
+
+/* A matched rule, as the kernel stores it. scope: bit i = agent class i may match; bit 63 =
+ * auto-discovered agents. ops: bit REIN_OP_* for file rules. */
+struct rein_rule {
+  __u32 rule;      /* index into the policy's rules, for user space */
+  __u8 action;     /* enum rein_action */
+  __u8 exact;      /* file prefix rules: the whole path must equal the prefix */
+  __u16 prefix_len;
+  __u64 scope;
+  __u32 ops;
+  __u16 port_lo, port_hi; /* network: 0,0 = any port */
+};
+
+/* Key of the path-prefix trie and the network trie. */
+#define REIN_PATH_KEY 256
+struct rein_path_key {
+  __u32 prefixlen; /* bits */
+  char path[REIN_PATH_KEY];
+};
+struct rein_net_key {
+  __u32 prefixlen; /* bits, over the 16-byte (v4-mapped) address */
+  __u8 addr[16];
+};
+/* An agent's LLM egress is refused (budget action block-llm). */
+struct rein_endpoint {
+  __u8 addr[16]; /* v4-mapped for IPv4 */
+  __u16 port;
+  __u16 _pad0;
+  __u32 _pad1;
+};
+
+/* REIN_REC_POLICY_NET */
+struct rein_policy_net {
+  struct rein_hdr h;
+  __u32 rule;
+  __u8 action;
+  __u8 outcome;
+  __u16 port;
+  __u8 addr[16]; /* v4-mapped for IPv4 */
+  __u16 family;
+  __u16 hook;    /* 4 or 6: connect; 14/16: sendmsg */
+  __u32 budget;  /* non-zero: refused by a budget (block-llm), not a rule */
+};
+
 /* Per-CPU counters (array map "counters"), summed by user space for sensor.health. */
 enum rein_counter {
   REIN_CTR_RECORDS = 0,        /* records written to the ring */
@@ -227,6 +297,10 @@ struct rein_config {
   __u32 cgroup_selectors; /* number of entries in the cgroup selector map */
   __u32 autodiscover;     /* non-zero: LLM-shaped requests make their sender an agent */
   __u32 capture_plain;    /* non-zero: plain HTTP on sockets of tracked processes */
+  __u32 file_rules;       /* entries in the file rule maps (0: skip the lookups) */
+  __u32 exec_rules;
+  __u32 net_rules;
+  __u32 blocked_agents;   /* agents whose LLM egress is refused */
 };
 
 /* Value of the tracked-process map. */

@@ -1,0 +1,114 @@
+#include "enforce/control_socket.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fmt/format.h>
+
+namespace rein::enforce {
+namespace {
+constexpr size_t kMaxRequest = 512;
+
+Result<sockaddr_un> address_of(const std::string& path) {
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(a.sun_path))
+    return make_error(fmt::format("control socket path too long: {}", path));
+  std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
+  return a;
+}
+
+// Reads one line with a deadline: a peer that never finishes its request cannot stall us.
+std::string read_line(int fd, int timeout_ms) {
+  std::string line;
+  char buf[128];
+  while (line.size() < kMaxRequest && line.find('\n') == std::string::npos) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, timeout_ms) <= 0) break;
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) break;
+    line.append(buf, static_cast<size_t>(n));
+  }
+  if (auto nl = line.find('\n'); nl != std::string::npos) line.resize(nl);
+  return line;
+}
+}  // namespace
+
+Result<ControlServer> ControlServer::listen(const std::string& path) {
+  auto addr = address_of(path);
+  if (!addr) return addr.error();
+  std::string dir = path.substr(0, path.rfind('/'));
+  if (!dir.empty() && mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return make_error(fmt::format("control socket directory {}: {}", dir, std::strerror(errno)));
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return make_error(fmt::format("control socket: {}", std::strerror(errno)));
+  unlink(path.c_str());  // a stale socket from a previous run
+  mode_t old = umask(0177);
+  int rc = bind(fd, reinterpret_cast<sockaddr*>(&*addr), sizeof(*addr));
+  umask(old);
+  if (rc != 0 || ::listen(fd, 16) != 0) {
+    int err = errno;
+    close(fd);
+    return make_error(fmt::format("control socket {}: {}", path, std::strerror(err)));
+  }
+  return ControlServer(fd, path);
+}
+
+ControlServer::ControlServer(ControlServer&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)) {
+  o.fd_ = -1;
+}
+
+ControlServer::~ControlServer() {
+  if (fd_ >= 0) {
+    close(fd_);
+    unlink(path_.c_str());
+  }
+}
+
+int ControlServer::serve_pending(const Handler& handler) {
+  int served = 0;
+  for (int i = 0; i < 16; i++) {
+    int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) break;
+    ucred cred{};
+    socklen_t len = sizeof(cred);
+    std::string reply;
+    if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != 0) {
+      reply = R"({"ok":false,"error":"permission denied: the control socket serves root only"})";
+    } else {
+      reply = handler(read_line(c, 1000));
+    }
+    reply += '\n';
+    (void)!write(c, reply.data(), reply.size());
+    close(c);
+    served++;
+  }
+  return served;
+}
+
+Result<std::string> control_request(const std::string& path, const std::string& request) {
+  auto addr = address_of(path);
+  if (!addr) return addr.error();
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return make_error(fmt::format("socket: {}", std::strerror(errno)));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&*addr), sizeof(*addr)) != 0) {
+    int err = errno;
+    close(fd);
+    return make_error(fmt::format("cannot reach the sensor at {}: {} (is `rein run` running?)",
+                                  path, std::strerror(err)));
+  }
+  std::string line = request + "\n";
+  (void)!write(fd, line.data(), line.size());
+  std::string reply = read_line(fd, 5000);
+  close(fd);
+  if (reply.empty()) return make_error("the sensor closed the connection without a reply");
+  return reply;
+}
+
+}  // namespace rein::enforce

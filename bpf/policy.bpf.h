@@ -64,6 +64,14 @@ struct {
   __type(value, __u32);
 } llm_endpoints SEC(".maps");
 
+/* Selector index (as stored in `tracked`) -> agent class, the bit rules scope on. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1024);
+  __type(key, __u32);
+  __type(value, __u32);
+} sel_class SEC(".maps");
+
 /* Lookup keys live in per-CPU memory: the path key alone is bigger than the BPF stack. */
 struct policy_scratch {
   struct rein_path_key pkey;
@@ -83,8 +91,20 @@ struct {
 static __always_inline __u64 scope_bit(__u32 tgid) {
   struct rein_tracked *t = bpf_map_lookup_elem(&tracked, &tgid);
   if (!t) return 0;
-  if (t->selector == 0xffffffff) return 1ULL << 63;
-  return t->selector < 63 ? 1ULL << t->selector : 0;
+  if (t->selector == 0xffffffff) return 1ULL << REIN_CLASS_DISCOVERED;
+  __u32 sel = t->selector;
+  __u32 *cls = bpf_map_lookup_elem(&sel_class, &sel);
+  __u32 c = cls ? *cls : REIN_CLASS_CLI;
+  return c < 64 ? 1ULL << c : 0;
+}
+
+static __always_inline bool port_ok(const struct rein_rule *r, __u16 port) {
+  if (!r->nports) return true;
+  for (int i = 0; i < REIN_RULE_PORTS; i++) {
+    if (i >= r->nports) break;
+    if (port >= r->ports[i][0] && port <= r->ports[i][1]) return true;
+  }
+  return false;
 }
 
 /* Applies a matched file or exec rule to the current task; returns the outcome. */
@@ -137,6 +157,7 @@ static __noinline int match_file(struct scratch *s, __u32 off, __u32 len, __u32 
   ps->pkey.prefixlen = n * 8;
   struct rein_rule *r = bpf_map_lookup_elem(&policy_fpath, &ps->pkey);
   if (r && (r->scope & scope) && (r->ops & (1u << op)) && (!r->exact || r->prefix_len == len)) {
+    if (r->action == REIN_ACT_NONE) return 0; /* inside an allow-list: allowed */
     *out = *r;
     return 1;
   }
@@ -166,7 +187,7 @@ static __noinline int match_exec(struct scratch *s, __u32 off, __u32 len, __u32 
   __u64 scope = scope_bit(tgid);
   struct rein_rule *r = bpf_map_lookup_elem(&policy_exec, &full);
   if (!r || !(r->scope & scope)) r = bpf_map_lookup_elem(&policy_exec, &base);
-  if (!r || !(r->scope & scope)) return 0;
+  if (!r || !(r->scope & scope) || r->action == REIN_ACT_NONE) return 0;
   *out = *r;
   return 1;
 }
@@ -201,8 +222,7 @@ static __always_inline int net_policy(struct bpf_sock_addr *ctx, int v6, __u16 h
     struct rein_net_key k = {.prefixlen = 128};
     __builtin_memcpy(k.addr, ep.addr, 16);
     struct rein_rule *r = bpf_map_lookup_elem(&policy_net, &k);
-    if (r && (r->scope & scope_bit(tgid)) &&
-        (!r->port_hi || (ep.port >= r->port_lo && ep.port <= r->port_hi))) {
+    if (r && (r->scope & scope_bit(tgid)) && port_ok(r, ep.port)) {
       rule = r->rule;
       action = r->action;
     }

@@ -31,6 +31,21 @@ int main(int argc, char** argv) {
   run->add_option("--prices", ro.prices, "Price table (JSON); default: the shipped one");
   run->add_option("--prices-override", ro.prices_override, "Prices merged over the table (JSON)");
   run->add_option("--state-dir", ro.state_dir, "Directory for the fingerprint key (created 0700)");
+  run->add_option("--policy", ro.policy, "Policy file (YAML, apiVersion rein/v1); reloaded on SIGHUP or change");
+  run->add_option("--control-socket", ro.control_socket, "Unix socket for holds/approve/deny (root only)");
+  std::string socket = "/run/rein/control.sock";
+  auto* policy_cmd = app.add_subcommand("policy", "Policy files");
+  std::string policy_file;
+  auto* check = policy_cmd->add_subcommand("check", "Report every problem in a policy file as FILE:LINE:COL");
+  check->add_option("file", policy_file, "Policy file")->required();
+  policy_cmd->require_subcommand(1);
+  auto* holds = app.add_subcommand("holds", "List actions paused for approval");
+  std::string hold_id;
+  auto* approve = app.add_subcommand("approve", "Resume a paused action");
+  approve->add_option("id", hold_id, "Hold id (from `rein holds`)")->required();
+  auto* deny = app.add_subcommand("deny", "Kill the process of a paused action");
+  deny->add_option("id", hold_id, "Hold id (from `rein holds`)")->required();
+  for (auto* c : {holds, approve, deny}) c->add_option("--socket", socket, "Control socket of the sensor");
   auto* version = app.add_subcommand("version", "Print the version");
   try {
     app.parse(argc, argv);
@@ -43,6 +58,10 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*run) return rein::cli::run(ro);
+    if (*check) return rein::cli::policy_check(policy_file);
+    if (*holds) return rein::cli::control(socket, "holds");
+    if (*approve) return rein::cli::control(socket, "approve " + hold_id);
+    if (*deny) return rein::cli::control(socket, "deny " + hold_id);
   } catch (const std::exception& e) {
     fmt::print(stderr, "rein: {}\n", e.what());
     return 1;

@@ -1,6 +1,7 @@
 #include "cli/run_command.h"
 
 #include <signal.h>
+#include <sys/types.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +17,10 @@
 #include "llm/price_table.h"
 #include "loader/bpf_sensor.h"
 #include "loader/tls_attacher.h"
+#include "enforce/control_socket.h"
+#include "enforce/enforcer.h"
+#include "enforce/policy_compiler.h"
+#include "policy/policy_parser.h"
 #include "pipeline/sensor_pipeline.h"
 #include "process/cgroup_resolver.h"
 #include "sinks/line_file_sink.h"
@@ -25,7 +30,36 @@ namespace rein::cli {
 
 namespace {
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 void on_signal(int) { g_stop.store(true); }
+void on_hup(int) { g_reload.store(true); }
+
+// What user-space decisions do to the world: signals, and the kernel's policy maps.
+class BpfActuator : public enforce::Actuator {
+ public:
+  explicit BpfActuator(loader::BpfSensor& bpf) : bpf_(bpf) {}
+  void signal(uint32_t pid, int sig) override {
+    if (pid > 1) ::kill(static_cast<pid_t>(pid), sig);
+  }
+  void block_llm(uint32_t root, uint32_t budget_plus1) override { report(bpf_.block_llm(root, budget_plus1)); }
+  void add_llm_endpoint(const std::array<uint8_t, 16>& a, uint16_t port) override {
+    report(bpf_.add_llm_endpoint(a, port));
+  }
+  void add_network_entry(const rein_net_key& k, const rein_rule& r) override {
+    report(bpf_.add_network_entry(k, r));
+  }
+
+ private:
+  void report(const Result<void>& r) {
+    if (!r) fmt::print(stderr, "rein: policy: {}\n", r.error().message);
+  }
+  loader::BpfSensor& bpf_;
+};
+
+time_t mtime_of(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 ? st.st_mtime : 0;
+}
 
 int fail(const std::string& msg) {
   fmt::print(stderr, "rein: {}\n", msg);
@@ -61,6 +95,38 @@ const std::vector<std::string>& default_agent_exes() {
   return names;
 }
 
+int policy_check(const std::string& file) {
+  std::string text;
+  {
+    FILE* f = fopen(file.c_str(), "r");
+    if (!f) return fail(fmt::format("{}: {}", file, std::strerror(errno)));
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && text.size() <= (2u << 20)) text.append(buf, n);
+    fclose(f);
+  }
+  auto diags = policy::check_policy(text, file);
+  for (const auto& d : diags) fmt::print("{}\n", d.to_string());
+  if (!diags.empty()) return 1;
+  auto p = policy::parse_policy(text, file);
+  if (!p) return fail(p.error().message);
+  auto k = enforce::compile_policy(*p);
+  if (!k) return fail(k.error().message);
+  fmt::print("{}: ok: {} agents, {} rules, {} allow-lists, {} budgets; kernel entries: {} file, "
+             "{} exec, {} network\n",
+             file, p->agents.size(), p->rules.size(), p->allow.size(), p->budgets.size(),
+             k->file_prefixes.size() + k->file_basenames.size(), k->execs.size(), k->networks.size());
+  for (const auto& note : k->user_space_notes) fmt::print("note: {}\n", note);
+  return 0;
+}
+
+int control(const std::string& socket, const std::string& request) {
+  auto reply = enforce::control_request(socket, request);
+  if (!reply) return fail(reply.error().message);
+  fmt::print("{}\n", *reply);
+  return reply->find(R"("ok":true)") != std::string::npos ? 0 : 1;
+}
+
 int run(const RunOptions& o) {
   if (auto ok = loader::preflight(); !ok) return fail(ok.error().message);
   std::vector<pipeline::Selector> sels;
@@ -68,6 +134,19 @@ int run(const RunOptions& o) {
   for (const auto& v : o.cmdline) sels.push_back({pipeline::SelectorKind::Cmdline, v, {}});
   for (const auto& v : o.cgroup) sels.push_back({pipeline::SelectorKind::Cgroup, v, {}});
   for (const auto& v : o.pid) sels.push_back({pipeline::SelectorKind::Pid, v, {}});
+  std::optional<policy::Policy> pol;
+  if (!o.policy.empty()) {
+    auto loaded = policy::load_policy_file(o.policy);
+    if (!loaded) return fail(loaded.error().message);
+    pol = std::move(*loaded);
+    for (uint32_t i = 0; i < pol->agents.size(); i++) {  // policy agents are selectors too
+      const auto& a = pol->agents[i];
+      for (const auto& e : a.exe) sels.push_back({pipeline::SelectorKind::Exe, e, a.name, i});
+      for (const auto& c : a.cmdline) sels.push_back({pipeline::SelectorKind::Cmdline, c.source(), a.name, i});
+      for (const auto& c : a.cgroup) sels.push_back({pipeline::SelectorKind::Cgroup, c, a.name, i});
+      for (auto p : a.pid) sels.push_back({pipeline::SelectorKind::Pid, std::to_string(p), a.name, i});
+    }
+  }
   bool defaults = sels.empty() && !o.no_default_agents;
   if (defaults)
     for (const auto& n : default_agent_exes()) sels.push_back({pipeline::SelectorKind::Exe, n, {}});
@@ -111,7 +190,27 @@ int run(const RunOptions& o) {
   for (auto [id, idx] : cgroup_keys)
     if (auto ok = bpf.add_cgroup_selector(id, idx); !ok) return fail(ok.error().message);
   bpf.set_exec_candidates(selectors->has_cmdline());
-  bpf.set_autodiscover(!o.no_autodiscover);
+  bpf.set_autodiscover(!o.no_autodiscover && (!pol || pol->autodiscover));
+  for (uint32_t i = 0; i < selectors->items().size(); i++)
+    if (auto ok = bpf.set_selector_class(i, selectors->items()[i].agent_class); !ok)
+      return fail(ok.error().message);
+
+  BpfActuator actuator(bpf);
+  std::unique_ptr<enforce::Enforcer> enforcer;
+  auto install_policy = [&](policy::Policy p) -> Result<void> {
+    auto compiled = enforce::compile_policy(p);
+    if (!compiled) return compiled.error();
+    auto n = bpf.apply_policy(*compiled);
+    if (!n) return n.error();
+    fmt::print(stderr, "rein: policy {}: {} rules, {} allow-lists, {} budgets; {} kernel entries\n",
+               p.file, p.rules.size(), p.allow.size(), p.budgets.size(), *n);
+    for (const auto& note : compiled->user_space_notes) fmt::print(stderr, "rein: policy: {}\n", note);
+    enforcer = std::make_unique<enforce::Enforcer>(std::move(p), actuator);
+    return {};
+  };
+  if (pol) {
+    if (auto ok = install_policy(std::move(*pol)); !ok) return fail(ok.error().message);
+  }
   bpf.set_capture_plain(!o.no_plain_http);
 
   pipeline::SensorPipeline pipe(
@@ -120,6 +219,7 @@ int run(const RunOptions& o) {
         return bpf.track(tgid, root, sel, start);
       },
       cg, pipeline::LlmConfig{&*prices, &*fingerprinter});
+  pipe.set_enforcer(enforcer.get());
 
   auto report = bpf.attach(cg ? cg->mount_point() : std::string());
   if (!report) return fail(report.error().message);
@@ -155,6 +255,33 @@ int run(const RunOptions& o) {
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  struct sigaction hup {};
+  hup.sa_handler = on_hup;
+  sigaction(SIGHUP, &hup, nullptr);
+
+  std::optional<enforce::ControlServer> control;
+  if (enforcer) {
+    auto srv = enforce::ControlServer::listen(o.control_socket);
+    if (!srv) return fail(srv.error().message);
+    control.emplace(std::move(*srv));
+  }
+  time_t policy_mtime = o.policy.empty() ? 0 : mtime_of(o.policy);
+  // A new policy is parsed and compiled first; a bad one leaves the running one in force.
+  auto reload = [&]() {
+    auto loaded = policy::load_policy_file(o.policy);
+    Result<void> ok = loaded ? install_policy(std::move(*loaded)) : Result<void>(loaded.error());
+    if (ok) pipe.set_enforcer(enforcer.get());
+    pipe.emit_health(pipeline::Clock::boot_now_ns(), ok ? "policy_reloaded" : "policy_rejected",
+                     named(bpf.counters()), [&](sinks::JsonWriter& w) {
+                       w.key("policy");
+                       w.string(o.policy);
+                       w.key("error");
+                       if (ok) w.null(); else w.string(ok.error().message);
+                     });
+    if (!ok)
+      fmt::print(stderr, "rein: policy {} not reloaded, the previous one stays in force:\n{}\n",
+                 o.policy, ok.error().message);
+  };
   signal(SIGPIPE, SIG_IGN);
 
   auto hooks_json = [&](sinks::JsonWriter& w) {
@@ -202,6 +329,14 @@ int run(const RunOptions& o) {
     auto now = clock::now();
     uint64_t boot = pipeline::Clock::boot_now_ns();
     pipe.tick(boot);
+    if (control) control->serve_pending([&pipe](const std::string& req) { return pipe.control(req); });
+    if (!o.policy.empty()) {
+      time_t m = mtime_of(o.policy);
+      if (g_reload.exchange(false) || (m && m != policy_mtime)) {
+        policy_mtime = m;
+        reload();
+      }
+    }
     if (now >= next_tls_scan) {  // libraries loaded since (dlopen, new containers)
       tls.scan_all();
       report_tls();

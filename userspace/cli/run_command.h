@@ -17,11 +17,18 @@ struct RunOptions {
   std::string prices;            // price table (default: the shipped data/prices.json)
   std::string prices_override;   // user prices merged on top
   std::string state_dir = "/var/lib/rein";  // fingerprint key
+  std::string policy;                        // policy file (YAML); empty: observe only
+  std::string control_socket = "/run/rein/control.sock";
 };
 
 // The agents the shipped default policy selects when no selector is given.
 const std::vector<std::string>& default_agent_exes();
 
 int run(const RunOptions& opts);
+
+// `rein policy check FILE`: every problem as FILE:LINE:COL: FIELD: REASON; exit 1 if any.
+int policy_check(const std::string& file);
+// `rein holds` / `rein approve ID` / `rein deny ID` against a running sensor.
+int control(const std::string& socket, const std::string& request);
 
 }  // namespace rein::cli

@@ -26,7 +26,7 @@ static_assert(sizeof(rein_dns) == 72 && offsetof(rein_dns, addr) == 52);
 static_assert(sizeof(rein_data) == 88 && offsetof(rein_data, fd) == 56 &&
               offsetof(rein_data, peer_addr) == 72);
 static_assert(sizeof(rein_policy_net) == 64 && offsetof(rein_policy_net, addr) == 40);
-static_assert(sizeof(rein_rule) == 24 && sizeof(rein_path_key) == 260 && sizeof(rein_net_key) == 20);
+static_assert(sizeof(rein_rule) == 40 && sizeof(rein_path_key) == 260 && sizeof(rein_net_key) == 20);
 
 namespace {
 

@@ -146,6 +146,95 @@ void BpfSensor::set_capture_plain(bool on) {
   __atomic_store_n(&skel_->bss->cfg.capture_plain, on ? 1u : 0u, __ATOMIC_RELEASE);
 }
 
+namespace {
+// Deletes every key of a map (policy reload).
+void clear_map(struct bpf_map* m, size_t key_size) {
+  std::vector<uint8_t> key(key_size), next(key_size);
+  while (bpf_map__get_next_key(m, nullptr, next.data(), key_size) == 0) {
+    if (bpf_map__delete_elem(m, next.data(), key_size, 0) != 0) break;
+  }
+}
+
+template <typename K>
+Result<void> put(struct bpf_map* m, const K& key, const rein_rule& r, const char* what) {
+  if (bpf_map__update_elem(m, &key, sizeof(K), &r, sizeof(r), BPF_ANY) != 0)
+    return make_error(fmt::format("policy map {}: {}", what, std::strerror(errno)));
+  return {};
+}
+}  // namespace
+
+Result<size_t> BpfSensor::apply_policy(const enforce::KernelPolicy& k) {
+  auto& cfg = skel_->bss->cfg;
+  // Rules off while the maps are rewritten: a reload is a short window of audit-free time
+  // rather than a mix of two policies.
+  __atomic_store_n(&cfg.file_rules, 0u, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&cfg.exec_rules, 0u, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&cfg.net_rules, 0u, __ATOMIC_SEQ_CST);
+  clear_map(skel_->maps.policy_fpath, sizeof(rein_path_key));
+  clear_map(skel_->maps.policy_fbase, sizeof(uint64_t));
+  clear_map(skel_->maps.policy_exec, sizeof(uint64_t));
+  clear_map(skel_->maps.policy_net, sizeof(rein_net_key));
+  size_t n = 0;
+  for (const auto& [prefix, r] : k.file_prefixes) {
+    rein_path_key key{};
+    size_t len = std::min(prefix.size(), sizeof(key.path));
+    std::memcpy(key.path, prefix.data(), len);
+    key.prefixlen = uint32_t(len * 8);
+    if (auto ok = put(skel_->maps.policy_fpath, key, r, "file prefixes"); !ok) return ok.error();
+    n++;
+  }
+  for (const auto& [hash, r] : k.file_basenames) {
+    if (auto ok = put(skel_->maps.policy_fbase, hash, r, "file names"); !ok) return ok.error();
+    n++;
+  }
+  for (const auto& [hash, r] : k.execs) {
+    if (auto ok = put(skel_->maps.policy_exec, hash, r, "executables"); !ok) return ok.error();
+    n++;
+  }
+  for (const auto& [key, r] : k.networks) {
+    if (auto ok = put(skel_->maps.policy_net, key, r, "networks"); !ok) return ok.error();
+    n++;
+  }
+  __atomic_store_n(&cfg.file_rules, uint32_t(k.file_prefixes.size() + k.file_basenames.size()), __ATOMIC_SEQ_CST);
+  __atomic_store_n(&cfg.exec_rules, uint32_t(k.execs.size()), __ATOMIC_SEQ_CST);
+  __atomic_store_n(&cfg.net_rules, uint32_t(k.networks.size()), __ATOMIC_SEQ_CST);
+  return n;
+}
+
+Result<void> BpfSensor::set_selector_class(uint32_t selector, uint32_t agent_class) {
+  if (bpf_map__update_elem(skel_->maps.sel_class, &selector, sizeof(selector), &agent_class,
+                           sizeof(agent_class), BPF_ANY) != 0)
+    return make_error(fmt::format("selector class map: {}", std::strerror(errno)));
+  return {};
+}
+
+Result<void> BpfSensor::block_llm(uint32_t agent_root, uint32_t budget_plus1) {
+  int rc = budget_plus1 ? bpf_map__update_elem(skel_->maps.blocked_agents, &agent_root,
+                                               sizeof(agent_root), &budget_plus1,
+                                               sizeof(budget_plus1), BPF_ANY)
+                        : bpf_map__delete_elem(skel_->maps.blocked_agents, &agent_root,
+                                               sizeof(agent_root), 0);
+  if (rc != 0 && budget_plus1) return make_error(fmt::format("blocked agents: {}", std::strerror(errno)));
+  __atomic_store_n(&skel_->bss->cfg.blocked_agents, 1u, __ATOMIC_SEQ_CST);
+  return {};
+}
+
+Result<void> BpfSensor::add_llm_endpoint(const std::array<uint8_t, 16>& addr, uint16_t port) {
+  rein_endpoint ep{};
+  std::memcpy(ep.addr, addr.data(), 16);
+  ep.port = port;
+  uint32_t one = 1;
+  if (bpf_map__update_elem(skel_->maps.llm_endpoints, &ep, sizeof(ep), &one, sizeof(one), BPF_ANY) != 0)
+    return make_error(fmt::format("LLM endpoints: {}", std::strerror(errno)));
+  return {};
+}
+
+Result<void> BpfSensor::add_network_entry(const rein_net_key& key, const rein_rule& rule) {
+  if (auto ok = put(skel_->maps.policy_net, key, rule, "networks"); !ok) return ok;
+  __atomic_add_fetch(&skel_->bss->cfg.net_rules, 1u, __ATOMIC_SEQ_CST);
+  return {};
+}
+
 struct bpf_program* BpfSensor::tls_enter_program() const { return skel_->progs.rein_tls_enter; }
 struct bpf_program* BpfSensor::tls_exit_program() const { return skel_->progs.rein_tls_exit; }
 

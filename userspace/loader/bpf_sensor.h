@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "enforce/policy_compiler.h"
 #include "rein/abi/events.h"
 
 struct rein_bpf;  // generated skeleton (rein.skel.h)
@@ -42,6 +43,13 @@ class BpfSensor {
   void set_exec_candidates(bool on);
   void set_autodiscover(bool on);
   void set_capture_plain(bool on);
+  // Policy maps: replaces every kernel rule (a bad policy never gets here: it is compiled
+  // and checked first). Returns how many entries were written.
+  Result<size_t> apply_policy(const enforce::KernelPolicy& k);
+  Result<void> set_selector_class(uint32_t selector, uint32_t agent_class);
+  Result<void> block_llm(uint32_t agent_root, uint32_t budget_plus1);
+  Result<void> add_llm_endpoint(const std::array<uint8_t, 16>& addr, uint16_t port);
+  Result<void> add_network_entry(const rein_net_key& key, const rein_rule& rule);
   struct bpf_program* tls_enter_program() const;
   struct bpf_program* tls_exit_program() const;
   Result<void> add_exe_selector(uint64_t hash, uint32_t index);

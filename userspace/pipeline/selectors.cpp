@@ -64,11 +64,12 @@ Result<SelectorSet> SelectorSet::build(std::vector<Selector> selectors) {
         if (s.name.empty()) s.name = basename_of(s.value);
         break;
       case SelectorKind::Cmdline:
-        try {
-          set.regexes_.emplace_back(i, std::regex(s.value, std::regex::ECMAScript | std::regex::optimize));
-        } catch (const std::regex_error& e) {
+        // Bounded matching: argv is hostile input, so no backtracking regex engine.
+        if (auto re = policy::Regex::compile(s.value); re) {
+          set.regexes_.emplace_back(i, std::move(*re));
+        } else {
           return make_error(fmt::format("--agent-cmdline '{}': not a valid regular expression ({})",
-                                        s.value, e.what()));
+                                        s.value, re.error().message));
         }
         break;
       case SelectorKind::Cgroup:
@@ -94,7 +95,7 @@ std::optional<uint32_t> SelectorSet::match_cmdline(const std::vector<std::string
   if (regexes_.empty()) return std::nullopt;
   std::string joined = join_args(args);
   for (const auto& [idx, re] : regexes_)
-    if (std::regex_search(joined, re)) return idx;
+    if (re.search(joined).value_or(false)) return idx;
   return std::nullopt;
 }
 

@@ -4,7 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <optional>
-#include <regex>
+#include "policy/regex.h"
 #include <string>
 #include <vector>
 
@@ -18,6 +18,7 @@ struct Selector {
   SelectorKind kind;
   std::string value;  // as the user wrote it
   std::string name;   // agent name for processes it selects
+  uint32_t agent_class = 62;  // policy agent index (rule scopes); 62 = chosen on the command line
 };
 
 // FNV-1a 64, the same function the kernel uses for exe selectors.
@@ -41,7 +42,7 @@ class SelectorSet {
 
  private:
   std::vector<Selector> items_;
-  std::vector<std::pair<uint32_t, std::regex>> regexes_;
+  std::vector<std::pair<uint32_t, policy::Regex>> regexes_;
 };
 
 // argv joined with spaces, bounded, for regex matching and display.

@@ -71,6 +71,60 @@ SensorPipeline::SensorPipeline(SelectorSet selectors, LineSink& sink, TrackFn tr
 
 void SensorPipeline::finish(uint64_t now) { llm_.close_all(now); }
 
+enforce::Subject SensorPipeline::subject(uint32_t pid, uint32_t agent_root) {
+  enforce::Subject s;
+  s.pid = pid;
+  s.agent_root = agent_root;
+  if (const auto* a = agent_for(agent_root)) {
+    s.agent_id = a->id;
+    s.agent_name = a->name;
+  }
+  s.discovered = discovered_.count(agent_root) && discovered_[agent_root];
+  return s;
+}
+
+void SensorPipeline::emit_decisions(const std::vector<enforce::Decision>& ds, uint64_t ts) {
+  for (const auto& d : ds) {
+    auto v = view(d.pid);
+    auto& w = builder_.begin("policy.action", ts, v, agent_for(d.agent_root));
+    w.key("rule");
+    w.string(d.rule);
+    w.key("kind");
+    w.string(d.kind);
+    w.key("action");
+    w.string(d.action);
+    w.key("outcome");
+    w.string(d.outcome);
+    w.key("matched");
+    w.string(d.what);
+    w.key("detail");
+    w.string(d.detail);
+    w.key("hold_id");
+    if (d.hold_id) w.number(d.hold_id); else w.null();
+    emit(builder_.finish());
+  }
+}
+
+std::string SensorPipeline::control(const std::string& request) {
+  if (!enforcer_) return R"x({"ok":false,"error":"no policy loaded (rein run --policy FILE)"})x";
+  auto [reply, decisions] = enforcer_->control(request, Clock::boot_now_ns());
+  emit_decisions(decisions, Clock::boot_now_ns());
+  return reply;
+}
+
+void SensorPipeline::on_policy_net(const decode::PolicyNetRec& r) {
+  if (!enforcer_) return;
+  std::string what = fmt::format("{}:{}", r.address, r.port);
+  if (auto it = hostnames_.find(r.address); it != hostnames_.end()) what += " (" + it->second + ")";
+  auto who = subject(r.h.tgid, r.h.agent);
+  if (r.budget)
+    emit_decisions({enforcer_->budget_refusal(r.budget - 1, what, who)}, r.h.ts_ns);
+  else
+    emit_decisions({enforcer_->from_kernel("network", r.policy.rule, r.policy.action,
+                                           r.policy.outcome, what, who, r.h.ts_ns)},
+                   r.h.ts_ns);
+}
+
 void SensorPipeline::on_llm_call(const CallContext& ctx, const llm::LlmCall& call) {
   auto v = view(ctx.tgid);
   const auto* agent = agent_for(ctx.agent ? ctx.agent : (v.info ? v.info->agent_root : 0));
@@ -94,6 +148,10 @@ void SensorPipeline::on_llm_call(const CallContext& ctx, const llm::LlmCall& cal
   }
   emit(builder_.finish());
   if (agent) totals_[agent->id].add(call);
+  if (enforcer_ && agent)
+    emit_decisions(enforcer_->on_llm(subject(ctx.tgid, agent->root_pid), call, ctx.peer_address,
+                                     ctx.peer_port, ctx.ts_ns),
+                   ctx.ts_ns);
 }
 
 void SensorPipeline::emit_agent_summary(uint32_t root, uint64_t ts) {
@@ -157,6 +215,7 @@ void SensorPipeline::on_record(std::span<const uint8_t> bytes) {
         else if constexpr (std::is_same_v<T, decode::ConnectRec>) on_connect(r);
         else if constexpr (std::is_same_v<T, decode::DnsRec>) on_dns(r);
         else if constexpr (std::is_same_v<T, decode::DataRec>) llm_.on_data(r);
+        else if constexpr (std::is_same_v<T, decode::PolicyNetRec>) on_policy_net(r);
       },
       *rec);
 }
@@ -193,7 +252,10 @@ void SensorPipeline::on_exec(const decode::ExecRec& r) {
     agent = r.h.tgid;
     flags |= REIN_F_NEW_AGENT;
   }
-  if (flags & REIN_F_NEW_AGENT) start_agent(r.h.tgid, r.h.ts_ns, selector, r.comm);
+  if (flags & REIN_F_NEW_AGENT) {
+    start_agent(r.h.tgid, r.h.ts_ns, selector, r.comm);
+    discovered_[r.h.tgid] = selector == UINT32_MAX;
+  }
   uint64_t start = agent_start_.count(agent) ? agent_start_[agent] : 0;
   table_.on_exec(r.h.tgid, r.ppid, r.h.uid, r.comm, r.exe, r.args, r.cwd, r.cgroup_id, r.h.ts_ns,
                  agent, start);
@@ -208,6 +270,15 @@ void SensorPipeline::on_exec(const decode::ExecRec& r) {
     return;
   }
   emit_exec(r.h.tgid, r.h.ts_ns, false, flags);
+  if (enforcer_) {
+    auto who = subject(r.h.tgid, agent);
+    if (r.policy.rule)
+      emit_decisions({enforcer_->from_kernel("exec", r.policy.rule - 1, r.policy.action,
+                                             r.policy.outcome, r.exe, who, r.h.ts_ns)},
+                     r.h.ts_ns);
+    else
+      emit_decisions(enforcer_->on_exec(who, r.exe, r.args, r.h.ts_ns), r.h.ts_ns);
+  }
 }
 
 void SensorPipeline::on_fork(const decode::ForkRec& r) {
@@ -222,6 +293,7 @@ void SensorPipeline::on_fork(const decode::ForkRec& r) {
 
 void SensorPipeline::on_exit(const decode::ExitRec& r) {
   llm_.on_process_exit(r.h.tgid, r.h.ts_ns);  // its streams end: deliver their last calls
+  if (enforcer_) enforcer_->on_process_exit(r.h.tgid);
   table_.on_exit(r.h.tgid, int32_t(r.status), r.h.ts_ns);
   auto v = view(r.h.tgid);
   auto& w = builder_.begin("process.exit", r.h.ts_ns, v, agent_for(r.h.agent));
@@ -263,6 +335,7 @@ void SensorPipeline::file_event(const decode::Header& h, std::string_view op,
 
 void SensorPipeline::on_file(const decode::FileRec& r) {
   std::string path = clean_path(r.path, r.flags);
+  std::string path2 = (r.op == REIN_OP_RENAME || r.op == REIN_OP_LINK) ? clean_path(r.path2, 0) : "";
   file_event(r.h, op_name(r.op), path, r.result, [&](sinks::JsonWriter& w) {
     if (r.op == REIN_OP_RENAME || r.op == REIN_OP_LINK) {
       w.key("new_path");
@@ -287,6 +360,15 @@ void SensorPipeline::on_file(const decode::FileRec& r) {
       w.boolean(true);
     }
   });
+  if (enforcer_) {
+    auto who = subject(r.h.tgid, r.h.agent);
+    if (r.policy.rule)
+      emit_decisions({enforcer_->from_kernel("file", r.policy.rule - 1, r.policy.action,
+                                             r.policy.outcome, path, who, r.h.ts_ns)},
+                     r.h.ts_ns);
+    else if (r.result == 0)
+      emit_decisions(enforcer_->on_file(who, op_name(r.op), path, path2, r.h.ts_ns), r.h.ts_ns);
+  }
 }
 
 void SensorPipeline::on_file_open(const decode::FileOpenRec& r) {
@@ -299,6 +381,16 @@ void SensorPipeline::on_file_open(const decode::FileOpenRec& r) {
   };
   if (r.flags & REIN_F_CREATED) file_event(r.h, "create", r.path, 0, extra);
   if (r.flags & REIN_F_TRUNCATED) file_event(r.h, "truncate", r.path, 0, extra);
+  if (enforcer_) {
+    auto who = subject(r.h.tgid, r.h.agent);
+    const char* op = (r.flags & REIN_F_CREATED) ? "create" : (r.flags & REIN_F_TRUNCATED) ? "truncate" : "write";
+    if (r.policy.rule)
+      emit_decisions({enforcer_->from_kernel("file", r.policy.rule - 1, r.policy.action,
+                                             r.policy.outcome, r.path, who, r.h.ts_ns)},
+                     r.h.ts_ns);
+    else
+      emit_decisions(enforcer_->on_file(who, op, r.path, "", r.h.ts_ns), r.h.ts_ns);
+  }
   if (r.flags & REIN_F_WRITABLE) {
     if (open_files_.size() >= kMaxOpenFiles && !open_files_.count(r.file_id)) {
       stats_.fd_table_full++;
@@ -378,8 +470,16 @@ void SensorPipeline::on_dns(const decode::DnsRec& r) {
                    r.address, r.port};
   }
   if (hostnames_.size() > kMaxHostnames) hostnames_.clear();
+  std::vector<std::string> addrs;
   for (const auto& a : msg->answers)
-    if ((a.type == 1 || a.type == 28) && !a.data.empty()) hostnames_[a.data] = q.name;
+    if ((a.type == 1 || a.type == 28) && !a.data.empty()) {
+      hostnames_[a.data] = q.name;
+      addrs.push_back(a.data);
+    }
+  if (enforcer_ && !addrs.empty()) {  // host rules become addresses before the agent connects
+    const auto* p = table_.find(q.tgid);
+    enforcer_->on_dns(subject(q.tgid, p ? p->agent_root : r.h.agent), q.name, addrs);
+  }
   auto v = view(q.tgid);
   auto& w = builder_.begin("net.dns", r.h.ts_ns, v, agent_for(r.h.agent));
   w.key("query");
@@ -445,6 +545,7 @@ void SensorPipeline::tick(uint64_t now) {
   }
   table_.gc(now);
   llm_.expire(now);
+  if (enforcer_) emit_decisions(enforcer_->tick(now), now);
 }
 
 size_t SensorPipeline::adopt_existing(const std::string& proc_root) {

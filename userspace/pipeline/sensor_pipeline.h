@@ -15,6 +15,7 @@
 #include "pipeline/event_builder.h"
 #include "pipeline/llm_event.h"
 #include "pipeline/llm_stage.h"
+#include "enforce/enforcer.h"
 #include "pipeline/selectors.h"
 #include "process/agent_registry.h"
 #include "process/cgroup_resolver.h"
@@ -73,6 +74,10 @@ class SensorPipeline {
   const LlmStageStats& llm_stats() const { return llm_.stats(); }
   // Delivers what open streams hold (at shutdown).
   void finish(uint64_t now_boot_ns);
+  // Policy: decisions are reported as policy.action events. Null: observe only.
+  void set_enforcer(enforce::Enforcer* e) { enforcer_ = e; }
+  // A control-socket request (holds, approve ID, deny ID): the reply line.
+  std::string control(const std::string& request);
   const process::ProcessTable& table() const { return table_; }
 
  private:
@@ -101,6 +106,9 @@ class SensorPipeline {
   void on_dns(const decode::DnsRec& r);
   void on_llm_call(const CallContext& ctx, const llm::LlmCall& call);
   void emit_agent_summary(uint32_t root, uint64_t ts);
+  enforce::Subject subject(uint32_t pid, uint32_t agent_root);
+  void emit_decisions(const std::vector<enforce::Decision>& ds, uint64_t ts);
+  void on_policy_net(const decode::PolicyNetRec& r);
   void emit_exec(uint32_t pid, uint64_t ts, bool existing, uint32_t flags);
   void emit_dns(const PendingDns& q, uint64_t ts, const void* answer_msg, uint32_t rcode);
   void file_event(const decode::Header& h, std::string_view op, const std::string& path,
@@ -127,6 +135,8 @@ class SensorPipeline {
   std::unordered_map<std::string, std::string> hostnames_;
   std::unordered_map<std::string, AgentTotals> totals_;  // by agent id
   LlmStage llm_;
+  enforce::Enforcer* enforcer_ = nullptr;
+  std::unordered_map<uint32_t, bool> discovered_;  // agent root -> found by auto-discovery
   PipelineStats stats_;
 };
 

@@ -227,16 +227,22 @@ enum rein_outcome {
   REIN_OUT_PAUSED = 4,    /* SIGSTOP sent: held for a human */
 };
 
-/* A matched rule, as the kernel stores it. scope: bit i = agent class i may match; bit 63 =
- * auto-discovered agents. ops: bit REIN_OP_* for file rules. */
+/* A matched rule, as the kernel stores it. scope: bit i = agent class i may match; bit 62 =
+ * agents chosen on the command line, bit 63 = auto-discovered agents. ops: bit REIN_OP_* for
+ * file rules. action REIN_ACT_NONE marks an allow-list entry: a match that allows. */
+#define REIN_RULE_PORTS 4
+#define REIN_CLASS_CLI 62
+#define REIN_CLASS_DISCOVERED 63
 struct rein_rule {
-  __u32 rule;      /* index into the policy's rules, for user space */
+  __u32 rule;      /* index into the policy's rules (allow scopes follow the rules) */
   __u8 action;     /* enum rein_action */
   __u8 exact;      /* file prefix rules: the whole path must equal the prefix */
   __u16 prefix_len;
   __u64 scope;
   __u32 ops;
-  __u16 port_lo, port_hi; /* network: 0,0 = any port */
+  __u16 nports;    /* network: 0 = any port */
+  __u16 _pad;
+  __u16 ports[REIN_RULE_PORTS][2]; /* inclusive ranges */
 };
 
 /* Key of the path-prefix trie and the network trie. */

@@ -1,0 +1,342 @@
+#include "enforce/enforcer.h"
+
+#include <signal.h>
+
+#include <cstring>
+#include <fmt/format.h>
+
+#include "enforce/policy_compiler.h"
+#include "llm/cost.h"
+#include "pipeline/selectors.h"
+
+namespace rein::enforce {
+namespace {
+constexpr size_t kMaxLearned = 65536;
+
+std::string outcome_name(uint8_t o) {
+  switch (o) {
+    case REIN_OUT_PREVENTED: return "prevented";
+    case REIN_OUT_KILLED: return "killed";
+    case REIN_OUT_PAUSED: return "paused";
+    default: return "alerted";
+  }
+}
+
+std::string kernel_action_name(uint8_t a) {
+  switch (a) {
+    case REIN_ACT_DENY: return "deny";
+    case REIN_ACT_PAUSE: return "pause";
+    default: return "audit";
+  }
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\u{:04x}", c);
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+std::optional<std::array<uint8_t, 16>> parse_mapped(const std::string& text) {
+  auto ip = policy::IpAddress::parse(text);
+  if (!ip) return std::nullopt;
+  return mapped_address(*ip);
+}
+}  // namespace
+
+Enforcer::Enforcer(policy::Policy policy, Actuator& actuator)
+    : policy_(std::move(policy)), act_(actuator), budgets_(policy_.budgets) {}
+
+std::string Enforcer::rule_name(uint32_t index) const {
+  if (index < policy_.rules.size()) return policy_.rules[index].name;
+  size_t a = index - policy_.rules.size();
+  if (a < policy_.allow.size()) return policy_.allow[a].name;
+  return fmt::format("rule#{}", index);
+}
+
+policy::AgentRef Enforcer::ref(const Subject& who) const {
+  return policy::AgentRef{who.agent_id, who.agent_name, who.discovered};
+}
+
+Decision Enforcer::hold(Decision d, const Subject& who, uint64_t now_ns) {
+  Hold h;
+  h.pid = who.pid;
+  h.agent_root = who.agent_root;
+  h.agent_id = who.agent_id;
+  h.rule = d.rule;
+  h.kind = d.kind;
+  h.what = d.what;
+  h.since_ns = now_ns;
+  h.deadline_ns = now_ns + uint64_t(policy_.holds.timeout.count()) * 1'000'000'000ULL;
+  if (auto id = holds_.add(h)) {
+    d.hold_id = *id;
+  } else {  // no room to wait for a human: apply the default now
+    bool allow = policy_.holds.on_timeout == policy::HoldDefault::kAllow;
+    act_.signal(who.pid, allow ? SIGCONT : SIGKILL);
+    d.outcome = allow ? "approved" : "denied";
+    d.detail += "; too many holds: default applied";
+  }
+  return d;
+}
+
+Decision Enforcer::from_kernel(std::string_view kind, uint32_t rule_index, uint8_t action,
+                               uint8_t outcome, std::string what, const Subject& who,
+                               uint64_t now_ns) {
+  Decision d{rule_name(rule_index), std::string(kind), kernel_action_name(action),
+             outcome_name(outcome), std::move(what), "kernel", 0, who.pid, who.agent_root};
+  if (outcome == REIN_OUT_PAUSED) return hold(std::move(d), who, now_ns);
+  return d;
+}
+
+Decision Enforcer::budget_refusal(uint32_t budget_index, std::string what, const Subject& who) {
+  std::string name = budget_index < policy_.budgets.size() ? policy_.budgets[budget_index].name
+                                                           : fmt::format("budget#{}", budget_index);
+  return Decision{name, "budget", "block-llm", "prevented", std::move(what),
+                  "kernel: LLM egress blocked until the budget window frees", 0, who.pid,
+                  who.agent_root};
+}
+
+Decision Enforcer::act(uint32_t rule_index, policy::Action action, std::string_view kind,
+                       std::string what, const Subject& who, uint64_t now_ns, std::string detail) {
+  Decision d{rule_name(rule_index), std::string(kind), std::string(policy::action_name(action)),
+             "alerted", std::move(what), std::move(detail), 0, who.pid, who.agent_root};
+  if (action == policy::Action::kDeny) {
+    act_.signal(who.pid, SIGKILL);
+    d.outcome = "killed";
+  } else if (action == policy::Action::kPause) {
+    act_.signal(who.pid, SIGSTOP);
+    d.outcome = "paused";
+    return hold(std::move(d), who, now_ns);
+  }
+  return d;
+}
+
+std::vector<Decision> Enforcer::on_exec(const Subject& who, const std::string& exe,
+                                        const std::vector<std::string>& args, uint64_t now_ns) {
+  roots_by_name_[who.agent_name].insert(who.agent_root);
+  std::vector<Decision> out;
+  std::string joined = pipeline::join_args(args);
+  auto a = ref(who);
+  for (size_t i = 0; i < policy_.rules.size(); i++) {
+    const auto& r = policy_.rules[i];
+    const auto* m = std::get_if<policy::ExecMatch>(&r.match);
+    if (!m || m->argv.empty() || !r.scope.applies_to(a)) continue;  // path-only: the kernel's
+    if (m->matches(exe, joined).value_or(false)) {
+      out.push_back(act(uint32_t(i), r.action, "exec", exe, who, now_ns, "user space: argv pattern"));
+      if (r.action != policy::Action::kAudit) break;
+    }
+  }
+  return out;
+}
+
+std::vector<Decision> Enforcer::on_file(const Subject& who, std::string_view op_name,
+                                        const std::string& path, const std::string& path2,
+                                        uint64_t now_ns) {
+  std::vector<Decision> out;
+  auto op = policy::file_op_from_name(op_name);
+  if (!op) return out;
+  auto a = ref(who);
+  for (size_t i = 0; i < policy_.rules.size(); i++) {
+    const auto& r = policy_.rules[i];
+    const auto* m = std::get_if<policy::FileMatch>(&r.match);
+    if (!m || !r.scope.applies_to(a)) continue;
+    bool hit = m->matches(path, *op) || (!path2.empty() && m->matches(path2, *op));
+    if (hit) {
+      out.push_back(act(uint32_t(i), r.action, "file", path, who, now_ns,
+                        "user space: after the syscall"));
+      if (r.action != policy::Action::kAudit) return out;
+    }
+  }
+  for (size_t i = 0; i < policy_.allow.size(); i++) {
+    const auto& s = policy_.allow[i];
+    const auto* m = std::get_if<policy::FileMatch>(&s.match);
+    if (!m || !s.scope.applies_to(a) || !(m->ops & policy::file_op_bit(*op))) continue;
+    if (!m->matches(path, *op) || (!path2.empty() && !m->matches(path2, *op))) {
+      out.push_back(act(allow_rule_index(policy_, i), s.otherwise, "file", path, who, now_ns,
+                        "user space: outside the allow-list, after the syscall"));
+      break;
+    }
+  }
+  return out;
+}
+
+std::vector<Decision> Enforcer::on_llm(const Subject& who, const llm::LlmCall& call,
+                                       const std::string& peer_address, uint16_t peer_port,
+                                       uint64_t now_ns) {
+  roots_by_name_[who.agent_name].insert(who.agent_root);
+  if (auto addr = parse_mapped(peer_address); addr && peer_port) {
+    if (endpoints_.size() < kMaxLearned && endpoints_.insert({*addr, peer_port}).second)
+      act_.add_llm_endpoint(*addr, peer_port);
+  }
+  std::vector<Decision> out;
+  auto a = ref(who);
+  const std::string& model = call.response_model.empty() ? call.request_model : call.response_model;
+  for (size_t i = 0; i < policy_.rules.size(); i++) {
+    const auto& r = policy_.rules[i];
+    const auto* m = std::get_if<policy::LlmMatch>(&r.match);
+    if (!m || !r.scope.applies_to(a)) continue;
+    if (m->matches(call.provider, model, call.host) ||
+        (!call.request_model.empty() && m->matches(call.provider, call.request_model, call.host))) {
+      out.push_back(act(uint32_t(i), r.action, "llm", call.provider + "/" + model, who, now_ns,
+                        "user space: when the response completed"));
+      if (r.action != policy::Action::kAudit) break;
+    }
+  }
+  uint64_t tokens = uint64_t(llm::total_input_tokens(call).value_or(0)) +
+                    uint64_t(call.usage.output_tokens.value_or(0));
+  auto ts = budgets_.record(a, now_ns, call.cost_usd.value_or(0), tokens);
+  auto more = budget_transitions(ts, &who, now_ns);
+  out.insert(out.end(), more.begin(), more.end());
+  return out;
+}
+
+std::vector<Decision> Enforcer::budget_transitions(const std::vector<policy::BudgetTransition>& ts,
+                                                   const Subject* who, uint64_t now_ns) {
+  std::vector<Decision> out;
+  for (const auto& t : ts) {
+    const auto& b = *t.budget;
+    uint32_t idx = uint32_t(&b - budgets_.budgets().data());
+    std::string what = fmt::format("{:.6f} USD, {} tokens in {}s ({:.0f}% of the limit)",
+                                   t.totals.usd, t.totals.tokens, b.window.count(), t.fraction * 100);
+    // The agents this budget key covers: one session, or every session of a name.
+    std::set<uint32_t> roots;
+    if (b.per == policy::BudgetPer::kName) {
+      roots = roots_by_name_[t.key];
+    } else if (who) {
+      roots.insert(who->agent_root);
+    } else {
+      for (const auto& [key, root] : blocked_)
+        if (key == t.key) roots.insert(root);
+    }
+    Decision d{b.name, "budget", std::string(policy::budget_action_name(b.action)), "alerted",
+               what, "", 0, who ? who->pid : 0, who ? who->agent_root : 0};
+    if (t.to == policy::BudgetState::kWarned && t.from == policy::BudgetState::kOk) {
+      d.detail = fmt::format("warning: {:.0f}% of the budget used", t.fraction * 100);
+    } else if (t.to == policy::BudgetState::kExceeded) {
+      d.detail = "exceeded";
+      for (uint32_t root : roots) {
+        if (b.action == policy::BudgetAction::kBlockLlm) {
+          act_.block_llm(root, idx + 1);
+          blocked_.insert({t.key, root});
+          d.detail = "exceeded: LLM egress blocked until the window frees";
+        } else if (b.action == policy::BudgetAction::kKill) {
+          act_.signal(root, SIGKILL);
+          d.outcome = "killed";
+        } else if (b.action == policy::BudgetAction::kPause) {
+          act_.signal(root, SIGSTOP);
+          d.outcome = "paused";
+        }
+      }
+    } else if (t.from == policy::BudgetState::kExceeded) {
+      for (auto it = blocked_.begin(); it != blocked_.end();) {
+        if (it->first == t.key) {
+          act_.block_llm(it->second, 0);
+          it = blocked_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      d.detail = "the window freed: LLM egress allowed again";
+    } else {
+      continue;
+    }
+    if (d.outcome == "paused" && who) d = hold(std::move(d), *who, now_ns);
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+void Enforcer::on_dns(const Subject& who, const std::string& query,
+                      const std::vector<std::string>& addrs) {
+  auto a = ref(who);
+  auto learn = [&](uint32_t index, const policy::NetworkMatch& m, uint8_t action, uint64_t scope) {
+    bool hit = false;
+    for (const auto& h : m.hosts) hit = hit || h.matches(query);
+    if (!hit) return;
+    for (const auto& text : addrs) {
+      auto addr = parse_mapped(text);
+      if (!addr || learned_.size() >= kMaxLearned || !learned_.insert({*addr, index}).second) continue;
+      rein_net_key key{};
+      key.prefixlen = 128;
+      std::memcpy(key.addr, addr->data(), 16);
+      rein_rule r{};
+      r.rule = index;
+      r.action = action;
+      r.scope = scope;
+      r.ops = 0xffffffff;
+      r.nports = uint16_t(std::min<size_t>(m.ports.size(), REIN_RULE_PORTS));
+      for (size_t i = 0; i < r.nports; i++) {
+        r.ports[i][0] = m.ports[i].first;
+        r.ports[i][1] = m.ports[i].last;
+      }
+      act_.add_network_entry(key, r);
+    }
+  };
+  for (size_t i = 0; i < policy_.rules.size(); i++) {
+    const auto& r = policy_.rules[i];
+    const auto* m = std::get_if<policy::NetworkMatch>(&r.match);
+    if (!m || m->hosts.empty() || !r.scope.applies_to(a)) continue;
+    uint8_t action = r.action == policy::Action::kAudit ? REIN_ACT_AUDIT : REIN_ACT_DENY;
+    learn(uint32_t(i), *m, action, scope_mask(policy_, r.scope));
+  }
+  for (size_t i = 0; i < policy_.allow.size(); i++) {  // allowed names punch holes
+    const auto& s = policy_.allow[i];
+    const auto* m = std::get_if<policy::NetworkMatch>(&s.match);
+    if (!m || m->hosts.empty() || !s.scope.applies_to(a)) continue;
+    learn(allow_rule_index(policy_, i), *m, REIN_ACT_NONE, scope_mask(policy_, s.scope));
+  }
+}
+
+void Enforcer::on_process_exit(uint32_t pid) { holds_.forget_pid(pid); }
+
+Decision Enforcer::release(const Hold& h, bool approve, std::string detail) {
+  act_.signal(h.pid, approve ? SIGCONT : SIGKILL);
+  return Decision{h.rule, h.kind, "pause", approve ? "approved" : "denied", h.what,
+                  std::move(detail), h.id, h.pid, h.agent_root};
+}
+
+std::vector<Decision> Enforcer::tick(uint64_t now_ns) {
+  std::vector<Decision> out;
+  bool allow = policy_.holds.on_timeout == policy::HoldDefault::kAllow;
+  for (const auto& h : holds_.expire(now_ns))
+    out.push_back(release(h, allow, fmt::format("hold timed out after {}s: default {}",
+                                                policy_.holds.timeout.count(), allow ? "allow" : "deny")));
+  auto more = budget_transitions(budgets_.tick(now_ns), nullptr, now_ns);
+  out.insert(out.end(), more.begin(), more.end());
+  return out;
+}
+
+std::pair<std::string, std::vector<Decision>> Enforcer::control(const std::string& request,
+                                                                uint64_t now_ns) {
+  if (request == "holds") {
+    std::string list;
+    for (const auto& h : holds_.list()) {
+      if (!list.empty()) list += ',';
+      list += fmt::format(
+          R"({{"id":{},"pid":{},"agent":"{}","rule":"{}","kind":"{}","what":"{}","waiting_s":{:.1f},"timeout_in_s":{:.1f}}})",
+          h.id, h.pid, json_escape(h.agent_id), json_escape(h.rule), h.kind, json_escape(h.what),
+          double(now_ns - h.since_ns) / 1e9,
+          h.deadline_ns > now_ns ? double(h.deadline_ns - now_ns) / 1e9 : 0.0);
+    }
+    return {fmt::format(R"({{"ok":true,"holds":[{}]}})", list), {}};
+  }
+  bool approve = request.rfind("approve ", 0) == 0;
+  bool deny = request.rfind("deny ", 0) == 0;
+  if (approve || deny) {
+    std::string id_text = request.substr(request.find(' ') + 1);
+    uint64_t id = strtoull(id_text.c_str(), nullptr, 10);
+    auto h = holds_.take(id);
+    if (!h) return {fmt::format(R"({{"ok":false,"error":"no hold {}"}})", json_escape(id_text)), {}};
+    auto d = release(*h, approve, approve ? "approved by an operator" : "denied by an operator");
+    return {fmt::format(R"({{"ok":true,"id":{},"outcome":"{}","pid":{}}})", id, d.outcome, d.pid), {d}};
+  }
+  return {std::string(R"x({"ok":false,"error":"unknown request (holds | approve ID | deny ID)"})x"), {}};
+}
+
+}  // namespace rein::enforce

@@ -1,0 +1,98 @@
+// Policy at run time: names what the kernel decided, decides what only user space can
+// (argv patterns, globs that are not prefixes, `..` in a caller's path, LLM rules, budgets),
+// feeds the kernel what it learns (addresses behind host names, LLM endpoints, agents over
+// budget) and keeps the holds of paused processes.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "enforce/holds.h"
+#include "llm/llm_call.h"
+#include "policy/budget.h"
+#include "policy/policy.h"
+#include "rein/abi/events.h"
+
+namespace rein::enforce {
+
+// Who did it.
+struct Subject {
+  uint32_t pid = 0;
+  uint32_t agent_root = 0;
+  std::string agent_id;
+  std::string agent_name;
+  bool discovered = false;
+};
+
+// One policy decision, as the policy.action event reports it.
+struct Decision {
+  std::string rule;     // rule, allow scope or budget name
+  std::string kind;     // file, network, exec, llm, budget
+  std::string action;   // audit, deny, pause, or the budget's action
+  std::string outcome;  // prevented, killed, paused, approved, denied, alerted
+  std::string what;     // path, address:port, executable, model
+  std::string detail;   // how it was decided
+  uint64_t hold_id = 0;
+  uint32_t pid = 0;
+  uint32_t agent_root = 0;
+};
+
+// The effects user space has on the world: signals and kernel maps.
+class Actuator {
+ public:
+  virtual ~Actuator() = default;
+  virtual void signal(uint32_t pid, int sig) = 0;
+  virtual void block_llm(uint32_t agent_root, uint32_t budget_plus1) = 0;  // 0: unblock
+  virtual void add_llm_endpoint(const std::array<uint8_t, 16>& addr, uint16_t port) = 0;
+  virtual void add_network_entry(const rein_net_key& key, const rein_rule& rule) = 0;
+};
+
+class Enforcer {
+ public:
+  Enforcer(policy::Policy policy, Actuator& actuator);
+
+  const policy::Policy& policy() const { return policy_; }
+  // The kernel matched a rule (rule_index as the kernel reports it) and did `outcome`.
+  Decision from_kernel(std::string_view kind, uint32_t rule_index, uint8_t action,
+                       uint8_t outcome, std::string what, const Subject& who, uint64_t now_ns);
+  Decision budget_refusal(uint32_t budget_index, std::string what, const Subject& who);
+  std::vector<Decision> on_exec(const Subject& who, const std::string& exe,
+                                const std::vector<std::string>& args, uint64_t now_ns);
+  std::vector<Decision> on_file(const Subject& who, std::string_view op, const std::string& path,
+                                const std::string& path2, uint64_t now_ns);
+  std::vector<Decision> on_llm(const Subject& who, const llm::LlmCall& call,
+                               const std::string& peer_address, uint16_t peer_port,
+                               uint64_t now_ns);
+  void on_dns(const Subject& who, const std::string& query, const std::vector<std::string>& addrs);
+  void on_process_exit(uint32_t pid);
+  std::vector<Decision> tick(uint64_t now_ns);
+  // "holds" | "approve ID" | "deny ID": the JSON reply and what it decided.
+  std::pair<std::string, std::vector<Decision>> control(const std::string& request, uint64_t now_ns);
+  size_t holds() const { return holds_.size(); }
+
+ private:
+  std::string rule_name(uint32_t index) const;
+  policy::AgentRef ref(const Subject& who) const;
+  Decision act(uint32_t rule_index, policy::Action action, std::string_view kind, std::string what,
+               const Subject& who, uint64_t now_ns, std::string detail);
+  Decision hold(Decision d, const Subject& who, uint64_t now_ns);
+  Decision release(const Hold& h, bool approve, std::string detail);
+  std::vector<Decision> budget_transitions(const std::vector<policy::BudgetTransition>& ts,
+                                           const Subject* who, uint64_t now_ns);
+
+  policy::Policy policy_;
+  Actuator& act_;
+  HoldRegistry holds_;
+  policy::BudgetTracker budgets_;
+  std::map<std::string, std::set<uint32_t>> roots_by_name_;  // for per-name budgets
+  std::set<std::pair<std::string, uint32_t>> blocked_;       // (budget key, agent root)
+  std::set<std::pair<std::array<uint8_t, 16>, uint16_t>> endpoints_;
+  std::set<std::pair<std::array<uint8_t, 16>, uint32_t>> learned_;  // (address, rule)
+};
+
+}  // namespace rein::enforce

@@ -1,0 +1,153 @@
+#include "enforce/policy_compiler.h"
+
+#include <cstring>
+#include <fmt/format.h>
+
+#include "pipeline/selectors.h"
+
+namespace rein::enforce {
+namespace {
+
+rein_rule base_rule(uint32_t index, policy::Action action, uint64_t scope) {
+  rein_rule r{};
+  r.rule = index;
+  r.action = action == policy::Action::kDeny    ? REIN_ACT_DENY
+             : action == policy::Action::kPause ? REIN_ACT_PAUSE
+                                                : REIN_ACT_AUDIT;
+  r.scope = scope;
+  r.ops = 0xffffffff;
+  return r;
+}
+
+// policy::FileOp order matches REIN_OP_* minus one (create=1 ... symlink=11).
+uint32_t kernel_ops(policy::FileOpMask m) {
+  uint32_t ops = 0;
+  for (unsigned i = 0; i < policy::kFileOpCount; i++)
+    if (m & (1u << i)) ops |= 1u << (i + 1);
+  return ops;
+}
+
+// File globs the kernel can decide: "PREFIX/**", an exact path, "**/NAME".
+bool compile_file(const policy::FileMatch& m, rein_rule r, KernelPolicy& k, std::string& why) {
+  bool all = true;
+  r.ops = kernel_ops(m.ops);
+  for (const auto& g : m.paths) {
+    if (auto name = g.basename_only()) {
+      k.file_basenames.emplace_back(pipeline::fnv1a64(*name), r);
+    } else if (g.is_literal() && g.pattern().size() <= REIN_PATH_KEY) {
+      rein_rule e = r;
+      e.exact = 1;
+      e.prefix_len = static_cast<uint16_t>(g.pattern().size());
+      k.file_prefixes.emplace_back(g.pattern(), e);
+    } else if (g.is_prefix_only() && g.literal_prefix() && g.literal_prefix()->size() <= REIN_PATH_KEY) {
+      k.file_prefixes.emplace_back(*g.literal_prefix(), r);
+    } else {
+      all = false;
+      why += fmt::format(" '{}'", g.pattern());
+    }
+  }
+  return all;
+}
+
+void add_network(const policy::NetworkMatch& m, rein_rule r, KernelPolicy& k) {
+  r.nports = static_cast<uint16_t>(std::min<size_t>(m.ports.size(), REIN_RULE_PORTS));
+  for (size_t i = 0; i < r.nports; i++) {
+    r.ports[i][0] = m.ports[i].first;
+    r.ports[i][1] = m.ports[i].last;
+  }
+  for (const auto& c : m.cidrs) {
+    rein_net_key key{};
+    auto a = mapped_address(c.network());
+    std::memcpy(key.addr, a.data(), 16);
+    key.prefixlen = c.is_v6() ? c.prefix_len() : 96 + c.prefix_len();
+    k.networks.emplace_back(key, r);
+  }
+}
+
+}  // namespace
+
+std::array<uint8_t, 16> mapped_address(const policy::IpAddress& a) {
+  std::array<uint8_t, 16> out{};
+  if (a.v6) return a.bytes;
+  out[10] = out[11] = 0xff;
+  std::memcpy(&out[12], a.bytes.data(), 4);  // IPv4 bytes come first in IpAddress
+  return out;
+}
+
+uint64_t scope_mask(const policy::Policy& p, const policy::Scope& s) {
+  if (s.every_agent()) return ~0ULL;
+  uint64_t m = 0;
+  for (const auto& name : s.agents)
+    for (size_t i = 0; i < p.agents.size() && i < REIN_CLASS_CLI; i++)
+      if (p.agents[i].name == name) m |= 1ULL << i;
+  if (s.autodiscovered) m |= 1ULL << REIN_CLASS_DISCOVERED;
+  return m;
+}
+
+Result<KernelPolicy> compile_policy(const policy::Policy& p) {
+  if (p.agents.size() > REIN_CLASS_CLI)
+    return make_error(fmt::format("{}: at most {} named agents can be scoped in the kernel",
+                                  p.file, REIN_CLASS_CLI));
+  KernelPolicy k;
+  for (size_t i = 0; i < p.rules.size(); i++) {
+    const auto& rule = p.rules[i];
+    rein_rule r = base_rule(static_cast<uint32_t>(i), rule.action, scope_mask(p, rule.scope));
+    if (const auto* f = std::get_if<policy::FileMatch>(&rule.match)) {
+      std::string why;
+      if (!compile_file(*f, r, k, why))
+        k.user_space_notes.push_back(fmt::format(
+            "rule {}: file patterns{} are matched in user space, after the syscall", rule.name, why));
+    } else if (const auto* n = std::get_if<policy::NetworkMatch>(&rule.match)) {
+      if (n->ports.size() > REIN_RULE_PORTS)
+        return make_error(fmt::format("{}:{}:{}: rules[{}].network.ports: at most {} port ranges "
+                                      "per rule (the kernel checks them on every connect)",
+                                      p.file, rule.loc.line, rule.loc.column, i, REIN_RULE_PORTS));
+      add_network(*n, r, k);
+      if (!n->hosts.empty())
+        k.user_space_notes.push_back(fmt::format(
+            "rule {}: host names are enforced on the addresses agents resolve through DNS", rule.name));
+    } else if (const auto* e = std::get_if<policy::ExecMatch>(&rule.match)) {
+      if (!e->argv.empty()) {
+        k.user_space_notes.push_back(fmt::format(
+            "rule {}: argv patterns are matched in user space, just after the exec", rule.name));
+        continue;  // both lists must match: the kernel cannot decide it alone
+      }
+      for (const auto& path : e->paths) k.execs.emplace_back(pipeline::fnv1a64(path), r);
+    } else {
+      k.user_space_notes.push_back(fmt::format("rule {}: LLM calls are matched in user space, "
+                                               "when the response completes", rule.name));
+    }
+  }
+  for (size_t i = 0; i < p.allow.size(); i++) {
+    const auto& a = p.allow[i];
+    uint64_t scope = scope_mask(p, a.scope);
+    rein_rule deny = base_rule(allow_rule_index(p, i), a.otherwise, scope);
+    rein_rule allow = deny;
+    allow.action = REIN_ACT_NONE;
+    if (const auto* f = std::get_if<policy::FileMatch>(&a.match)) {
+      // Everything under "/" gets `otherwise`; the allowed prefixes override it.
+      rein_rule catch_all = deny;
+      catch_all.ops = kernel_ops(f->ops);
+      k.file_prefixes.emplace_back("/", catch_all);
+      std::string why;
+      if (!compile_file(*f, allow, k, why))
+        k.user_space_notes.push_back(fmt::format(
+            "allow {}: patterns{} cannot be allowed in the kernel; paths under them are denied "
+            "there", a.name, why));
+    } else if (const auto* n = std::get_if<policy::NetworkMatch>(&a.match)) {
+      for (uint32_t prefix : {0u, 96u}) {  // all of IPv6 and the v4-mapped range
+        rein_net_key key{};
+        key.prefixlen = prefix;
+        if (prefix == 96) key.addr[10] = key.addr[11] = 0xff;
+        k.networks.emplace_back(key, deny);
+      }
+      add_network(*n, allow, k);
+    } else {
+      k.user_space_notes.push_back(
+          fmt::format("allow {}: exec and LLM allow-lists are decided in user space", a.name));
+    }
+  }
+  return k;
+}
+
+}  // namespace rein::enforce

@@ -177,8 +177,19 @@ struct data_state {
   __u16 _pad[3];
   __u8 peer_addr[16];
 };
+/* DNS answer parsing state (host-name rules), in per-CPU memory for bpf_loop bodies. */
+struct dns_parse {
+  __u32 off;       /* next byte in the payload */
+  __u32 end;       /* payload length */
+  __u32 remaining; /* bytes left in the current label; 0 = a length byte is next */
+  __u32 done;
+  __u32 labels;
+  __u32 _pad;
+  __u64 hash;      /* FNV-1a 64 of the lower-cased, dot-joined question name */
+};
 struct scratch {
   struct walk_state ws;
+  struct dns_parse dp;
   struct data_state ds;
   char walk[REIN_PATH_MAX + REIN_WALK_SLACK]; /* dentry walk writes backwards from the end */
   char ustr[REIN_PATH_MAX];                   /* a path string from the caller */

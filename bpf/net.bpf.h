@@ -73,6 +73,97 @@ struct udp_hdr {
   __u16 source, dest, len, check;
 };
 
+#define DNS_PAYLOAD(s) ((s)->rec + sizeof(struct rein_dns))
+
+/* One byte of the question name: builds the hash of "label.label..." in lower case. */
+static long qname_step(__u32 i, void *unused) {
+  struct scratch *s = get_scratch();
+  if (!s) return 1;
+  struct dns_parse *p = &s->dp;
+  if (p->off >= p->end) return 1;
+  __u8 b = DNS_PAYLOAD(s)[p->off & (REIN_DNS_MAX - 1)];
+  p->off++;
+  if (p->remaining == 0) {
+    if (b == 0) {
+      p->done = 1;
+      return 1;
+    }
+    if (b & 0xc0) return 1; /* a pointer in a question: not from a resolver we parse */
+    if (p->labels++) p->hash = (p->hash ^ '.') * 0x100000001b3ULL;
+    p->remaining = b;
+    return 0;
+  }
+  if (b >= 'A' && b <= 'Z') b += 'a' - 'A';
+  p->hash = (p->hash ^ b) * 0x100000001b3ULL;
+  p->remaining--;
+  return 0;
+}
+
+/* One answer record: A/AAAA addresses are added to the network rules under `rule`. */
+static long answer_step(__u32 i, void *ctx) {
+  struct scratch *s = get_scratch();
+  if (!s) return 1;
+  struct dns_parse *p = &s->dp;
+  const __u8 *d = DNS_PAYLOAD(s);
+  /* owner name: a compression pointer, or labels */
+  for (int n = 0; n < 32; n++) {
+    if (p->off >= p->end) return 1;
+    __u8 b = d[p->off & (REIN_DNS_MAX - 1)];
+    if ((b & 0xc0) == 0xc0) {
+      p->off += 2;
+      break;
+    }
+    p->off += 1 + b;
+    if (b == 0) break;
+  }
+  if (p->off + 10 > p->end) return 1;
+  __u32 o = p->off;
+  __u16 type = (d[o & (REIN_DNS_MAX - 1)] << 8) | d[(o + 1) & (REIN_DNS_MAX - 1)];
+  __u16 rdlen = (d[(o + 8) & (REIN_DNS_MAX - 1)] << 8) | d[(o + 9) & (REIN_DNS_MAX - 1)];
+  o += 10;
+  if (o + rdlen > p->end) return 1;
+  struct rein_net_key k = {.prefixlen = 128};
+  if (type == 1 && rdlen == 4) {
+    k.addr[10] = k.addr[11] = 0xff;
+    for (int j = 0; j < 4; j++) k.addr[12 + j] = d[(o + j) & (REIN_DNS_MAX - 1)];
+  } else if (type == 28 && rdlen == 16) {
+    for (int j = 0; j < 16; j++) k.addr[j] = d[(o + j) & (REIN_DNS_MAX - 1)];
+  } else {
+    p->off = o + rdlen;
+    return 0;
+  }
+  struct rein_rule *r = ctx;
+  if (bpf_map_update_elem(&policy_net, &k, r, BPF_ANY) == 0) {
+    __sync_fetch_and_add(&cfg.net_rules, 1);
+    count(REIN_CTR_HOST_ADDRS);
+  }
+  p->off = o + rdlen;
+  return 0;
+}
+
+/* A DNS answer for a tracked process: if its question names a host rule, the answered
+ * addresses are denied (or allowed, for allow-lists) before the process sees them. */
+static __always_inline void learn_hosts(struct scratch *s, __u32 len, __u32 tgid) {
+  if (!cfg.host_rules || len < 12) return;
+  const __u8 *d = DNS_PAYLOAD(s);
+  if (!(d[2] & 0x80) || d[4] != 0 || d[5] != 1) return; /* a response with one question */
+  __u32 ancount = (d[6] << 8) | d[7];
+  struct dns_parse *p = &s->dp;
+  p->off = 12;
+  p->end = len;
+  p->remaining = 0;
+  p->done = 0;
+  p->labels = 0;
+  p->hash = 0xcbf29ce484222325ULL;
+  bpf_loop(255, qname_step, NULL, 0);
+  if (!p->done) return;
+  struct rein_rule *r = bpf_map_lookup_elem(&policy_hosts, &p->hash);
+  if (!r || !(r->scope & scope_bit(tgid))) return;
+  struct rein_rule rule = *r;
+  p->off += 4; /* qtype, qclass */
+  bpf_loop(ancount < 16 ? ancount : 16, answer_step, &rule, 0);
+}
+
 static __always_inline int dns_skb(struct __sk_buff *skb, int ingress) {
   if (!dns_socks_seen) return 1;
   __u64 cookie = bpf_get_socket_cookie(skb);
@@ -127,6 +218,7 @@ static __always_inline int dns_skb(struct __sk_buff *skb, int ingress) {
   e->orig_len = plen;
   e->port = port;
   e->_pad0 = 0;
+  if (ingress) learn_hosts(s, n, owner->tgid);
   emit_urgent(e, (sizeof(*e) + n) & 2047);
   return 1;
 }

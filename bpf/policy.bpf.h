@@ -48,6 +48,16 @@ struct {
   __type(value, struct rein_rule);
 } policy_net SEC(".maps");
 
+/* Host-name rules (exact names): FNV-1a 64 of the lower-cased name -> rule. Addresses in
+ * DNS answers for these names become policy_net entries in the kernel, before the agent
+ * that asked can read the answer and connect. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u64);
+  __type(value, struct rein_rule);
+} policy_hosts SEC(".maps");
+
 /* Agents (by root pid) whose LLM egress a budget refused -> budget index + 1. */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);

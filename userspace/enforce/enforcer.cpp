@@ -119,7 +119,13 @@ Decision Enforcer::act(uint32_t rule_index, policy::Action action, std::string_v
 
 std::vector<Decision> Enforcer::on_exec(const Subject& who, const std::string& exe,
                                         const std::vector<std::string>& args, uint64_t now_ns) {
-  roots_by_name_[who.agent_name].insert(who.agent_root);
+  if (roots_by_name_[who.agent_name].insert(who.agent_root).second) {
+    // A new session of an agent whose per-name budget is spent starts blocked.
+    if (auto it = blocked_names_.find(who.agent_name); it != blocked_names_.end()) {
+      act_.block_llm(who.agent_root, it->second);
+      blocked_.insert({who.agent_name, who.agent_root});
+    }
+  }
   std::vector<Decision> out;
   std::string joined = pipeline::join_args(args);
   auto a = ref(who);
@@ -216,6 +222,9 @@ std::vector<Decision> Enforcer::budget_transitions(const std::vector<policy::Bud
     }
     Decision d{b.name, "budget", std::string(policy::budget_action_name(b.action)), "alerted",
                what, "", 0, who ? who->pid : 0, who ? who->agent_root : 0};
+    if (t.to == policy::BudgetState::kExceeded && b.per == policy::BudgetPer::kName &&
+        b.action == policy::BudgetAction::kBlockLlm)
+      blocked_names_[t.key] = idx + 1;
     if (t.to == policy::BudgetState::kWarned && t.from == policy::BudgetState::kOk) {
       d.detail = fmt::format("warning: {:.0f}% of the budget used", t.fraction * 100);
     } else if (t.to == policy::BudgetState::kExceeded) {
@@ -224,6 +233,7 @@ std::vector<Decision> Enforcer::budget_transitions(const std::vector<policy::Bud
         if (b.action == policy::BudgetAction::kBlockLlm) {
           act_.block_llm(root, idx + 1);
           blocked_.insert({t.key, root});
+          if (b.per == policy::BudgetPer::kName) blocked_names_[t.key] = idx + 1;
           d.detail = "exceeded: LLM egress blocked until the window frees";
         } else if (b.action == policy::BudgetAction::kKill) {
           act_.signal(root, SIGKILL);
@@ -234,6 +244,7 @@ std::vector<Decision> Enforcer::budget_transitions(const std::vector<policy::Bud
         }
       }
     } else if (t.from == policy::BudgetState::kExceeded) {
+      blocked_names_.erase(t.key);
       for (auto it = blocked_.begin(); it != blocked_.end();) {
         if (it->first == t.key) {
           act_.block_llm(it->second, 0);

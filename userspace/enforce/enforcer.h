@@ -91,6 +91,7 @@ class Enforcer {
   policy::BudgetTracker budgets_;
   std::map<std::string, std::set<uint32_t>> roots_by_name_;  // for per-name budgets
   std::set<std::pair<std::string, uint32_t>> blocked_;       // (budget key, agent root)
+  std::map<std::string, uint32_t> blocked_names_;  // per-name budgets over: name -> budget + 1
   std::set<std::pair<std::array<uint8_t, 16>, uint16_t>> endpoints_;
   std::set<std::pair<std::array<uint8_t, 16>, uint32_t>> learned_;  // (address, rule)
 };

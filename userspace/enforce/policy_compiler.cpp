@@ -55,6 +55,10 @@ void add_network(const policy::NetworkMatch& m, rein_rule r, KernelPolicy& k) {
     r.ports[i][0] = m.ports[i].first;
     r.ports[i][1] = m.ports[i].last;
   }
+  // Exact names: the kernel learns their addresses from DNS answers itself. "*." patterns
+  // are learned in user space (see docs/policy.md for the window that leaves).
+  for (const auto& h : m.hosts)
+    if (!h.is_wildcard()) k.hosts.emplace_back(pipeline::fnv1a64(h.name()), r);
   for (const auto& c : m.cidrs) {
     rein_net_key key{};
     auto a = mapped_address(c.network());

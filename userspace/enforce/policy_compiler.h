@@ -19,6 +19,7 @@ struct KernelPolicy {
   std::vector<std::pair<uint64_t, rein_rule>> file_basenames;    // FNV-1a 64 of a basename
   std::vector<std::pair<uint64_t, rein_rule>> execs;             // FNV-1a 64 of a path or basename
   std::vector<std::pair<rein_net_key, rein_rule>> networks;      // v4-mapped CIDRs
+  std::vector<std::pair<uint64_t, rein_rule>> hosts;             // FNV-1a 64 of an exact host name
   // Rules (by index) with parts only user space can decide, and why: shown at start.
   std::vector<std::string> user_space_notes;
 };

@@ -41,7 +41,7 @@ const char* counter_name(uint32_t idx) {
       "records",         "drop_ringbuf_full", "drop_pending_full", "drop_tracked_full",
       "drop_openfile_full", "path_truncated",  "args_truncated",    "dns_truncated",
       "user_read_failed", "exec_candidates", "data_truncated", "data_read_failed",
-      "drop_conn_full", "agents_discovered"};
+      "drop_conn_full", "agents_discovered", "host_addresses_learned"};
   return idx < REIN_CTR_MAX ? names[idx] : "unknown";
 }
 
@@ -173,7 +173,9 @@ Result<size_t> BpfSensor::apply_policy(const enforce::KernelPolicy& k) {
   clear_map(skel_->maps.policy_fpath, sizeof(rein_path_key));
   clear_map(skel_->maps.policy_fbase, sizeof(uint64_t));
   clear_map(skel_->maps.policy_exec, sizeof(uint64_t));
+  __atomic_store_n(&cfg.host_rules, 0u, __ATOMIC_SEQ_CST);
   clear_map(skel_->maps.policy_net, sizeof(rein_net_key));
+  clear_map(skel_->maps.policy_hosts, sizeof(uint64_t));
   size_t n = 0;
   for (const auto& [prefix, r] : k.file_prefixes) {
     rein_path_key key{};
@@ -195,6 +197,11 @@ Result<size_t> BpfSensor::apply_policy(const enforce::KernelPolicy& k) {
     if (auto ok = put(skel_->maps.policy_net, key, r, "networks"); !ok) return ok.error();
     n++;
   }
+  for (const auto& [hash, r] : k.hosts) {
+    if (auto ok = put(skel_->maps.policy_hosts, hash, r, "host names"); !ok) return ok.error();
+    n++;
+  }
+  __atomic_store_n(&cfg.host_rules, uint32_t(k.hosts.size()), __ATOMIC_SEQ_CST);
   __atomic_store_n(&cfg.file_rules, uint32_t(k.file_prefixes.size() + k.file_basenames.size()), __ATOMIC_SEQ_CST);
   __atomic_store_n(&cfg.exec_rules, uint32_t(k.execs.size()), __ATOMIC_SEQ_CST);
   __atomic_store_n(&cfg.net_rules, uint32_t(k.networks.size()), __ATOMIC_SEQ_CST);

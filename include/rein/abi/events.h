@@ -292,6 +292,7 @@ enum rein_counter {
   REIN_CTR_DATA_READ_FAILED,   /* payload could not be read from the process */
   REIN_CTR_CONN_FULL,          /* connection map full: stream offsets lost */
   REIN_CTR_DISCOVERED,         /* processes that became agents by sending an LLM request */
+  REIN_CTR_HOST_ADDRS,         /* addresses learned in the kernel from DNS answers for host rules */
   REIN_CTR_MAX,
 };
 
@@ -307,6 +308,8 @@ struct rein_config {
   __u32 exec_rules;
   __u32 net_rules;
   __u32 blocked_agents;   /* agents whose LLM egress is refused */
+  __u32 host_rules;       /* entries in the host-name rule map */
+  __u32 _pad;
 };
 
 /* Value of the tracked-process map. */

@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Policy on the real kernel: a denied connect fails with EPERM; a host-name rule blocks the
+address the agent resolved; a write to a protected path kills the writer; a denied exec is
+killed before it runs its own code; a paused exec is approved, denied or times out; a budget
+below the mock server's costs blocks the agent's next LLM connection; untracked processes
+are never affected; policy errors name file:line:col; a bad reload keeps the old policy."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+sys.path.insert(0, os.path.dirname(__file__))
+import reinharness as rh  # noqa: E402
+import llmharness as lh  # noqa: E402
+
+rh.require_bpf()
+rein = rh.rein_bin()
+tag = uuid.uuid4().hex[:8]
+base = tempfile.mkdtemp(prefix="rein-pol-")
+agent_name = f"polagent_{tag}"
+agent = os.path.join(base, agent_name)          # a python3 the policy selects by name
+shutil.copy("/usr/bin/python3", agent)
+for tool in ("denied_tool", "held_tool"):        # touch(1) copies: running = creating a marker
+    shutil.copy("/usr/bin/touch", os.path.join(base, tool))
+os.mkdir(os.path.join(base, "protected"))
+sock_path = os.path.join(base, "control.sock")
+policy_path = os.path.join(base, "policy.yaml")
+POLICY = f"""apiVersion: rein/v1
+agents:
+  - name: polagent
+    exe: [{agent_name}]
+autodiscover: false
+rules:
+  - name: deny-cidr
+    agents: [polagent]
+    action: deny
+    network:
+      cidrs: ["127.0.0.2/32"]
+  - name: deny-host
+    action: deny
+    network:
+      hosts: ["evil-{tag}.example"]
+  - name: protect
+    action: deny
+    file:
+      paths: ["{base}/protected/**"]
+  - name: no-tool
+    action: deny
+    exec:
+      paths: ["{base}/denied_tool"]
+  - name: hold-tool
+    action: pause
+    exec:
+      paths: [held_tool]
+budgets:
+  - name: tiny
+    agents: [polagent]
+    per: name
+    window: 1h
+    usd: 0.000001
+    action: block-llm
+holds:
+  timeout: 3s
+  default: deny
+"""
+with open(policy_path, "w") as f:
+    f.write(POLICY)
+
+# policy errors: file:line:col and a reason, exit 1
+bad = os.path.join(base, "bad.yaml")
+with open(bad, "w") as f:
+    f.write("apiVersion: rein/v1\nrules:\n  - name: x\n    action: dney\n    file: {paths: [\"/a/**\"]}\n")
+chk = subprocess.run([rein, "policy", "check", bad], capture_output=True, text=True)
+rh.check(chk.returncode == 1 and f"{bad}:4:13: rules[0].action" in chk.stdout, f"policy check: {chk.stdout}")
+ok = subprocess.run([rein, "policy", "check", policy_path], capture_output=True, text=True)
+rh.check(ok.returncode == 0, f"valid policy rejected: {ok.stdout} {ok.stderr}")
+
+l2 = rh.Listener(host="127.0.0.2")
+l4 = rh.Listener(host="127.0.0.4")
+l5 = rh.Listener(host="127.0.0.5")
+dns = rh.DnsResponder("127.0.0.153", {f"evil-{tag}.example": "127.0.0.4", f"good-{tag}.example": "127.0.0.5"})
+mock = lh.MockServer()
+
+
+def as_agent(code, *args, timeout=60):
+    return subprocess.run([agent, "-c", code, *args], capture_output=True, text=True, timeout=timeout)
+
+
+CONNECT = """
+import socket, sys
+s = socket.socket()
+try:
+    s.connect((sys.argv[1], int(sys.argv[2]))); print("ok")
+except OSError as e:
+    print("errno", e.errno)
+"""
+RESOLVE_CONNECT = """
+import socket, sys
+name, port = sys.argv[1], int(sys.argv[2])
+q = b"\\x12\\x34\\x01\\x00\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00" + b"".join(
+    bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\\x00\\x00\\x01\\x00\\x01"
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(3)
+u.connect(("127.0.0.153", 53)); u.send(q); r = u.recv(512)
+ip = socket.inet_ntoa(r[-4:])
+s = socket.socket()
+try:
+    s.connect((ip, port)); print("ok", ip)
+except OSError as e:
+    print("errno", e.errno, ip)
+"""
+results = {}
+try:
+    with rh.Sensor(["--no-default-agents", "--policy", policy_path, "--control-socket", sock_path]) as s:
+        results["cidr"] = as_agent(CONNECT, "127.0.0.2", str(l2.port)).stdout.strip()
+        results["untracked_cidr"] = "ok"
+        c = socket.socket()
+        try:
+            c.connect(("127.0.0.2", l2.port))
+        except OSError as e:
+            results["untracked_cidr"] = f"errno {e.errno}"
+        c.close()
+        results["evil"] = as_agent(RESOLVE_CONNECT, f"evil-{tag}.example", str(l4.port)).stdout.strip()
+        results["good"] = as_agent(RESOLVE_CONNECT, f"good-{tag}.example", str(l5.port)).stdout.strip()
+        w = as_agent(f"open('{base}/protected/secret', 'w').write('x'); print('survived')")
+        results["protected"] = (w.returncode, w.stdout.strip())
+        d = as_agent(f"import subprocess; r = subprocess.run(['{base}/denied_tool', '{base}/denied_marker']); print(r.returncode)")
+        results["denied_exec"] = d.stdout.strip()
+        u = subprocess.run([os.path.join(base, "denied_tool"), os.path.join(base, "untracked_marker")])
+        results["untracked_exec"] = u.returncode
+
+        # pauses: approve, deny, time out
+        def held(marker):
+            return subprocess.Popen([agent, "-c", f"import subprocess; r = subprocess.run(['{base}/held_tool', '{base}/{marker}']); print(r.returncode)"],
+                                    stdout=subprocess.PIPE, text=True)
+
+        def wait_hold(n_before):
+            for _ in range(100):
+                r = subprocess.run([rein, "holds", "--socket", sock_path], capture_output=True, text=True)
+                hs = json.loads(r.stdout)["holds"] if r.returncode == 0 else []
+                if len(hs) > n_before:
+                    return hs[-1]
+                time.sleep(0.05)
+            rh.fail(f"no hold appeared: {r.stdout} {r.stderr}")
+
+        p_ok = held("approved_marker")
+        h = wait_hold(0)
+        rh.check(h["rule"] == "hold-tool" and h["what"].endswith("held_tool"), f"hold {h}")
+        a = subprocess.run([rein, "approve", str(h["id"]), "--socket", sock_path], capture_output=True, text=True)
+        rh.check(a.returncode == 0 and '"approved"' in a.stdout, f"approve: {a.stdout} {a.stderr}")
+        results["approved"] = p_ok.communicate(timeout=30)[0].strip()
+        p_no = held("denied_hold_marker")
+        h = wait_hold(0)
+        subprocess.run([rein, "deny", str(h["id"]), "--socket", sock_path], check=True, capture_output=True)
+        results["hold_denied"] = p_no.communicate(timeout=30)[0].strip()
+        p_to = held("timeout_marker")
+        wait_hold(0)
+        results["hold_timeout"] = p_to.communicate(timeout=30)[0].strip()
+
+        # budget (per agent name): the first call crosses it; the next session's LLM connection is refused
+        client = [os.path.join(lh.MOCK, "clients", "py_client.py"), "--base-url", mock.https,
+                  "--cacert", mock.ca, "--path", "/v1/chat/completions", "--model", "gpt-4o"]
+        first = subprocess.run([agent] + client, capture_output=True, text=True, timeout=60)
+        time.sleep(1)  # the budget acts when the crossing call's response has been decoded
+        second = subprocess.run([agent] + client, capture_output=True, text=True, timeout=60)
+        results["budget_first"] = json.loads(first.stdout.strip().splitlines()[-1])["ok"]
+        results["budget_second"] = json.loads(second.stdout.strip().splitlines()[-1])
+        untracked_llm = subprocess.run(["/usr/bin/python3"] + client, capture_output=True, text=True, timeout=60)
+        results["budget_untracked"] = json.loads(untracked_llm.stdout.strip().splitlines()[-1])["ok"]
+
+        # a bad reload keeps the running policy
+        with open(policy_path, "w") as f:
+            f.write(POLICY.replace("action: deny\n    network:\n      cidrs", "action: block\n    network:\n      cidrs", 1))
+        time.sleep(2.5)
+        results["after_bad_reload"] = as_agent(CONNECT, "127.0.0.2", str(l2.port)).stdout.strip()
+        time.sleep(0.5)
+        events = s.stop()
+finally:
+    for x in (l2, l4, l5, dns):
+        x.close()
+    mock.stop()
+
+print(json.dumps(results, indent=1))
+EPERM = "errno 1"
+rh.check(results["cidr"] == EPERM, f"denied CIDR connect: {results['cidr']}")
+rh.check(results["untracked_cidr"] == "ok", f"untracked connect affected: {results['untracked_cidr']}")
+rh.check(results["evil"] == EPERM + " 127.0.0.4", f"host rule: {results['evil']}")
+rh.check(results["good"] == "ok 127.0.0.5", f"other host affected: {results['good']}")
+rh.check(results["protected"][0] == -9 and results["protected"][1] == "", f"protected write: {results['protected']}")
+rh.check(results["denied_exec"] == "-9", f"denied exec: {results['denied_exec']}")
+rh.check(not os.path.exists(os.path.join(base, "denied_marker")), "denied tool ran its own code")
+rh.check(results["untracked_exec"] == 0 and os.path.exists(os.path.join(base, "untracked_marker")),
+         "untracked exec affected")
+rh.check(results["approved"] == "0" and os.path.exists(os.path.join(base, "approved_marker")), f"approved: {results['approved']}")
+rh.check(results["hold_denied"] == "-9" and not os.path.exists(os.path.join(base, "denied_hold_marker")),
+         f"hold denied: {results['hold_denied']}")
+rh.check(results["hold_timeout"] == "-9" and not os.path.exists(os.path.join(base, "timeout_marker")),
+         f"hold timeout: {results['hold_timeout']}")
+rh.check(results["budget_first"] == 1, "first LLM call failed")
+rh.check(results["budget_second"]["ok"] == 0, f"call after the budget went through: {results['budget_second']}")
+rh.check(results["budget_untracked"] == 1, "untracked LLM client affected by the budget")
+rh.check(results["after_bad_reload"] == EPERM, f"bad reload dropped the policy: {results['after_bad_reload']}")
+
+acts = [e for e in events if e["type"] == "policy.action"]
+
+
+def act(rule, outcome, **kw):
+    hits = [a for a in acts if a["rule"] == rule and a["outcome"] == outcome
+            and all(a.get(k) == v for k, v in kw.items())]
+    rh.check(hits, f"no policy.action {rule}/{outcome} {kw}: {[(a['rule'], a['outcome']) for a in acts]}")
+    return hits[0]
+
+
+rh.check(act("deny-cidr", "prevented", kind="network")["matched"].startswith("127.0.0.2:"), "cidr matched")
+rh.check(act("deny-host", "prevented")["matched"].startswith("127.0.0.4:"), "host matched")
+rh.check(act("protect", "killed", kind="file")["matched"] == f"{base}/protected/secret", "protect matched")
+act("no-tool", "killed", kind="exec")
+act("hold-tool", "paused")
+act("hold-tool", "approved")
+act("hold-tool", "denied", detail="denied by an operator")
+rh.check([a for a in acts if a["rule"] == "hold-tool" and a["outcome"] == "denied" and "timed out" in a["detail"]],
+         "hold timeout not reported")
+act("tiny", "alerted", kind="budget")
+act("tiny", "prevented", kind="budget")
+for a in acts:
+    rh.check(a["agent"] and a["agent"]["name"] == "polagent", f"action without the agent: {a}")
+rejected = rh.health(events, "policy_rejected")
+rh.check(rejected and "block" in rejected[0]["error"] and policy_path in rejected[0]["error"],
+         f"bad reload not reported: {rejected}")
+print(f"PASS: {len(acts)} policy actions")

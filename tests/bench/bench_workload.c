@@ -1,10 +1,14 @@
 /* Workloads for the overhead benchmark. Prints the elapsed seconds of the measured part.
  *   openwrite N DIR   N x (open O_CREAT|O_TRUNC, write 64 bytes, close) on DIR (tmpfs)
- *   forkexec N        N x (fork, exec /bin/true, wait) */
+ *   forkexec N        N x (fork, exec /bin/true, wait)
+ *   connect N PORT    N x (socket, connect to 127.0.0.1:PORT, close) */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,7 +21,7 @@ static double now(void) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s openwrite N DIR | forkexec N\n", argv[0]);
+    fprintf(stderr, "usage: %s openwrite N DIR | forkexec N | connect N PORT\n", argv[0]);
     return 2;
   }
   long n = atol(argv[2]);
@@ -33,6 +37,15 @@ int main(int argc, char **argv) {
       close(fd);
     }
     unlink(path);
+  } else if (strcmp(argv[1], "connect") == 0 && argc >= 4) {
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[3]))};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (long i = 0; i < n; i++) {
+      int fd = socket(AF_INET, SOCK_STREAM, 0);
+      if (fd < 0) return 1;
+      if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) return 1;
+      close(fd);
+    }
   } else if (strcmp(argv[1], "forkexec") == 0) {
     for (long i = 0; i < n; i++) {
       pid_t p = fork();

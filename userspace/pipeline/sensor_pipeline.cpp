@@ -444,6 +444,17 @@ void SensorPipeline::on_connect(const decode::ConnectRec& r) {
   emit(builder_.finish());
 }
 
+void SensorPipeline::write_question(sinks::JsonWriter& w, const PendingDns& q) {
+  w.key("query");
+  w.string(q.name);
+  w.key("query_type");
+  w.string(proto::dns_type_name(q.type));
+  w.key("server");
+  w.string(q.server);
+  w.key("server_port");
+  w.number(uint64_t(q.port));
+}
+
 void SensorPipeline::on_dns(const decode::DnsRec& r) {
   auto msg = proto::parse_dns(r.payload);
   if (!msg || msg->questions.empty()) {
@@ -482,14 +493,7 @@ void SensorPipeline::on_dns(const decode::DnsRec& r) {
   }
   auto v = view(q.tgid);
   auto& w = builder_.begin("net.dns", r.h.ts_ns, v, agent_for(r.h.agent));
-  w.key("query");
-  w.string(q.name);
-  w.key("query_type");
-  w.string(proto::dns_type_name(q.type));
-  w.key("server");
-  w.string(q.server);
-  w.key("server_port");
-  w.number(uint64_t(q.port));
+  write_question(w, q);
   w.key("rcode");
   w.number(uint64_t(msg->rcode));
   w.key("answers");
@@ -524,14 +528,7 @@ void SensorPipeline::tick(uint64_t now) {
     auto v = view(q.tgid);
     auto* proc = v.info;
     auto& w = builder_.begin("net.dns", q.ts_ns, v, agent_for(proc ? proc->agent_root : 0));
-    w.key("query");
-    w.string(q.name);
-    w.key("query_type");
-    w.string(proto::dns_type_name(q.type));
-    w.key("server");
-    w.string(q.server);
-    w.key("server_port");
-    w.number(uint64_t(q.port));
+    write_question(w, q);
     w.key("rcode");
     w.null();
     w.key("answers");

@@ -104,6 +104,7 @@ class SensorPipeline {
   void on_file_close(const decode::FileCloseRec& r);
   void on_connect(const decode::ConnectRec& r);
   void on_dns(const decode::DnsRec& r);
+  static void write_question(sinks::JsonWriter& w, const PendingDns& q);
   void on_llm_call(const CallContext& ctx, const llm::LlmCall& call);
   void emit_agent_summary(uint32_t root, uint64_t ts);
   enforce::Subject subject(uint32_t pid, uint32_t agent_root);

@@ -60,10 +60,14 @@ TEST(EnforceCompiler, Fnv1aIsTheReferenceFunction) {
   EXPECT_EQ(pipeline::fnv1a64("foobar"), 0x85944171f73967e8ULL);
 }
 
-TEST(EnforceCompiler, SubtreeGlobBecomesOnePrefix) {
+TEST(EnforceCompiler, SubtreeGlobBecomesAPrefixAndTheDirectoryItself) {
   auto k = compile(file_rule(R"(["/root/.ssh/**"])"));
-  ASSERT_EQ(k.file_prefixes.size(), 1u);
+  ASSERT_EQ(k.file_prefixes.size(), 2u);
   EXPECT_EQ(k.file_prefixes[0].first, "/root/.ssh/");
+  // "/root/.ssh/**" also matches /root/.ssh (renaming or removing the directory)
+  EXPECT_EQ(k.file_prefixes[1].first, "/root/.ssh");
+  EXPECT_EQ(k.file_prefixes[1].second.exact, 1);
+  EXPECT_EQ(k.file_prefixes[1].second.prefix_len, 10);
   const rein_rule& r = k.file_prefixes[0].second;
   EXPECT_EQ(r.exact, 0);
   EXPECT_EQ(r.rule, 0u);
@@ -93,8 +97,8 @@ TEST(EnforceCompiler, AnyDepthNameBecomesBasenameHash) {
 
 TEST(EnforceCompiler, OtherGlobsAreLeftToUserSpace) {
   auto k = compile(file_rule(R"(["/a/*.txt", "/b/**"])"));
-  // The prefix pattern still compiles; only the wildcard one is noted.
-  ASSERT_EQ(k.file_prefixes.size(), 1u);
+  // The prefix pattern still compiles (prefix + the directory); only the wildcard one is noted.
+  ASSERT_EQ(k.file_prefixes.size(), 2u);
   EXPECT_EQ(k.file_prefixes[0].first, "/b/");
   EXPECT_TRUE(k.file_basenames.empty());
   ASSERT_EQ(k.user_space_notes.size(), 1u);
@@ -104,11 +108,11 @@ TEST(EnforceCompiler, OtherGlobsAreLeftToUserSpace) {
 
 TEST(EnforceCompiler, FileOpsUseKernelNumbering) {
   auto k = compile(file_rule(R"(["/x/**"])", "      ops: [create, symlink]\n"));
-  ASSERT_EQ(k.file_prefixes.size(), 1u);
+  ASSERT_EQ(k.file_prefixes.size(), 2u);
   EXPECT_EQ(k.file_prefixes[0].second.ops, (1u << REIN_OP_CREATE) | (1u << REIN_OP_SYMLINK));
 
   k = compile(file_rule(R"(["/x/**"])", "      ops: [write, rename, rmdir]\n"));
-  ASSERT_EQ(k.file_prefixes.size(), 1u);
+  ASSERT_EQ(k.file_prefixes.size(), 2u);
   EXPECT_EQ(k.file_prefixes[0].second.ops,
             (1u << REIN_OP_WRITE) | (1u << REIN_OP_RENAME) | (1u << REIN_OP_RMDIR));
 
@@ -116,7 +120,7 @@ TEST(EnforceCompiler, FileOpsUseKernelNumbering) {
   for (unsigned i = 0; i < policy::kFileOpCount; i++) {
     std::string name(policy::file_op_name(static_cast<policy::FileOp>(i)));
     k = compile(file_rule(R"(["/x/**"])", "      ops: [" + name + "]\n"));
-    ASSERT_EQ(k.file_prefixes.size(), 1u) << name;
+    ASSERT_EQ(k.file_prefixes.size(), 2u) << name;
     EXPECT_EQ(k.file_prefixes[0].second.ops, 1u << (i + 1)) << name;
   }
 }
@@ -251,7 +255,7 @@ allow:
       EXPECT_EQ(r.ops, 1u << REIN_OP_WRITE) << prefix;
       holes.push_back(prefix);
     } else {
-      EXPECT_EQ(prefix, "/etc/");
+      EXPECT_TRUE(prefix == "/etc/" || prefix == "/etc") << prefix;
       EXPECT_EQ(r.rule, 0u);
     }
   }
@@ -261,7 +265,7 @@ allow:
   EXPECT_EQ(root->exact, 0);
   EXPECT_EQ(root->ops, 1u << REIN_OP_WRITE);
   std::sort(holes.begin(), holes.end());
-  EXPECT_EQ(holes, (std::vector<std::string>{"/tmp/", "/work/"}));
+  EXPECT_EQ(holes, (std::vector<std::string>{"/tmp", "/tmp/", "/work", "/work/"}));
 }
 
 TEST(EnforceCompiler, NetworkAllowScopeCoversBothFamilies) {
@@ -335,7 +339,7 @@ rules:
 
   auto k = enforce::compile_policy(p);
   ASSERT_TRUE(k.ok());
-  ASSERT_EQ(k->file_prefixes.size(), 5u);
+  ASSERT_EQ(k->file_prefixes.size(), 10u);  // each "/x/**": the subtree and the directory
   for (const auto& [prefix, r] : k->file_prefixes)
     EXPECT_EQ(r.scope, enforce::scope_mask(p, p.rules[r.rule].scope)) << r.rule;
 }

@@ -43,7 +43,8 @@ std::string read_line(int fd, int timeout_ms) {
 Result<ControlServer> ControlServer::listen(const std::string& path) {
   auto addr = address_of(path);
   if (!addr) return addr.error();
-  std::string dir = path.substr(0, path.rfind('/'));
+  auto slash = path.rfind('/');  // a bare file name lives in the current directory
+  std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
   if (!dir.empty() && mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     return make_error(fmt::format("control socket directory {}: {}", dir, std::strerror(errno)));
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -73,7 +74,9 @@ ControlServer::~ControlServer() {
 
 int ControlServer::serve_pending(const Handler& handler) {
   int served = 0;
-  for (int i = 0; i < 16; i++) {
+  // This runs on the event loop: a few short requests per turn, a short read deadline, so a
+  // client that connects and says nothing cannot stall event processing.
+  for (int i = 0; i < 4; i++) {
     int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0) break;
     ucred cred{};
@@ -82,10 +85,10 @@ int ControlServer::serve_pending(const Handler& handler) {
     if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != 0) {
       reply = R"({"ok":false,"error":"permission denied: the control socket serves root only"})";
     } else {
-      reply = handler(read_line(c, 1000));
+      reply = handler(read_line(c, 100));
     }
     reply += '\n';
-    (void)!write(c, reply.data(), reply.size());
+    (void)!send(c, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     close(c);
     served++;
   }

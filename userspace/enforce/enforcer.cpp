@@ -8,6 +8,7 @@
 #include "enforce/policy_compiler.h"
 #include "llm/cost.h"
 #include "pipeline/selectors.h"
+#include "sinks/json_writer.h"
 
 namespace rein::enforce {
 namespace {
@@ -30,16 +31,10 @@ std::string kernel_action_name(uint8_t a) {
   }
 }
 
+// Paths and names come from the paused process: invalid UTF-8 must not break the reply.
 std::string json_escape(std::string_view s) {
   std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      out += fmt::format("\\u{:04x}", c);
-      continue;
-    }
-    out += c;
-  }
+  sinks::json_escape_append(out, s);
   return out;
 }
 
@@ -257,7 +252,13 @@ std::vector<Decision> Enforcer::budget_transitions(const std::vector<policy::Bud
     } else {
       continue;
     }
-    if (d.outcome == "paused" && who) d = hold(std::move(d), *who, now_ns);
+    if (d.outcome == "paused") {
+      for (uint32_t root : roots) {  // hold the processes stopped above, not the caller
+        Subject s = who ? *who : Subject{};
+        s.pid = s.agent_root = root;
+        d = hold(std::move(d), s, now_ns);
+      }
+    }
     out.push_back(std::move(d));
   }
   return out;
@@ -304,7 +305,20 @@ void Enforcer::on_dns(const Subject& who, const std::string& query,
   }
 }
 
-void Enforcer::on_process_exit(uint32_t pid) { holds_.forget_pid(pid); }
+void Enforcer::on_process_exit(uint32_t pid) {
+  holds_.forget_pid(pid);
+  // An agent root that exits leaves no blocked state behind for a later process to inherit
+  // through a reused pid.
+  for (auto& [name, roots] : roots_by_name_) roots.erase(pid);
+  for (auto it = blocked_.begin(); it != blocked_.end();) {
+    if (it->second == pid) {
+      act_.block_llm(pid, 0);
+      it = blocked_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
 
 Decision Enforcer::release(const Hold& h, bool approve, std::string detail) {
   act_.signal(h.pid, approve ? SIGCONT : SIGKILL);
@@ -341,8 +355,11 @@ std::pair<std::string, std::vector<Decision>> Enforcer::control(const std::strin
   bool deny = request.rfind("deny ", 0) == 0;
   if (approve || deny) {
     std::string id_text = request.substr(request.find(' ') + 1);
-    uint64_t id = strtoull(id_text.c_str(), nullptr, 10);
-    auto h = holds_.take(id);
+    // Digits only: a typo such as "approve 1x" must not resume hold 1.
+    bool valid = !id_text.empty() && id_text.size() <= 19 &&
+                 id_text.find_first_not_of("0123456789") == std::string::npos;
+    uint64_t id = valid ? strtoull(id_text.c_str(), nullptr, 10) : 0;
+    auto h = valid ? holds_.take(id) : std::nullopt;
     if (!h) return {fmt::format(R"({{"ok":false,"error":"no hold {}"}})", json_escape(id_text)), {}};
     auto d = release(*h, approve, approve ? "approved by an operator" : "denied by an operator");
     return {fmt::format(R"({{"ok":true,"id":{},"outcome":"{}","pid":{}}})", id, d.outcome, d.pid), {d}};

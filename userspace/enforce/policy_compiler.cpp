@@ -40,7 +40,14 @@ bool compile_file(const policy::FileMatch& m, rein_rule r, KernelPolicy& k, std:
       e.prefix_len = static_cast<uint16_t>(g.pattern().size());
       k.file_prefixes.emplace_back(g.pattern(), e);
     } else if (g.is_prefix_only() && g.literal_prefix() && g.literal_prefix()->size() <= REIN_PATH_KEY) {
-      k.file_prefixes.emplace_back(*g.literal_prefix(), r);
+      const std::string prefix = *g.literal_prefix();
+      k.file_prefixes.emplace_back(prefix, r);
+      if (prefix.size() > 1 && prefix.back() == '/') {  // "/a/**" covers the directory /a too
+        rein_rule dir = r;
+        dir.exact = 1;
+        dir.prefix_len = static_cast<uint16_t>(prefix.size() - 1);
+        k.file_prefixes.emplace_back(prefix.substr(0, prefix.size() - 1), dir);
+      }
     } else {
       all = false;
       why += fmt::format(" '{}'", g.pattern());

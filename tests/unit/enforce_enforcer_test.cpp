@@ -862,3 +862,19 @@ allow:
   EXPECT_EQ(act.networks[0].second.rule, 0u);  // no rules: the allow scope is index 0
   EXPECT_EQ(key_addr(act.networks[0].first), v4_mapped(140, 82, 112, 5));
 }
+
+TEST(EnforceEnforcer, ReloadKeepsHoldsOfStoppedProcesses) {
+  FakeActuator act;
+  auto old = std::make_unique<Enforcer>(parse(argv_rule("pause")), act);
+  auto ds = old->on_exec(subject(300, 200), "/usr/bin/curl", kPipeArgs, kT0);
+  ASSERT_EQ(ds.size(), 1u);
+  ASSERT_NE(ds[0].hold_id, 0u);
+  Enforcer next(parse(argv_rule("audit")), act);
+  next.adopt(std::move(*old));
+  old.reset();
+  EXPECT_EQ(next.holds(), 1u);
+  auto [reply, decided] = next.control("approve " + std::to_string(ds[0].hold_id), kT0 + 1);
+  ASSERT_EQ(decided.size(), 1u) << reply;
+  EXPECT_EQ(decided[0].outcome, "approved");
+  EXPECT_TRUE(has_signal(act, ds[0].pid, SIGCONT));
+}

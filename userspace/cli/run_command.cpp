@@ -205,7 +205,9 @@ int run(const RunOptions& o) {
     fmt::print(stderr, "rein: policy {}: {} rules, {} allow-lists, {} budgets; {} kernel entries\n",
                p.file, p.rules.size(), p.allow.size(), p.budgets.size(), *n);
     for (const auto& note : compiled->user_space_notes) fmt::print(stderr, "rein: policy: {}\n", note);
-    enforcer = std::make_unique<enforce::Enforcer>(std::move(p), actuator);
+    auto next = std::make_unique<enforce::Enforcer>(std::move(p), actuator);
+    if (enforcer) next->adopt(std::move(*enforcer));  // paused processes keep their holds
+    enforcer = std::move(next);
     return {};
   };
   if (pol) {
@@ -303,7 +305,9 @@ int run(const RunOptions& o) {
     w.key("tls_files_attached");
     w.number(uint64_t(tls.attached_files()));
     w.key("autodiscover");
-    w.boolean(!o.no_autodiscover);
+    w.boolean(!o.no_autodiscover && (!enforcer || enforcer->policy().autodiscover));
+    w.key("policy");
+    if (o.policy.empty()) w.null(); else w.string(o.policy);
   };
   pipe.emit_health(pipeline::Clock::boot_now_ns(), "started", named(bpf.counters()), hooks_json);
   size_t adopted = pipe.adopt_existing();

@@ -305,6 +305,15 @@ void Enforcer::on_dns(const Subject& who, const std::string& query,
   }
 }
 
+void Enforcer::adopt(Enforcer&& old) {
+  holds_ = std::move(old.holds_);
+  roots_by_name_ = std::move(old.roots_by_name_);
+  blocked_ = std::move(old.blocked_);
+  blocked_names_ = std::move(old.blocked_names_);
+  endpoints_ = std::move(old.endpoints_);
+  // learned_ stays empty: the kernel's network entries were rewritten by the reload.
+}
+
 void Enforcer::on_process_exit(uint32_t pid) {
   holds_.forget_pid(pid);
   // An agent root that exits leaves no blocked state behind for a later process to inherit

@@ -74,6 +74,9 @@ class Enforcer {
   // "holds" | "approve ID" | "deny ID": the JSON reply and what it decided.
   std::pair<std::string, std::vector<Decision>> control(const std::string& request, uint64_t now_ns);
   size_t holds() const { return holds_.size(); }
+  // On reload: keep the holds (their processes are stopped and wait for a human), the agents
+  // blocked by budgets and the LLM endpoints learned. Budget windows restart.
+  void adopt(Enforcer&& old);
 
  private:
   std::string rule_name(uint32_t index) const;

@@ -170,6 +170,13 @@ try:
         results["budget_first"] = json.loads(first.stdout.strip().splitlines()[-1])["ok"]
         results["budget_second"] = json.loads(second.stdout.strip().splitlines()[-1])
         untracked_llm = subprocess.run(["/usr/bin/python3"] + client, capture_output=True, text=True, timeout=60)
+        # a host-name rule also applies to the Host header of requests it decodes, after the
+        # fact (plain HTTP here: the budget above already blocks this agent's TLS endpoint)
+        host_hdr = subprocess.run([agent, client[0], "--base-url", mock.http, "--path", "/v1/messages",
+                                   "--model", "claude-haiku-4-5", "--count", "300", "--keep-alive", "y",
+                                   "--header", f"Host: evil-{tag}.example"],
+                                  capture_output=True, text=True, timeout=120)
+        results["host_header"] = host_hdr.returncode
         results["budget_untracked"] = json.loads(untracked_llm.stdout.strip().splitlines()[-1])["ok"]
 
         # a bad reload keeps the running policy
@@ -203,6 +210,7 @@ rh.check(results["hold_timeout"] == "-9" and not os.path.exists(os.path.join(bas
 rh.check(results["budget_first"] == 1, "first LLM call failed")
 rh.check(results["budget_second"]["ok"] == 0, f"call after the budget went through: {results['budget_second']}")
 rh.check(results["budget_untracked"] == 1, "untracked LLM client affected by the budget")
+rh.check(results["host_header"] == -9, f"Host header rule: exit {results['host_header']}")
 rh.check(results["after_bad_reload"] == EPERM, f"bad reload dropped the policy: {results['after_bad_reload']}")
 
 acts = [e for e in events if e["type"] == "policy.action"]
@@ -225,6 +233,7 @@ act("hold-tool", "denied", detail="denied by an operator")
 rh.check([a for a in acts if a["rule"] == "hold-tool" and a["outcome"] == "denied" and "timed out" in a["detail"]],
          "hold timeout not reported")
 act("tiny", "alerted", kind="budget")
+rh.check("Host header" in act("deny-host", "killed", matched=f"evil-{tag}.example")["detail"], "Host header detail")
 act("tiny", "prevented", kind="budget")
 for a in acts:
     rh.check(a["agent"] and a["agent"]["name"] == "polagent", f"action without the agent: {a}")

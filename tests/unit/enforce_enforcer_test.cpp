@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,7 +32,11 @@ struct FakeActuator : enforce::Actuator {
   std::vector<std::pair<Addr, uint16_t>> endpoints;
   std::vector<std::pair<rein_net_key, rein_rule>> networks;
 
-  void signal(uint32_t pid, int sig) override { signals.emplace_back(pid, sig); }
+  std::set<uint32_t> gone;  // pids that have exited: signals to them fail
+  bool signal(uint32_t pid, int sig) override {
+    signals.emplace_back(pid, sig);
+    return !gone.count(pid);
+  }
   void block_llm(uint32_t root, uint32_t budget_plus1) override { blocks.emplace_back(root, budget_plus1); }
   void add_llm_endpoint(const Addr& addr, uint16_t port) override { endpoints.emplace_back(addr, port); }
   void add_network_entry(const rein_net_key& key, const rein_rule& rule) override {
@@ -877,4 +882,35 @@ TEST(EnforceEnforcer, ReloadKeepsHoldsOfStoppedProcesses) {
   ASSERT_EQ(decided.size(), 1u) << reply;
   EXPECT_EQ(decided[0].outcome, "approved");
   EXPECT_TRUE(has_signal(act, ds[0].pid, SIGCONT));
+}
+
+TEST(EnforceEnforcer, HostHeaderMatchesHostRulesAfterTheFact) {
+  FakeActuator act;
+  Enforcer e(parse(R"(apiVersion: rein/v1
+rules:
+  - name: no-paste
+    action: deny
+    network:
+      hosts: ["*.pastebin.example", "evil.example"]
+)"),
+             act);
+  auto none = e.on_http_host(subject(300, 200), "api.openai.com", kT0);
+  EXPECT_TRUE(none.empty());
+  EXPECT_TRUE(act.signals.empty());
+  auto out = e.on_http_host(subject(300, 200), "raw.pastebin.example", kT0);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].rule, "no-paste");
+  EXPECT_EQ(out[0].outcome, "killed");
+  EXPECT_NE(out[0].detail.find("Host header"), std::string::npos);
+  EXPECT_TRUE(has_signal(act, 300, SIGKILL));
+}
+
+TEST(EnforceEnforcer, LateKillOfAnExitedProcessSaysSo) {
+  FakeActuator act;
+  act.gone.insert(300);
+  Enforcer e(parse(argv_rule("deny")), act);
+  auto out = e.on_exec(subject(300, 200), "/usr/bin/curl", kPipeArgs, kT0);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].outcome, "alerted");
+  EXPECT_NE(out[0].detail.find("already exited"), std::string::npos) << out[0].detail;
 }

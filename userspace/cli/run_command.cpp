@@ -38,8 +38,8 @@ void on_hup(int) { g_reload.store(true); }
 class BpfActuator : public enforce::Actuator {
  public:
   explicit BpfActuator(loader::BpfSensor& bpf) : bpf_(bpf) {}
-  void signal(uint32_t pid, int sig) override {
-    if (pid > 1) ::kill(static_cast<pid_t>(pid), sig);
+  bool signal(uint32_t pid, int sig) override {
+    return pid > 1 && ::kill(static_cast<pid_t>(pid), sig) == 0;
   }
   void block_llm(uint32_t root, uint32_t budget_plus1) override { report(bpf_.block_llm(root, budget_plus1)); }
   void add_llm_endpoint(const std::array<uint8_t, 16>& a, uint16_t port) override {

@@ -102,10 +102,16 @@ Decision Enforcer::act(uint32_t rule_index, policy::Action action, std::string_v
   Decision d{rule_name(rule_index), std::string(kind), std::string(policy::action_name(action)),
              "alerted", std::move(what), std::move(detail), 0, who.pid, who.agent_root};
   if (action == policy::Action::kDeny) {
-    act_.signal(who.pid, SIGKILL);
-    d.outcome = "killed";
+    if (act_.signal(who.pid, SIGKILL)) {
+      d.outcome = "killed";
+    } else {
+      d.detail += "; the process had already exited";
+    }
   } else if (action == policy::Action::kPause) {
-    act_.signal(who.pid, SIGSTOP);
+    if (!act_.signal(who.pid, SIGSTOP)) {
+      d.detail += "; the process had already exited";
+      return d;
+    }
     d.outcome = "paused";
     return hold(std::move(d), who, now_ns);
   }
@@ -303,6 +309,24 @@ void Enforcer::on_dns(const Subject& who, const std::string& query,
     if (!m || m->hosts.empty() || !s.scope.applies_to(a)) continue;
     learn(allow_rule_index(policy_, i), *m, REIN_ACT_NONE, scope_mask(policy_, s.scope));
   }
+}
+
+std::vector<Decision> Enforcer::on_http_host(const Subject& who, const std::string& host,
+                                             uint64_t now_ns) {
+  std::vector<Decision> out;
+  auto a = ref(who);
+  for (size_t i = 0; i < policy_.rules.size(); i++) {
+    const auto& r = policy_.rules[i];
+    const auto* m = std::get_if<policy::NetworkMatch>(&r.match);
+    if (!m || m->hosts.empty() || !r.scope.applies_to(a)) continue;
+    bool hit = false;
+    for (const auto& h : m->hosts) hit = hit || h.matches(host);
+    if (!hit) continue;
+    out.push_back(act(uint32_t(i), r.action, "network", host, who, now_ns,
+                      "user space: the Host header of a request already sent"));
+    if (r.action != policy::Action::kAudit) break;
+  }
+  return out;
 }
 
 void Enforcer::adopt(Enforcer&& old) {

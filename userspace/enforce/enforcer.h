@@ -46,7 +46,8 @@ struct Decision {
 class Actuator {
  public:
   virtual ~Actuator() = default;
-  virtual void signal(uint32_t pid, int sig) = 0;
+  // False when the process is already gone (a late decision can come after its exit).
+  virtual bool signal(uint32_t pid, int sig) = 0;
   virtual void block_llm(uint32_t agent_root, uint32_t budget_plus1) = 0;  // 0: unblock
   virtual void add_llm_endpoint(const std::array<uint8_t, 16>& addr, uint16_t port) = 0;
   virtual void add_network_entry(const rein_net_key& key, const rein_rule& rule) = 0;
@@ -69,6 +70,9 @@ class Enforcer {
                                const std::string& peer_address, uint16_t peer_port,
                                uint64_t now_ns);
   void on_dns(const Subject& who, const std::string& query, const std::vector<std::string>& addrs);
+  // The Host header of a request the process sent (TLS plaintext or plain HTTP): host-name
+  // rules act on it after the fact, for names reached without a DNS answer we saw.
+  std::vector<Decision> on_http_host(const Subject& who, const std::string& host, uint64_t now_ns);
   void on_process_exit(uint32_t pid);
   std::vector<Decision> tick(uint64_t now_ns);
   // "holds" | "approve ID" | "deny ID": the JSON reply and what it decided.

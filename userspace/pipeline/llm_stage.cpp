@@ -12,6 +12,7 @@ LlmStage::LlmStage(const llm::PriceTable* prices, const llm::Fingerprinter* fing
 
 void LlmStage::on_exchange(const CallContext& ctx, proto::HttpExchange&& ex) {
   stats_.exchanges++;
+  if (on_request_ && !ex.request.method.empty()) on_request_(ctx, ex.request);
   if (!prices_ || !fingerprinter_) return;
   auto call = llm::analyze(ex, *prices_, *fingerprinter_);
   if (!call) {

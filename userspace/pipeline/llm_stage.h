@@ -38,6 +38,9 @@ struct CallContext {
 class LlmStage {
  public:
   using OnCall = std::function<void(const CallContext&, const llm::LlmCall&)>;
+  // Every decoded HTTP request, LLM or not (host-name rules check its Host header).
+  using OnRequest = std::function<void(const CallContext&, const proto::HttpRequest&)>;
+  void set_request_hook(OnRequest hook) { on_request_ = std::move(hook); }
   LlmStage(const llm::PriceTable* prices, const llm::Fingerprinter* fingerprinter, OnCall on_call,
            size_t max_streams = 4096);
   void on_data(const decode::DataRec& r);
@@ -59,6 +62,7 @@ class LlmStage {
   const llm::PriceTable* prices_;
   const llm::Fingerprinter* fingerprinter_;
   OnCall on_call_;
+  OnRequest on_request_;
   size_t max_streams_;
   std::map<Key, Stream> streams_;
   LlmStageStats stats_;

@@ -71,6 +71,21 @@ SensorPipeline::SensorPipeline(SelectorSet selectors, LineSink& sink, TrackFn tr
 
 void SensorPipeline::finish(uint64_t now) { llm_.close_all(now); }
 
+void SensorPipeline::set_enforcer(enforce::Enforcer* e) {
+  enforcer_ = e;
+  if (!e) {
+    llm_.set_request_hook({});
+    return;
+  }
+  llm_.set_request_hook([this](const CallContext& ctx, const proto::HttpRequest& req) {
+    if (!enforcer_ || req.host.empty()) return;
+    const auto* p = table_.find(ctx.tgid);
+    uint32_t root = ctx.agent ? ctx.agent : (p ? p->agent_root : 0);
+    uint64_t ts = req.ts_end_ns ? req.ts_end_ns : ctx.ts_ns;
+    emit_decisions(enforcer_->on_http_host(subject(ctx.tgid, root), req.host, ts), ts);
+  });
+}
+
 enforce::Subject SensorPipeline::subject(uint32_t pid, uint32_t agent_root) {
   enforce::Subject s;
   s.pid = pid;

@@ -75,7 +75,7 @@ class SensorPipeline {
   // Delivers what open streams hold (at shutdown).
   void finish(uint64_t now_boot_ns);
   // Policy: decisions are reported as policy.action events. Null: observe only.
-  void set_enforcer(enforce::Enforcer* e) { enforcer_ = e; }
+  void set_enforcer(enforce::Enforcer* e);
   // A control-socket request (holds, approve ID, deny ID): the reply line.
   std::string control(const std::string& request);
   const process::ProcessTable& table() const { return table_; }

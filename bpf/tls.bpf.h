@@ -226,6 +226,14 @@ static __noinline int socket_io_exit(__u64 file, __s32 fd, __u64 buf, __u64 n, _
     __builtin_memset(s->ustr, 0, 16);
     bpf_probe_read_user(s->ustr, 8, (void *)buf);
     cv->plain_state = http_method_prefix(s->ustr) ? REIN_PLAIN_HTTP : REIN_PLAIN_OTHER;
+    /* A TLS ClientHello: its server name and ALPN keep undecodable TLS visible. */
+    if (s->ustr[0] == 0x16 && s->ustr[1] == 0x03) {
+      cv->fd = fd;
+      s->ds.conn = file;
+      s->ds.dir = REIN_DIR_EGRESS;
+      s->ds.source = REIN_SRC_TLS_HELLO;
+      return emit_stream(s, cv, buf, n < REIN_TLS_HELLO_MAX ? n : REIN_TLS_HELLO_MAX);
+    }
   }
   if (cv->plain_state != REIN_PLAIN_HTTP) return 0;
   cv->fd = fd;

@@ -83,6 +83,7 @@ rh.check(ok.returncode == 0, f"valid policy rejected: {ok.stdout} {ok.stderr}")
 l2 = rh.Listener(host="127.0.0.2")
 l4 = rh.Listener(host="127.0.0.4")
 l5 = rh.Listener(host="127.0.0.5")
+l6 = rh.Listener(host="127.0.0.6")
 dns = rh.DnsResponder("127.0.0.153", {f"evil-{tag}.example": "127.0.0.4", f"good-{tag}.example": "127.0.0.5"})
 mock = lh.MockServer()
 
@@ -113,6 +114,16 @@ try:
 except OSError as e:
     print("errno", e.errno, ip)
 """
+TLS_SNI = """
+import socket, ssl, sys, time
+s = socket.create_connection((sys.argv[3], int(sys.argv[2])))
+try:
+    ssl.create_default_context().wrap_socket(s, server_hostname=sys.argv[1])
+except Exception:
+    pass
+time.sleep(4)
+print("survived")
+"""
 results = {}
 try:
     with rh.Sensor(["--no-default-agents", "--policy", policy_path, "--control-socket", sock_path]) as s:
@@ -126,6 +137,12 @@ try:
         c.close()
         results["evil"] = as_agent(RESOLVE_CONNECT, f"evil-{tag}.example", str(l4.port)).stdout.strip()
         results["good"] = as_agent(RESOLVE_CONNECT, f"good-{tag}.example", str(l5.port)).stdout.strip()
+        # a host-name rule also acts on the TLS server name a tracked process sends
+        sni_evil = as_agent(TLS_SNI, f"evil-{tag}.example", str(l5.port), "127.0.0.5")
+        sni_good = as_agent(TLS_SNI, f"good-{tag}.example", str(l6.port), "127.0.0.6")
+        # ... and the address behind the denied name is refused from then on
+        results["after_sni"] = as_agent(CONNECT, "127.0.0.5", str(l5.port)).stdout.strip()
+        results["sni"] = (sni_evil.returncode, sni_good.returncode, sni_good.stdout.strip())
         w = as_agent(f"open('{base}/protected/secret', 'w').write('x'); print('survived')")
         results["protected"] = (w.returncode, w.stdout.strip())
         d = as_agent(f"import subprocess; r = subprocess.run(['{base}/denied_tool', '{base}/denied_marker']); print(r.returncode)")
@@ -187,7 +204,7 @@ try:
         time.sleep(0.5)
         events = s.stop()
 finally:
-    for x in (l2, l4, l5, dns):
+    for x in (l2, l4, l5, l6, dns):
         x.close()
     mock.stop()
 
@@ -196,7 +213,7 @@ EPERM = "errno 1"
 rh.check(results["cidr"] == EPERM, f"denied CIDR connect: {results['cidr']}")
 rh.check(results["untracked_cidr"] == "ok", f"untracked connect affected: {results['untracked_cidr']}")
 rh.check(results["evil"] == EPERM + " 127.0.0.4", f"host rule: {results['evil']}")
-rh.check(results["good"] == "ok 127.0.0.5", f"other host affected: {results['good']}")
+rh.check(results["good"] == "ok 127.0.0.5", f"other host affected: {results['good']}")  # before the SNI case
 rh.check(results["protected"][0] == -9 and results["protected"][1] == "", f"protected write: {results['protected']}")
 rh.check(results["denied_exec"] == "-9", f"denied exec: {results['denied_exec']}")
 rh.check(not os.path.exists(os.path.join(base, "denied_marker")), "denied tool ran its own code")
@@ -210,6 +227,12 @@ rh.check(results["hold_timeout"] == "-9" and not os.path.exists(os.path.join(bas
 rh.check(results["budget_first"] == 1, "first LLM call failed")
 rh.check(results["budget_second"]["ok"] == 0, f"call after the budget went through: {results['budget_second']}")
 rh.check(results["budget_untracked"] == 1, "untracked LLM client affected by the budget")
+rh.check(results["sni"] == (-9, 0, "survived"), f"TLS server name rule: {results['sni']}")
+tls = [e for e in events if e["type"] == "net.tls"]
+rh.check({f"evil-{tag}.example", f"good-{tag}.example"} <= {e["sni"] for e in tls}, f"net.tls events: {tls}")
+rh.check({e["address"] for e in tls if e["sni"] and tag in e["sni"]} == {"127.0.0.5", "127.0.0.6"},
+         f"net.tls peers: {tls}")
+rh.check(results["after_sni"] == EPERM, f"address behind a denied server name: {results['after_sni']}")
 rh.check(results["host_header"] == -9, f"Host header rule: exit {results['host_header']}")
 rh.check(results["after_bad_reload"] == EPERM, f"bad reload dropped the policy: {results['after_bad_reload']}")
 
@@ -233,7 +256,9 @@ act("hold-tool", "denied", detail="denied by an operator")
 rh.check([a for a in acts if a["rule"] == "hold-tool" and a["outcome"] == "denied" and "timed out" in a["detail"]],
          "hold timeout not reported")
 act("tiny", "alerted", kind="budget")
-rh.check("Host header" in act("deny-host", "killed", matched=f"evil-{tag}.example")["detail"], "Host header detail")
+details = [a["detail"] for a in acts if a["rule"] == "deny-host" and a["outcome"] == "killed"]
+rh.check(any("Host header" in d for d in details), f"Host header decision: {details}")
+rh.check(any("TLS server name" in d for d in details), f"SNI decision: {details}")
 act("tiny", "prevented", kind="budget")
 for a in acts:
     rh.check(a["agent"] and a["agent"]["name"] == "polagent", f"action without the agent: {a}")

@@ -311,8 +311,19 @@ void Enforcer::on_dns(const Subject& who, const std::string& query,
   }
 }
 
+std::vector<Decision> Enforcer::on_tls_sni(const Subject& who, const std::string& sni,
+                                           const std::string& peer_address, uint64_t now_ns) {
+  if (!peer_address.empty()) on_dns(who, sni, {peer_address});  // later connects: the kernel
+  return host_rules(who, sni, now_ns, "user space: the TLS server name, after the handshake began");
+}
+
 std::vector<Decision> Enforcer::on_http_host(const Subject& who, const std::string& host,
                                              uint64_t now_ns) {
+  return host_rules(who, host, now_ns, "user space: the Host header of a request already sent");
+}
+
+std::vector<Decision> Enforcer::host_rules(const Subject& who, const std::string& host,
+                                           uint64_t now_ns, const char* how) {
   std::vector<Decision> out;
   auto a = ref(who);
   for (size_t i = 0; i < policy_.rules.size(); i++) {
@@ -322,8 +333,7 @@ std::vector<Decision> Enforcer::on_http_host(const Subject& who, const std::stri
     bool hit = false;
     for (const auto& h : m->hosts) hit = hit || h.matches(host);
     if (!hit) continue;
-    out.push_back(act(uint32_t(i), r.action, "network", host, who, now_ns,
-                      "user space: the Host header of a request already sent"));
+    out.push_back(act(uint32_t(i), r.action, "network", host, who, now_ns, how));
     if (r.action != policy::Action::kAudit) break;
   }
   return out;

@@ -73,6 +73,10 @@ class Enforcer {
   // The Host header of a request the process sent (TLS plaintext or plain HTTP): host-name
   // rules act on it after the fact, for names reached without a DNS answer we saw.
   std::vector<Decision> on_http_host(const Subject& who, const std::string& host, uint64_t now_ns);
+  // The server name of a TLS connection the process opened: host-name rules act on the
+  // process (after the fact) and the peer address is refused from then on.
+  std::vector<Decision> on_tls_sni(const Subject& who, const std::string& sni,
+                                   const std::string& peer_address, uint64_t now_ns);
   void on_process_exit(uint32_t pid);
   std::vector<Decision> tick(uint64_t now_ns);
   // "holds" | "approve ID" | "deny ID": the JSON reply and what it decided.
@@ -84,6 +88,8 @@ class Enforcer {
 
  private:
   std::string rule_name(uint32_t index) const;
+  std::vector<Decision> host_rules(const Subject& who, const std::string& host, uint64_t now_ns,
+                                   const char* how);
   policy::AgentRef ref(const Subject& who) const;
   Decision act(uint32_t rule_index, policy::Action action, std::string_view kind, std::string what,
                const Subject& who, uint64_t now_ns, std::string detail);

@@ -7,6 +7,7 @@
 
 #include "process/path_normalize.h"
 #include "proto/dns.h"
+#include "proto/tls_hello.h"
 #include "rein/abi/events.h"
 
 namespace rein::pipeline {
@@ -127,6 +128,37 @@ std::string SensorPipeline::control(const std::string& request) {
   return reply;
 }
 
+// TLS we may not decode (Go, rustls, HTTP/2) still shows: who, which peer, which name.
+void SensorPipeline::on_tls_hello(const decode::DataRec& r) {
+  auto hello = proto::parse_tls_client_hello(r.data);
+  if (!hello) return;
+  if (!hello->sni.empty() && !r.peer_address.empty()) {
+    if (hostnames_.size() > kMaxHostnames) hostnames_.clear();
+    hostnames_[r.peer_address] = hello->sni;
+  }
+  auto v = view(r.h.tgid);
+  auto& w = builder_.begin("net.tls", r.h.ts_ns, v, agent_for(r.h.agent));
+  w.key("sni");
+  if (hello->sni.empty()) w.null(); else w.string(hello->sni);
+  w.key("alpn");
+  w.begin_array();
+  for (const auto& a : hello->alpn) w.string(a);
+  w.end_array();
+  w.key("address");
+  if (r.peer_address.empty()) w.null(); else w.string(r.peer_address);
+  w.key("port");
+  if (r.peer_port) w.number(uint64_t(r.peer_port)); else w.null();
+  w.key("fd");
+  w.number(int64_t(r.fd));
+  w.key("truncated");
+  w.boolean(hello->truncated);
+  emit(builder_.finish());
+  if (enforcer_ && !hello->sni.empty())
+    emit_decisions(enforcer_->on_tls_sni(subject(r.h.tgid, r.h.agent), hello->sni,
+                                         r.peer_address, r.h.ts_ns),
+                   r.h.ts_ns);
+}
+
 void SensorPipeline::on_policy_net(const decode::PolicyNetRec& r) {
   if (!enforcer_) return;
   std::string what = fmt::format("{}:{}", r.address, r.port);
@@ -229,7 +261,9 @@ void SensorPipeline::on_record(std::span<const uint8_t> bytes) {
         else if constexpr (std::is_same_v<T, decode::FileCloseRec>) on_file_close(r);
         else if constexpr (std::is_same_v<T, decode::ConnectRec>) on_connect(r);
         else if constexpr (std::is_same_v<T, decode::DnsRec>) on_dns(r);
-        else if constexpr (std::is_same_v<T, decode::DataRec>) llm_.on_data(r);
+        else if constexpr (std::is_same_v<T, decode::DataRec>) {
+          if (r.source == REIN_SRC_TLS_HELLO) on_tls_hello(r); else llm_.on_data(r);
+        }
         else if constexpr (std::is_same_v<T, decode::PolicyNetRec>) on_policy_net(r);
       },
       *rec);

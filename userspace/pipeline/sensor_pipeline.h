@@ -110,6 +110,7 @@ class SensorPipeline {
   enforce::Subject subject(uint32_t pid, uint32_t agent_root);
   void emit_decisions(const std::vector<enforce::Decision>& ds, uint64_t ts);
   void on_policy_net(const decode::PolicyNetRec& r);
+  void on_tls_hello(const decode::DataRec& r);
   void emit_exec(uint32_t pid, uint64_t ts, bool existing, uint32_t flags);
   void emit_dns(const PendingDns& q, uint64_t ts, const void* answer_msg, uint32_t rcode);
   void file_event(const decode::Header& h, std::string_view op, const std::string& path,

@@ -192,7 +192,9 @@ enum rein_data_source {
   REIN_SRC_OPENSSL = 1,
   REIN_SRC_GNUTLS = 2,
   REIN_SRC_SOCKET = 3, /* plain HTTP over a socket */
+  REIN_SRC_TLS_HELLO = 4, /* the first bytes a tracked process sent on a TLS socket */
 };
+#define REIN_TLS_HELLO_MAX 2048 /* ClientHello bytes copied: SNI and ALPN sit well inside */
 enum rein_data_dir {
   REIN_DIR_EGRESS = 0,  /* the process sent it (request) */
   REIN_DIR_INGRESS = 1, /* the process received it (response) */

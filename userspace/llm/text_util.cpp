@@ -1,17 +1,14 @@
 #include "llm/text_util.h"
 
+#include "common/ascii.h"
+
 #include <cmath>
 #include <cstdlib>
 
 namespace rein::llm {
 
 namespace {
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+int hex_value(char c) { return hex_digit_value(c); }
 }  // namespace
 
 std::string percent_decode(std::string_view s) {

@@ -1,5 +1,7 @@
 #include "proto/http1_parser.h"
 
+#include "common/ascii.h"
+
 #include <algorithm>
 #include <cstring>
 #include <string_view>
@@ -26,12 +28,7 @@ std::string_view last_line(const std::string& buf, size_t from) {
 
 bool is_ows(char c) { return c == ' ' || c == '\t'; }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+int hex_value(char c) { return hex_digit_value(c); }
 
 }  // namespace
 

@@ -149,6 +149,9 @@ rh.check(conn("::1", l6.port)["result"] == 0, "v6 connect ok")
 refused = conn("127.0.0.1", closed)
 rh.check(refused["result"] == errno.ECONNREFUSED and refused["error"] == "ECONNREFUSED",
          f"refused connect {refused}")
+unix = [e for e in evs if e["type"] == "net.connect" and e["family"] == "unix"]
+rh.check(sorted(e["address"] for e in unix) == sorted([f"{W}/agent.sock", "@rein-" + os.path.basename(W)])
+         and all(e["result"] == 0 and e["port"] is None for e in unix), f"unix connects: {unix}")
 udp = [e for e in evs if e["type"] == "net.connect" and e["address"] == dns_host and e["port"] == 53]
 rh.check(len(udp) == 1, f"UDP connect to the DNS server: {udp}")
 

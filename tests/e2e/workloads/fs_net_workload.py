@@ -67,6 +67,16 @@ for fam, host, port in ((socket.AF_INET, "127.0.0.1", p["port4"]),
         pass
     s.close()
 
+# unix sockets: a path-named one and an abstract one, each served by ourselves
+for addr in (f"{W}/agent.sock", "\0rein-" + os.path.basename(W)):
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(addr)
+    srv.listen(1)
+    cli = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    cli.connect(addr)
+    cli.close()
+    srv.close()
+
 # DNS the way glibc does it: a connected UDP socket to port 53
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(3)

@@ -1,3 +1,4 @@
+#include "temp_dir.h"
 #include "llm/key_fingerprint.h"
 
 #include <gtest/gtest.h>
@@ -120,9 +121,8 @@ TEST(LlmKeyFingerprint, NoCredential) {
 }
 
 TEST(LlmKeyFingerprint, KeyFileCreatedPrivateAndStable) {
-  char dir_tmpl[] = "/tmp/rein_fp_XXXXXX";
-  ASSERT_NE(mkdtemp(dir_tmpl), nullptr);
-  const std::string path = std::string(dir_tmpl) + "/fp.key";
+  rein::testutil::TempDir dir("rein_fp");
+  const std::string path = dir.path() + "/fp.key";
   auto a = Fingerprinter::from_key_file(path);
   ASSERT_TRUE(a.ok()) << a.error().message;
   struct stat st {};
@@ -134,18 +134,15 @@ TEST(LlmKeyFingerprint, KeyFileCreatedPrivateAndStable) {
   EXPECT_EQ(a->fingerprint("sk-x"), b->fingerprint("sk-x"));
   EXPECT_NE(a->fingerprint("sk-x"), Fingerprinter(counting_key()).fingerprint("sk-x"));
 
-  const std::string bad = std::string(dir_tmpl) + "/short.key";
+  const std::string bad = dir.path() + "/short.key";
   std::ofstream(bad) << "tooshort";
   auto c = Fingerprinter::from_key_file(bad);
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.error().message.find(bad), std::string::npos);
   EXPECT_NE(c.error().message.find("32 bytes"), std::string::npos);
 
-  auto d = Fingerprinter::from_key_file(std::string(dir_tmpl) + "/missing-dir/x.key");
+  auto d = Fingerprinter::from_key_file(dir.path() + "/missing-dir/x.key");
   EXPECT_FALSE(d.ok());
-  unlink(path.c_str());
-  unlink(bad.c_str());
-  rmdir(dir_tmpl);
 }
 
 TEST(LlmKeyFingerprint, ScrubQuery) {

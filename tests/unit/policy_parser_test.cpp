@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.h"
 #include "policy/policy_parser.h"
 
 using namespace rein::policy;
@@ -482,9 +483,8 @@ TEST(PolicyParser, DiagnosticCountIsBounded) {
 }
 
 TEST(PolicyParser, LoadFileNamesTheFileInEveryError) {
-  char dir_template[] = "/tmp/rein_policy_test_XXXXXX";
-  ASSERT_NE(mkdtemp(dir_template), nullptr);
-  const std::string dir = dir_template;
+  rein::testutil::TempDir tmp("rein_policy_test");
+  const std::string dir = tmp.path();
 
   auto missing = load_policy_file(dir + "/nope.yaml");
   ASSERT_FALSE(missing.ok());
@@ -513,6 +513,4 @@ TEST(PolicyParser, LoadFileNamesTheFileInEveryError) {
   ASSERT_FALSE(h.ok());
   EXPECT_EQ(h.error().message, huge + ":1:1: file: larger than 1048576 bytes; a policy file is at most 1 MiB");
 
-  for (const auto& f : {good, bad, huge}) std::remove(f.c_str());
-  rmdir(dir.c_str());
 }

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <string>
 
+#include "temp_dir.h"
 #include "process/cgroup_resolver.h"
 
 namespace rein::process {
@@ -14,21 +15,9 @@ namespace {
 namespace fs = std::filesystem;
 constexpr uint64_t kMs = 1'000'000;
 
-class TempDir {
+class TempDir : public rein::testutil::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "rein_cgroup_XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : rein::testutil::TempDir("rein_cgroup") {}
 };
 
 uint64_t ino(const std::string& path) {

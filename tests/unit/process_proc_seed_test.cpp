@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.h"
 #include "process/proc_reader.h"
 #include "process/process_table.h"
 
@@ -20,21 +21,9 @@ namespace {
 namespace fs = std::filesystem;
 using Args = std::vector<std::string>;
 
-class TempDir {
+class TempDir : public rein::testutil::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "rein_procseed_XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : rein::testutil::TempDir("rein_procseed") {}
 };
 
 void write_file(const std::string& path, std::string_view data) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.h"
 #include "pipeline/selectors.h"
 
 namespace {
@@ -222,9 +223,8 @@ TEST(PipelineSelectors, ExeHashesMatchWhatTheKernelComputes) {
 }
 
 TEST(PipelineSelectors, ExeHashesAddTheRealPathOfASymlink) {
-  char tmpl[] = "/tmp/rein_sel_XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  std::string dir = tmpl;
+  rein::testutil::TempDir tmp("rein_sel");
+  std::string dir = tmp.path();
   std::string target = dir + "/real-agent", link = dir + "/agent-link";
   FILE* f = fopen(target.c_str(), "w");
   ASSERT_NE(f, nullptr);
@@ -240,10 +240,6 @@ TEST(PipelineSelectors, ExeHashesAddTheRealPathOfASymlink) {
 
   auto plain = must_build({{SelectorKind::Exe, real, ""}});
   EXPECT_EQ(plain.exe_hashes().size(), 1u);  // already canonical: no duplicate key
-
-  unlink(link.c_str());
-  unlink(target.c_str());
-  rmdir(dir.c_str());
 }
 
 }  // namespace

@@ -10,7 +10,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
@@ -22,7 +21,7 @@ reps = int(os.environ.get("REIN_BENCH_REPS", "5"))
 n_ow = int(os.environ.get("REIN_BENCH_OPENWRITE", "200000"))
 n_fe = int(os.environ.get("REIN_BENCH_FORKEXEC", "1000"))
 rh.check(work and os.path.exists(work), f"REIN_BENCH_WORKLOAD missing: {work}")
-base = tempfile.mkdtemp(prefix="rein-bench-", dir="/dev/shm")
+base = rh.workdir("rein-bench-", "/dev/shm")
 untracked = os.path.join(base, "bench_plain")
 tracked_name = "bench_tracked"
 tracked = os.path.join(base, tracked_name)

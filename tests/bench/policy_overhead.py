@@ -9,7 +9,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
@@ -19,7 +18,7 @@ rh.require_bpf()
 work = os.environ.get("REIN_BENCH_WORKLOAD")
 rh.check(work and os.path.exists(work), f"REIN_BENCH_WORKLOAD missing: {work}")
 reps = int(os.environ.get("REIN_BENCH_REPS", "3"))
-base = tempfile.mkdtemp(prefix="rein-polbench-", dir="/dev/shm")
+base = rh.workdir("rein-polbench-", "/dev/shm")
 exe = os.path.join(base, "untracked_workload")
 shutil.copy(work, exe)
 

@@ -3,8 +3,9 @@ writes a ledger of the token numbers it put on the wire."""
 import json
 import os
 import subprocess
-import tempfile
 import time
+
+import reinharness as rh
 
 ROOT = os.environ.get("REIN_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -14,7 +15,7 @@ PY = "/usr/bin/python3"
 
 class MockServer:
     def __init__(self, max_seconds=300):
-        self.dir = tempfile.mkdtemp(prefix="rein-mock-")
+        self.dir = rh.workdir("rein-mock-")
         out = subprocess.run([os.path.join(MOCK, "make-cert.sh"), os.path.join(self.dir, "certs")],
                              capture_output=True, text=True, check=True, timeout=60).stdout
         env = dict(line.split("=", 1) for line in out.split() if "=" in line)

@@ -4,8 +4,10 @@ drive real processes, read back the JSON lines.
 Exit code 77 means "skipped" to ctest. A test skips only when BPF cannot be used here
 (not root, no BTF) and REIN_REQUIRE_BPF is not set; with REIN_REQUIRE_BPF=1 that is a failure.
 """
+import atexit
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +17,24 @@ import threading
 import time
 
 SKIP = 77
+_workdirs = []
+_keep = [os.environ.get("REIN_KEEP_TEST_DIRS") == "1"]
+
+
+def workdir(prefix, parent=None):
+    """A temporary directory removed when the test ends, or kept (and named) if it failed."""
+    d = tempfile.mkdtemp(prefix=prefix, dir=parent)
+    _workdirs.append(d)
+    return d
+
+
+@atexit.register
+def _remove_workdirs():
+    for d in _workdirs:
+        if _keep[0]:
+            print(f"kept for inspection: {d}", file=sys.stderr)
+        else:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def rein_bin():
@@ -26,6 +46,7 @@ def rein_bin():
 
 def fail(msg):
     print(f"FAIL: {msg}", file=sys.stderr)
+    _keep[0] = True  # the sensor's output and stderr stay for whoever reads the failure
     sys.exit(1)
 
 
@@ -47,7 +68,7 @@ class Sensor:
     """`rein run` with the given arguments, output to a temp file, stopped by SIGINT."""
 
     def __init__(self, args, health_interval=1.0, ring_mib=None):
-        self.dir = tempfile.mkdtemp(prefix="rein-e2e-")
+        self.dir = workdir("rein-e2e-")
         self.out = os.path.join(self.dir, "events.jsonl")
         self.err_path = os.path.join(self.dir, "stderr.txt")
         cmd = [rein_bin(), "run", "--output", self.out,

@@ -5,7 +5,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 
@@ -15,7 +14,7 @@ import reinharness as rh  # noqa: E402
 rh.require_bpf()
 N = 2000
 tag = uuid.uuid4().hex[:10]
-base = tempfile.mkdtemp(prefix="rein-churn-")
+base = rh.workdir("rein-churn-")
 name = f"churn_{tag}"
 exe = os.path.join(base, name)
 shutil.copy("/bin/bash", exe)

@@ -8,7 +8,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 
@@ -18,7 +17,7 @@ import reinharness as rh  # noqa: E402
 rh.require_bpf()
 HERE = os.path.dirname(os.path.abspath(__file__))
 tag = uuid.uuid4().hex[:10]
-base = tempfile.mkdtemp(prefix="rein-fnd-")
+base = rh.workdir("rein-fnd-")
 agent_name = f"agent_{tag}"
 agent_exe = os.path.join(base, agent_name)
 sibling_exe = os.path.join(base, f"sibling_{tag}")

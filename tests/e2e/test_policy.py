@@ -10,7 +10,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 
@@ -21,7 +20,7 @@ import llmharness as lh  # noqa: E402
 rh.require_bpf()
 rein = rh.rein_bin()
 tag = uuid.uuid4().hex[:8]
-base = tempfile.mkdtemp(prefix="rein-pol-")
+base = rh.workdir("rein-pol-")
 agent_name = f"polagent_{tag}"
 agent = os.path.join(base, agent_name)          # a python3 the policy selects by name
 shutil.copy("/usr/bin/python3", agent)

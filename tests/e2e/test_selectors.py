@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 
@@ -15,7 +14,7 @@ import reinharness as rh  # noqa: E402
 
 rh.require_bpf()
 tag = uuid.uuid4().hex[:10]
-base = tempfile.mkdtemp(prefix="rein-sel-")
+base = rh.workdir("rein-sel-")
 go = os.path.join(base, "go")
 
 # Two long-running processes started before the sensor; each already has a child.

@@ -44,6 +44,21 @@ static __always_inline void clear_tracked_bit(__u32 tgid) {
     __sync_fetch_and_and(&tracked_bits[BIT_WORD(tgid)], ~(1ULL << (tgid & 63)));
 }
 
+static __always_inline bool is_candidate(__u32 tgid) {
+  if (tgid >= REIN_MAX_PID) return false;
+  return (cand_bits[BIT_WORD(tgid)] >> (tgid & 63)) & 1;
+}
+
+static __always_inline void set_candidate_bit(__u32 tgid) {
+  if (tgid < REIN_MAX_PID && !is_candidate(tgid))
+    __sync_fetch_and_or(&cand_bits[BIT_WORD(tgid)], 1ULL << (tgid & 63));
+}
+
+static __always_inline void clear_candidate_bit(__u32 tgid) {
+  if (tgid < REIN_MAX_PID)
+    __sync_fetch_and_and(&cand_bits[BIT_WORD(tgid)], ~(1ULL << (tgid & 63)));
+}
+
 static __always_inline __u32 agent_of(__u32 tgid) {
   struct rein_tracked *t = bpf_map_lookup_elem(&tracked, &tgid);
   return t ? t->agent : 0;

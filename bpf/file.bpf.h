@@ -14,6 +14,7 @@
 #define O_RDONLY 00000000
 #define O_CREAT 00000100
 #define O_TRUNC 00001000
+#define O_CLOEXEC 02000000
 #define AT_REMOVEDIR 0x200
 #define S_IFMT 00170000
 #define S_IFREG 0100000
@@ -31,7 +32,8 @@ enum {
   NR_mkdirat = 258, NR_fchownat = 260, NR_unlinkat = 263, NR_renameat = 264,
   NR_linkat = 265, NR_symlinkat = 266, NR_fchmodat = 268, NR_pwritev = 296,
   NR_renameat2 = 316, NR_pwritev2 = 328, NR_openat = 257, NR_openat2 = 437,
-  NR_fchmodat2 = 452,
+  NR_fchmodat2 = 452, NR_read = 0, NR_readv = 19, NR_sendto = 44, NR_recvfrom = 45,
+  NR_sendmsg = 46, NR_recvmsg = 47,
 };
 
 struct fop {
@@ -326,6 +328,38 @@ static __always_inline void report_close(__u64 fid, __s32 fd) {
   c.bytes = v->bytes;
   emit(&c, sizeof(c));
   bpf_map_delete_elem(&open_files, &fid);
+}
+
+/* A read-only close-on-exec open by a tracked process succeeded: if it is a TLS library
+ * (the loader or dlopen at work), tell user space now, so it hooks that library for this
+ * process before the first handshake. */
+static __noinline int check_tls_lib(long ret) {
+  if (ret < 0) return 0;
+  struct file *f = fd_file(ret);
+  if (!f) return 0;
+  const unsigned char *name = BPF_CORE_READ(f, f_path.dentry, d_name.name);
+  char n[16] = {};
+  if (bpf_probe_read_kernel(n, sizeof(n), name)) return 0;
+  bool ssl = n[0] == 'l' && n[1] == 'i' && n[2] == 'b' && n[3] == 's' && n[4] == 's' &&
+             n[5] == 'l' && n[6] == '.' && n[7] == 's' && n[8] == 'o';
+  bool gnutls = n[0] == 'l' && n[1] == 'i' && n[2] == 'b' && n[3] == 'g' && n[4] == 'n' &&
+                n[5] == 'u' && n[6] == 't' && n[7] == 'l' && n[8] == 's' && n[9] == '.' &&
+                n[10] == 's' && n[11] == 'o';
+  if (!ssl && !gnutls) return 0;
+  struct scratch *s = get_scratch();
+  if (!s) return 0;
+  struct rein_tls_lib *e = (struct rein_tls_lib *)s->rec;
+  struct path_req r = {.dentry = BPF_CORE_READ(f, f_path.dentry),
+                       .mnt = BPF_CORE_READ(f, f_path.mnt), .tflag = REIN_F_PATH_TRUNCATED};
+  __u32 len = put_path(s, sizeof(*e), &r);
+  __u32 size = sizeof(*e) + len;
+  fill_hdr(&e->h, REIN_REC_TLS_LIB, size);
+  e->path_len = len;
+  e->_pad0 = 0;
+  e->_pad1 = 0;
+  count(REIN_CTR_TLS_LIB_OPENS);
+  emit_urgent(e, size & REIN_REC_MASK);
+  return 0;
 }
 
 #endif

@@ -15,6 +15,11 @@ struct {
  * in every hook (no helper call). Details of tracked processes live in `tracked`. */
 __u64 tracked_bits[REIN_MAX_PID / 64];
 
+/* Untracked processes that just connected a TCP socket (cfg.discover_connect): their first
+ * socket write is looked at for an LLM API's TLS server name or a plain LLM request. Bit
+ * cleared at that write, so other processes and other writes pay one bit test. */
+__u64 cand_bits[REIN_MAX_PID / 64];
+
 /* Runtime configuration, written by user space through the mmaped .bss. */
 struct rein_config cfg;
 
@@ -138,6 +143,91 @@ struct {
   __type(value, struct tls_call);
 } tls_calls SEC(".maps");
 
+/* Per thread: the socket it last read from. Bun's event loop recv()s just before SSL_read on
+ * the same thread (its BIOs hold no fd), and rustls decrypts inside the buffer of the read
+ * before; both use this to name the socket of the plaintext. */
+struct thread_sock {
+  __u32 tid;
+  __s32 fd;
+  __u64 buf;
+  __u64 len;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, REIN_PENDING_SLOTS);
+  __type(key, __u32);
+  __type(value, struct thread_sock);
+} thread_socks SEC(".maps");
+
+/* LLM API host names for discovery by TLS server name: FNV-1a 64 of the lower-cased name ->
+ * 1 (this exact name) or 2 (any name below it: "*.openai.azure.com"). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1024);
+  __type(key, __u64);
+  __type(value, __u32);
+} llm_sni SEC(".maps");
+
+/* rustls: the first record a thread sealed under a key whose socket is not known yet. The
+ * write that sends it (buffer == out - 5, the record header) binds key -> socket. */
+struct seal_wait {
+  __u32 tid;
+  __u32 _pad;
+  __u64 out;
+  __u64 key;
+  __u64 ts;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, REIN_PENDING_SLOTS);
+  __type(key, __u32);
+  __type(value, struct seal_wait);
+} seal_waits SEC(".maps");
+
+/* rustls: (tgid, sealing key) -> socket file, once bound. */
+struct key_sock_key {
+  __u32 tgid;
+  __u32 _pad;
+  __u64 key;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 4096);
+  __type(key, struct key_sock_key);
+  __type(value, __u64);
+} key_socks SEC(".maps");
+
+/* rustls: a record being opened (decrypted in place) on a thread, from entry to return. */
+struct open_call {
+  __u32 tid;
+  __u32 _pad;
+  __u64 in;
+  __u64 out;
+  __u64 len;
+  __u64 key;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, REIN_PENDING_SLOTS);
+  __type(key, __u32);
+  __type(value, struct open_call);
+} open_calls SEC(".maps");
+
+/* Go: (*tls.Conn).Read/Write in flight, keyed by goroutine (the g pointer in r14): a
+ * goroutine may return on another thread than it entered on. */
+struct go_call {
+  __u64 conn;
+  __u64 buf;
+  __u32 dir;
+  __u32 tgid;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64);
+  __type(value, struct go_call);
+} go_calls SEC(".maps");
+
 /* Per-CPU counters of records and drops by reason (enum rein_counter). */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -174,7 +264,8 @@ struct data_state {
   __u8 source;
   __u16 peer_family;
   __u16 peer_port;
-  __u16 _pad[3];
+  __u16 flags; /* REIN_DF_* */
+  __u16 _pad[2];
   __u8 peer_addr[16];
 };
 /* DNS answer parsing state (host-name rules), in per-CPU memory for bpf_loop bodies. */
@@ -187,8 +278,38 @@ struct dns_parse {
   __u32 _pad;
   __u64 hash;      /* FNV-1a 64 of the lower-cased, dot-joined question name */
 };
+/* Script-path matching at exec (cfg.script_selectors), in per-CPU memory for loop bodies. */
+struct script_scan {
+  __u32 len;        /* bytes of argv in ustr */
+  __u32 argi;       /* index of the argument being scanned */
+  __u32 arg_start;
+  __u32 target;     /* 1 while scanning the script argument */
+  __u32 done;
+  __u32 prog;       /* bytes of "node_modules/" matched so far */
+  __u32 base_start; /* after the last '/' */
+  __u32 pkg_start;  /* after the last "node_modules/", 0 = none */
+  __u32 pkg_end;
+  __u32 pkg_slash;  /* slashes still allowed inside the package name (1 for @scope/name) */
+  __u32 end;        /* end of the script argument */
+  __u32 lo, hi;     /* range hashed by hash_range */
+  __u32 _pad;
+  __u64 hash;
+};
+/* TLS ClientHello server-name parsing (discovery), in per-CPU memory for loop bodies. */
+struct sni_scan {
+  __u32 off;
+  __u32 end;
+  __u32 name_off;
+  __u32 name_len;
+  __u32 dot;        /* position after the first '.' of the name, 0 = none yet */
+  __u32 _pad;
+  __u64 full;
+  __u64 suffix;
+};
 struct scratch {
   struct walk_state ws;
+  struct script_scan ss;
+  struct sni_scan sn;
   struct dns_parse dp;
   struct data_state ds;
   char walk[REIN_PATH_MAX + REIN_WALK_SLACK]; /* dentry walk writes backwards from the end */

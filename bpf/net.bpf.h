@@ -6,6 +6,7 @@
 #include "policy.bpf.h"
 
 #define SOCK_DGRAM 2
+#define SOCK_STREAM 1
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
 #define IPPROTO_UDP 17
@@ -44,16 +45,26 @@ static __always_inline void note_dns_sock(struct bpf_sock_addr *ctx) {
   dns_socks_seen = 1;
 }
 
+/* A TCP connect of an untracked process makes it a discovery candidate (discover.bpf.h). */
+static __always_inline void note_candidate(struct bpf_sock_addr *ctx) {
+  if (!cfg.discover_connect || ctx->type != SOCK_STREAM) return;
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (tgid == cfg.self_tgid || is_tracked(tgid)) return;
+  set_candidate_bit(tgid);
+}
+
 SEC("cgroup/connect4")
 int rein_connect4(struct bpf_sock_addr *ctx) {
   if (!net_policy(ctx, 0, 4)) return 0;
   note_dns_sock(ctx);
+  note_candidate(ctx);
   return 1;
 }
 SEC("cgroup/connect6")
 int rein_connect6(struct bpf_sock_addr *ctx) {
   if (!net_policy(ctx, 1, 6)) return 0;
   note_dns_sock(ctx);
+  note_candidate(ctx);
   return 1;
 }
 SEC("cgroup/sendmsg4")

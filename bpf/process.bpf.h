@@ -45,6 +45,107 @@ static __always_inline int match_selectors(struct scratch *s, struct linux_binpr
   return 0;
 }
 
+/* --- script selectors: node CLIs are `node .../node_modules/@scope/pkg/bin.js` -------- */
+
+#define REIN_SCRIPT_SPAN 1024
+#define NM_LEN 13 /* "node_modules/" */
+
+/* One byte of argv: finds the script argument (the first of argv[1..3] that is not an
+ * option), its basename and the package after its last "node_modules/". */
+static long script_step(__u32 i, void *unused) {
+  struct scratch *s = get_scratch();
+  if (!s) return 1;
+  struct script_scan *p = &s->ss;
+  if (i >= p->len) {
+    if (p->target) p->end = i;
+    return 1;
+  }
+  __u8 c = s->ustr[i & (REIN_SCRIPT_SPAN - 1)];
+  if (i == p->arg_start && p->argi > 0) {
+    if (p->argi > 3) return 1;
+    if (c != '-') {
+      p->target = 1;
+      p->base_start = i;
+    }
+  }
+  if (c == 0) {
+    if (p->target) {
+      p->end = i;
+      return 1;
+    }
+    p->argi++;
+    p->arg_start = i + 1;
+    return 0;
+  }
+  if (!p->target) return 0;
+  if (c == '/') p->base_start = i + 1;
+  if (p->pkg_start && !p->pkg_end && i > p->pkg_start) {
+    if (c == '/') {
+      if (p->pkg_slash) p->pkg_slash = 0;
+      else p->pkg_end = i;
+    }
+  }
+  if (p->pkg_start && i == p->pkg_start && c == '@') p->pkg_slash = 1;
+  static const char nm[NM_LEN] = "node_modules/";
+  __u32 k = p->prog < NM_LEN ? p->prog : 0;
+  if (c == nm[k]) {
+    p->prog = k + 1;
+    if (p->prog == NM_LEN) {
+      p->pkg_start = i + 1;
+      p->pkg_end = 0;
+      p->pkg_slash = 0;
+      p->prog = 0;
+    }
+  } else {
+    p->prog = c == 'n' ? 1 : 0;
+  }
+  return 0;
+}
+
+static long hash_range_step(__u32 i, void *unused) {
+  struct scratch *s = get_scratch();
+  if (!s) return 1;
+  struct script_scan *p = &s->ss;
+  __u32 at = p->lo + i;
+  if (at >= p->hi) return 1;
+  p->hash = (p->hash ^ (__u8)s->ustr[at & (REIN_SCRIPT_SPAN - 1)]) * FNV_PRIME;
+  return 0;
+}
+
+static __always_inline __u64 hash_ustr(struct scratch *s, __u32 lo, __u32 hi) {
+  s->ss.lo = lo;
+  s->ss.hi = hi;
+  s->ss.hash = FNV_OFFSET;
+  bpf_loop(REIN_SCRIPT_SPAN, hash_range_step, NULL, 0);
+  return s->ss.hash;
+}
+
+/* Matches the script an interpreter was started with against the exe selectors: by its
+ * basename ("gemini") or by its npm package ("@google/gemini-cli"). */
+static __noinline int match_script(struct scratch *s, struct task_struct *p, __u32 *selector) {
+  struct mm_struct *mm = BPF_CORE_READ(p, mm);
+  __u64 astart = BPF_CORE_READ(mm, arg_start), aend = BPF_CORE_READ(mm, arg_end);
+  __u64 alen = aend > astart ? aend - astart : 0;
+  if (alen > REIN_SCRIPT_SPAN) alen = REIN_SCRIPT_SPAN;
+  if (!alen || bpf_probe_read_user(s->ustr, alen & (REIN_SCRIPT_SPAN * 2 - 1), (void *)astart))
+    return 0;
+  struct script_scan *ss = &s->ss;
+  __builtin_memset(ss, 0, sizeof(*ss));
+  ss->len = alen;
+  bpf_loop(REIN_SCRIPT_SPAN + 1, script_step, NULL, 0);
+  if (!ss->target || ss->end <= ss->base_start) return 0;
+  __u32 end = ss->end, pkg_start = ss->pkg_start, pkg_end = ss->pkg_end ? ss->pkg_end : ss->end;
+  __u64 h = hash_ustr(s, ss->base_start, end);
+  __u32 *sel = bpf_map_lookup_elem(&sel_exe, &h);
+  if (!sel && pkg_start && pkg_end > pkg_start) {
+    h = hash_ustr(s, pkg_start, pkg_end);
+    sel = bpf_map_lookup_elem(&sel_exe, &h);
+  }
+  if (!sel) return 0;
+  *selector = *sel;
+  return 1;
+}
+
 /* The exec record: who the process is (exe, argv, cwd, ids, cgroup). Sent at exec and
  * when a running process is discovered as an agent. */
 static __noinline int emit_process(struct task_struct *p, struct file *exe, __u32 flags,
@@ -104,10 +205,8 @@ static __noinline int emit_process(struct task_struct *p, struct file *exe, __u3
   e->gid = BPF_CORE_READ(p, cred, gid.val);
   e->h.uid = BPF_CORE_READ(p, cred, uid.val);
   BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
-  if (flags & (REIN_F_CANDIDATE | REIN_F_NEW_AGENT) || outcome)
-    emit_urgent(e, off & REIN_REC_MASK);
-  else
-    emit(e, off & REIN_REC_MASK);
+  /* urgent: user space hooks the new image's TLS code before it can talk */
+  emit_urgent(e, off & REIN_REC_MASK);
   return 0;
 }
 
@@ -120,7 +219,9 @@ int BPF_PROG(rein_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
   if (!s) return 0;
   __u32 flags = 0, selector = 0;
   if (!is_tracked(tgid)) {
-    if (match_selectors(s, bprm, &selector)) {
+    bool script = false;
+    if (match_selectors(s, bprm, &selector) ||
+        (cfg.script_selectors && (script = match_script(s, p, &selector)))) {
       struct rein_tracked t = {.agent = tgid, .selector = selector,
                                .agent_start_ns = bpf_ktime_get_boot_ns()};
       if (bpf_map_update_elem(&tracked, &tgid, &t, BPF_ANY)) {
@@ -128,7 +229,7 @@ int BPF_PROG(rein_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
         return 0;
       }
       set_tracked_bit(tgid);
-      flags |= REIN_F_NEW_AGENT;
+      flags |= REIN_F_NEW_AGENT | (script ? REIN_F_SCRIPT : 0);
     } else if (cfg.exec_candidates) {
       flags |= REIN_F_CANDIDATE;
       count(REIN_CTR_CANDIDATES);

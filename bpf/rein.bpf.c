@@ -4,12 +4,14 @@
 #include "file.bpf.h"
 #include "net.bpf.h"
 #include "tls.bpf.h"
+#include "discover.bpf.h"
 
 /* args[4] of a stashed write/read: what the exit handler does with it */
 #define STASH_FILE_WRITE 0
 #define STASH_SOCKET 1
+/* args[4] of a stashed open: 1 = read-only close-on-exec open, checked for a TLS library */
+#define STASH_LIBCHECK 1
 
-enum { NR_read = 0, NR_readv = 19, NR_sendto = 44, NR_recvfrom = 45, NR_sendmsg = 46, NR_recvmsg = 47 };
 
 /* Syscalls a tracked process makes that we report. Everything else returns after the
  * tracked-bit test. */
@@ -17,7 +19,11 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
   __u64 id = bpf_get_current_pid_tgid();
   __u32 tgid = id >> 32;
-  if (!is_tracked(tgid)) return 0;
+  if (!is_tracked(tgid)) {
+    /* a candidate's first socket write may make it an agent; then it is handled below */
+    if (!is_candidate(tgid) || !candidate_syscall(tgid, nr, regs->di, regs->si, regs->dx))
+      return 0;
+  }
   switch (nr) { /* cheap filter first: most syscalls of a tracked process are not ours */
   case NR_close: case NR_write: case NR_pwrite64: case NR_writev: case NR_pwritev:
   case NR_pwritev2: case NR_dup2: case NR_dup3: case NR_open: case NR_creat: case NR_openat:
@@ -64,7 +70,7 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
     }
     if (nr != NR_write && nr != NR_writev) return 0;
     __u64 file = 0;
-    if (!socket_io_enter((__u32)id, c.args[0], &file)) return 0;
+    if (!socket_io_enter((__u32)id, &c, &file)) return 0;
     c.args[5] = file;
     c.args[4] = STASH_SOCKET;
     break;
@@ -72,7 +78,7 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
   case NR_read: case NR_readv: case NR_sendto: case NR_recvfrom: case NR_sendmsg:
   case NR_recvmsg: {
     __u64 file = 0;
-    if (!socket_io_enter((__u32)id, c.args[0], &file)) return 0;
+    if (!socket_io_enter((__u32)id, &c, &file)) return 0;
     c.args[5] = file;
     c.args[4] = STASH_SOCKET;
     break;
@@ -103,7 +109,12 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
   }
   if (nr == NR_open || nr == NR_openat || nr == NR_openat2 || nr == NR_creat) {
     __u32 of = c.args[2];
-    if ((of & O_ACCMODE) == O_RDONLY && !(of & (O_CREAT | O_TRUNC))) return 0;
+    c.args[4] = 0;
+    if ((of & O_ACCMODE) == O_RDONLY && !(of & (O_CREAT | O_TRUNC))) {
+      /* the dynamic loader opens libraries read-only, close-on-exec: one may be TLS */
+      if (!(of & O_CLOEXEC)) return 0;
+      c.args[4] = STASH_LIBCHECK;
+    }
   }
   __u32 tid = (__u32)id, slot_idx = tid & (REIN_PENDING_SLOTS - 1);
   struct pending_call *slot = bpf_map_lookup_elem(&pending, &slot_idx);
@@ -154,6 +165,7 @@ int BPF_PROG(rein_sys_exit, struct pt_regs *regs, long ret) {
     return 0;
   }
   case NR_open: case NR_openat: case NR_openat2: case NR_creat:
+    if (c.args[4] == STASH_LIBCHECK) return check_tls_lib(ret);
     return emit_open(&c, ret);
   case NR_dup2: case NR_dup3:
     if (ret >= 0) report_close(c.args[5], c.args[1]);

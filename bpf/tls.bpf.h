@@ -14,6 +14,17 @@ static __always_inline struct tls_call *tls_slot(__u32 tid) {
   return bpf_map_lookup_elem(&tls_calls, &idx);
 }
 
+static __always_inline struct thread_sock *thread_sock_slot(__u32 tid) {
+  __u32 idx = tid & (REIN_PENDING_SLOTS - 1);
+  return bpf_map_lookup_elem(&thread_socks, &idx);
+}
+
+/* The socket this thread last read from, or -1. */
+static __always_inline __s32 thread_last_fd(__u32 tid) {
+  struct thread_sock *ts = thread_sock_slot(tid);
+  return ts && ts->tid == tid ? ts->fd : -1;
+}
+
 /* The remote end of a connected socket, read once per stream. */
 static __always_inline void learn_peer(struct conn_val *cv, __s32 fd) {
   if (cv->peer_family || fd < 0) return;
@@ -57,7 +68,7 @@ static long data_chunk(__u32 i, void *unused) {
   d->fd = ds->fd;
   d->dir = ds->dir;
   d->source = ds->source;
-  d->flags = 0;
+  d->flags = ds->flags;
   d->peer_family = ds->peer_family;
   d->peer_port = ds->peer_port;
   d->_pad0 = 0;
@@ -115,24 +126,31 @@ static __always_inline bool llm_request_prefix(const char *b) {
          PFX("v1beta/openai/");
 }
 
-/* Auto-discovery: an untracked process whose request starts like an LLM call becomes the
- * root of a new agent before its bytes are copied, so this very call is captured. */
+/* Makes a running, untracked process the root of a new agent and sends its process record
+ * at once (it may be gone by the time user space reads this). False if it is not tracked. */
+static __noinline bool become_agent(__u32 tgid, __u32 flags) {
+  struct rein_tracked t = {.agent = tgid, .selector = 0xffffffff,
+                           .agent_start_ns = bpf_ktime_get_boot_ns()};
+  if (bpf_map_update_elem(&tracked, &tgid, &t, BPF_NOEXIST)) return is_tracked(tgid);
+  set_tracked_bit(tgid);
+  count(REIN_CTR_DISCOVERED);
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  emit_process(task, BPF_CORE_READ(task, mm, exe_file),
+               REIN_F_NEW_AGENT | REIN_F_DISCOVERED | flags, 0xffffffff);
+  return true;
+}
+
+/* Auto-discovery from a TLS library hook (only when those hooks are attached system wide:
+ * --tls-discovery uprobe): an untracked process whose request starts like an LLM call
+ * becomes the root of a new agent before its bytes are copied, so this very call is
+ * captured. */
 static __always_inline bool discover(struct scratch *s, __u32 tgid, __u64 conn, __u64 src,
                                      __u64 len, __u8 source) {
   if (!cfg.autodiscover || tgid == cfg.self_tgid || len < 16) return false;
   __builtin_memset(s->ustr, 0, 32);
   if (bpf_probe_read_user(s->ustr, REIN_DATA_PEEK, (void *)src)) return false;
   if (!llm_request_prefix(s->ustr)) return false;
-  struct rein_tracked t = {.agent = tgid, .selector = 0xffffffff,
-                           .agent_start_ns = bpf_ktime_get_boot_ns()};
-  if (bpf_map_update_elem(&tracked, &tgid, &t, BPF_NOEXIST)) return is_tracked(tgid);
-  set_tracked_bit(tgid);
-  count(REIN_CTR_DISCOVERED);
-  /* Everything about the process now: it may be gone by the time user space reads this. */
-  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-  emit_process(task, BPF_CORE_READ(task, mm, exe_file), REIN_F_NEW_AGENT | REIN_F_DISCOVERED,
-               0xffffffff);
-  return true;
+  return become_agent(tgid, 0);
 }
 
 SEC("uprobe")
@@ -162,8 +180,8 @@ int BPF_KRETPROBE(rein_tls_exit, long ret) {
   struct tls_call c = *cp;
   cp->tid = 0;
   __u8 source = c.cookie & 0xff, dir = (c.cookie >> 8) & 1, ex = (c.cookie >> 16) & 1;
-  /* OpenSSL returns int: only the low 32 bits of rax are the result. GnuTLS: ssize_t. */
-  if (source == REIN_SRC_OPENSSL) ret = (int)ret;
+  /* OpenSSL/BoringSSL return int: only the low 32 bits of rax are the result. GnuTLS: ssize_t. */
+  if (source == REIN_SRC_OPENSSL || source == REIN_SRC_BORINGSSL) ret = (int)ret;
   __u64 n = 0;
   if (ex) {
     if (ret != 1) return 0;
@@ -178,10 +196,15 @@ int BPF_KRETPROBE(rein_tls_exit, long ret) {
   if (!is_tracked(tgid) && !discover(s, tgid, c.conn, c.buf, n, source)) return 0;
   struct conn_val *cv = conn_state(tgid, c.conn);
   if (!cv) return 0;
-  if (c.fd >= 0) cv->fd = c.fd;
+  if (c.fd >= 0)
+    cv->fd = c.fd;
+  else if (cv->fd < 0 && dir == REIN_DIR_INGRESS)
+    /* memory BIOs (Bun, node): the event loop read the socket on this thread just before */
+    cv->fd = thread_last_fd(tid);
   s->ds.conn = c.conn;
   s->ds.dir = dir;
   s->ds.source = source;
+  s->ds.flags = 0;
   return emit_stream(s, cv, c.buf, n);
 }
 
@@ -194,19 +217,37 @@ static __always_inline bool http_method_prefix(const char *b) {
          PFX("HEAD ") || PFX("OPTIONS ");
 }
 
+static __always_inline void rustls_sent(__u32 tid, struct file *f, __s32 fd,
+                                        const struct pending_call *c);
+
 /* At sys_enter of a socket read/write: inside a TLS call, remember the fd for the
- * connection (the bytes are ciphertext); otherwise report whether the plaintext is wanted. */
-static __always_inline bool socket_io_enter(__u32 tid, __s32 fd, __u64 *file_out) {
+ * connection (the bytes are ciphertext); note which socket the thread reads from (Bun,
+ * rustls) and whether a sealed rustls record leaves now; otherwise report whether the
+ * plaintext is wanted. */
+static __always_inline bool socket_io_enter(__u32 tid, const struct pending_call *c,
+                                            __u64 *file_out) {
+  __s32 fd = c->args[0];
   struct tls_call *tc = tls_slot(tid);
   if (tc && tc->tid == tid) {
     tc->fd = fd;
     return false;
   }
-  if (!cfg.capture_plain) return false;
   struct file *f = fd_file(fd);
   if (!f) return false;
   __u32 imode = BPF_CORE_READ(f, f_inode, i_mode);
   if ((imode & S_IFMT) != S_IFSOCK) return false;
+  if (c->nr == NR_read || c->nr == NR_recvfrom || c->nr == NR_readv || c->nr == NR_recvmsg) {
+    struct thread_sock *ts = thread_sock_slot(tid);
+    if (ts) {
+      ts->tid = tid;
+      ts->fd = fd;
+      ts->buf = (c->nr == NR_read || c->nr == NR_recvfrom) ? c->args[1] : 0;
+      ts->len = (c->nr == NR_read || c->nr == NR_recvfrom) ? c->args[2] : 0;
+    }
+  } else {
+    rustls_sent(tid, f, fd, c);
+  }
+  if (!cfg.capture_plain) return false;
   struct conn_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .conn = (__u64)f};
   struct conn_val *v = bpf_map_lookup_elem(&conns, &k);
   if (v && v->plain_state == REIN_PLAIN_OTHER) return false;
@@ -232,6 +273,7 @@ static __noinline int socket_io_exit(__u64 file, __s32 fd, __u64 buf, __u64 n, _
       s->ds.conn = file;
       s->ds.dir = REIN_DIR_EGRESS;
       s->ds.source = REIN_SRC_TLS_HELLO;
+      s->ds.flags = 0;
       return emit_stream(s, cv, buf, n < REIN_TLS_HELLO_MAX ? n : REIN_TLS_HELLO_MAX);
     }
   }
@@ -240,6 +282,7 @@ static __noinline int socket_io_exit(__u64 file, __s32 fd, __u64 buf, __u64 n, _
   s->ds.conn = file;
   s->ds.dir = dir;
   s->ds.source = REIN_SRC_SOCKET;
+  s->ds.flags = 0;
   return emit_stream(s, cv, buf, n);
 }
 
@@ -261,5 +304,8 @@ static __always_inline void socket_iov_exit(__u64 file, __s32 fd, __u64 iov_ptr,
     total -= n;
   }
 }
+
+#include "rustls.bpf.h"
+#include "gotls.bpf.h"
 
 #endif

@@ -14,7 +14,7 @@ PY = "/usr/bin/python3"
 
 
 class MockServer:
-    def __init__(self, max_seconds=300):
+    def __init__(self, max_seconds=300, handshake_delay_ms=0):
         self.dir = rh.workdir("rein-mock-")
         out = subprocess.run([os.path.join(MOCK, "make-cert.sh"), os.path.join(self.dir, "certs")],
                              capture_output=True, text=True, check=True, timeout=60).stdout
@@ -24,7 +24,8 @@ class MockServer:
         portfile = os.path.join(self.dir, "port.json")
         self.proc = subprocess.Popen(
             [PY, os.path.join(MOCK, "server.py"), "--cert", cert, "--key", key, "--also-plain",
-             "--ledger", self.ledger, "--port-file", portfile, "--max-seconds", str(max_seconds)],
+             "--ledger", self.ledger, "--port-file", portfile, "--max-seconds", str(max_seconds),
+             "--handshake-delay-ms", str(handshake_delay_ms)],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "server.err"), "w"))
         deadline = time.time() + 30
         while time.time() < deadline and not (os.path.exists(portfile) and os.path.getsize(portfile)):

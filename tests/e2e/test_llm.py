@@ -2,9 +2,11 @@
 """LLM traffic on the real kernel: real clients (Python urllib and http.client over the
 system OpenSSL, node's https with its own OpenSSL, curl, gnutls-cli, plain HTTP to an
 Ollama-style endpoint) talk to our mock server; every request's tokens and cost in Rein's
-llm.call events must equal the server's ledger. Includes a client started before the
-sensor, streams, gzip, a 1 MiB response, a cut stream, a 429, and 50 requests on one
-keep-alive connection. Token numbers come from the ledger, never from this file."""
+llm.call events must equal the server's ledger. The sensor runs in its default mode (TLS
+hooks only in tracked processes): the clients are selected with --agent-script py_client.py
+and --agent-exe curl/gnutls-cli/node. Includes a client started before the sensor (adopted
+at start-up, its libssl found in /proc/PID/maps), streams, gzip, a 1 MiB response, a cut
+stream, a 429, and 50 requests on one keep-alive connection. Token numbers come from the ledger, never from this file."""
 import json
 import os
 import shutil
@@ -28,11 +30,16 @@ key = ["--api-key", SECRET]
 https = ["--base-url", mock.https]
 
 try:
-    # started before the sensor: ssl already loaded, first request after the sensor is up
+    # started before the sensor: ssl already loaded, first request after the sensor is up;
+    # the sensor must adopt it (--agent-script matches running processes too)
     early = mock.client(https + key + ["--path", "/v1/chat/completions", "--model", "gpt-4o",
                                        "--count", "2", "--wait-before", "6"], wait=False)
     time.sleep(1)
-    with rh.Sensor(["--no-default-agents", "--agent-exe", ollama_name]) as s:
+    selectors = ["--no-default-agents", "--agent-exe", ollama_name,
+                 "--agent-script", "py_client.py",
+                 # gnutls_request.sh is bash; the process that does the TLS is gnutls-cli
+                 "--agent-exe", "curl", "--agent-exe", "gnutls-cli", "--agent-exe", "node"]
+    with rh.Sensor(selectors) as s:
         runs = []
         runs.append(mock.client(https + key + ["--path", "/v1/chat/completions", "--model", "gpt-4o",
                                                "--count", "3", "--stream", "y", "--include-usage", "y",
@@ -153,8 +160,12 @@ rh.check({"openssl", "gnutls", "socket"} <= sources, f"sources seen: {sources}")
 fps = {e["api_key_fingerprint"] for e in calls
        if e["api_key_fingerprint"] and e["process"]["comm"] != "gnutls-cli"}
 rh.check(len([f for f in fps if f.startswith("sk-proj:")]) == 1, f"one fingerprint for the key: {fps}")
-discovered = [e for e in events if e["type"] == "agent.discovered"]
-rh.check(any(d["process"]["pid"] == early.pid for d in discovered), "early client discovered")
+adopted = [e for e in events if e["type"] == "process.exec" and e["process"]["pid"] == early.pid]
+rh.check(any(e.get("existing") is True and e.get("agent") for e in adopted),
+         f"early client {early.pid} not adopted as an agent: {adopted}")
+rh.check(early.pid in led_pid and len(by_pid.get(early.pid, [])) == len(led_pid[early.pid]),
+         f"early client {early.pid}: calls {len(by_pid.get(early.pid, []))} "
+         f"ledger {len(led_pid.get(early.pid, []))}")
 k = rh.health(events, "stopped")[-1]["kernel"]
 rh.check(k["drop_ringbuf_full"] == 0, f"ring drops {k}")
 rh.check(unknown == 1, f"one unknown-model call expected, saw {unknown}")

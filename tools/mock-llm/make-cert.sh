@@ -12,11 +12,13 @@ dir=$(cd "$dir" && pwd)
 umask 077
 
 # SANs: loopback, plus provider host names so a test that maps a name to
-# 127.0.0.1 (or a client that only checks names) still verifies.
+# 127.0.0.1 (or a client that only checks names) still verifies. example.com is
+# a name that is NOT an LLM API host, for tests of SNI-based discovery.
 sans="DNS:localhost,IP:127.0.0.1,IP:::1"
 for h in api.openai.com api.anthropic.com generativelanguage.googleapis.com \
          aiplatform.googleapis.com '*.openai.azure.com' api.groq.com api.deepseek.com \
-         api.mistral.ai openrouter.ai api.x.ai api.together.xyz mock-llm.test; do
+         api.mistral.ai openrouter.ai api.x.ai api.together.xyz dashscope.aliyuncs.com \
+         dashscope-intl.aliyuncs.com mock-llm.test example.com; do
   sans="$sans,DNS:$h"
 done
 

@@ -64,6 +64,7 @@ class Plan:
     partial: list = field(default_factory=list)  # (piece index, usage dict sent early)
     usage: dict = None            # ledger numbers (as on the wire) if usage is sent
     response_model: str = None
+    events: list = None           # Responses API: the event objects (for WebSocket)
 
 
 def dumps(obj, indent=None):
@@ -255,12 +256,40 @@ def build_responses(ctx, deltas):
        part={"type": "output_text", "text": text, "annotations": []})
     ev("response.output_item.done", output_index=0, item=item)
     ev("response.completed", response=response("completed", [item], usage))
+    plan.events = []
     for seq, (name, payload) in enumerate(events):
         data = {"type": name, "sequence_number": seq}
         data.update(payload)
+        plan.events.append(data)
         plan.pieces.append(sse(dumps(data), event=name))
     plan.usage_index = len(plan.pieces) - 1
     plan.usage = led
+    return plan
+
+
+def build_responses_prewarm(ctx):
+    """Answer to a Responses `generate: false` request (Codex's WebSocket prewarm):
+    created + completed, no output, all-zero usage."""
+    plan = Plan(stream=True)
+    model = openai_response_model(ctx)
+    plan.response_model = model
+    rid = f"resp_{ctx.request_id}"
+    usage = {"input_tokens": 0, "input_tokens_details": {"cached_tokens": 0},
+             "output_tokens": 0, "output_tokens_details": {"reasoning_tokens": 0},
+             "total_tokens": 0}
+
+    def response(status, use):
+        return {"id": rid, "object": "response", "created_at": ctx.created, "status": status,
+                "error": None, "incomplete_details": None, "model": model, "output": [],
+                "parallel_tool_calls": True, "service_tier": "default", "store": False,
+                "usage": use}
+    plan.events = [{"type": "response.created", "sequence_number": 0,
+                    "response": response("in_progress", None)},
+                   {"type": "response.completed", "sequence_number": 1,
+                    "response": response("completed", usage)}]
+    plan.pieces = [sse(dumps(e), event=e["type"]) for e in plan.events]
+    plan.usage_index = 1
+    plan.usage = ledger_usage(0, 0, cache_read=0, reasoning=0, total=0)
     return plan
 
 
@@ -325,8 +354,64 @@ def build_messages(ctx, deltas):
 
 # ---------------------------------------------------------------- Gemini
 
+def schema_instance(schema, depth=0):
+    """A small value that satisfies a JSON schema or a Gemini `Schema` (types may be
+    upper case: OBJECT, STRING...). Used to answer structured-output requests, such as
+    Gemini CLI's model router, which retries free text several times."""
+    if not isinstance(schema, dict) or depth > 8:
+        return "mock"
+    for key in ("const", "default"):
+        if key in schema:
+            return schema[key]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if isinstance(schema.get(key), list) and schema[key]:
+            return schema_instance(schema[key][0], depth + 1)
+    typ = schema.get("type")
+    if isinstance(typ, list):
+        typ = next((t for t in typ if str(t).lower() != "null"), "string")
+    typ = str(typ or ("object" if "properties" in schema else "string")).lower()
+    if typ == "object":
+        props = schema.get("properties") or {}
+        return {k: schema_instance(v, depth + 1) for k, v in props.items()}
+    if typ == "array":
+        n = max(1, int(schema.get("minItems", 1) or 1))
+        return [schema_instance(schema.get("items") or {}, depth + 1) for _ in range(n)]
+    if typ in ("integer", "number"):
+        lo = schema.get("minimum", schema.get("exclusiveMinimum"))
+        hi = schema.get("maximum", schema.get("exclusiveMaximum"))
+        v = 10 if lo is None else int(lo) + 1
+        if hi is not None and v > hi:
+            v = int(hi)
+        return v if typ == "integer" else float(v)
+    if typ == "boolean":
+        return True
+    if typ == "null":
+        return None
+    return "Mock answer from the Rein mock LLM."
+
+
+def gemini_json_text(body):
+    """The JSON text to answer a Gemini request that asks for JSON output, else None."""
+    cfg = body.get("generationConfig") if isinstance(body, dict) else None
+    if not isinstance(cfg, dict):
+        return None
+    schema = cfg.get("responseJsonSchema") or cfg.get("responseSchema") or \
+        cfg.get("response_json_schema") or cfg.get("response_schema")
+    mime = str(cfg.get("responseMimeType") or cfg.get("response_mime_type") or "")
+    if schema is None and mime != "application/json":
+        return None
+    return dumps(schema_instance(schema or {"type": "object"}))
+
+
 def build_gemini(ctx, deltas):
     plan = Plan(stream=ctx.stream)
+    as_json = gemini_json_text(ctx.body)
+    if as_json is not None:
+        # Structured output: the concatenated text must parse as JSON.
+        half = len(as_json) // 2
+        deltas = [as_json[:half], as_json[half:]] if ctx.stream else [as_json]
     plan.response_model = ctx.model
     n = ctx.nums
     total = n.big_in + n.out + n.thoughts

@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 sys.dont_write_bytecode = True   # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import providers  # noqa: E402
+import websocket  # noqa: E402
 from clientpid import find_client_pid  # noqa: E402
 
 MAX_SIZE_OPTION = 64 << 20      # cap for x-mock-size
@@ -38,6 +39,16 @@ FLAVOURS = ("openai", "azure", "deepseek", "groq", "mistral")
 
 GEMINI_PATH = re.compile(r"^/(v1beta|v1)/models/([^/:]+):(generateContent|streamGenerateContent)$")
 AZURE_PATH = re.compile(r"^/openai/deployments/([^/]+)/(chat/completions|responses)$")
+
+
+SECRET_HEADERS = ("authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie",
+                  "proxy-authorization")
+VERBOSE_BODY = 1500
+
+
+def mask_secret(value):
+    """Keep the shape of a credential header, never its value."""
+    return value[:10] + "..." + f"({len(value)} chars)" if len(value) > 10 else "***"
 
 
 def log(msg):
@@ -180,6 +191,9 @@ class Handler(BaseHTTPRequestHandler):
         self.serve("POST")
 
     def do_GET(self):
+        if websocket.is_upgrade({k.lower(): v for k, v in self.headers.items()}):
+            self.serve_websocket()
+            return
         self.serve("GET")
 
     def do_PUT(self):
@@ -238,28 +252,13 @@ class Handler(BaseHTTPRequestHandler):
                 body = json.loads(raw)
             except ValueError:
                 body = None
+        if app.args.verbose:
+            self.log_request_detail(method, hdrs, raw)
         provider, api, path_model, stream_override, gemini_sse = route(
             method, path, query, hdrs, body)
         model = path_model or (str(body.get("model", "")) if isinstance(body, dict) else "")
 
-        if not self.pid_looked_up and not app.args.no_client_pid:
-            self.pid_looked_up = True
-            try:
-                self.client_pid = find_client_pid(self.client_address[1],
-                                                  self.server.server_address[1])
-            except Exception:  # best effort only
-                self.client_pid = None
-
-        rec = {"seq": seq, "ts": round(time.time(), 6), "request_id": request_id,
-               "provider": provider, "api": api, "path": path, "model": model,
-               "response_model": None, "stream": False, "status": None,
-               "input_tokens": None, "output_tokens": None, "cache_read_input_tokens": None,
-               "cache_creation_input_tokens": None, "reasoning_tokens": None,
-               "total_tokens": None, "input_includes_cache": None,
-               "output_includes_reasoning": None, "usage_sent": False, "partial_usage": None,
-               "cut": False, "gzip": hdrs.get("x-mock-gzip") == "1", "body_bytes": 0,
-               "listener": self.server.kind, "client_port": self.client_address[1],
-               "client_pid": self.client_pid}
+        rec = self.new_record(seq, request_id, provider, api, path, model, hdrs)
 
         err_model = providers.ERROR_MODEL.match(model or "")
         if err:
@@ -295,6 +294,190 @@ class Handler(BaseHTTPRequestHandler):
         rec["status"] = plan.status
         rec["response_model"] = plan.response_model
         self.send_plan(plan, rec, hdrs)
+
+    def lookup_pid(self, hdrs):
+        """The pid of the client. Direct connections: the owner of the peer socket,
+        looked up once per connection. Through the HTTP/2 front (nghttpx adds
+        `x-mock-front: HOST:PORT` to every request it forwards), the peer is nghttpx,
+        so look for the one process connected to the front port, per request."""
+        app = self.server.app
+        if app.args.no_client_pid:
+            return None, None
+        front = hdrs.get("x-mock-front")
+        if front and self.server.kind == "plain":
+            try:
+                pids = front_client_pids(int(front.rsplit(":", 1)[1]))
+            except (ValueError, OSError):
+                pids = []
+            return (pids[0] if len(pids) == 1 else None), pids
+        if not self.pid_looked_up:
+            self.pid_looked_up = True
+            try:
+                self.client_pid = find_client_pid(self.client_address[1],
+                                                  self.server.server_address[1])
+            except Exception:  # best effort only
+                self.client_pid = None
+        return self.client_pid, None
+
+    def new_record(self, seq, request_id, provider, api, path, model, hdrs,
+                   transport=None):
+        pid, front_pids = self.lookup_pid(hdrs)
+        via = hdrs.get("via", "")
+        proxied = "x-mock-front" in hdrs
+        if transport is None:
+            transport = "http1"
+            if proxied and via.split(" ", 1)[0] in ("2", "2.0", "HTTP/2"):
+                transport = "h2"
+        rec = {"seq": seq, "ts": round(time.time(), 6), "request_id": request_id,
+               "provider": provider, "api": api, "path": path, "model": model,
+               "response_model": None, "stream": False, "status": None,
+               "input_tokens": None, "output_tokens": None, "cache_read_input_tokens": None,
+               "cache_creation_input_tokens": None, "reasoning_tokens": None,
+               "total_tokens": None, "input_includes_cache": None,
+               "output_includes_reasoning": None, "usage_sent": False, "partial_usage": None,
+               "cut": False, "gzip": hdrs.get("x-mock-gzip") == "1", "body_bytes": 0,
+               "listener": self.server.kind, "client_port": self.client_address[1],
+               "client_pid": pid, "transport": transport, "proxied": proxied}
+        if proxied:
+            rec["proxy_pid"] = self.client_pid_of_peer()
+            rec["front_client_pids"] = front_pids
+        return rec
+
+    def client_pid_of_peer(self):
+        try:
+            return find_client_pid(self.client_address[1], self.server.server_address[1])
+        except Exception:
+            return None
+
+    # ------------------------------------------------------------ WebSocket
+
+    def serve_websocket(self):
+        """OpenAI Responses API over WebSocket: GET /v1/responses (or the Azure
+        deployment path) upgraded; each `response.create` text message is one call."""
+        app = self.server.app
+        hdrs = {k.lower(): v for k, v in self.headers.items()}
+        path = urlsplit(self.path).path
+        self.close_connection = True
+        if app.args.verbose:
+            self.log_request_detail("GET", hdrs, b"")
+        m = AZURE_PATH.match(path)
+        if path != "/v1/responses" and not (m and m.group(2) == "responses"):
+            self.ws_refuse(404, f"no WebSocket endpoint at {path}")
+            return
+        key = hdrs.get("sec-websocket-key", "")
+        if hdrs.get("sec-websocket-version", "").strip() != "13" or len(key.strip()) != 24:
+            self.ws_refuse(400, "bad WebSocket handshake")
+            return
+        ext, deflate = websocket.negotiate_deflate(hdrs.get("sec-websocket-extensions"))
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", websocket.accept_key(key))
+        if ext:
+            self.send_header("Sec-WebSocket-Extensions", ext)
+        self.send_header("x-request-id", f"ws_{app.run_id}_{self.client_address[1]}")
+        self.end_headers()
+        self.wfile.flush()
+        ws = websocket.WebSocket(self.rfile, self.wfile, deflate)
+        provider = "azure" if m else "openai"
+        try:
+            while True:
+                msg = ws.recv()
+                if msg is None:
+                    return
+                op, data = msg
+                if op != websocket.OP_TEXT:
+                    continue
+                if app.args.verbose:
+                    log(f"  ws message ({len(data)} chars): {data[:VERBOSE_BODY]}")
+                try:
+                    body = json.loads(data)
+                except ValueError:
+                    body = None
+                if app.args.verbose and isinstance(body, dict):
+                    small = {k: v for k, v in body.items()
+                             if k not in ("input", "instructions", "tools")}
+                    log(f"  ws message fields: {json.dumps(small)[:VERBOSE_BODY]}")
+                if not isinstance(body, dict) or body.get("type") != "response.create":
+                    ws.send_text(providers.dumps({"type": "error", "status": 400, "error": {
+                        "type": "invalid_request_error", "code": "unsupported_message",
+                        "message": "the mock answers only response.create"}}))
+                    continue
+                self.ws_response(ws, body, len(data.encode()), path, provider, hdrs,
+                                 deflate is not None, m.group(1) if m else None)
+        except websocket.ProtocolError as e:
+            ws.close(e.code, str(e))
+        except (EOFError, OSError, ssl.SSLError, UnicodeDecodeError, zlib.error) as e:
+            if app.args.verbose:
+                log(f"websocket {self.client_address[1]} ended: {e!r}")
+
+    def ws_refuse(self, status, message):
+        body = providers.dumps({"error": {"message": message, "type": "invalid_request_error",
+                                          "param": None, "code": None}}).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def ws_response(self, ws, body, nbytes, path, provider, hdrs, deflated, deployment):
+        app = self.server.app
+        seq = app.next_seq()
+        request_id = f"req_{app.run_id}_{seq:06d}"
+        model = deployment or str(body.get("model", ""))
+        rec = self.new_record(seq, request_id, provider, "responses", path, model, hdrs,
+                              transport="websocket")
+        rec["ws_deflate"] = deflated
+        rec["stream"] = True
+        err_model = providers.ERROR_MODEL.match(model)
+        if err_model:
+            status = int(err_model.group(1))
+            rec["status"] = status
+            rec["response_model"] = model
+            app.ledger.write(rec)
+            ws.send_text(providers.dumps({"type": "error", "status": status, "error": {
+                "type": "rate_limit_exceeded" if status == 429 else "server_error",
+                "code": "rate_limit_exceeded" if status == 429 else None,
+                "message": f"mock error {status} for testing"}}))
+            return
+        ctx = providers.Ctx(seq=seq, request_id=request_id, provider=provider, api="responses",
+                            model=model, body=body, stream=True, include_usage=False,
+                            gemini_sse=False, nums=app.draw(seq, nbytes, provider))
+        if body.get("generate") is False:
+            # Codex's prewarm: `generate: false` only opens the response (no model
+            # output, zero usage). Not an LLM call: ledger `prewarm: true`.
+            plan = providers.build_responses_prewarm(ctx)
+            rec["prewarm"] = True
+        else:
+            plan = self.build_padded(ctx, self.int_header(hdrs, "x-mock-size", MAX_SIZE_OPTION))
+        rec["status"] = 200
+        rec["response_model"] = plan.response_model
+        rec.update(plan.usage)
+        rec["usage_sent"] = True
+        texts = [providers.dumps(e) for e in plan.events]
+        rec["body_bytes"] = sum(len(t.encode()) for t in texts)
+        written = False
+        try:
+            for i, t in enumerate(texts):
+                if i == len(texts) - 1:
+                    app.ledger.write(rec)   # before the last message, as for HTTP
+                    written = True
+                ws.send_text(t)
+        finally:
+            if not written:
+                rec["usage_sent"] = False
+                rec["client_gone"] = "websocket write failed"
+                app.ledger.write(rec)
+
+    def log_request_detail(self, method, hdrs, raw):
+        """--verbose: the request line, headers (credentials masked) and the
+        start of the body, to see what a real client sends."""
+        shown = {k: (mask_secret(v) if k in SECRET_HEADERS else v) for k, v in hdrs.items()}
+        log(f"{self.server.kind} {self.client_address[1]} {method} {self.path} "
+            f"{self.request_version} headers={json.dumps(shown)}")
+        if raw:
+            log(f"  body ({len(raw)} bytes): {raw[:VERBOSE_BODY].decode('utf-8', 'replace')}")
 
     @staticmethod
     def int_header(hdrs, name, cap):
@@ -430,10 +613,20 @@ class MockServer(ThreadingHTTPServer):
         super().__init__(addr, Handler)
 
     def finish_request(self, request, client_address):
+        # Every piece of a response is its own small write: without TCP_NODELAY, Nagle holds
+        # the second one until the client's delayed ACK (~40 ms on loopback).
+        try:
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         if self.ssl_ctx is None:
             Handler(request, client_address, self)
             return
         request.settimeout(15)
+        delay = self.app.args.handshake_delay_ms
+        if delay > 0:
+            # a real network round trip: the client's ClientHello waits unanswered
+            time.sleep(delay / 1000.0)
         try:
             tls = self.ssl_ctx.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError) as e:
@@ -459,6 +652,39 @@ class MockServer(ThreadingHTTPServer):
             log(f"error serving {client_address}: {exc!r}")
 
 
+def front_client_pids(front_port):
+    """Pids (lowest owner per socket) of the processes with an ESTABLISHED TCP
+    connection to local port `front_port` (the nghttpx front), sorted."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f, None)
+                for line in f:
+                    cols = line.split()
+                    if len(cols) >= 10 and cols[3] == "01" and \
+                            int(cols[2].rsplit(":", 1)[1], 16) == front_port:
+                        inodes.add(f"socket:[{cols[9]}]")
+        except OSError:
+            continue
+    owners = {}
+    for pid in sorted(int(p) for p in os.listdir("/proc") if p.isdigit()):
+        if pid == os.getpid():
+            continue
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link in inodes and link not in owners:
+                owners[link] = pid
+    return sorted(set(owners.values()))
+
+
 def make_ssl_context(cert, key):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -482,10 +708,15 @@ def parse_args(argv):
     p.add_argument("--max-seconds", type=float, default=600, help="stop after this long")
     p.add_argument("--max-body", type=int, default=16 << 20, help="largest request body")
     p.add_argument("--no-client-pid", action="store_true", help="skip the /proc pid lookup")
+    p.add_argument("--handshake-delay-ms", type=float, default=0,
+                   help="TLS listener: wait this long after accept before answering the "
+                        "ClientHello (emulates a network round trip)")
     p.add_argument("--verbose", action="store_true", help="log requests to stderr")
     a = p.parse_args(argv)
     if bool(a.cert) != bool(a.key):
         p.error("--cert and --key go together")
+    if a.handshake_delay_ms < 0:
+        p.error("--handshake-delay-ms must be >= 0")
     if a.also_plain and not a.cert:
         p.error("--also-plain needs TLS (without TLS the main listener is plain already)")
     return a

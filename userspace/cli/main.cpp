@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   run->add_option("--agent-exe", ro.exe, "Track processes exec'ing this binary name or path (repeatable)");
   run->add_option("--agent-cmdline", ro.cmdline, "Track processes whose argv matches this ECMAScript regex (repeatable)");
   run->add_option("--agent-cgroup", ro.cgroup, "Track processes in this cgroup v2 path or below (repeatable)");
+  run->add_option("--agent-script", ro.script, "Track interpreters running this script name or npm package, e.g. @google/gemini-cli (repeatable)");
   run->add_option("--agent-pid", ro.pid, "Track this running process and its descendants (repeatable)");
   run->add_option("-o,--output", ro.output, "Write events here instead of stdout (created 0600)");
   run->add_option("--health-interval", ro.health_interval_s, "Seconds between sensor.health events (0: only start/stop)")
@@ -28,6 +29,10 @@ int main(int argc, char** argv) {
                 "Do not make processes that send LLM API requests into agents");
   run->add_flag("--no-plain-http", ro.no_plain_http,
                 "Do not decode plain HTTP of tracked processes (local model servers)");
+  run->add_option("--tls-hooks", ro.tls_hooks,
+                  "process: hook TLS only in tracked processes (default); system: hook libssl, "
+                  "GnuTLS and node for every process (discovers IP-only clients, costs everyone)")
+      ->check(CLI::IsMember({"process", "system"}));
   run->add_option("--prices", ro.prices, "Price table (JSON); default: the shipped one");
   run->add_option("--prices-override", ro.prices_override, "Prices merged over the table (JSON)");
   run->add_option("--state-dir", ro.state_dir, "Directory for the fingerprint key (created 0700)");

@@ -1,6 +1,7 @@
 #include "cli/run_command.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,7 +17,7 @@
 #include "llm/key_fingerprint.h"
 #include "llm/price_table.h"
 #include "loader/bpf_sensor.h"
-#include "loader/tls_attacher.h"
+#include "loader/tls_hooks.h"
 #include "enforce/control_socket.h"
 #include "enforce/enforcer.h"
 #include "enforce/policy_compiler.h"
@@ -87,12 +88,34 @@ std::string default_prices_path() {
 }
 }  // namespace
 
-const std::vector<std::string>& default_agent_exes() {
-  // Coding-agent CLIs as they are commonly installed; the default policy observes them.
-  static const std::vector<std::string> names = {
-      "claude", "gemini", "codex", "aider", "goose", "opencode", "cursor-agent", "amp",
-      "crush",  "qwen",   "continue", "cline", "openhands"};
-  return names;
+const std::vector<DefaultAgent>& default_agents() {
+  // Coding-agent CLIs as their official packages install them: `claude` is a link to the
+  // native claude.exe (so is opencode's), codex's node wrapper starts the native `codex`,
+  // and node CLIs run as `node .../node_modules/PACKAGE/...` when not started by name.
+  static const std::vector<DefaultAgent> agents = {
+      {false, "claude", "claude"},   {false, "claude.exe", "claude"},
+      {false, "gemini", "gemini"},   {false, "codex", "codex"},
+      {false, "aider", "aider"},     {false, "goose", "goose"},
+      {false, "opencode", "opencode"}, {false, "opencode.exe", "opencode"},
+      {false, "cursor-agent", "cursor-agent"}, {false, "amp", "amp"},
+      {false, "crush", "crush"},     {false, "qwen", "qwen"},
+      {false, "continue", "continue"}, {false, "cline", "cline"},
+      {false, "openhands", "openhands"},
+      {true, "@anthropic-ai/claude-code", "claude"}, {true, "opencode-ai", "opencode"},
+      {true, "@openai/codex", "codex"}, {true, "@google/gemini-cli", "gemini"},
+      {true, "@qwen-code/qwen-code", "qwen"}};
+  return agents;
+}
+
+const std::vector<std::string>& default_llm_hosts() {
+  static const std::vector<std::string> hosts = {
+      "api.openai.com", "api.anthropic.com", "generativelanguage.googleapis.com",
+      "aiplatform.googleapis.com", "*.openai.azure.com", "*.services.ai.azure.com",
+      "*.cognitiveservices.azure.com", "api.mistral.ai", "api.groq.com", "api.deepseek.com",
+      "api.x.ai", "openrouter.ai", "api.together.xyz", "api.together.ai", "api.cohere.com",
+      "api.cohere.ai", "api.fireworks.ai", "api.perplexity.ai", "api.moonshot.ai",
+      "dashscope.aliyuncs.com", "dashscope-intl.aliyuncs.com", "chatgpt.com"};
+  return hosts;
 }
 
 int policy_check(const std::string& file) {
@@ -129,11 +152,19 @@ int control(const std::string& socket, const std::string& request) {
 
 int run(const RunOptions& o) {
   if (auto ok = loader::preflight(); !ok) return fail(ok.error().message);
+  // Every TLS hook in a tracked process holds a perf event fd: lift the soft limit to the
+  // hard one so a busy agent tree cannot exhaust the default 1024.
+  struct rlimit nofile {};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   std::vector<pipeline::Selector> sels;
   for (const auto& v : o.exe) sels.push_back({pipeline::SelectorKind::Exe, v, {}});
   for (const auto& v : o.cmdline) sels.push_back({pipeline::SelectorKind::Cmdline, v, {}});
   for (const auto& v : o.cgroup) sels.push_back({pipeline::SelectorKind::Cgroup, v, {}});
   for (const auto& v : o.pid) sels.push_back({pipeline::SelectorKind::Pid, v, {}});
+  for (const auto& v : o.script) sels.push_back({pipeline::SelectorKind::Script, v, {}});
   std::optional<policy::Policy> pol;
   if (!o.policy.empty()) {
     auto loaded = policy::load_policy_file(o.policy);
@@ -149,7 +180,9 @@ int run(const RunOptions& o) {
   }
   bool defaults = sels.empty() && !o.no_default_agents;
   if (defaults)
-    for (const auto& n : default_agent_exes()) sels.push_back({pipeline::SelectorKind::Exe, n, {}});
+    for (const auto& a : default_agents())
+      sels.push_back({a.script ? pipeline::SelectorKind::Script : pipeline::SelectorKind::Exe,
+                      a.value, a.name});
   auto selectors = pipeline::SelectorSet::build(sels);
   if (!selectors) return fail(selectors.error().message);
 
@@ -190,7 +223,18 @@ int run(const RunOptions& o) {
   for (auto [id, idx] : cgroup_keys)
     if (auto ok = bpf.add_cgroup_selector(id, idx); !ok) return fail(ok.error().message);
   bpf.set_exec_candidates(selectors->has_cmdline());
-  bpf.set_autodiscover(!o.no_autodiscover && (!pol || pol->autodiscover));
+  bpf.set_script_selectors(selectors->has_script());
+  const bool autodiscover = !o.no_autodiscover && (!pol || pol->autodiscover);
+  const bool system_hooks = o.tls_hooks == "system";
+  // With per-process hooks, discovery comes from what the kernel sees anyway (the TLS
+  // server name, a plain-HTTP request); system-wide hooks also peek at every TLS write.
+  bpf.set_autodiscover(autodiscover && system_hooks);
+  bpf.set_discover_connect(autodiscover);
+  for (const auto& h : default_llm_hosts()) {
+    bool below = h.rfind("*.", 0) == 0;
+    if (auto ok = bpf.add_llm_host(pipeline::fnv1a64(below ? h.substr(2) : h), below); !ok)
+      return fail(ok.error().message);
+  }
   for (uint32_t i = 0; i < selectors->items().size(); i++)
     if (auto ok = bpf.set_selector_class(i, selectors->items()[i].agent_class); !ok)
       return fail(ok.error().message);
@@ -233,23 +277,54 @@ int run(const RunOptions& o) {
                  h.feature);
   }
 
-  loader::TlsAttacher tls(bpf.tls_enter_program(), bpf.tls_exit_program());
-  tls.attach_system_libraries();
-  tls.scan_all();
+  loader::TlsHooks tls(bpf.tls_programs(),
+                      system_hooks ? loader::TlsHooks::Mode::SystemWide : loader::TlsHooks::Mode::PerProcess,
+                      o.state_dir + "/tls-plans.cache");
+  if (system_hooks)
+    tls.attach_system_wide({"/usr/lib/x86_64-linux-gnu/libssl.so.3", "/usr/lib/x86_64-linux-gnu/libssl.so.1.1",
+                            "/usr/lib/x86_64-linux-gnu/libgnutls.so.30", "/usr/lib64/libssl.so.3",
+                            "/usr/lib/libssl.so.3", "/usr/bin/node", "/usr/local/bin/node"});
   auto report_tls = [&tls]() {
-    for (const auto& t : tls.take_new()) {
-      if (t.error.empty())
-        fmt::print(stderr, "rein: attached   {} uprobes ({} functions) {}\n", t.library, t.functions, t.path);
-      else
-        fmt::print(stderr, "rein: unavailable {} uprobes on {}: {}\n", t.library, t.path, t.error);
-    }
+    for (const auto& line : tls.take_log()) fmt::print(stderr, "rein: {}\n", line);
   };
-  report_tls();
-  if (!tls.attached_files())
-    fmt::print(stderr, "rein: degraded: no TLS library found to attach to: LLM calls over TLS are not decoded\n");
+  fmt::print(stderr, "rein: TLS hooks: {}\n",
+             system_hooks ? "system wide (libssl, GnuTLS, node for every process)"
+                          : "per tracked process (untracked processes are not hooked)");
+  pipe.set_tls_coverage([&tls](uint32_t pid) {
+    auto c = tls.coverage(pid);
+    return pipeline::TlsCoverage{std::move(c.hooked), std::move(c.undecodable), c.pending, c.hooked_at_ns};
+  });
 
-  auto ring = source::RingSource::open(bpf.ring_fd(), [&pipe](std::span<const uint8_t> b) {
+  // Records that change where TLS hooks are needed go to the hooks right after the pipeline
+  // has seen them (it decides which execs are tracked: argv selectors match in user space).
+  auto ring = source::RingSource::open(bpf.ring_fd(), [&](std::span<const uint8_t> b) {
     pipe.on_record(b);
+    if (b.size() < sizeof(rein_hdr)) return;
+    rein_hdr h{};
+    std::memcpy(&h, b.data(), sizeof(h));
+    uint64_t now = h.ts_ns;
+    switch (h.kind) {
+      case REIN_REC_EXEC:
+        // h.agent: tracked at the exec, even if the process is gone by now
+        if (h.agent || bpf.is_tracked(h.tgid)) tls.on_process(h.tgid, now);
+        break;
+      case REIN_REC_FORK:
+        if (b.size() >= sizeof(rein_fork)) {
+          rein_fork f{};
+          std::memcpy(&f, b.data(), sizeof(f));
+          tls.on_fork(h.tgid, f.ppid, now);
+        }
+        break;
+      case REIN_REC_EXIT:
+        tls.on_exit(h.tgid);
+        break;
+      case REIN_REC_TLS_LIB:
+        if (auto r = decode::decode_record(b); r && std::holds_alternative<decode::TlsLibRec>(*r))
+          tls.on_library(h.tgid, std::get<decode::TlsLibRec>(*r).path, now);
+        break;
+      default:
+        break;
+    }
   });
   if (!ring) return fail(ring.error().message);
 
@@ -302,8 +377,8 @@ int run(const RunOptions& o) {
     w.end_array();
     w.key("default_agents");
     w.boolean(defaults);
-    w.key("tls_files_attached");
-    w.number(uint64_t(tls.attached_files()));
+    w.key("tls_hooks");
+    w.string(system_hooks ? "system" : "process");
     w.key("autodiscover");
     w.boolean(!o.no_autodiscover && (!enforcer || enforcer->policy().autodiscover));
     w.key("policy");
@@ -311,6 +386,8 @@ int run(const RunOptions& o) {
   };
   pipe.emit_health(pipeline::Clock::boot_now_ns(), "started", named(bpf.counters()), hooks_json);
   size_t adopted = pipe.adopt_existing();
+  for (uint32_t pid : pipe.table().pids())
+    if (bpf.is_tracked(pid)) tls.on_process(pid, pipeline::Clock::boot_now_ns());
   (*sink)->flush();
   fmt::print(stderr, "rein: ready ({} running processes adopted{})\n", adopted,
              defaults ? ", default agent selectors" : "");
@@ -319,7 +396,6 @@ int run(const RunOptions& o) {
   using clock = std::chrono::steady_clock;
   auto start = clock::now();
   auto next_health = start + std::chrono::duration<double>(o.health_interval_s);
-  auto next_tls_scan = start + std::chrono::seconds(5);
   int rc = 0;
   while (!g_stop.load()) {
     // The kernel wakes us only for a full batch or an urgent record; poll's timeout plus a
@@ -341,11 +417,8 @@ int run(const RunOptions& o) {
         reload();
       }
     }
-    if (now >= next_tls_scan) {  // libraries loaded since (dlopen, new containers)
-      tls.scan_all();
-      report_tls();
-      next_tls_scan = now + std::chrono::seconds(5);
-    }
+    tls.poll(boot);
+    report_tls();
     if (o.health_interval_s > 0 && now >= next_health) {
       pipe.emit_health(boot, "running", named(bpf.counters()));
       next_health = now + std::chrono::duration<double>(o.health_interval_s);

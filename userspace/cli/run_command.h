@@ -6,7 +6,7 @@
 namespace rein::cli {
 
 struct RunOptions {
-  std::vector<std::string> exe, cmdline, cgroup, pid;
+  std::vector<std::string> exe, cmdline, cgroup, pid, script;
   std::string output;
   double health_interval_s = 10.0;
   double duration_s = 0;  // 0: until SIGINT/SIGTERM
@@ -19,10 +19,23 @@ struct RunOptions {
   std::string state_dir = "/var/lib/rein";  // fingerprint key
   std::string policy;                        // policy file (YAML); empty: observe only
   std::string control_socket = "/run/rein/control.sock";
+  // "process": TLS hooks only in tracked processes (untracked ones pay nothing); "system":
+  // libssl/GnuTLS/node hooked for every process, which also discovers agents that talk to
+  // an LLM by IP address (no server name) and catches their first call, at a cost to every
+  // TLS user on the host. docs/operations.md has the figures.
+  std::string tls_hooks = "process";
 };
 
-// The agents the shipped default policy selects when no selector is given.
-const std::vector<std::string>& default_agent_exes();
+// What the shipped default policy selects when no selector is given: executables by name
+// (kind Exe) and node CLIs by their npm package (kind Script), with agent names.
+struct DefaultAgent {
+  bool script;
+  std::string value, name;
+};
+const std::vector<DefaultAgent>& default_agents();
+// LLM API host names whose TLS server name makes a process an agent ("*." = any name below).
+const std::vector<std::string>& default_llm_hosts();
+
 
 int run(const RunOptions& opts);
 

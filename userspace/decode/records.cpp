@@ -26,6 +26,8 @@ static_assert(sizeof(rein_dns) == 72 && offsetof(rein_dns, addr) == 52);
 static_assert(sizeof(rein_data) == 88 && offsetof(rein_data, fd) == 56 &&
               offsetof(rein_data, peer_addr) == 72);
 static_assert(sizeof(rein_policy_net) == 64 && offsetof(rein_policy_net, addr) == 40);
+static_assert(sizeof(rein_bind) == 56 && sizeof(rein_tls_lib) == 40);
+static_assert(sizeof(rein_config) == 56);
 static_assert(sizeof(rein_rule) == 40 && sizeof(rein_path_key) == 260 && sizeof(rein_net_key) == 20);
 
 namespace {
@@ -235,6 +237,7 @@ Result<Record> decode_record(std::span<const uint8_t> b) {
       r.peer_port = d.peer_port;
       if (d.peer_family == AF_INET || d.peer_family == AF_INET6)
         r.peer_address = inet_text(d.peer_family, d.peer_addr);
+      r.flags = d.flags;
       r.data = b.subspan(sizeof(d), d.len);
       return Record{r};
     }
@@ -252,6 +255,20 @@ Result<Record> decode_record(std::span<const uint8_t> b) {
       static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
       r.address = std::memcmp(p.addr, mapped, 12) == 0 ? inet_text(AF_INET, p.addr + 12)
                                                          : inet_text(AF_INET6, p.addr);
+      return Record{std::move(r)};
+    }
+    case REIN_REC_BIND: {
+      rein_bind d{};
+      if (!read_fixed(b, d)) return bad("short bind", h.kind);
+      return Record{BindRec{header_of(d.h), d.from, d.to, d.fd}};
+    }
+    case REIN_REC_TLS_LIB: {
+      rein_tls_lib l{};
+      if (!read_fixed(b, l)) return bad("short tls lib", h.kind);
+      TlsLibRec r;
+      r.h = header_of(l.h);
+      Tail t(b, sizeof(l));
+      if (!t.take(l.path_len, r.path)) return bad("tls lib path exceeds the record", h.kind);
       return Record{std::move(r)};
     }
     default:

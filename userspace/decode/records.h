@@ -103,7 +103,21 @@ struct DataRec {
   uint16_t peer_family = 0;  // AF_INET/AF_INET6 once the socket is known, else 0
   uint16_t peer_port = 0;
   std::string peer_address;
+  uint16_t flags = 0;   // REIN_DF_*
   std::span<const uint8_t> data;  // points into the ring record: valid during on_record
+};
+
+// rustls: egress data sent under cipher key `from` continues the socket stream `to`.
+struct BindRec {
+  Header h;
+  uint64_t from = 0, to = 0;
+  int32_t fd = -1;
+};
+
+// A tracked process opened a TLS library (user space hooks it for that process).
+struct TlsLibRec {
+  Header h;
+  std::string path;
 };
 
 // A network rule (or an agent's LLM budget) matched in a cgroup connect/sendmsg hook.
@@ -116,7 +130,7 @@ struct PolicyNetRec {
 };
 
 using Record = std::variant<ExecRec, ForkRec, ExitRec, FileRec, FileOpenRec, FileCloseRec,
-                            ConnectRec, DnsRec, DataRec, PolicyNetRec>;
+                            ConnectRec, DnsRec, DataRec, PolicyNetRec, BindRec, TlsLibRec>;
 
 Result<Record> decode_record(std::span<const uint8_t> bytes);
 

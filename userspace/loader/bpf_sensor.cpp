@@ -37,11 +37,14 @@ Result<void> preflight() {
 }
 
 const char* counter_name(uint32_t idx) {
-  static const char* names[REIN_CTR_MAX] = {
+  static const char* names[] = {
       "records",         "drop_ringbuf_full", "drop_pending_full", "drop_tracked_full",
       "drop_openfile_full", "path_truncated",  "args_truncated",    "dns_truncated",
       "user_read_failed", "exec_candidates", "data_truncated", "data_read_failed",
-      "drop_conn_full", "agents_discovered", "host_addresses_learned"};
+      "drop_conn_full", "agents_discovered", "host_addresses_learned", "tls_records_not_data",
+      "tls_records_padded", "agents_discovered_sni", "agents_discovered_plain_http",
+      "go_tls_unpaired_returns", "tls_library_opens"};
+  static_assert(sizeof(names) / sizeof(names[0]) == REIN_CTR_MAX);
   return idx < REIN_CTR_MAX ? names[idx] : "unknown";
 }
 
@@ -242,8 +245,27 @@ Result<void> BpfSensor::add_network_entry(const rein_net_key& key, const rein_ru
   return {};
 }
 
-struct bpf_program* BpfSensor::tls_enter_program() const { return skel_->progs.rein_tls_enter; }
-struct bpf_program* BpfSensor::tls_exit_program() const { return skel_->progs.rein_tls_exit; }
+TlsPrograms BpfSensor::tls_programs() const {
+  return TlsPrograms{skel_->progs.rein_tls_enter, skel_->progs.rein_tls_exit,
+                     skel_->progs.rein_gcm_seal,  skel_->progs.rein_gcm_open_enter,
+                     skel_->progs.rein_gcm_open_exit, skel_->progs.rein_go_enter,
+                     skel_->progs.rein_go_ret};
+}
+
+void BpfSensor::set_discover_connect(bool on) {
+  __atomic_store_n(&skel_->bss->cfg.discover_connect, on ? 1u : 0u, __ATOMIC_RELEASE);
+}
+
+void BpfSensor::set_script_selectors(bool on) {
+  __atomic_store_n(&skel_->bss->cfg.script_selectors, on ? 1u : 0u, __ATOMIC_RELEASE);
+}
+
+Result<void> BpfSensor::add_llm_host(uint64_t hash, bool below) {
+  uint32_t v = below ? 2 : 1;
+  if (bpf_map__update_elem(skel_->maps.llm_sni, &hash, sizeof(hash), &v, sizeof(v), BPF_ANY) != 0)
+    return make_error(fmt::format("LLM host map: {}", errno_text(errno)));
+  return {};
+}
 
 Result<void> BpfSensor::add_exe_selector(uint64_t hash, uint32_t index) {
   if (bpf_map__update_elem(skel_->maps.sel_exe, &hash, sizeof(hash), &index, sizeof(index),

@@ -18,6 +18,17 @@ struct bpf_program;
 
 namespace rein::loader {
 
+// The programs TLS hooks attach (userspace/loader/tls_hooks.h places them).
+struct TlsPrograms {
+  struct bpf_program* tls_enter;      // uprobe: SSL_write/SSL_read-shaped entry
+  struct bpf_program* tls_exit;       // uretprobe of the same
+  struct bpf_program* gcm_seal;       // uprobe: aws-lc AES-GCM encrypt entry (rustls)
+  struct bpf_program* gcm_open_enter; // uprobe: aws-lc AES-GCM decrypt entry
+  struct bpf_program* gcm_open_exit;  // uretprobe of the same
+  struct bpf_program* go_enter;       // uprobe: Go (*tls.Conn).Read/Write entry
+  struct bpf_program* go_ret;         // uprobe on each RET of the same
+};
+
 struct HookStatus {
   std::string program;
   std::string hook;   // what it hooks, for the start-up report
@@ -50,8 +61,14 @@ class BpfSensor {
   Result<void> block_llm(uint32_t agent_root, uint32_t budget_plus1);
   Result<void> add_llm_endpoint(const std::array<uint8_t, 16>& addr, uint16_t port);
   Result<void> add_network_entry(const rein_net_key& key, const rein_rule& rule);
-  struct bpf_program* tls_enter_program() const;
-  struct bpf_program* tls_exit_program() const;
+  TlsPrograms tls_programs() const;
+  // Untracked processes' first socket write after a TCP connect is looked at for an LLM
+  // host's TLS server name or a plain LLM request (discovery without TLS hooks).
+  void set_discover_connect(bool on);
+  void set_script_selectors(bool on);
+  // An LLM API host name for discovery (FNV-1a 64 of the lower-cased name); below = any
+  // name under it.
+  Result<void> add_llm_host(uint64_t hash, bool below);
   Result<void> add_exe_selector(uint64_t hash, uint32_t index);
   Result<void> add_cgroup_selector(uint64_t cgroup_id, uint32_t index);
   // Marks a process tracked as a member of the agent rooted at `agent_root`.

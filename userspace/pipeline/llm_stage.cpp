@@ -1,14 +1,50 @@
 #include "pipeline/llm_stage.h"
 
 #include "llm/llm_analyzer.h"
+#include "llm/ws_responses.h"
+#include "proto/websocket_stream.h"
 #include "rein/abi/events.h"
 
 namespace rein::pipeline {
+
+namespace {
+constexpr size_t kMaxAliases = 4096;
+}
+
+struct LlmStage::Stream {
+  std::unique_ptr<proto::Http1Connection> h1;
+  std::unique_ptr<proto::Http2Connection> h2;
+  std::unique_ptr<proto::WsDecoder> ws[2];
+  std::unique_ptr<llm::WsResponsesSession> ws_session;
+  CallContext ctx;
+  uint64_t last_ns = 0;
+  bool anchored_late = false;  // capture began mid-connection
+
+  bool started() const { return h1 || h2; }
+  void feed(int dir, uint64_t offset, std::span<const uint8_t> data, uint64_t ts) {
+    if (h2) h2->feed(dir, offset, data, ts);
+    else if (h1) h1->feed(dir, offset, data, ts);
+  }
+  void expire(uint64_t now) {
+    if (h2) h2->expire(now);
+    else if (h1) h1->expire(now);
+  }
+  void close(uint64_t ts) {
+    if (h2) h2->close(ts);
+    else if (h1) h1->close(ts);
+    for (auto& d : ws)
+      if (d) d->finish(ts);
+    if (ws_session) ws_session->close(ts);
+  }
+  bool unparseable() const { return h2 ? h2->unparseable() : h1 && h1->unparseable(); }
+};
 
 LlmStage::LlmStage(const llm::PriceTable* prices, const llm::Fingerprinter* fingerprinter,
                    OnCall on_call, size_t max_streams)
     : prices_(prices), fingerprinter_(fingerprinter), on_call_(std::move(on_call)),
       max_streams_(max_streams) {}
+
+LlmStage::~LlmStage() = default;
 
 void LlmStage::on_exchange(const CallContext& ctx, proto::HttpExchange&& ex) {
   stats_.exchanges++;
@@ -25,29 +61,74 @@ void LlmStage::on_exchange(const CallContext& ctx, proto::HttpExchange&& ex) {
   on_call_(c, *call);
 }
 
+void LlmStage::on_upgrade(Stream& s, const proto::HttpExchange& hs) {
+  if (!hs.response || !proto::is_websocket_handshake(hs.request, *hs.response)) return;
+  stats_.websockets++;
+  s.ctx.protocol = "websocket";
+  auto opts = proto::negotiate(hs.request, *hs.response);
+  if (prices_ && fingerprinter_) {
+    s.ws_session = std::make_unique<llm::WsResponsesSession>(
+        hs, *prices_, *fingerprinter_, [this, &s](llm::LlmCall&& call, uint64_t ts) {
+          stats_.llm_calls++;
+          CallContext c = s.ctx;
+          c.ts_ns = ts;
+          on_call_(c, call);
+        });
+  }
+  for (int dir = 0; dir < 2; dir++) {
+    s.ws[dir] = std::make_unique<proto::WsDecoder>(dir == 0, opts, [&s](proto::WsMessage&& m) {
+      if (s.ws_session) s.ws_session->on_message(m);
+    });
+  }
+}
+
+void LlmStage::start_http(Stream& s, const decode::DataRec& r) {
+  // HTTP/2 is recognised by the client's connection preface, which only the first bytes of
+  // the connection carry; a stream joined late is taken for HTTP/1.1 (its parser resyncs).
+  bool from_start = r.offset == 0 && r.dir == REIN_DIR_EGRESS;
+  if (from_start && proto::Http2Connection::is_preface(r.data)) {
+    stats_.http2_streams++;
+    s.ctx.protocol = "h2";
+    s.h2 = std::make_unique<proto::Http2Connection>(
+        [this, &s](proto::HttpExchange&& ex, uint64_t) { on_exchange(s.ctx, std::move(ex)); });
+    return;
+  }
+  proto::Http1ConnectionLimits limits;
+  limits.anchor_at_first_chunk = !from_start;
+  s.ctx.protocol = "http/1.1";
+  s.h1 = std::make_unique<proto::Http1Connection>(
+      [this, &s](proto::HttpExchange&& ex, uint64_t) { on_exchange(s.ctx, std::move(ex)); }, limits);
+  s.h1->set_upgrade_handlers(
+      [this, &s](const proto::HttpExchange& hs) { on_upgrade(s, hs); },
+      [&s](int dir, std::span<const uint8_t> bytes, uint64_t ts, bool gap) {
+        auto& d = s.ws[dir & 1];
+        if (!d) return;
+        if (gap) d->gap(ts);
+        else d->feed(bytes, ts);
+      });
+}
+
+LlmStage::Stream& LlmStage::open_stream(const Key& key, const decode::DataRec& r) {
+  if (streams_.size() >= max_streams_) {  // the stalest stream makes room
+    auto oldest = streams_.begin();
+    for (auto s = streams_.begin(); s != streams_.end(); ++s)
+      if (s->second->last_ns < oldest->second->last_ns) oldest = s;
+    close_stream(oldest, r.h.ts_ns);
+    stats_.streams_evicted++;
+  }
+  auto s = std::make_unique<Stream>();
+  s->ctx = CallContext{r.h.tgid, r.h.agent, r.fd, r.source, r.h.ts_ns, {}, 0, {}};
+  stats_.streams_opened++;
+  return *streams_.emplace(key, std::move(s)).first->second;
+}
+
 void LlmStage::on_data(const decode::DataRec& r) {
   Key key{r.h.tgid, r.conn};
+  if (r.flags & REIN_DF_KEYED)
+    if (auto a = aliases_.find(key); a != aliases_.end()) key.second = a->second;
   auto it = streams_.find(key);
-  if (it == streams_.end()) {
-    if (streams_.size() >= max_streams_) {  // the stalest stream makes room
-      auto oldest = streams_.begin();
-      for (auto s = streams_.begin(); s != streams_.end(); ++s)
-        if (s->second.last_ns < oldest->second.last_ns) oldest = s;
-      close_stream(oldest, r.h.ts_ns);
-      stats_.streams_evicted++;
-    }
-    Stream s;
-    s.ctx = CallContext{r.h.tgid, r.h.agent, r.fd, r.source, r.h.ts_ns, {}, 0};
-    proto::Http1ConnectionLimits limits;
-    // A stream we join late (the client was running before us) does not start at offset 0.
-    limits.anchor_at_first_chunk = r.offset != 0;
-    auto* ctx = &streams_.emplace(key, std::move(s)).first->second.ctx;
-    it = streams_.find(key);
-    it->second.http = std::make_unique<proto::Http1Connection>(
-        [this, ctx](proto::HttpExchange&& ex, uint64_t) { on_exchange(*ctx, std::move(ex)); }, limits);
-    stats_.streams_opened++;
-  }
-  auto& s = it->second;
+  Stream& s = it == streams_.end() ? open_stream(key, r) : *it->second;
+  if (!s.started()) start_http(s, r);
   s.last_ns = r.h.ts_ns;
   if (r.fd >= 0) s.ctx.fd = r.fd;
   if (!r.peer_address.empty()) {
@@ -57,11 +138,29 @@ void LlmStage::on_data(const decode::DataRec& r) {
   if (r.h.agent) s.ctx.agent = r.h.agent;
   int dir = r.dir == REIN_DIR_EGRESS ? proto::Http1Connection::kClientToServer
                                      : proto::Http1Connection::kServerToClient;
-  s.http->feed(dir, r.offset, r.data, r.h.ts_ns);
+  s.feed(dir, r.offset, r.data, r.h.ts_ns);
 }
 
-void LlmStage::close_stream(std::map<Key, Stream>::iterator it, uint64_t ts_ns) {
-  it->second.http->close(ts_ns);  // delivers what is left while the context is alive
+void LlmStage::on_bind(const decode::BindRec& r) {
+  Key from{r.h.tgid, r.from}, to{r.h.tgid, r.to};
+  if (aliases_.size() >= kMaxAliases) {
+    stats_.unbound_aliases_dropped += aliases_.size();
+    aliases_.clear();
+  }
+  aliases_[from] = r.to;
+  auto it = streams_.find(from);
+  if (it == streams_.end()) return;
+  if (streams_.count(to)) return;  // the socket already has a stream: keep both apart
+  auto s = std::move(it->second);
+  streams_.erase(it);
+  if (r.fd >= 0) s->ctx.fd = r.fd;
+  streams_.emplace(to, std::move(s));
+  stats_.rebound_streams++;
+}
+
+void LlmStage::close_stream(std::map<Key, std::unique_ptr<Stream>>::iterator it, uint64_t ts_ns) {
+  it->second->close(ts_ns);  // delivers what is left while the context is alive
+  if (it->second->unparseable()) stats_.unparseable_streams++;
   streams_.erase(it);
 }
 
@@ -69,28 +168,24 @@ void LlmStage::on_process_exit(uint32_t tgid, uint64_t ts_ns) {
   auto it = streams_.lower_bound({tgid, 0});
   while (it != streams_.end() && it->first.first == tgid) {
     auto next = std::next(it);
-    it->second.http->close(ts_ns);
-    if (it->second.http->unparseable()) stats_.unparseable_streams++;
-    streams_.erase(it);
+    close_stream(it, ts_ns);
     it = next;
   }
+  for (auto a = aliases_.lower_bound({tgid, 0}); a != aliases_.end() && a->first.first == tgid;)
+    a = aliases_.erase(a);
 }
 
 void LlmStage::expire(uint64_t now_ns, uint64_t idle_ns) {
   for (auto it = streams_.begin(); it != streams_.end();) {
     auto next = std::next(it);
-    if (now_ns > it->second.last_ns + idle_ns) {
-      it->second.http->close(now_ns);
-      streams_.erase(it);
-    } else {
-      it->second.http->expire(now_ns);
-    }
+    if (now_ns > it->second->last_ns + idle_ns) close_stream(it, now_ns);
+    else it->second->expire(now_ns);
     it = next;
   }
 }
 
 void LlmStage::close_all(uint64_t ts_ns) {
-  for (auto& [k, s] : streams_) s.http->close(ts_ns);
+  for (auto& [k, s] : streams_) s->close(ts_ns);
   streams_.clear();
 }
 

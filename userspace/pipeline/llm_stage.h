@@ -1,6 +1,7 @@
-// LLM traffic: plaintext chunks per (process, connection) -> HTTP/1.1 exchanges ->
-// attributed LLM calls. One Http1Connection per stream, closed when its process exits or
-// the stream goes idle; bounded in number of streams.
+// LLM traffic: plaintext chunks per (process, connection) -> HTTP exchanges (HTTP/1.1, or
+// HTTP/2 when the client starts with its preface; WebSocket after an HTTP/1.1 upgrade) ->
+// attributed LLM calls. One decoder per stream, closed when its process exits or the
+// stream goes idle; bounded in number of streams.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -13,6 +14,14 @@
 #include "llm/llm_call.h"
 #include "llm/price_table.h"
 #include "proto/http1_connection.h"
+#include "proto/http2_connection.h"
+
+namespace rein::llm {
+class WsResponsesSession;
+}
+namespace rein::proto {
+class WsDecoder;
+}
 
 namespace rein::pipeline {
 
@@ -23,6 +32,10 @@ struct LlmStageStats {
   uint64_t llm_calls = 0;
   uint64_t not_llm = 0;          // HTTP exchanges that were not LLM API calls
   uint64_t unparseable_streams = 0;
+  uint64_t http2_streams = 0;
+  uint64_t websockets = 0;
+  uint64_t rebound_streams = 0;  // rustls: key streams joined to their socket
+  uint64_t unbound_aliases_dropped = 0;
 };
 
 struct CallContext {
@@ -33,6 +46,7 @@ struct CallContext {
   uint64_t ts_ns = 0;
   std::string peer_address;  // empty when unknown
   uint16_t peer_port = 0;
+  std::string protocol;      // "http/1.1", "h2", "websocket"
 };
 
 class LlmStage {
@@ -43,28 +57,31 @@ class LlmStage {
   void set_request_hook(OnRequest hook) { on_request_ = std::move(hook); }
   LlmStage(const llm::PriceTable* prices, const llm::Fingerprinter* fingerprinter, OnCall on_call,
            size_t max_streams = 4096);
+  ~LlmStage();
   void on_data(const decode::DataRec& r);
+  // rustls: the stream sent under cipher key `from` is the socket stream `to`.
+  void on_bind(const decode::BindRec& r);
   void on_process_exit(uint32_t tgid, uint64_t ts_ns);
   void expire(uint64_t now_ns, uint64_t idle_ns = 120'000'000'000ULL);
   void close_all(uint64_t ts_ns);
   const LlmStageStats& stats() const { return stats_; }
 
  private:
-  struct Stream {
-    std::unique_ptr<proto::Http1Connection> http;
-    CallContext ctx;
-    uint64_t last_ns = 0;
-  };
+  struct Stream;
   using Key = std::pair<uint32_t, uint64_t>;  // tgid, conn
-  void close_stream(std::map<Key, Stream>::iterator it, uint64_t ts_ns);
+  void close_stream(std::map<Key, std::unique_ptr<Stream>>::iterator it, uint64_t ts_ns);
   void on_exchange(const CallContext& ctx, proto::HttpExchange&& ex);
+  Stream& open_stream(const Key& key, const decode::DataRec& r);
+  void start_http(Stream& s, const decode::DataRec& r);
+  void on_upgrade(Stream& s, const proto::HttpExchange& handshake);
 
   const llm::PriceTable* prices_;
   const llm::Fingerprinter* fingerprinter_;
   OnCall on_call_;
   OnRequest on_request_;
   size_t max_streams_;
-  std::map<Key, Stream> streams_;
+  std::map<Key, std::unique_ptr<Stream>> streams_;
+  std::map<Key, uint64_t> aliases_;  // (tgid, key) -> socket stream, after a bind
   LlmStageStats stats_;
 };
 

@@ -21,6 +21,7 @@ const char* flag_of(SelectorKind k) {
     case SelectorKind::Cmdline: return "--agent-cmdline";
     case SelectorKind::Cgroup: return "--agent-cgroup";
     case SelectorKind::Pid: return "--agent-pid";
+    case SelectorKind::Script: return "--agent-script";
   }
   return "?";
 }
@@ -38,6 +39,31 @@ bool cgroup_under(const std::string& path, const std::string& sel) {
                        path[s.size()] == '/');
 }
 }  // namespace
+
+ScriptArg script_arg(const std::vector<std::string>& args) {
+  ScriptArg out;
+  for (size_t i = 1; i < args.size() && i <= 3; i++) {
+    const std::string& a = args[i];
+    if (a.empty() || a[0] == '-') continue;
+    out.basename = basename_of(a);
+    auto nm = a.rfind("node_modules/");
+    if (nm != std::string::npos) {
+      std::string_view rest = std::string_view(a).substr(nm + 13);
+      size_t end = rest.find('/');
+      if (!rest.empty() && rest[0] == '@' && end != std::string_view::npos)
+        end = rest.find('/', end + 1);
+      out.package = std::string(rest.substr(0, end));
+    }
+    break;
+  }
+  return out;
+}
+
+bool SelectorSet::has_script() const {
+  for (const auto& s : items_)
+    if (s.kind == SelectorKind::Script) return true;
+  return false;
+}
 
 std::string join_args(const std::vector<std::string>& args, size_t max_bytes) {
   std::string out;
@@ -58,6 +84,11 @@ Result<SelectorSet> SelectorSet::build(std::vector<Selector> selectors) {
     auto& s = selectors[i];
     if (s.value.empty()) return make_error(fmt::format("{}: empty value", flag_of(s.kind)));
     switch (s.kind) {
+      case SelectorKind::Script:
+        if (s.value.size() > 255)
+          return make_error(fmt::format("--agent-script {}: longer than 255 bytes", s.value));
+        if (s.name.empty()) s.name = basename_of(s.value);
+        break;
       case SelectorKind::Exe:
         if (s.value.size() > 255)
           return make_error(fmt::format("--agent-exe {}: longer than 255 bytes", s.value));
@@ -119,6 +150,11 @@ std::optional<uint32_t> SelectorSet::match_existing(uint32_t pid, const std::str
       case SelectorKind::Pid:
         if (std::to_string(pid) == s.value) return i;
         break;
+      case SelectorKind::Script: {
+        auto sa = script_arg(args);
+        if (!sa.basename.empty() && (sa.basename == s.value || sa.package == s.value)) return i;
+        break;
+      }
       case SelectorKind::Cmdline:
         break;
     }
@@ -129,6 +165,10 @@ std::optional<uint32_t> SelectorSet::match_existing(uint32_t pid, const std::str
 std::vector<std::pair<uint64_t, uint32_t>> SelectorSet::exe_hashes() const {
   std::vector<std::pair<uint64_t, uint32_t>> out;
   for (uint32_t i = 0; i < items_.size(); i++) {
+    if (items_[i].kind == SelectorKind::Script) {
+      out.emplace_back(fnv1a64(items_[i].value), i);
+      continue;
+    }
     if (items_[i].kind != SelectorKind::Exe) continue;
     const auto& v = items_[i].value;
     out.emplace_back(fnv1a64(v), i);

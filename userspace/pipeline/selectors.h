@@ -12,7 +12,10 @@
 
 namespace rein::pipeline {
 
-enum class SelectorKind { Exe, Cmdline, Cgroup, Pid };
+// Script: what an interpreter runs, by the script's basename or its npm package
+// ("@google/gemini-cli" for `node .../node_modules/@google/gemini-cli/bundle/gemini.js`);
+// matched in the kernel at exec like Exe.
+enum class SelectorKind { Exe, Cmdline, Cgroup, Pid, Script };
 
 struct Selector {
   SelectorKind kind;
@@ -31,6 +34,7 @@ class SelectorSet {
 
   const std::vector<Selector>& items() const { return items_; }
   bool has_cmdline() const { return !regexes_.empty(); }
+  bool has_script() const;
   // Index of the first argv selector matching the joined argv, if any.
   std::optional<uint32_t> match_cmdline(const std::vector<std::string>& args) const;
   // For processes found in /proc at start-up: exe path, argv, cgroup path, pid.
@@ -46,6 +50,13 @@ class SelectorSet {
 };
 
 // argv joined with spaces, bounded, for regex matching and display.
+// The script argument of an interpreter's argv (the first of argv[1..3] not starting with
+// '-'), its basename and its npm package (after the last "node_modules/"); empty if none.
+struct ScriptArg {
+  std::string basename, package;
+};
+ScriptArg script_arg(const std::vector<std::string>& args);
+
 std::string join_args(const std::vector<std::string>& args, size_t max_bytes = 8192);
 
 }  // namespace rein::pipeline

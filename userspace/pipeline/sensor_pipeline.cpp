@@ -70,7 +70,66 @@ SensorPipeline::SensorPipeline(SelectorSet selectors, LineSink& sink, TrackFn tr
       llm_(llm.prices, llm.fingerprinter,
            [this](const CallContext& ctx, const llm::LlmCall& call) { on_llm_call(ctx, call); }) {}
 
-void SensorPipeline::finish(uint64_t now) { llm_.close_all(now); }
+void SensorPipeline::finish(uint64_t now) {
+  llm_.close_all(now);
+  watch_.finish(now);
+}
+
+static const char* source_name(uint8_t source) {
+  switch (source) {
+    case REIN_SRC_OPENSSL: return "openssl";
+    case REIN_SRC_GNUTLS: return "gnutls";
+    case REIN_SRC_SOCKET: return "socket";
+    case REIN_SRC_BORINGSSL: return "boringssl";
+    case REIN_SRC_RUSTLS: return "rustls";
+    case REIN_SRC_GOTLS: return "go";
+  }
+  return "unknown";
+}
+
+// Undecoded TLS of an agent: who, which peer and name, which TLS code, and why.
+void SensorPipeline::on_unobserved(const TlsConnection& c, uint64_t now) {
+  stats_.tls_unobserved++;
+  TlsCoverage cov = coverage_ ? coverage_(c.tgid) : TlsCoverage{};
+  std::string reason;
+  if (!cov.undecodable.empty()) {
+    for (const auto& u : cov.undecodable) reason += (reason.empty() ? "" : "; ") + u;
+  } else if (cov.pending) {
+    reason = "the process's TLS code was still being analysed";
+  } else if (cov.hooked_at_ns && cov.hooked_at_ns > c.ts_ns) {
+    reason = "TLS hooks were attached after this connection started";
+  } else if (!cov.hooked.empty()) {
+    reason = "no plaintext from the hooked TLS library on this connection";
+  } else if (coverage_) {
+    reason = "no TLS library Rein can hook in this process";
+  } else {
+    reason = "no plaintext was captured for this connection";
+  }
+  auto v = view(c.tgid);
+  auto& w = builder_.begin("llm.unobserved", c.ts_ns, v,
+                           agent_for(v.info ? v.info->agent_root : 0));
+  w.key("sni");
+  if (c.sni.empty()) w.null(); else w.string(c.sni);
+  w.key("address");
+  if (c.address.empty()) w.null(); else w.string(c.address);
+  w.key("port");
+  if (c.port) w.number(uint64_t(c.port)); else w.null();
+  w.key("alpn");
+  w.begin_array();
+  for (const auto& a : c.alpn) w.string(a);
+  w.end_array();
+  w.key("fd");
+  w.number(int64_t(c.fd));
+  w.key("library");
+  w.begin_array();
+  for (const auto& l : cov.hooked) w.string(l);
+  w.end_array();
+  w.key("reason");
+  w.string(reason);
+  w.key("decided_ms");
+  w.number(now >= c.ts_ns ? double(now - c.ts_ns) / 1e6 : 0.0);
+  emit(builder_.finish());
+}
 
 void SensorPipeline::set_enforcer(enforce::Enforcer* e) {
   enforcer_ = e;
@@ -136,6 +195,17 @@ void SensorPipeline::on_tls_hello(const decode::DataRec& r) {
     if (hostnames_.size() > kMaxHostnames) hostnames_.clear();
     hostnames_[r.peer_address] = hello->sni;
   }
+  if (r.h.agent || table_.find(r.h.tgid)) {
+    TlsConnection c;
+    c.tgid = r.h.tgid;
+    c.fd = r.fd;
+    c.sni = hello->sni;
+    c.address = r.peer_address;
+    c.port = r.peer_port;
+    c.alpn = hello->alpn;
+    c.ts_ns = r.h.ts_ns;
+    watch_.on_hello(std::move(c));
+  }
   auto v = view(r.h.tgid);
   auto& w = builder_.begin("net.tls", r.h.ts_ns, v, agent_for(r.h.agent));
   w.key("sni");
@@ -178,7 +248,9 @@ void SensorPipeline::on_llm_call(const CallContext& ctx, const llm::LlmCall& cal
   auto& w = builder_.begin("llm.call", ctx.ts_ns, v, agent);
   write_llm_call(w, call);
   w.key("source");
-  w.string(ctx.source == REIN_SRC_GNUTLS ? "gnutls" : ctx.source == REIN_SRC_SOCKET ? "socket" : "openssl");
+  w.string(source_name(ctx.source));
+  w.key("protocol");
+  w.string(ctx.protocol.empty() ? "http/1.1" : ctx.protocol);
   w.key("peer");
   if (!ctx.peer_address.empty()) {
     w.begin_object();
@@ -262,9 +334,16 @@ void SensorPipeline::on_record(std::span<const uint8_t> bytes) {
         else if constexpr (std::is_same_v<T, decode::ConnectRec>) on_connect(r);
         else if constexpr (std::is_same_v<T, decode::DnsRec>) on_dns(r);
         else if constexpr (std::is_same_v<T, decode::DataRec>) {
-          if (r.source == REIN_SRC_TLS_HELLO) on_tls_hello(r); else llm_.on_data(r);
+          if (r.source == REIN_SRC_TLS_HELLO) {
+            on_tls_hello(r);
+          } else {
+            llm_.on_data(r);
+            if (r.source != REIN_SRC_SOCKET)
+              watch_.on_plaintext(r.h.tgid, r.fd, r.peer_address, r.peer_port);
+          }
         }
         else if constexpr (std::is_same_v<T, decode::PolicyNetRec>) on_policy_net(r);
+        else if constexpr (std::is_same_v<T, decode::BindRec>) llm_.on_bind(r);
       },
       *rec);
 }
@@ -342,6 +421,7 @@ void SensorPipeline::on_fork(const decode::ForkRec& r) {
 
 void SensorPipeline::on_exit(const decode::ExitRec& r) {
   llm_.on_process_exit(r.h.tgid, r.h.ts_ns);  // its streams end: deliver their last calls
+  watch_.on_exit(r.h.tgid, r.h.ts_ns);
   if (enforcer_) enforcer_->on_process_exit(r.h.tgid);
   table_.on_exit(r.h.tgid, int32_t(r.status), r.h.ts_ns);
   auto v = view(r.h.tgid);
@@ -591,6 +671,7 @@ void SensorPipeline::tick(uint64_t now) {
   }
   table_.gc(now);
   llm_.expire(now);
+  watch_.tick(now);
   if (enforcer_) emit_decisions(enforcer_->tick(now), now);
 }
 
@@ -666,6 +747,11 @@ void SensorPipeline::emit_health(uint64_t now, std::string_view state,
   put("http_exchanges", ls.exchanges);
   put("llm_calls", ls.llm_calls);
   put("http_not_llm", ls.not_llm);
+  put("http2_streams", ls.http2_streams);
+  put("websockets", ls.websockets);
+  put("rustls_streams_bound", ls.rebound_streams);
+  put("tls_unobserved", stats_.tls_unobserved);
+  put("tls_watch_evicted", watch_.evicted());
   w.end_object();
   w.key("agents");
   w.begin_array();

@@ -17,6 +17,7 @@
 #include "pipeline/llm_stage.h"
 #include "enforce/enforcer.h"
 #include "pipeline/selectors.h"
+#include "pipeline/tls_watch.h"
 #include "process/agent_registry.h"
 #include "process/cgroup_resolver.h"
 #include "process/process_table.h"
@@ -45,6 +46,7 @@ struct PipelineStats {
   uint64_t dns_unparsed = 0;
   uint64_t dns_pending_dropped = 0;  // pending DNS queries evicted by the bound
   uint64_t track_failed = 0;
+  uint64_t tls_unobserved = 0;       // llm.unobserved events: agent TLS not decoded
 };
 
 // Prices and the key fingerprinter for LLM accounting; without them data records are
@@ -79,6 +81,8 @@ class SensorPipeline {
   // A control-socket request (holds, approve ID, deny ID): the reply line.
   std::string control(const std::string& request);
   const process::ProcessTable& table() const { return table_; }
+  // How the daemon's TLS hooks cover a process (reasons in llm.unobserved); unset in replay.
+  void set_tls_coverage(TlsCoverageFn fn) { coverage_ = std::move(fn); }
 
  private:
   struct PendingDns {
@@ -111,6 +115,7 @@ class SensorPipeline {
   void emit_decisions(const std::vector<enforce::Decision>& ds, uint64_t ts);
   void on_policy_net(const decode::PolicyNetRec& r);
   void on_tls_hello(const decode::DataRec& r);
+  void on_unobserved(const TlsConnection& c, uint64_t now_ns);
   void emit_exec(uint32_t pid, uint64_t ts, bool existing, uint32_t flags);
   void emit_dns(const PendingDns& q, uint64_t ts, const void* answer_msg, uint32_t rcode);
   void file_event(const decode::Header& h, std::string_view op, const std::string& path,
@@ -139,6 +144,8 @@ class SensorPipeline {
   LlmStage llm_;
   enforce::Enforcer* enforcer_ = nullptr;
   std::unordered_map<uint32_t, bool> discovered_;  // agent root -> found by auto-discovery
+  TlsCoverageFn coverage_;
+  TlsWatch watch_{[this](const TlsConnection& c, uint64_t now) { on_unobserved(c, now); }};
   PipelineStats stats_;
 };
 

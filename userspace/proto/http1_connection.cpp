@@ -1,7 +1,10 @@
 #include "proto/http1_connection.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
+
+#include "proto/websocket_stream.h"
 
 namespace rein::proto {
 
@@ -15,6 +18,7 @@ struct Http1Connection::Pending {
   bool got_body = false;        // response: ts_first_body is set
   bool request_gap = false;
   bool orphan = false;          // response seen before any request it could answer
+  bool ws_request = false;      // GET asking for Upgrade: websocket
   std::unique_ptr<ContentDecoder> req_dec;
   std::unique_ptr<ContentDecoder> resp_dec;
 };
@@ -29,8 +33,20 @@ class Http1Connection::Side final : public stream::StreamConsumer, public Http1S
         reassembler(*this, limits.reassembly,
                     limits.anchor_at_first_chunk ? std::nullopt : std::optional<uint64_t>(0)) {}
 
-  void on_data(std::span<const uint8_t> data, uint64_t ts_ns) override { parser.feed(data, ts_ns); }
-  void on_gap(uint64_t length, uint64_t ts_ns) override { parser.gap(length, ts_ns); }
+  void on_data(std::span<const uint8_t> data, uint64_t ts_ns) override {
+    if (mode_ == Http1Mode::kRequest) {
+      conn_.client_data(data, ts_ns);
+    } else {
+      conn_.server_data(data, ts_ns);
+    }
+  }
+  void on_gap(uint64_t length, uint64_t ts_ns) override {
+    if (mode_ == Http1Mode::kRequest) {
+      conn_.client_gap(length, ts_ns);
+    } else {
+      conn_.server_gap(length, ts_ns);
+    }
+  }
 
   Http1BodyHint on_head(Http1Head& head, uint64_t ts_first_ns, uint64_t ts_ns) override {
     if (mode_ == Http1Mode::kRequest) {
@@ -110,6 +126,129 @@ void Http1Connection::set_response_body_handler(ResponseBodyHandler handler) {
   on_response_body_ = std::move(handler);
 }
 
+void Http1Connection::set_upgrade_handlers(UpgradeHandler on_upgrade, TunnelHandler on_tunnel) {
+  on_upgrade_ = std::move(on_upgrade);
+  on_tunnel_ = std::move(on_tunnel);
+}
+
+// ---- WebSocket hand-off ----
+
+void Http1Connection::client_data(std::span<const uint8_t> data, uint64_t ts) {
+  if (!on_tunnel_) {
+    client_->parser.feed(data, ts);
+    return;
+  }
+  while (!data.empty()) {
+    if (client_hold_) {
+      tunnel_input(kClientToServer, data, ts, false, 0);
+      return;
+    }
+    // The parser reports a head only at its final LF, so feeding up to each LF lets the
+    // bytes after an upgrade request's head be taken away before the parser sees them.
+    const void* lf = std::memchr(data.data(), '\n', data.size());
+    const size_t n = lf ? static_cast<size_t>(static_cast<const uint8_t*>(lf) - data.data()) + 1
+                        : data.size();
+    client_->parser.feed(data.first(n), ts);
+    data = data.subspan(n);
+  }
+}
+
+void Http1Connection::client_gap(uint64_t length, uint64_t ts) {
+  if (client_hold_) {
+    tunnel_input(kClientToServer, {}, ts, true, length);
+  } else {
+    client_->parser.gap(length, ts);
+  }
+}
+
+void Http1Connection::server_data(std::span<const uint8_t> data, uint64_t ts) {
+  if (server_tunnel_) {
+    tunnel_input(kServerToClient, data, ts, false, 0);
+    return;
+  }
+  const uint64_t ignored_before = server_->parser.stats().ignored_bytes;
+  server_->parser.feed(data, ts);
+  if (!server_tunnel_) return;
+  // The parser stopped at the end of the 101 head and counted the rest of the slice as
+  // ignored: those are the first tunnel bytes.
+  uint64_t tail = server_->parser.stats().ignored_bytes - ignored_before;
+  if (tail > data.size()) {
+    // Bytes replayed by a resync preceded this slice; they cannot be placed.
+    tunnel_input(kServerToClient, {}, ts, true, tail - data.size());
+    tail = data.size();
+  }
+  if (tail > 0) tunnel_input(kServerToClient, data.last(static_cast<size_t>(tail)), ts, false, 0);
+}
+
+void Http1Connection::server_gap(uint64_t length, uint64_t ts) {
+  if (server_tunnel_) {
+    tunnel_input(kServerToClient, {}, ts, true, length);
+  } else {
+    server_->parser.gap(length, ts);
+  }
+}
+
+void Http1Connection::tunnel_input(int direction, std::span<const uint8_t> bytes, uint64_t ts,
+                                   bool gap, uint64_t gap_bytes) {
+  if (tunnel_dead_) return;
+  stats_.tunnel_bytes += bytes.size();
+  if (handshake_done_) {
+    on_tunnel_(direction, bytes, ts, gap);
+    return;
+  }
+  std::deque<HeldPiece>& held = held_[direction];
+  size_t& held_bytes = held_bytes_[direction];
+  if (!gap && held_bytes + bytes.size() > kMaxHeldTunnelBytes) {
+    stats_.tunnel_dropped_bytes += bytes.size();
+    gap = true;
+    gap_bytes = bytes.size();
+    bytes = {};
+  }
+  if (gap && !held.empty() && held.back().gap) {
+    held.back().gap_bytes += gap_bytes;
+    return;
+  }
+  held.push_back(HeldPiece{std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                           ts, gap_bytes, gap});
+  held_bytes += bytes.size();
+}
+
+// The server refused the upgrade: what the client sent after the request is HTTP again.
+void Http1Connection::release_client_hold() {
+  client_release_ = false;
+  if (!client_hold_) return;
+  client_hold_ = false;
+  std::deque<HeldPiece> held = std::move(held_[kClientToServer]);
+  held_[kClientToServer].clear();
+  held_bytes_[kClientToServer] = 0;
+  for (HeldPiece& piece : held) {
+    if (piece.gap) {
+      client_gap(std::max<uint64_t>(piece.gap_bytes, 1), piece.ts_ns);
+    } else {
+      client_data(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(piece.bytes.data()),
+                                           piece.bytes.size()),
+                  piece.ts_ns);
+    }
+  }
+}
+
+void Http1Connection::handshake_delivered() {
+  handshake_done_ = true;
+  stop_requests_ = true;
+  client_hold_ = true;  // from now on every client byte is tunnel data
+  for (int dir : {kClientToServer, kServerToClient}) {
+    std::deque<HeldPiece> held = std::move(held_[dir]);
+    held_[dir].clear();
+    held_bytes_[dir] = 0;
+    for (HeldPiece& piece : held) {
+      on_tunnel_(dir,
+                 std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(piece.bytes.data()),
+                                          piece.bytes.size()),
+                 piece.ts_ns, piece.gap);
+    }
+  }
+}
+
 void Http1Connection::feed(int direction, uint64_t offset, std::span<const uint8_t> bytes,
                            uint64_t ts_ns) {
   if (closed_) {
@@ -119,8 +258,10 @@ void Http1Connection::feed(int direction, uint64_t offset, std::span<const uint8
   last_ts_ = std::max(last_ts_, ts_ns);
   if (direction == kClientToServer) {
     client_->reassembler.push(offset, bytes, ts_ns);
+    if (client_release_) release_client_hold();
   } else if (direction == kServerToClient) {
     server_->reassembler.push(offset, bytes, ts_ns);
+    if (client_release_) release_client_hold();
     if (stop_requests_) client_->parser.stop(ts_ns);
   }
 }
@@ -129,6 +270,7 @@ void Http1Connection::expire(uint64_t now_ns) {
   if (closed_) return;
   client_->reassembler.expire(now_ns);
   server_->reassembler.expire(now_ns);
+  if (client_release_) release_client_hold();
   if (stop_requests_) client_->parser.stop(now_ns);
 }
 
@@ -136,6 +278,11 @@ void Http1Connection::close(uint64_t ts_ns) {
   if (closed_) return;
   client_->reassembler.flush(ts_ns);
   server_->reassembler.flush(ts_ns);
+  // An upgrade request that got no 101: the held client bytes were HTTP after all.
+  if (client_release_ || (client_hold_ && !server_tunnel_ && !handshake_done_)) {
+    client_release_ = true;
+    release_client_hold();
+  }
   client_->parser.finish(ts_ns);
   server_->parser.finish(ts_ns);
   closed_ = true;
@@ -219,6 +366,14 @@ void Http1Connection::on_request_head(Http1Head& head, uint64_t ts_first, uint64
   req.headers = std::move(head.headers);
   req.ts_start_ns = ts_first;
   req.ts_end_ns = ts;
+  if (on_tunnel_ && req.method == "GET" && !handshake_done_) {
+    for (const auto& t : header_tokens(req.headers, "upgrade")) {
+      if (t == "websocket") p->ws_request = true;
+    }
+    // Frames may follow the head at once, and the 101 may be parsed later (or never).
+    if (p->ws_request) client_hold_ = true;
+    if (p->ws_request && p->ex.response && p->ex.response->status != 101) client_release_ = true;
+  }
   req_cur_ = p.get();
   queue_.push_back(std::move(p));
   while (queue_.size() > limits_.max_pending_exchanges) evict_oldest();
@@ -312,6 +467,20 @@ Http1BodyHint Http1Connection::on_response_head(Http1Head& head, uint64_t ts_fir
   hint.tunnel = method == "CONNECT";
   if (head.status == 101 || (hint.tunnel && head.status >= 200 && head.status < 300))
     stop_requests_ = true;
+  if (on_tunnel_ && !handshake_done_) {
+    bool ws_upgrade = false;
+    for (const auto& t : header_tokens(resp.headers, "upgrade")) {
+      if (t == "websocket") ws_upgrade = true;
+    }
+    if (head.status == 101 && ws_upgrade && (p->orphan || p->ws_request)) {
+      server_tunnel_ = true;  // an orphan's request is judged when it is delivered
+      // The request may still be on its way (other CPU); the client hold, not a stopped
+      // parser, keeps frames away from HTTP parsing. handshake_delivered() stops it.
+      if (p->orphan) stop_requests_ = false;
+    } else if (p->ws_request && head.status != 101) {
+      client_release_ = true;  // replayed once the server parser has returned
+    }
+  }
   return hint;
 }
 
@@ -388,6 +557,21 @@ void Http1Connection::evict_oldest() {
 }
 
 void Http1Connection::deliver(Pending& p) {
+  if (on_tunnel_ && server_tunnel_ && !handshake_done_ && !tunnel_dead_ && p.ex.response &&
+      p.ex.response->status == 101) {
+    if (p.ws_request && is_websocket_handshake(p.ex.request, *p.ex.response)) {
+      if (on_upgrade_) on_upgrade_(p.ex);
+      handshake_delivered();
+    } else {
+      // The 101 answered something else (or its request never came): opaque bytes.
+      tunnel_dead_ = true;
+      stop_requests_ = true;
+      for (int dir : {kClientToServer, kServerToClient}) {
+        held_[dir].clear();
+        held_bytes_[dir] = 0;
+      }
+    }
+  }
   if (!p.ex.response) stats_.unanswered_requests++;
   stats_.exchanges++;
   if (on_exchange_) on_exchange_(std::move(p.ex), p.seq);

@@ -19,6 +19,16 @@
 // A request body cut by a gap or by the end of the stream has body_truncated = true, as
 // does any body beyond the decoded-body cap; framing is unaffected by the cap.
 //
+// WebSocket hand-off (only with set_upgrade_handlers): once a GET asking for
+// `Upgrade: websocket` has been answered by 101 with `Upgrade: websocket`, the handshake
+// exchange goes to the upgrade handler (before the exchange handler, which still gets it) and
+// every later byte of each direction goes to the tunnel handler, in stream order, with gaps,
+// including bytes that shared a slice with the end of either head. Client bytes after the
+// upgrade request are held (bounded) until the response decides: 101 hands them over, any
+// other final response feeds them back to the HTTP parser. Server bytes after the 101 are
+// held until the handshake has been handed out (the request may be parsed later). Without
+// the handlers nothing changes.
+//
 // Not thread-safe; callbacks run inside feed()/expire()/close() and must not call back into
 // the same connection.
 #pragma once
@@ -56,6 +66,8 @@ struct Http1ConnectionStats {
   uint64_t orphan_responses = 0;     // delivered with an empty request
   uint64_t evicted_requests = 0;     // delivered early: too many waiting
   uint64_t ignored_after_close = 0;  // bytes fed after close()
+  uint64_t tunnel_bytes = 0;         // bytes taken for the WebSocket tunnel (both directions)
+  uint64_t tunnel_dropped_bytes = 0; // held tunnel bytes dropped by the bound (reported as gaps)
 };
 
 // A slice of decoded response body, for incremental consumers (SSE). `response` has status
@@ -85,6 +97,16 @@ class Http1Connection {
 
   void set_response_body_handler(ResponseBodyHandler handler);
 
+  // WebSocket hand-off (see the top of this file). `gap`: bytes of that direction were lost
+  // at this point (`bytes` is then empty).
+  using UpgradeHandler = std::function<void(const HttpExchange& handshake)>;
+  using TunnelHandler =
+      std::function<void(int direction, std::span<const uint8_t> bytes, uint64_t ts_ns, bool gap)>;
+  void set_upgrade_handlers(UpgradeHandler on_upgrade, TunnelHandler on_tunnel);
+  // Bytes held per direction while the handshake is undecided; beyond it they are dropped and
+  // reported as a gap.
+  static constexpr size_t kMaxHeldTunnelBytes = size_t{1} << 20;
+
   // direction: 0 = client -> server (requests), 1 = server -> client (responses).
   void feed(int direction, uint64_t offset, std::span<const uint8_t> bytes, uint64_t ts_ns);
   // Give up on reassembly holes older than the configured age (idle connections).
@@ -97,6 +119,7 @@ class Http1Connection {
   bool unparseable() const;
   std::string error() const;  // "request: ..." / "response: ...", empty when parseable
   bool tunneled() const;      // 101 Switching Protocols or CONNECT: bytes no longer HTTP/1
+  bool upgraded() const { return handshake_done_; }  // WebSocket handshake handed out
   const Http1ConnectionStats& stats() const { return stats_; }
   const stream::ReassemblerStats& reassembly_stats(int direction) const;
   const Http1ParserStats& parser_stats(int direction) const;
@@ -104,6 +127,22 @@ class Http1Connection {
  private:
   struct Pending;
   class Side;
+  struct HeldPiece {
+    std::string bytes;
+    uint64_t ts_ns;
+    uint64_t gap_bytes;  // > 0 or `gap`: a gap of (at least) this many bytes
+    bool gap;
+  };
+
+  // WebSocket hand-off plumbing.
+  void client_data(std::span<const uint8_t> data, uint64_t ts);
+  void client_gap(uint64_t length, uint64_t ts);
+  void server_data(std::span<const uint8_t> data, uint64_t ts);
+  void server_gap(uint64_t length, uint64_t ts);
+  void tunnel_input(int direction, std::span<const uint8_t> bytes, uint64_t ts, bool gap,
+                    uint64_t gap_bytes);
+  void release_client_hold();
+  void handshake_delivered();
 
   // Request direction.
   void on_request_head(Http1Head& head, uint64_t ts_first, uint64_t ts);
@@ -130,6 +169,15 @@ class Http1Connection {
 
   ExchangeHandler on_exchange_;
   ResponseBodyHandler on_response_body_;
+  UpgradeHandler on_upgrade_;
+  TunnelHandler on_tunnel_;
+  bool client_hold_ = false;       // client bytes after a WebSocket upgrade request are held
+  bool client_release_ = false;    // the upgrade was refused: replay the held client bytes
+  bool server_tunnel_ = false;     // server bytes after a 101 (websocket) go to the tunnel
+  bool tunnel_dead_ = false;       // the 101 was not a WebSocket handshake: drop tunnel bytes
+  bool handshake_done_ = false;
+  std::deque<HeldPiece> held_[2];
+  size_t held_bytes_[2] = {0, 0};
   Http1ConnectionLimits limits_;
   std::unique_ptr<Side> client_;  // direction 0
   std::unique_ptr<Side> server_;  // direction 1

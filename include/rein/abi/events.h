@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #endif
 
-#define REIN_ABI_VERSION 4
+#define REIN_ABI_VERSION 5
 
 /* Bounds on variable tails. Paths are assembled in a per-CPU buffer of REIN_PATH_MAX;
  * longer ones keep their tail (the leaf end) and set a *_TRUNCATED flag. */
@@ -33,6 +33,8 @@ enum rein_record_kind {
   REIN_REC_FILE_CLOSE = 8, /* ...and closed it: bytes written through that fd */
   REIN_REC_DATA = 9,       /* plaintext of a TLS call or of a plain HTTP socket */
   REIN_REC_POLICY_NET = 11, /* a network rule matched in a cgroup hook */
+  REIN_REC_BIND = 12,       /* rustls: data sent under a cipher key went out on this socket */
+  REIN_REC_TLS_LIB = 13,    /* a tracked process opened a TLS library: hook it there */
 };
 
 /* Every record starts with this. */
@@ -60,6 +62,9 @@ struct rein_hdr {
 #define REIN_F_TRUNCATED (1u << 9)   /* file open: O_TRUNC emptied an existing file */
 #define REIN_F_WRITABLE (1u << 10)   /* file open: opened for writing; bytes follow at close */
 #define REIN_F_DISCOVERED (1u << 11) /* exec record sent at auto-discovery, not at an exec */
+#define REIN_F_DISC_SNI (1u << 12)   /* discovered: its TLS server name is an LLM API host */
+#define REIN_F_DISC_PLAIN (1u << 13) /* discovered: it sent a plain-HTTP LLM request */
+#define REIN_F_SCRIPT (1u << 14)     /* exec: selected by the script an interpreter runs */
 
 /* REIN_REC_EXEC: tail = exe[exe_len] args[args_len] (NUL-separated) cwd[cwd_len] */
 struct rein_exec {
@@ -193,7 +198,12 @@ enum rein_data_source {
   REIN_SRC_GNUTLS = 2,
   REIN_SRC_SOCKET = 3, /* plain HTTP over a socket */
   REIN_SRC_TLS_HELLO = 4, /* the first bytes a tracked process sent on a TLS socket */
+  REIN_SRC_BORINGSSL = 5, /* BoringSSL compiled into an executable (Bun) */
+  REIN_SRC_RUSTLS = 6,    /* TLS 1.3 records sealed/opened by aws-lc's AES-GCM (rustls) */
+  REIN_SRC_GOTLS = 7,     /* Go crypto/tls (*Conn).Read/Write */
 };
+/* rein_data.flags */
+#define REIN_DF_KEYED 1 /* conn is a cipher key whose socket is not known yet (see REIN_REC_BIND) */
 #define REIN_TLS_HELLO_MAX 2048 /* ClientHello bytes copied: SNI and ALPN sit well inside */
 enum rein_data_dir {
   REIN_DIR_EGRESS = 0,  /* the process sent it (request) */
@@ -213,6 +223,24 @@ struct rein_data {
   __u16 peer_port;   /* host byte order */
   __u32 _pad0;
   __u8 peer_addr[16];
+};
+
+/* REIN_REC_BIND: egress data sent with conn = `from` (a cipher key) belongs to the stream
+ * `to` (the socket file) from now on; `from`'s offsets continue in `to`. */
+struct rein_bind {
+  struct rein_hdr h;
+  __u64 from;
+  __u64 to;
+  __s32 fd;
+  __u32 _pad0;
+};
+
+/* REIN_REC_TLS_LIB: tail = path[path_len] (absolute, in the process's mount namespace) */
+struct rein_tls_lib {
+  struct rein_hdr h;
+  __u16 path_len;
+  __u16 _pad0;
+  __u32 _pad1;
 };
 
 /* Policy in the kernel. Actions and what the kernel did about them. */
@@ -295,6 +323,12 @@ enum rein_counter {
   REIN_CTR_CONN_FULL,          /* connection map full: stream offsets lost */
   REIN_CTR_DISCOVERED,         /* processes that became agents by sending an LLM request */
   REIN_CTR_HOST_ADDRS,         /* addresses learned in the kernel from DNS answers for host rules */
+  REIN_CTR_TLS_NOT_DATA,       /* rustls records that were not application data (handshake, alerts) */
+  REIN_CTR_TLS_PADDED,         /* rustls records with padding: not decoded */
+  REIN_CTR_DISCOVERED_SNI,     /* processes that became agents by an LLM host's TLS server name */
+  REIN_CTR_DISCOVERED_PLAIN,   /* ... by a plain-HTTP LLM request */
+  REIN_CTR_GO_UNPAIRED,        /* Go TLS returns with no recorded entry (goroutine map full) */
+  REIN_CTR_TLS_LIB_OPENS,      /* TLS libraries opened by tracked processes */
   REIN_CTR_MAX,
 };
 
@@ -311,6 +345,9 @@ struct rein_config {
   __u32 net_rules;
   __u32 blocked_agents;   /* agents whose LLM egress is refused */
   __u32 host_rules;       /* entries in the host-name rule map */
+  __u32 discover_connect; /* non-zero: an untracked process's first socket write after a TCP
+                             connect is looked at (LLM TLS server name, plain LLM request) */
+  __u32 script_selectors; /* non-zero: interpreters' script paths are matched at exec */
   __u32 _pad;
 };
 

@@ -200,6 +200,20 @@ def final_usage(api, objs, incomplete):
 
 # ---------------------------------------------------------------- transport
 
+class SNIConnection(http.client.HTTPSConnection):
+    """HTTPS to a fixed address, with another name as TLS server_hostname (SNI and
+    certificate check) and Host header: what a client of api.openai.com sends when
+    that name resolves to the mock."""
+
+    def __init__(self, addr, port, sni, **kw):
+        super().__init__(sni, port, **kw)
+        self.addr = addr
+
+    def connect(self):
+        sock = socket.create_connection((self.addr, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
 def read_all(resp):
     """Read a response to its end; return (raw bytes, incomplete flag)."""
     parts = []
@@ -243,6 +257,11 @@ def main():
     p.add_argument("--api-key", help="override the fake key sent in the auth header")
     p.add_argument("--wait-before", type=float, default=0.0, help="sleep before the first request")
     p.add_argument("--timeout", type=float, default=30.0)
+    p.add_argument("--per-connection", type=int, default=0,
+                   help="with --keep-alive y: open a new connection after this many requests "
+                        "(0: one connection for all)")
+    p.add_argument("--sni", help="connect to the base URL's address but use this name as TLS "
+                                 "server_hostname (SNI, certificate check) and Host header")
     a = p.parse_args()
 
     api = api_of(a.path)
@@ -252,6 +271,8 @@ def main():
     base = urlsplit(a.base_url)
     prefix = base.path.rstrip("/")
     tls = base.scheme == "https"
+    if a.sni and not tls:
+        p.error("--sni needs an https base URL")
     ctx = ssl.create_default_context(cafile=a.cacert) if tls else None
     headers = {"Content-Type": "application/json", "User-Agent": "rein-mock-py-client/1"}
     headers.update(auth_headers(api, path, a.api_key))
@@ -261,28 +282,41 @@ def main():
         headers["x-mock-size"] = str(a.size)
     if yes(a.cut):
         headers["x-mock-cut"] = "1"
+    if a.sni:
+        headers["Host"] = a.sni
     for h in a.header:
         k, _, v = h.partition(":")
         headers[k.strip()] = v.strip()
 
+    def new_connection():
+        if a.sni:
+            return SNIConnection(base.hostname, base.port, a.sni, timeout=a.timeout, context=ctx)
+        if tls:
+            return http.client.HTTPSConnection(base.hostname, base.port, timeout=a.timeout,
+                                               context=ctx)
+        return http.client.HTTPConnection(base.hostname, base.port, timeout=a.timeout)
+
     if a.wait_before > 0:
         time.sleep(a.wait_before)
     t0 = time.monotonic()
-    calls, conn, connections = [], None, 0
+    calls, conn, connections, on_conn = [], None, 0, 0
     for i in range(max(0, a.count)):
         body = make_body(api, model, stream, yes(a.include_usage), i)
         status, raw, incomplete, rheaders, err = 0, b"", False, {}, None
         try:
             if keep:
+                if conn is not None and a.per_connection > 0 and on_conn >= a.per_connection:
+                    conn.close()
+                    conn = None
                 if conn is None:
-                    cls = http.client.HTTPSConnection if tls else http.client.HTTPConnection
-                    kw = {"context": ctx} if tls else {}
-                    conn = cls(base.hostname, base.port, timeout=a.timeout, **kw)
+                    conn = new_connection()
                     conn.connect()
+                    on_conn = 0
                     # headers and body go out as two writes: without NODELAY, Nagle and
                     # delayed ACKs add ~40 ms to every keep-alive request
                     conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     connections += 1
+                on_conn += 1
                 conn.request("POST", prefix + path, body=body, headers=headers)
                 resp = conn.getresponse()
                 status, rheaders = resp.status, {k.lower(): v for k, v in resp.getheaders()}
@@ -290,6 +324,18 @@ def main():
                 if incomplete or resp.will_close:
                     conn.close()
                     conn = None
+            elif a.sni:
+                # one connection per request, as urllib does, but with the given SNI
+                connections += 1
+                one = new_connection()
+                try:
+                    one.request("POST", prefix + path, body=body,
+                                headers=dict(headers, Connection="close"))
+                    resp = one.getresponse()
+                    status, rheaders = resp.status, {k.lower(): v for k, v in resp.getheaders()}
+                    raw, incomplete = read_all(resp)
+                finally:
+                    one.close()
             else:
                 req = urllib.request.Request(a.base_url.rstrip("/") + path, data=body,
                                              headers=headers, method="POST")
@@ -320,7 +366,7 @@ def main():
     if conn is not None:
         conn.close()
 
-    summary = {"client": "python", "transport": "http.client" if keep else "urllib",
+    summary = {"client": "python", "transport": "http.client" if keep or a.sni else "urllib",
                "tls": tls, "pid": os.getpid(), "path": path, "model": model, "stream": stream,
                "requests": len(calls), "ok": sum(c["status"] == 200 for c in calls),
                "statuses": [c["status"] for c in calls],

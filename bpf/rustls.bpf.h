@@ -1,0 +1,158 @@
+/* rustls (Codex): no C ABI to hook, so the plaintext is taken at the record layer, from
+ * aws-lc's AES-GCM assembly that seals and opens every TLS 1.3 record:
+ *   aes_gcm_{en,de}crypt_avx512(key, ctx, &mres, in, len, out)
+ * The plaintext is the TLS 1.3 inner plaintext: data, then the content type byte (0x17 for
+ * application data). Sealing is seen at entry (in = plaintext), opening at return (out holds
+ * it). Which socket a record belongs to:
+ *  - open: rustls decrypts in place inside the buffer of the read() the thread just made;
+ *  - seal: rustls encrypts in place and hands the same buffer to write/writev, so the write
+ *    whose buffer starts 5 bytes (the record header) before `out` sends it. The first record
+ *    under a new key goes out as conn = key (REIN_DF_KEYED); that write binds key -> socket
+ *    (REIN_REC_BIND) and later records use the socket directly. */
+#ifndef REIN_RUSTLS_BPF_H
+#define REIN_RUSTLS_BPF_H
+
+#define TLS_CT_APPLICATION_DATA 0x17
+#define TLS_RECORD_MAX (16384 + 256)
+#define RUSTLS_SEAL_WAIT_NS 100000000ULL /* a seal not sent within this is given up */
+
+static __always_inline struct seal_wait *seal_slot(__u32 tid) {
+  __u32 idx = tid & (REIN_PENDING_SLOTS - 1);
+  return bpf_map_lookup_elem(&seal_waits, &idx);
+}
+
+static __always_inline struct open_call *open_slot(__u32 tid) {
+  __u32 idx = tid & (REIN_PENDING_SLOTS - 1);
+  return bpf_map_lookup_elem(&open_calls, &idx);
+}
+
+/* Is the record at buf[0..len) application data? len excludes nothing: the type is last. */
+static __always_inline bool app_data_record(__u64 buf, __u64 len) {
+  if (len < 2 || len > TLS_RECORD_MAX) return false;
+  __u8 type = 0;
+  if (bpf_probe_read_user(&type, 1, (void *)(buf + len - 1))) return false;
+  if (type == TLS_CT_APPLICATION_DATA) return true;
+  count(type == 0 ? REIN_CTR_TLS_PADDED : REIN_CTR_TLS_NOT_DATA);
+  return false;
+}
+
+/* At a write/writev of a tracked process on socket f: does it send the record this thread
+ * sealed under a key not bound yet? Then the key's stream continues as the socket's. */
+static __always_inline void rustls_sent(__u32 tid, struct file *f, __s32 fd,
+                                        const struct pending_call *c) {
+  if (c->nr != NR_write && c->nr != NR_writev && c->nr != NR_sendto && c->nr != NR_sendmsg)
+    return;
+  struct seal_wait *w = seal_slot(tid);
+  if (!w || w->tid != tid) return;
+  __u64 base = c->args[1];
+  if (c->nr == NR_writev) {
+    if (bpf_probe_read_user(&base, sizeof(base), (void *)c->args[1])) return;
+  } else if (c->nr == NR_sendmsg) {
+    __u64 iov = 0; /* struct user_msghdr: msg_iov at 16 */
+    if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(c->args[1] + 16)) ||
+        bpf_probe_read_user(&base, sizeof(base), (void *)iov))
+      return;
+  }
+  if (base + 5 != w->out) return;
+  __u64 key = w->key;
+  w->tid = 0;
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  struct key_sock_key kk = {.tgid = tgid, .key = key};
+  __u64 sock = (__u64)f;
+  bpf_map_update_elem(&key_socks, &kk, &sock, BPF_ANY);
+  /* the socket's egress offsets continue where the key's stopped */
+  struct conn_key ck = {.tgid = tgid, .conn = key};
+  struct conn_val *kv = bpf_map_lookup_elem(&conns, &ck);
+  struct conn_val *sv = conn_state(tgid, sock);
+  if (sv) {
+    if (kv) sv->off[REIN_DIR_EGRESS] = kv->off[REIN_DIR_EGRESS];
+    sv->fd = fd;
+  }
+  struct rein_bind b = {};
+  fill_hdr(&b.h, REIN_REC_BIND, sizeof(b));
+  b.from = key;
+  b.to = sock;
+  b.fd = fd;
+  emit(&b, sizeof(b));
+}
+
+SEC("uprobe")
+int BPF_KPROBE(rein_gcm_seal, void *key, void *gctx, void *mres, void *in, __u64 len) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32, tid = (__u32)id;
+  if (!is_tracked(tgid)) return 0;
+  __u64 src = (__u64)in, out = ctx->r9;
+  if (!app_data_record(src, len)) return 0;
+  struct scratch *s = get_scratch();
+  if (!s) return 0;
+  struct key_sock_key kk = {.tgid = tgid, .key = (__u64)key};
+  __u64 *sock = bpf_map_lookup_elem(&key_socks, &kk);
+  __u64 conn = sock ? *sock : (__u64)key;
+  s->ds.flags = sock ? 0 : REIN_DF_KEYED;
+  if (!sock) {
+    struct seal_wait *w = seal_slot(tid);
+    __u64 now = bpf_ktime_get_boot_ns();
+    /* keep the first unsent record: a write of several records starts with it */
+    if (w && (w->tid != tid || w->key != (__u64)key || now - w->ts > RUSTLS_SEAL_WAIT_NS)) {
+      w->tid = tid;
+      w->out = out;
+      w->key = (__u64)key;
+      w->ts = now;
+    }
+  }
+  struct conn_val *cv = conn_state(tgid, conn);
+  if (!cv) return 0;
+  s->ds.conn = conn;
+  s->ds.dir = REIN_DIR_EGRESS;
+  s->ds.source = REIN_SRC_RUSTLS;
+  return emit_stream(s, cv, src, len - 1);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(rein_gcm_open_enter, void *key, void *gctx, void *mres, void *in, __u64 len) {
+  __u64 id = bpf_get_current_pid_tgid();
+  if (!is_tracked(id >> 32)) return 0;
+  __u32 tid = (__u32)id;
+  struct open_call *oc = open_slot(tid);
+  if (!oc) return 0;
+  oc->tid = tid;
+  oc->in = (__u64)in;
+  oc->out = ctx->r9;
+  oc->len = len;
+  oc->key = (__u64)key;
+  return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(rein_gcm_open_exit) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32, tid = (__u32)id;
+  struct open_call *ocp = open_slot(tid);
+  if (!ocp || ocp->tid != tid) return 0;
+  struct open_call oc = *ocp;
+  ocp->tid = 0;
+  if (!app_data_record(oc.out, oc.len)) return 0;
+  struct scratch *s = get_scratch();
+  if (!s) return 0;
+  /* the read this thread made just before filled the buffer being opened */
+  __u64 conn = oc.key;
+  __s32 fd = -1;
+  struct thread_sock *ts = thread_sock_slot(tid);
+  if (ts && ts->tid == tid && ts->buf && oc.in + 65536 > ts->buf && oc.in < ts->buf + ts->len) {
+    struct file *f = fd_file(ts->fd);
+    if (f) {
+      conn = (__u64)f;
+      fd = ts->fd;
+    }
+  }
+  struct conn_val *cv = conn_state(tgid, conn);
+  if (!cv) return 0;
+  if (fd >= 0) cv->fd = fd;
+  s->ds.conn = conn;
+  s->ds.dir = REIN_DIR_INGRESS;
+  s->ds.source = REIN_SRC_RUSTLS;
+  s->ds.flags = fd >= 0 ? 0 : REIN_DF_KEYED;
+  return emit_stream(s, cv, oc.out, oc.len - 1);
+}
+
+#endif

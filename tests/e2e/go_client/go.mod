@@ -1,0 +1,3 @@
+module reingoclient
+
+go 1.19

@@ -1,0 +1,185 @@
+#include "binary/tls_plan.h"
+
+#include <chrono>
+#include <charconv>
+#include <fmt/format.h>
+
+#include "binary/awslc_finder.h"
+#include "binary/boringssl_finder.h"
+#include "binary/go_tls_finder.h"
+#include "rein/abi/events.h"
+
+namespace rein::binary {
+namespace {
+
+uint64_t tls_cookie(uint32_t source, uint32_t dir, uint32_t ex) {
+  return source | (dir << 8) | (ex << 16);
+}
+
+struct Export {
+  const char* name;
+  uint32_t dir, ex;
+};
+constexpr Export kOpenSsl[] = {{"SSL_write", REIN_DIR_EGRESS, 0},
+                               {"SSL_write_ex", REIN_DIR_EGRESS, 1},
+                               {"SSL_read", REIN_DIR_INGRESS, 0},
+                               {"SSL_read_ex", REIN_DIR_INGRESS, 1}};
+constexpr Export kGnuTls[] = {{"gnutls_record_send", REIN_DIR_EGRESS, 0},
+                              {"gnutls_record_recv", REIN_DIR_INGRESS, 0}};
+
+// Exported (or, unstripped, local) functions of a TLS library's public API.
+bool plan_exports(const ElfFile& elf, const Export* fns, size_t n, uint32_t source,
+                  TlsPlan& plan) {
+  size_t found = 0;
+  for (size_t i = 0; i < n; i++) {
+    auto vaddr = elf.symbol(fns[i].name);
+    if (!vaddr) continue;
+    auto off = elf.vaddr_to_offset(*vaddr);
+    if (!off) continue;
+    uint64_t cookie = tls_cookie(source, fns[i].dir, fns[i].ex);
+    plan.probes.push_back({*off, ProbeProgram::TlsEnter, cookie});
+    plan.probes.push_back({*off, ProbeProgram::TlsExit, cookie});
+    found++;
+  }
+  return found > 0;
+}
+
+void plan_bun(const ElfFile& elf, TlsPlan& plan) {
+  if (!looks_like_bun_boringssl(elf)) return;
+  auto f = find_bun_boringssl(elf);
+  if (!f) {
+    plan.undecodable.push_back("boringssl (bun): " + f.error().message);
+    return;
+  }
+  uint64_t w = tls_cookie(REIN_SRC_BORINGSSL, REIN_DIR_EGRESS, 0);
+  uint64_t r = tls_cookie(REIN_SRC_BORINGSSL, REIN_DIR_INGRESS, 0);
+  plan.probes.push_back({f->ssl_write_offset, ProbeProgram::TlsEnter, w});
+  plan.probes.push_back({f->ssl_write_offset, ProbeProgram::TlsExit, w});
+  plan.probes.push_back({f->ssl_read_offset, ProbeProgram::TlsEnter, r});
+  plan.probes.push_back({f->ssl_read_offset, ProbeProgram::TlsExit, r});
+  plan.libraries.push_back("boringssl (bun)");
+}
+
+void plan_awslc(const ElfFile& elf, TlsPlan& plan) {
+  if (!looks_like_awslc(elf)) return;
+  auto f = find_awslc_gcm(elf);
+  if (!f) {
+    plan.undecodable.push_back("rustls (aws-lc): " + f.error().message);
+    return;
+  }
+  plan.probes.push_back({f->encrypt_offset, ProbeProgram::GcmSeal, 0});
+  plan.probes.push_back({f->decrypt_offset, ProbeProgram::GcmOpenEnter, 0});
+  plan.probes.push_back({f->decrypt_offset, ProbeProgram::GcmOpenExit, 0});
+  plan.libraries.push_back("rustls (aws-lc aes-gcm avx512)");
+  // Connections that negotiate ChaCha20-Poly1305, or run on a CPU where aws-lc picks its
+  // AES-NI code, never reach the hooked functions: say so rather than stay silent.
+  plan.undecodable.push_back(
+      "rustls (aws-lc): only the AVX-512 AES-GCM path is hooked; ChaCha20-Poly1305 and the "
+      "AES-NI path are not decoded");
+}
+
+void plan_go(const ElfFile& elf, TlsPlan& plan) {
+  if (!looks_like_go(elf)) return;
+  auto f = find_go_tls(elf);
+  if (!f) {
+    // A Go program without crypto/tls has nothing to hook and nothing to report.
+    if (f.error().message.find("no function named") == std::string::npos)
+      plan.undecodable.push_back("go crypto/tls: " + f.error().message);
+    return;
+  }
+  plan.probes.push_back({f->read_entry, ProbeProgram::GoEnter, REIN_DIR_INGRESS});
+  plan.probes.push_back({f->write_entry, ProbeProgram::GoEnter, REIN_DIR_EGRESS});
+  for (auto r : f->read_rets) plan.probes.push_back({r, ProbeProgram::GoRet, REIN_DIR_INGRESS});
+  for (auto r : f->write_rets) plan.probes.push_back({r, ProbeProgram::GoRet, REIN_DIR_EGRESS});
+  plan.libraries.push_back(f->go_version.empty() ? "go crypto/tls"
+                                                 : "go crypto/tls (" + f->go_version + ")");
+}
+
+// Cache text fields never hold the separators.
+std::string clean(std::string s) {
+  for (char& c : s)
+    if (c == '\t' || c == '|' || c == '\n' || c == '\r') c = ' ';
+  return s;
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  if (s.empty()) return out;
+  size_t start = 0;
+  while (true) {
+    size_t end = s.find(sep, start);
+    out.push_back(s.substr(start, end == std::string_view::npos ? s.size() - start : end - start));
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+bool parse_hex(std::string_view s, uint64_t& out) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out, 16);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+}  // namespace
+
+const char* probe_program_name(ProbeProgram p) {
+  switch (p) {
+    case ProbeProgram::TlsEnter: return "tls_enter";
+    case ProbeProgram::TlsExit: return "tls_exit";
+    case ProbeProgram::GcmSeal: return "gcm_seal";
+    case ProbeProgram::GcmOpenEnter: return "gcm_open_enter";
+    case ProbeProgram::GcmOpenExit: return "gcm_open_exit";
+    case ProbeProgram::GoEnter: return "go_enter";
+    case ProbeProgram::GoRet: return "go_ret";
+  }
+  return "unknown";
+}
+
+TlsPlan plan_tls_hooks(const ElfFile& elf) {
+  auto start = std::chrono::steady_clock::now();
+  TlsPlan plan;
+  if (plan_exports(elf, kOpenSsl, std::size(kOpenSsl), REIN_SRC_OPENSSL, plan))
+    plan.libraries.push_back("openssl");
+  else if (plan_exports(elf, kGnuTls, std::size(kGnuTls), REIN_SRC_GNUTLS, plan))
+    plan.libraries.push_back("gnutls");
+  // Statically linked TLS stacks; an executable may carry more than one (Codex links
+  // OpenSSL too but talks to the model API through rustls).
+  plan_go(elf, plan);
+  if (plan.libraries.empty()) plan_bun(elf, plan);
+  plan_awslc(elf, plan);
+  plan.analysis_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return plan;
+}
+
+std::string serialize_plan(const TlsPlan& plan) {
+  std::string probes;
+  for (const auto& p : plan.probes) {
+    if (!probes.empty()) probes += ',';
+    probes += fmt::format("{:x}:{:x}:{:x}", p.offset, unsigned(p.program), p.cookie);
+  }
+  std::string libs, und;
+  for (const auto& l : plan.libraries) libs += (libs.empty() ? "" : "|") + clean(l);
+  for (const auto& u : plan.undecodable) und += (und.empty() ? "" : "|") + clean(u);
+  return fmt::format("{}\t{}\t{}\t{:.1f}", probes, libs, und, plan.analysis_ms);
+}
+
+Result<TlsPlan> parse_plan(std::string_view line) {
+  auto fields = split(line, '\t');
+  if (fields.size() != 4) return make_error("plan cache line: expected 4 fields");
+  TlsPlan plan;
+  for (auto p : split(fields[0], ',')) {
+    auto parts = split(p, ':');
+    uint64_t off = 0, prog = 0, cookie = 0;
+    if (parts.size() != 3 || !parse_hex(parts[0], off) || !parse_hex(parts[1], prog) ||
+        !parse_hex(parts[2], cookie) || prog > uint64_t(ProbeProgram::GoRet))
+      return make_error("plan cache line: bad probe");
+    plan.probes.push_back({off, ProbeProgram(prog), cookie});
+  }
+  if (plan.probes.size() > 4096) return make_error("plan cache line: too many probes");
+  for (auto l : split(fields[1], '|')) plan.libraries.emplace_back(l);
+  for (auto u : split(fields[2], '|')) plan.undecodable.emplace_back(u);
+  return plan;
+}
+
+}  // namespace rein::binary

@@ -1,0 +1,60 @@
+#include "pipeline/tls_watch.h"
+
+namespace rein::pipeline {
+
+void TlsWatch::report(std::map<Key, TlsConnection>::iterator it, uint64_t now_ns) {
+  reported_++;
+  TlsConnection c = std::move(it->second);
+  open_.erase(it);
+  cb_(c, now_ns);
+}
+
+void TlsWatch::on_hello(TlsConnection c) {
+  Key k{c.tgid, c.fd};
+  // the fd now names a new connection: the old one's fate is decided
+  if (auto it = open_.find(k); it != open_.end()) report(it, c.ts_ns);
+  if (open_.size() >= max_) {  // the oldest watch goes unreported, but counted
+    auto oldest = open_.begin();
+    for (auto it = open_.begin(); it != open_.end(); ++it)
+      if (it->second.ts_ns < oldest->second.ts_ns) oldest = it;
+    open_.erase(oldest);
+    evicted_++;
+  }
+  open_.emplace(k, std::move(c));
+}
+
+void TlsWatch::on_plaintext(uint32_t tgid, int32_t fd, const std::string& address, uint16_t port) {
+  if (fd >= 0) {
+    if (open_.erase(Key{tgid, fd})) return;
+  }
+  if (address.empty()) return;
+  for (auto it = open_.lower_bound(Key{tgid, INT32_MIN}); it != open_.end() && it->first.first == tgid; ++it) {
+    if (it->second.address == address && it->second.port == port) {
+      open_.erase(it);
+      return;
+    }
+  }
+}
+
+void TlsWatch::on_exit(uint32_t tgid, uint64_t now_ns) {
+  auto it = open_.lower_bound(Key{tgid, INT32_MIN});
+  while (it != open_.end() && it->first.first == tgid) {
+    auto next = std::next(it);
+    report(it, now_ns);
+    it = next;
+  }
+}
+
+void TlsWatch::tick(uint64_t now_ns) {
+  for (auto it = open_.begin(); it != open_.end();) {
+    auto next = std::next(it);
+    if (now_ns > it->second.ts_ns && now_ns - it->second.ts_ns >= quiet_ns_) report(it, now_ns);
+    it = next;
+  }
+}
+
+void TlsWatch::finish(uint64_t now_ns) {
+  while (!open_.empty()) report(open_.begin(), now_ns);
+}
+
+}  // namespace rein::pipeline

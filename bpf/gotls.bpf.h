@@ -33,6 +33,12 @@ int rein_go_enter(struct pt_regs *ctx) {
   __u64 g = ctx->r14;
   struct go_call c = {.conn = ctx->ax, .buf = ctx->bx,
                       .dir = (__u32)bpf_get_attach_cookie(ctx) & 1, .tgid = tgid};
+  struct conn_key k = {.tgid = tgid, .conn = c.conn};
+  struct conn_val *cv = bpf_map_lookup_elem(&conns, &k);
+  if (!cv) { /* first call on this connection: did it already carry requests? */
+    struct conn_val fresh = {.fd = go_conn_fd(c.conn)};
+    c.flags = late_flag(tgid, &fresh, fresh.fd);
+  }
   bpf_map_update_elem(&go_calls, &g, &c, BPF_ANY);
   return 0;
 }
@@ -59,7 +65,7 @@ int rein_go_ret(struct pt_regs *ctx) {
   s->ds.conn = c.conn;
   s->ds.dir = c.dir;
   s->ds.source = REIN_SRC_GOTLS;
-  s->ds.flags = 0;
+  s->ds.flags = c.flags;
   return emit_stream(s, cv, c.buf, (__u64)n);
 }
 

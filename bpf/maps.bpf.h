@@ -115,7 +115,7 @@ struct conn_val {
   __u32 plain_state; /* sockets only: is this plain HTTP? decided on the first write */
   __u16 peer_family; /* read from the socket once its fd is known */
   __u16 peer_port;
-  __u32 _pad;
+  __u32 cipher_out; /* TLS sockets: bytes sent after the ClientHello (saturating) */
   __u8 peer_addr[16];
 };
 struct {
@@ -220,6 +220,8 @@ struct go_call {
   __u64 buf;
   __u32 dir;
   __u32 tgid;
+  __u32 flags; /* REIN_DF_LATE, decided at entry: the write inside the call sends ciphertext */
+  __u32 _pad;
 };
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -97,6 +97,17 @@ static __noinline int emit_stream(struct scratch *s, struct conn_val *cv, __u64 
   return 0;
 }
 
+/* First plaintext of connection `cv` whose socket `fd` already sent more than a handshake:
+ * the requests before it went out unseen (the hooks were attached mid-connection). */
+static __always_inline __u16 late_flag(__u32 tgid, struct conn_val *cv, __s32 fd) {
+  if (fd < 0 || cv->off[0] || cv->off[1]) return 0;
+  struct file *f = fd_file(fd);
+  if (!f) return 0;
+  struct conn_key k = {.tgid = tgid, .conn = (__u64)f};
+  struct conn_val *sv = bpf_map_lookup_elem(&conns, &k);
+  return sv && sv->cipher_out >= REIN_LATE_CIPHER_BYTES ? REIN_DF_LATE : 0;
+}
+
 static __always_inline struct conn_val *conn_state(__u32 tgid, __u64 conn) {
   struct conn_key k = {.tgid = tgid, .conn = conn};
   struct conn_val *v = bpf_map_lookup_elem(&conns, &k);
@@ -204,7 +215,7 @@ int BPF_KRETPROBE(rein_tls_exit, long ret) {
   s->ds.conn = c.conn;
   s->ds.dir = dir;
   s->ds.source = source;
-  s->ds.flags = 0;
+  s->ds.flags = late_flag(tgid, cv, cv->fd);
   return emit_stream(s, cv, c.buf, n);
 }
 
@@ -250,7 +261,20 @@ static __always_inline bool socket_io_enter(__u32 tid, const struct pending_call
   if (!cfg.capture_plain) return false;
   struct conn_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .conn = (__u64)f};
   struct conn_val *v = bpf_map_lookup_elem(&conns, &k);
-  if (v && v->plain_state == REIN_PLAIN_OTHER) return false;
+  if (v && v->plain_state == REIN_PLAIN_OTHER) {
+    /* ciphertext leaving a TLS socket: if plaintext hooks arrive late, this tells them */
+    if (v->cipher_out < REIN_LATE_CIPHER_BYTES &&
+        (c->nr == NR_write || c->nr == NR_sendto || c->nr == NR_writev || c->nr == NR_sendmsg)) {
+      __u64 n = c->args[2];
+      if (c->nr == NR_writev || c->nr == NR_sendmsg) {
+        __u64 iov = c->args[1], v2[2] = {};
+        if (c->nr == NR_sendmsg && bpf_probe_read_user(&iov, sizeof(iov), (void *)(iov + 16))) iov = 0;
+        n = iov && !bpf_probe_read_user(v2, sizeof(v2), (void *)iov) ? v2[1] : 0;
+      }
+      v->cipher_out += n > REIN_LATE_CIPHER_BYTES ? REIN_LATE_CIPHER_BYTES : (__u32)n;
+    }
+    return false;
+  }
   *file_out = (__u64)f;
   return true;
 }

@@ -400,7 +400,8 @@ int run(const RunOptions& o) {
   while (!g_stop.load()) {
     // The kernel wakes us only for a full batch or an urgent record; poll's timeout plus a
     // drain bound the latency of everything else (poll consumes signalled rings only).
-    auto n = ring->poll(50);
+    // a process waits for its TLS hooks: come back within milliseconds, not a poll period
+    auto n = ring->poll(tls.attach_pending() ? 2 : 50);
     if (n) n = ring->drain();
     if (!n) {
       rc = fail(n.error().message);

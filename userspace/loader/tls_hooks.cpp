@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -53,14 +54,22 @@ TlsHooks::TlsHooks(TlsPrograms progs, Mode mode, std::string cache_file)
   reaper_ = std::thread([this] { reaper_loop(); });
 }
 
+// Removing a uprobe and attaching one contend in the kernel (the removal waits for a grace
+// period while holding the probe's registration lock): links of exited processes are kept
+// until attaching has been quiet for a while, then removed together, so a burst of short
+// agent children is hooked without waiting behind the removals of the previous ones.
 void TlsHooks::reaper_loop() {
+  constexpr auto kQuiet = std::chrono::milliseconds(300);
+  constexpr size_t kForce = 4096;
   while (true) {
     std::vector<struct bpf_link*> batch;
     {
       std::unique_lock<std::mutex> g(reap_mu_);
-      reap_cv_.wait(g, [this] { return reap_stop_ || !reap_.empty(); });
+      reap_cv_.wait_for(g, kQuiet, [this] { return reap_stop_; });
+      if (reap_stop_ && reap_.empty()) return;
+      auto since = std::chrono::steady_clock::now() - last_attach_.load();
+      if (!reap_stop_ && reap_.size() < kForce && since < kQuiet) continue;
       batch.swap(reap_);
-      if (batch.empty() && reap_stop_) return;
     }
     for (auto* l : batch) bpf_link__destroy(l);
   }
@@ -197,9 +206,6 @@ void TlsHooks::add_file(uint32_t pid, const std::string& fs_path, const std::str
 }
 
 void TlsHooks::attach(uint32_t pid, const FileKey& key, FileState& f, uint64_t now_ns) {
-  if (debug_tls())
-    fprintf(stderr, "rein-debug: attach pid %u %s probes %zu\n", pid, f.shown.c_str(),
-            f.plan ? f.plan->probes.size() : 0);
   // System wide, every file is hooked once for everybody: the links live under pid 0.
   if (mode_ == Mode::SystemWide) pid = 0;
   if (!f.plan || f.plan->probes.empty()) {
@@ -208,6 +214,8 @@ void TlsHooks::attach(uint32_t pid, const FileKey& key, FileState& f, uint64_t n
   }
   auto& ps = procs_[pid];
   if (!ps.files.insert(key).second) return;
+  auto t0 = std::chrono::steady_clock::now();
+  last_attach_.store(t0);
   std::string path = fmt::format("/proc/self/fd/{}", f.fd);
   int target = mode_ == Mode::SystemWide ? -1 : int(pid);
   size_t ok = 0;
@@ -226,6 +234,9 @@ void TlsHooks::attach(uint32_t pid, const FileKey& key, FileState& f, uint64_t n
     ok++;
   }
   stats_.probes_attached += ok;
+  if (debug_tls())
+    fprintf(stderr, "rein-debug: attach pid %u %s probes %zu in %.1f ms\n", pid, f.shown.c_str(), ok,
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   if (ok && !ps.hooked_at_ns) {
     ps.hooked_at_ns = now_ns;
     stats_.processes_hooked++;
@@ -239,7 +250,6 @@ void TlsHooks::drop(uint32_t pid) {
     std::lock_guard<std::mutex> g(reap_mu_);
     reap_.insert(reap_.end(), it->second.links.begin(), it->second.links.end());
   }
-  reap_cv_.notify_all();
   procs_.erase(it);
 }
 
@@ -333,6 +343,13 @@ void TlsHooks::attach_system_wide(const std::vector<std::string>& paths) {
   for (const auto& p : paths) {
     add_file(0, p, p, 0);
   }
+}
+
+bool TlsHooks::attach_pending() const {
+  if (!forks_.empty()) return true;
+  for (const auto& [k, f] : files_)
+    if (!f.ready && !f.waiting.empty()) return true;
+  return false;
 }
 
 TlsHooks::Coverage TlsHooks::coverage(uint32_t pid) const {

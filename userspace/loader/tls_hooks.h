@@ -10,6 +10,8 @@
 #pragma once
 #include <sys/types.h>
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -74,6 +76,9 @@ class TlsHooks {
   // Lines for the start-up/health report since the last call.
   std::vector<std::string> take_log();
   const TlsHookStats& stats() const { return stats_; }
+  // Files being analysed for processes that wait for their hooks: the event loop should
+  // come back soon to attach them.
+  bool attach_pending() const;
   // Wait until the worker is idle (tests and benchmarks).
   void drain_for_tests();
 
@@ -137,6 +142,7 @@ class TlsHooks {
   std::condition_variable reap_cv_;
   std::vector<struct bpf_link*> reap_;
   bool reap_stop_ = false;
+  std::atomic<std::chrono::steady_clock::time_point> last_attach_{};
   std::thread reaper_;
 };
 

@@ -88,11 +88,14 @@ static const char* source_name(uint8_t source) {
 }
 
 // Undecoded TLS of an agent: who, which peer and name, which TLS code, and why.
-void SensorPipeline::on_unobserved(const TlsConnection& c, uint64_t now) {
+void SensorPipeline::on_unobserved(const TlsConnection& c, uint64_t now, bool partial) {
   stats_.tls_unobserved++;
   TlsCoverage cov = coverage_ ? coverage_(c.tgid) : TlsCoverage{};
   std::string reason;
-  if (!cov.undecodable.empty()) {
+  if (partial) {
+    reason = "TLS hooks were attached after this connection had sent requests: those were not "
+             "decoded, later ones are";
+  } else if (!cov.undecodable.empty()) {
     for (const auto& u : cov.undecodable) reason += (reason.empty() ? "" : "; ") + u;
   } else if (cov.pending) {
     reason = "the process's TLS code was still being analysed";
@@ -126,6 +129,8 @@ void SensorPipeline::on_unobserved(const TlsConnection& c, uint64_t now) {
   w.end_array();
   w.key("reason");
   w.string(reason);
+  w.key("partial");
+  w.boolean(partial);
   w.key("decided_ms");
   w.number(now >= c.ts_ns ? double(now - c.ts_ns) / 1e6 : 0.0);
   emit(builder_.finish());
@@ -339,7 +344,8 @@ void SensorPipeline::on_record(std::span<const uint8_t> bytes) {
           } else {
             llm_.on_data(r);
             if (r.source != REIN_SRC_SOCKET)
-              watch_.on_plaintext(r.h.tgid, r.fd, r.peer_address, r.peer_port);
+              watch_.on_plaintext(r.h.tgid, r.fd, r.peer_address, r.peer_port,
+                                  r.flags & REIN_DF_LATE, r.h.ts_ns);
           }
         }
         else if constexpr (std::is_same_v<T, decode::PolicyNetRec>) on_policy_net(r);
@@ -391,7 +397,9 @@ void SensorPipeline::on_exec(const decode::ExecRec& r) {
     auto v = view(r.h.tgid);
     auto& w = builder_.begin("agent.discovered", r.h.ts_ns, v, agent_for(agent));
     w.key("reason");
-    w.string("sent an LLM API request");
+    w.string((flags & REIN_F_DISC_SNI)     ? "TLS server name of an LLM API"
+             : (flags & REIN_F_DISC_PLAIN) ? "plain-HTTP LLM API request"
+                                           : "LLM API request seen by the TLS hooks");
     w.key("cwd");
     w.string(r.cwd);
     emit(builder_.finish());

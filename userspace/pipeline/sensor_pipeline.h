@@ -115,7 +115,7 @@ class SensorPipeline {
   void emit_decisions(const std::vector<enforce::Decision>& ds, uint64_t ts);
   void on_policy_net(const decode::PolicyNetRec& r);
   void on_tls_hello(const decode::DataRec& r);
-  void on_unobserved(const TlsConnection& c, uint64_t now_ns);
+  void on_unobserved(const TlsConnection& c, uint64_t now_ns, bool partial);
   void emit_exec(uint32_t pid, uint64_t ts, bool existing, uint32_t flags);
   void emit_dns(const PendingDns& q, uint64_t ts, const void* answer_msg, uint32_t rcode);
   void file_event(const decode::Header& h, std::string_view op, const std::string& path,
@@ -145,7 +145,9 @@ class SensorPipeline {
   enforce::Enforcer* enforcer_ = nullptr;
   std::unordered_map<uint32_t, bool> discovered_;  // agent root -> found by auto-discovery
   TlsCoverageFn coverage_;
-  TlsWatch watch_{[this](const TlsConnection& c, uint64_t now) { on_unobserved(c, now); }};
+  TlsWatch watch_{[this](const TlsConnection& c, uint64_t now, bool partial) {
+    on_unobserved(c, now, partial);
+  }};
   PipelineStats stats_;
 };
 

@@ -2,11 +2,11 @@
 
 namespace rein::pipeline {
 
-void TlsWatch::report(std::map<Key, TlsConnection>::iterator it, uint64_t now_ns) {
+void TlsWatch::report(std::map<Key, TlsConnection>::iterator it, uint64_t now_ns, bool partial) {
   reported_++;
   TlsConnection c = std::move(it->second);
   open_.erase(it);
-  cb_(c, now_ns);
+  cb_(c, now_ns, partial);
 }
 
 void TlsWatch::on_hello(TlsConnection c) {
@@ -23,16 +23,30 @@ void TlsWatch::on_hello(TlsConnection c) {
   open_.emplace(k, std::move(c));
 }
 
-void TlsWatch::on_plaintext(uint32_t tgid, int32_t fd, const std::string& address, uint16_t port) {
-  if (fd >= 0) {
-    if (open_.erase(Key{tgid, fd})) return;
+void TlsWatch::on_plaintext(uint32_t tgid, int32_t fd, const std::string& address,
+                            uint16_t port, bool late, uint64_t ts_ns) {
+  auto it = fd >= 0 ? open_.find(Key{tgid, fd}) : open_.end();
+  if (it == open_.end() && !address.empty()) {
+    for (auto a = open_.lower_bound(Key{tgid, INT32_MIN}); a != open_.end() && a->first.first == tgid; ++a)
+      if (a->second.address == address && a->second.port == port) {
+        it = a;
+        break;
+      }
   }
-  if (address.empty()) return;
-  for (auto it = open_.lower_bound(Key{tgid, INT32_MIN}); it != open_.end() && it->first.first == tgid; ++it) {
-    if (it->second.address == address && it->second.port == port) {
-      open_.erase(it);
-      return;
-    }
+  if (it != open_.end()) {
+    if (late) report(it, ts_ns, true);
+    else open_.erase(it);
+    return;
+  }
+  if (late) {  // no ClientHello seen for it, but requests were missed all the same
+    reported_++;
+    TlsConnection c;
+    c.tgid = tgid;
+    c.fd = fd;
+    c.address = address;
+    c.port = port;
+    c.ts_ns = ts_ns;
+    cb_(c, ts_ns, true);
   }
 }
 

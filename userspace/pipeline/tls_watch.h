@@ -32,13 +32,17 @@ struct TlsConnection {
 
 class TlsWatch {
  public:
-  using OnUnobserved = std::function<void(const TlsConnection&, uint64_t now_ns)>;
+  // partial: plaintext was decoded on the connection, but only after it had already sent
+  // requests (the hooks came mid-connection): those requests were not seen.
+  using OnUnobserved = std::function<void(const TlsConnection&, uint64_t now_ns, bool partial)>;
   explicit TlsWatch(OnUnobserved cb, uint64_t quiet_ns = 10'000'000'000ULL, size_t max = 4096)
       : cb_(std::move(cb)), quiet_ns_(quiet_ns), max_(max) {}
 
   void on_hello(TlsConnection c);
-  // Plaintext of a TLS connection of `tgid` was decoded (fd -1 when unknown).
-  void on_plaintext(uint32_t tgid, int32_t fd, const std::string& address, uint16_t port);
+  // Plaintext of a TLS connection of `tgid` was decoded (fd -1 when unknown); late: it is
+  // the connection's first and the socket already carried requests.
+  void on_plaintext(uint32_t tgid, int32_t fd, const std::string& address, uint16_t port,
+                    bool late, uint64_t ts_ns);
   void on_exit(uint32_t tgid, uint64_t now_ns);
   void tick(uint64_t now_ns);
   void finish(uint64_t now_ns);
@@ -47,7 +51,7 @@ class TlsWatch {
 
  private:
   using Key = std::pair<uint32_t, int32_t>;  // tgid, fd
-  void report(std::map<Key, TlsConnection>::iterator it, uint64_t now_ns);
+  void report(std::map<Key, TlsConnection>::iterator it, uint64_t now_ns, bool partial = false);
   OnUnobserved cb_;
   uint64_t quiet_ns_;
   size_t max_;

@@ -257,6 +257,8 @@ def main():
     p.add_argument("--api-key", help="override the fake key sent in the auth header")
     p.add_argument("--wait-before", type=float, default=0.0, help="sleep before the first request")
     p.add_argument("--timeout", type=float, default=30.0)
+    p.add_argument("--connection-pause", type=float, default=0.0,
+                   help="with --per-connection: seconds to wait before each new connection")
     p.add_argument("--per-connection", type=int, default=0,
                    help="with --keep-alive y: open a new connection after this many requests "
                         "(0: one connection for all)")
@@ -309,6 +311,8 @@ def main():
                     conn.close()
                     conn = None
                 if conn is None:
+                    if connections and a.connection_pause > 0:
+                        time.sleep(a.connection_pause)
                     conn = new_connection()
                     conn.connect()
                     on_conn = 0

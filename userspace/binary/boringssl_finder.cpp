@@ -527,6 +527,14 @@ Result<BunSslFunctions> find_bun_boringssl(const ElfFile& elf) {
   BunSslFunctions out;
   auto wo = elf.vaddr_to_offset(w), ro = elf.vaddr_to_offset(rd);
   if (!wo || !ro) return make_error(elf.name() + ": entry not file-backed");
+  // The uprobe goes where the FILE says: the prologue must be at that file offset too (a
+  // crafted file can map one address from two places).
+  static const uint8_t kPrologue[4] = {0x55, 0x48, 0x89, 0xe5};
+  for (uint64_t off : {*wo, *ro}) {
+    auto at = elf.bytes_at(off, sizeof(kPrologue));
+    if (at.size() != sizeof(kPrologue) || std::memcmp(at.data(), kPrologue, sizeof(kPrologue)) != 0)
+      return make_error(elf.name() + ": entry bytes at the file offset are not the proven prologue");
+  }
   out.ssl_write_vaddr = w;
   out.ssl_read_vaddr = rd;
   out.ssl_write_offset = *wo;

@@ -120,6 +120,22 @@ bool parse_hex(std::string_view s, uint64_t& out) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
+// Last line of defence against a crafted file whose sections and segments disagree: the
+// byte the kernel will patch must be what the finder proved is there. A RET is c3; a
+// function entry found by shape starts with endbr64 or a push.
+bool probe_bytes_ok(const ElfFile& elf, const Probe& p) {
+  auto b = elf.bytes_at(p.offset, 1);
+  if (b.size() != 1) return false;
+  switch (p.program) {
+    case ProbeProgram::GoRet: return b[0] == 0xc3;
+    case ProbeProgram::GcmSeal:
+    case ProbeProgram::GcmOpenEnter:
+    case ProbeProgram::GcmOpenExit:
+      return b[0] == 0xf3 || b[0] == 0x55 || b[0] == 0x53 || b[0] == 0x41;
+    default: return true;
+  }
+}
+
 }  // namespace
 
 const char* probe_program_name(ProbeProgram p) {
@@ -147,6 +163,15 @@ TlsPlan plan_tls_hooks(const ElfFile& elf) {
   plan_go(elf, plan);
   if (plan.libraries.empty()) plan_bun(elf, plan);
   plan_awslc(elf, plan);
+  for (const auto& p : plan.probes) {
+    if (probe_bytes_ok(elf, p)) continue;
+    plan.undecodable.push_back(fmt::format("a probe at file offset {:#x} does not hold the proven "
+                                           "instruction: nothing is hooked in this file",
+                                           p.offset));
+    plan.probes.clear();
+    plan.libraries.clear();
+    break;
+  }
   plan.analysis_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return plan;

@@ -187,8 +187,13 @@ void TlsHooks::add_file(uint32_t pid, const std::string& fs_path, const std::str
   FileState f;
   f.fd = fd;
   f.shown = shown;
-  f.identity = fmt::format("{}:{}:{}:{}.{}", st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec,
-                           st.st_mtim.tv_nsec);
+  // The same build installed elsewhere (another user's npm prefix, a container layer) shares
+  // its analysis: key by build id when the file has one, else by where and when it is.
+  std::string build;
+  if (auto elf = binary::ElfFile::open(fmt::format("/proc/self/fd/{}", fd))) build = (*elf)->build_id();
+  f.identity = !build.empty() ? fmt::format("build:{}:{}", build, st.st_size)
+                              : fmt::format("{}:{}:{}:{}.{}", st.st_dev, st.st_ino, st.st_size,
+                                            st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
   auto& slot = files_.emplace(key, std::move(f)).first->second;
   if (auto c = disk_cache_.find(slot.identity); c != disk_cache_.end()) {
     stats_.plan_cache_hits++;

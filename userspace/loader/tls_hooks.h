@@ -91,7 +91,7 @@ class TlsHooks {
   struct FileState {
     int fd = -1;           // kept open: uprobes are attached through /proc/self/fd/N
     std::string shown;     // path for reports
-    std::string identity;  // dev:ino:size:mtime, the disk cache key
+    std::string identity;  // build id (or dev:ino:size:mtime): the disk cache key
     bool ready = false;
     std::shared_ptr<const binary::TlsPlan> plan;
     std::vector<uint32_t> waiting;  // pids to hook when ready

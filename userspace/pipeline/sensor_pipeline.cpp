@@ -95,12 +95,12 @@ void SensorPipeline::on_unobserved(const TlsConnection& c, uint64_t now, bool pa
   if (partial) {
     reason = "TLS hooks were attached after this connection had sent requests: those were not "
              "decoded, later ones are";
+  } else if (cov.hooked_at_ns && cov.hooked_at_ns > c.ts_ns) {
+    reason = "TLS hooks were attached after this connection started";
   } else if (!cov.undecodable.empty()) {
     for (const auto& u : cov.undecodable) reason += (reason.empty() ? "" : "; ") + u;
   } else if (cov.pending) {
     reason = "the process's TLS code was still being analysed";
-  } else if (cov.hooked_at_ns && cov.hooked_at_ns > c.ts_ns) {
-    reason = "TLS hooks were attached after this connection started";
   } else if (!cov.hooked.empty()) {
     reason = "no plaintext from the hooked TLS library on this connection";
   } else if (coverage_) {

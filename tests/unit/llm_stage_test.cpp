@@ -1,0 +1,116 @@
+// LlmStage: how captured chunks of one connection become calls when the kernel names the
+// stream in pieces (rustls: the request under its cipher key, joined to the socket later).
+#include "pipeline/llm_stage.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "rein/abi/events.h"
+
+namespace rein::pipeline {
+namespace {
+
+llm::PriceTable prices() {
+  auto t = llm::PriceTable::parse(R"({"models":[{"model":"gpt-4o","input":2.5,"output":10}]})",
+                                  "t.json");
+  EXPECT_TRUE(t.ok());
+  return std::move(t).value();
+}
+
+struct Chunks {
+  std::vector<std::string> keep;  // DataRec points into these
+  decode::DataRec rec(uint64_t conn, uint8_t dir, uint64_t off, const std::string& bytes,
+                      uint16_t flags = 0, int32_t fd = -1) {
+    keep.push_back(bytes);
+    decode::DataRec r;
+    r.h.tgid = 42;
+    r.h.agent = 42;
+    r.h.ts_ns = 1000 + keep.size();
+    r.conn = conn;
+    r.dir = dir;
+    r.offset = off;
+    r.fd = fd;
+    r.source = REIN_SRC_RUSTLS;
+    r.flags = flags;
+    r.data = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(keep.back().data()),
+                                      keep.back().size());
+    return r;
+  }
+};
+
+const std::string kBody = R"({"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]})";
+const std::string kReq = "POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
+                         "Content-Type: application/json\r\nContent-Length: " +
+                         std::to_string(kBody.size()) + "\r\n\r\n" + kBody;
+const std::string kRespBody =
+    R"({"id":"x","model":"gpt-4o","choices":[],"usage":{"prompt_tokens":11,"completion_tokens":7,"total_tokens":18}})";
+const std::string kResp = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                          std::to_string(kRespBody.size()) + "\r\n\r\n" + kRespBody;
+
+TEST(LlmStage, KeyedRequestJoinsItsSocketStreamAtBind) {
+  auto table = prices();
+  llm::Fingerprinter fp(std::array<uint8_t, 32>{});
+  std::vector<llm::LlmCall> calls;
+  std::vector<CallContext> ctxs;
+  LlmStage stage(&table, &fp, [&](const CallContext& c, const llm::LlmCall& call) {
+    ctxs.push_back(c);
+    calls.push_back(call);
+  });
+  Chunks k;
+  const uint64_t key = 0x7f00aa, sock = 0xffff8881;
+  // the request is sealed under its key before the write that reveals the socket
+  stage.on_data(k.rec(key, REIN_DIR_EGRESS, 0, kReq.substr(0, 40), REIN_DF_KEYED));
+  decode::BindRec b;
+  b.h.tgid = 42;
+  b.from = key;
+  b.to = sock;
+  b.fd = 9;
+  stage.on_bind(b);
+  // a record sealed before the bind but read after it still carries the key
+  stage.on_data(k.rec(key, REIN_DIR_EGRESS, 40, kReq.substr(40), REIN_DF_KEYED));
+  stage.on_data(k.rec(sock, REIN_DIR_INGRESS, 0, kResp, 0, 9));
+  stage.close_all(5000);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].status, 200);
+  ASSERT_TRUE(calls[0].usage.input_tokens.has_value());
+  EXPECT_EQ(*calls[0].usage.input_tokens, 11);
+  EXPECT_EQ(*calls[0].usage.output_tokens, 7);
+  EXPECT_EQ(ctxs[0].fd, 9);
+  EXPECT_EQ(ctxs[0].protocol, "http/1.1");
+  EXPECT_EQ(stage.stats().rebound_streams, 1u);
+  EXPECT_EQ(stage.stats().streams_opened, 1u);
+}
+
+TEST(LlmStage, WithoutBindTheHalvesStayApartAndNothingIsInvented) {
+  auto table = prices();
+  llm::Fingerprinter fp(std::array<uint8_t, 32>{});
+  std::vector<llm::LlmCall> calls;
+  LlmStage stage(&table, &fp, [&](const CallContext&, const llm::LlmCall& c) { calls.push_back(c); });
+  Chunks k;
+  stage.on_data(k.rec(0x1, REIN_DIR_EGRESS, 0, kReq, REIN_DF_KEYED));
+  stage.on_data(k.rec(0x2, REIN_DIR_INGRESS, 0, kResp, 0, 9));
+  stage.close_all(5000);
+  EXPECT_EQ(stage.stats().streams_opened, 2u);
+  // the request alone is a call with no response, never one with made-up usage
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].status, 0);
+  EXPECT_TRUE(calls[0].usage_missing);
+  EXPECT_FALSE(calls[0].usage.input_tokens.has_value());
+}
+
+TEST(LlmStage, Http2PrefaceSelectsTheHttp2Decoder) {
+  auto table = prices();
+  llm::Fingerprinter fp(std::array<uint8_t, 32>{});
+  LlmStage stage(&table, &fp, [](const CallContext&, const llm::LlmCall&) {});
+  Chunks k;
+  stage.on_data(k.rec(0x5, REIN_DIR_EGRESS, 0, std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")));
+  EXPECT_EQ(stage.stats().http2_streams, 1u);
+  // joined mid-connection: HTTP/1.1 (its parser resyncs), never HTTP/2
+  stage.on_data(k.rec(0x6, REIN_DIR_EGRESS, 500, std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")));
+  EXPECT_EQ(stage.stats().http2_streams, 1u);
+}
+
+}  // namespace
+}  // namespace rein::pipeline

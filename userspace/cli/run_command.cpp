@@ -411,9 +411,13 @@ int run(const RunOptions& o) {
     uint64_t boot = pipeline::Clock::boot_now_ns();
     pipe.tick(boot);
     if (control) control->serve_pending([&pipe](const std::string& req) { return pipe.control(req); });
+    // SIGHUP: reopen --output (log rotation) and reload the policy
+    bool hup = g_reload.exchange(false);
+    if (hup)
+      if (auto ok = (*sink)->reopen(); !ok) fmt::print(stderr, "rein: {}\n", ok.error().message);
     if (!o.policy.empty()) {
       time_t m = mtime_of(o.policy);
-      if (g_reload.exchange(false) || (m && m != policy_mtime)) {
+      if (hup || (m && m != policy_mtime)) {
         policy_mtime = m;
         reload();
       }

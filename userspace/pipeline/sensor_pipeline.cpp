@@ -746,6 +746,7 @@ void SensorPipeline::emit_health(uint64_t now, std::string_view state,
   put("dns_unparsed", stats_.dns_unparsed);
   put("dns_pending_dropped", stats_.dns_pending_dropped);
   put("track_failed", stats_.track_failed);
+  put("output_write_errors", sink_.write_errors());
   put("process_table_size", table_.size());
   put("process_table_evictions", table_.evictions());
   put("agents", agents_.size());

@@ -30,6 +30,8 @@ class LineSink {
   virtual ~LineSink() = default;
   virtual void write_line(std::string_view line) = 0;
   virtual void flush() = 0;
+  // Lines or flushes that failed (disk full, a closed pipe), for sensor.health.
+  virtual uint64_t write_errors() const { return 0; }
 };
 
 // How the pipeline asks the kernel to track a process it selected in user space.

@@ -13,16 +13,34 @@ Result<std::unique_ptr<LineFileSink>> LineFileSink::open(const std::string& path
   if (path.empty() || path == "-") {
     static char buf[1 << 16];
     setvbuf(stdout, buf, _IOFBF, sizeof(buf));
-    return std::unique_ptr<LineFileSink>(new LineFileSink(stdout, false));
+    return std::unique_ptr<LineFileSink>(new LineFileSink(stdout, false, {}));
   }
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  auto f = open_file(path);
+  if (!f) return f.error();
+  return std::unique_ptr<LineFileSink>(new LineFileSink(*f, true, path));
+}
+
+// Appends: a restart never truncates what the previous run wrote, and another writer with
+// O_APPEND (or logrotate's copytruncate) cannot interleave inside a line.
+Result<FILE*> LineFileSink::open_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return make_error(fmt::format("--output {}: {}", path, std::strerror(errno)));
-  FILE* f = fdopen(fd, "w");
+  FILE* f = fdopen(fd, "a");
   if (!f) {
     ::close(fd);
     return make_error(fmt::format("--output {}: {}", path, std::strerror(errno)));
   }
-  return std::unique_ptr<LineFileSink>(new LineFileSink(f, true));
+  return f;
+}
+
+Result<void> LineFileSink::reopen() {
+  if (!owned_) return {};
+  flush();
+  auto f = open_file(path_);
+  if (!f) return f.error();
+  fclose(f_);
+  f_ = *f;
+  return {};
 }
 
 LineFileSink::~LineFileSink() {

@@ -16,12 +16,17 @@ class LineFileSink : public pipeline::LineSink {
   ~LineFileSink() override;
   void write_line(std::string_view line) override;
   void flush() override;
-  uint64_t write_errors() const { return write_errors_; }
+  uint64_t write_errors() const override { return write_errors_; }
+  // Opens the path again (after logrotate moved the file away): lines keep going to the
+  // new file. Stdout is left alone. On failure the old file stays in use.
+  Result<void> reopen();
 
  private:
-  explicit LineFileSink(FILE* f, bool owned) : f_(f), owned_(owned) {}
+  static Result<FILE*> open_file(const std::string& path);
+  LineFileSink(FILE* f, bool owned, std::string path) : f_(f), owned_(owned), path_(std::move(path)) {}
   FILE* f_;
   bool owned_;
+  std::string path_;
   uint64_t write_errors_ = 0;
 };
 

@@ -44,6 +44,13 @@ static __always_inline void clear_tracked_bit(__u32 tgid) {
     __sync_fetch_and_and(&tracked_bits[BIT_WORD(tgid)], ~(1ULL << (tgid & 63)));
 }
 
+/* The per-thread slot of an array map indexed by thread id (pending syscalls, TLS calls in
+ * flight, ...): an array lookup needs no insert or delete on the hot path. */
+static __always_inline void *thread_slot(void *array_map, __u32 tid) {
+  __u32 idx = tid & (REIN_PENDING_SLOTS - 1);
+  return bpf_map_lookup_elem(array_map, &idx);
+}
+
 static __always_inline bool is_candidate(__u32 tgid) {
   if (tgid >= REIN_MAX_PID) return false;
   return (cand_bits[BIT_WORD(tgid)] >> (tgid & 63)) & 1;

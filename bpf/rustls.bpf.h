@@ -16,15 +16,9 @@
 #define TLS_RECORD_MAX (16384 + 256)
 #define RUSTLS_SEAL_WAIT_NS 100000000ULL /* a seal not sent within this is given up */
 
-static __always_inline struct seal_wait *seal_slot(__u32 tid) {
-  __u32 idx = tid & (REIN_PENDING_SLOTS - 1);
-  return bpf_map_lookup_elem(&seal_waits, &idx);
-}
+static __always_inline struct seal_wait *seal_slot(__u32 tid) { return thread_slot(&seal_waits, tid); }
 
-static __always_inline struct open_call *open_slot(__u32 tid) {
-  __u32 idx = tid & (REIN_PENDING_SLOTS - 1);
-  return bpf_map_lookup_elem(&open_calls, &idx);
-}
+static __always_inline struct open_call *open_slot(__u32 tid) { return thread_slot(&open_calls, tid); }
 
 /* Is the record at buf[0..len) application data? len excludes nothing: the type is last. */
 static __always_inline bool app_data_record(__u64 buf, __u64 len) {

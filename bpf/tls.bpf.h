@@ -9,15 +9,9 @@
 
 #define TLS_COOKIE(source, dir, ex) ((source) | ((dir) << 8) | ((ex) << 16))
 
-static __always_inline struct tls_call *tls_slot(__u32 tid) {
-  __u32 idx = tid & (REIN_PENDING_SLOTS - 1);
-  return bpf_map_lookup_elem(&tls_calls, &idx);
-}
+static __always_inline struct tls_call *tls_slot(__u32 tid) { return thread_slot(&tls_calls, tid); }
 
-static __always_inline struct thread_sock *thread_sock_slot(__u32 tid) {
-  __u32 idx = tid & (REIN_PENDING_SLOTS - 1);
-  return bpf_map_lookup_elem(&thread_socks, &idx);
-}
+static __always_inline struct thread_sock *thread_sock_slot(__u32 tid) { return thread_slot(&thread_socks, tid); }
 
 /* The socket this thread last read from, or -1. */
 static __always_inline __s32 thread_last_fd(__u32 tid) {

@@ -75,6 +75,9 @@ class Sensor:
                "--health-interval", str(health_interval)] + list(args)
         if ring_mib:
             cmd += ["--ring-mib", str(ring_mib)]
+        if "--state-dir" not in args:
+            # a fresh state per sensor: no TLS plan cached by an earlier run, as on a CI machine
+            cmd += ["--state-dir", os.path.join(self.dir, "state")]
         self.cmd = cmd
         self.err = open(self.err_path, "w+")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.err)

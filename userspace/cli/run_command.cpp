@@ -287,9 +287,12 @@ int run(const RunOptions& o) {
   auto report_tls = [&tls]() {
     for (const auto& line : tls.take_log()) fmt::print(stderr, "rein: {}\n", line);
   };
-  fmt::print(stderr, "rein: TLS hooks: {}\n",
+  fmt::print(stderr, "rein: TLS hooks: {}; {}\n",
              system_hooks ? "system wide (libssl, GnuTLS, node for every process)"
-                          : "per tracked process (untracked processes are not hooked)");
+                          : "per tracked process (untracked processes are not hooked)",
+             bpf.tls_programs().multi ? "uprobe_multi links"
+                                      : "per-offset perf uprobes (no uprobe_multi in this kernel: "
+                                        "removing hooks of exited agents delays new ones)");
   pipe.set_tls_coverage([&tls](uint32_t pid) {
     auto c = tls.coverage(pid);
     return pipeline::TlsCoverage{std::move(c.hooked), std::move(c.undecodable), c.pending, c.hooked_at_ns};

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "loader/uprobe_multi.h"
 #include "rein.skel.h"
 
 namespace rein::loader {
@@ -57,6 +58,15 @@ Result<std::unique_ptr<BpfSensor>> BpfSensor::load(uint32_t ring_bytes) {
   if (ring_bytes) {
     if (int err = bpf_map__set_max_entries(skel->maps.events, ring_bytes); err)
       return make_error(fmt::format("ring buffer size {}: {}", ring_bytes, errno_text(err)));
+  }
+  // TLS programs become uprobe_multi programs where the kernel has them; such a program
+  // cannot be attached the per-offset way, so the choice is made here, once.
+  s->multi_ = uprobe_multi_supported();
+  if (s->multi_) {
+    for (auto* p : {skel->progs.rein_tls_enter, skel->progs.rein_tls_exit, skel->progs.rein_gcm_seal,
+                    skel->progs.rein_gcm_open_enter, skel->progs.rein_gcm_open_exit,
+                    skel->progs.rein_go_enter, skel->progs.rein_go_ret})
+      bpf_program__set_expected_attach_type(p, static_cast<enum bpf_attach_type>(kAttachUprobeMulti));
   }
   if (int err = rein_bpf__load(skel); err)
     return make_error(fmt::format(
@@ -249,7 +259,7 @@ TlsPrograms BpfSensor::tls_programs() const {
   return TlsPrograms{skel_->progs.rein_tls_enter, skel_->progs.rein_tls_exit,
                      skel_->progs.rein_gcm_seal,  skel_->progs.rein_gcm_open_enter,
                      skel_->progs.rein_gcm_open_exit, skel_->progs.rein_go_enter,
-                     skel_->progs.rein_go_ret};
+                     skel_->progs.rein_go_ret, multi_};
 }
 
 void BpfSensor::set_discover_connect(bool on) {

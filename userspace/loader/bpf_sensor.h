@@ -27,6 +27,7 @@ struct TlsPrograms {
   struct bpf_program* gcm_open_exit;  // uretprobe of the same
   struct bpf_program* go_enter;       // uprobe: Go (*tls.Conn).Read/Write entry
   struct bpf_program* go_ret;         // uprobe on each RET of the same
+  bool multi = false;  // loaded for uprobe_multi links (loader/uprobe_multi.h)
 };
 
 struct HookStatus {
@@ -80,6 +81,7 @@ class BpfSensor {
   explicit BpfSensor(struct ::rein_bpf* skel) : skel_(skel) {}
   struct ::rein_bpf* skel_;
   std::vector<struct bpf_link*> cgroup_links_;
+  bool multi_ = false;
 };
 
 // Root and kernel BTF: one clear sentence when the machine cannot run the sensor.

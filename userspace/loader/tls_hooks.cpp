@@ -1,6 +1,7 @@
 #include "loader/tls_hooks.h"
 
 #include <bpf/libbpf.h>
+#include <bpf/bpf.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -13,6 +14,8 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <fstream>
+
+#include "loader/uprobe_multi.h"
 
 namespace rein::loader {
 namespace {
@@ -62,7 +65,7 @@ void TlsHooks::reaper_loop() {
   constexpr auto kQuiet = std::chrono::milliseconds(300);
   constexpr size_t kForce = 4096;
   while (true) {
-    std::vector<struct bpf_link*> batch;
+    std::vector<Link> batch;
     {
       std::unique_lock<std::mutex> g(reap_mu_);
       reap_cv_.wait_for(g, kQuiet, [this] { return reap_stop_; });
@@ -71,7 +74,7 @@ void TlsHooks::reaper_loop() {
       if (!reap_stop_ && reap_.size() < kForce && since < kQuiet) continue;
       batch.swap(reap_);
     }
-    for (auto* l : batch) bpf_link__destroy(l);
+    for (const auto& l : batch) l.destroy();
   }
 }
 
@@ -91,6 +94,11 @@ TlsHooks::~TlsHooks() {
   if (reaper_.joinable()) reaper_.join();
   for (auto& [k, f] : files_)
     if (f.fd >= 0) close(f.fd);
+}
+
+void TlsHooks::Link::destroy() const {
+  if (perf) bpf_link__destroy(perf);
+  if (fd >= 0) close(fd);
 }
 
 struct bpf_program* TlsHooks::program(binary::ProbeProgram p) const {
@@ -146,8 +154,13 @@ void TlsHooks::worker_loop() {
       busy_ = true;
     }
     auto plan = std::make_shared<binary::TlsPlan>();
+    auto t0 = std::chrono::steady_clock::now();
     if (auto elf = binary::ElfFile::open(job.second))
       *plan = binary::plan_tls_hooks(**elf);
+    if (debug_tls())
+      fprintf(stderr, "rein-debug: analysed %s: %zu probes in %.1f ms\n", job.second.c_str(),
+              plan->probes.size(),
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     std::lock_guard<std::mutex> g(mu_);
     done_.emplace_back(job.first, std::move(plan));
   }
@@ -221,23 +234,7 @@ void TlsHooks::attach(uint32_t pid, const FileKey& key, FileState& f, uint64_t n
   if (!ps.files.insert(key).second) return;
   auto t0 = std::chrono::steady_clock::now();
   last_attach_.store(t0);
-  std::string path = fmt::format("/proc/self/fd/{}", f.fd);
-  int target = mode_ == Mode::SystemWide ? -1 : int(pid);
-  size_t ok = 0;
-  for (const auto& p : f.plan->probes) {
-    bool ret = p.program == binary::ProbeProgram::TlsExit ||
-               p.program == binary::ProbeProgram::GcmOpenExit;
-    LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = p.cookie, .retprobe = ret);
-    struct bpf_link* l =
-        bpf_program__attach_uprobe_opts(program(p.program), target, path.c_str(), p.offset, &o);
-    if (!l) {
-      stats_.attach_failed++;
-      if (errno == ESRCH) break;  // the process exited meanwhile
-      continue;
-    }
-    ps.links.push_back(l);
-    ok++;
-  }
+  size_t ok = progs_.multi ? attach_multi(pid, f, ps) : attach_each(pid, f, ps);
   stats_.probes_attached += ok;
   if (debug_tls())
     fprintf(stderr, "rein-debug: attach pid %u %s probes %zu in %.1f ms\n", pid, f.shown.c_str(), ok,
@@ -246,6 +243,55 @@ void TlsHooks::attach(uint32_t pid, const FileKey& key, FileState& f, uint64_t n
     ps.hooked_at_ns = now_ns;
     stats_.processes_hooked++;
   }
+}
+
+namespace {
+bool is_return(binary::ProbeProgram p) {
+  return p == binary::ProbeProgram::TlsExit || p == binary::ProbeProgram::GcmOpenExit;
+}
+}  // namespace
+
+// One link per program: a handful of syscalls per file, whatever the number of offsets.
+size_t TlsHooks::attach_multi(uint32_t pid, const FileState& f, ProcState& ps) {
+  std::map<binary::ProbeProgram, std::pair<std::vector<uint64_t>, std::vector<uint64_t>>> groups;
+  for (const auto& p : f.plan->probes) {
+    groups[p.program].first.push_back(p.offset);
+    groups[p.program].second.push_back(p.cookie);
+  }
+  std::string path = fmt::format("/proc/self/fd/{}", f.fd);
+  uint32_t target = mode_ == Mode::SystemWide ? 0 : pid;
+  size_t ok = 0;
+  for (const auto& [prog, oc] : groups) {
+    int fd = attach_uprobe_multi(bpf_program__fd(program(prog)), path, oc.first, oc.second,
+                                 is_return(prog), target);
+    if (fd < 0) {
+      stats_.attach_failed += oc.first.size();
+      if (errno == ESRCH) break;  // the process exited meanwhile
+      continue;
+    }
+    ps.links.push_back(Link{nullptr, fd});
+    ok += oc.first.size();
+  }
+  return ok;
+}
+
+size_t TlsHooks::attach_each(uint32_t pid, const FileState& f, ProcState& ps) {
+  std::string path = fmt::format("/proc/self/fd/{}", f.fd);
+  int target = mode_ == Mode::SystemWide ? -1 : int(pid);
+  size_t ok = 0;
+  for (const auto& p : f.plan->probes) {
+    LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = p.cookie, .retprobe = is_return(p.program));
+    struct bpf_link* l =
+        bpf_program__attach_uprobe_opts(program(p.program), target, path.c_str(), p.offset, &o);
+    if (!l) {
+      stats_.attach_failed++;
+      if (errno == ESRCH) break;  // the process exited meanwhile
+      continue;
+    }
+    ps.links.push_back(Link{l, -1});
+    ok++;
+  }
+  return ok;
 }
 
 void TlsHooks::drop(uint32_t pid) {

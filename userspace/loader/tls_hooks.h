@@ -96,9 +96,15 @@ class TlsHooks {
     std::shared_ptr<const binary::TlsPlan> plan;
     std::vector<uint32_t> waiting;  // pids to hook when ready
   };
+  // One attachment: a libbpf perf-uprobe link, or a uprobe_multi link fd.
+  struct Link {
+    struct bpf_link* perf = nullptr;
+    int fd = -1;
+    void destroy() const;
+  };
   struct ProcState {
     std::set<FileKey> files;
-    std::vector<struct bpf_link*> links;
+    std::vector<Link> links;
     uint64_t hooked_at_ns = 0;
   };
 
@@ -110,6 +116,8 @@ class TlsHooks {
   void attach_forks(uint64_t now_ns);
   void add_file(uint32_t pid, const std::string& fs_path, const std::string& shown, uint64_t now_ns);
   void attach(uint32_t pid, const FileKey& key, FileState& f, uint64_t now_ns);
+  size_t attach_multi(uint32_t pid, const FileState& f, ProcState& ps);
+  size_t attach_each(uint32_t pid, const FileState& f, ProcState& ps);
   void worker_loop();
   void load_cache();
   void store_cache(const std::string& identity, const binary::TlsPlan& plan);
@@ -140,7 +148,7 @@ class TlsHooks {
   void reaper_loop();
   std::mutex reap_mu_;
   std::condition_variable reap_cv_;
-  std::vector<struct bpf_link*> reap_;
+  std::vector<Link> reap_;
   bool reap_stop_ = false;
   std::atomic<std::chrono::steady_clock::time_point> last_attach_{};
   std::thread reaper_;

@@ -44,7 +44,9 @@ const char* counter_name(uint32_t idx) {
       "user_read_failed", "exec_candidates", "data_truncated", "data_read_failed",
       "drop_conn_full", "agents_discovered", "host_addresses_learned", "tls_records_not_data",
       "tls_records_padded", "agents_discovered_sni", "agents_discovered_plain_http",
-      "go_tls_unpaired_returns", "tls_library_opens"};
+      "go_tls_unpaired_returns", "tls_library_opens", "dns_answers_ignored", "hold_escapes",
+      "path_resolve_holds", "connect_pending_full", "drop_track_quota", "drop_data_budget",
+      "drop_control_ring"};
   static_assert(sizeof(names) / sizeof(names[0]) == REIN_CTR_MAX);
   return idx < REIN_CTR_MAX ? names[idx] : "unknown";
 }

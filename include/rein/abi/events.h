@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #endif
 
-#define REIN_ABI_VERSION 5
+#define REIN_ABI_VERSION 6
 
 /* Bounds on variable tails. Paths are assembled in a per-CPU buffer of REIN_PATH_MAX;
  * longer ones keep their tail (the leaf end) and set a *_TRUNCATED flag. */
@@ -35,6 +35,7 @@ enum rein_record_kind {
   REIN_REC_POLICY_NET = 11, /* a network rule matched in a cgroup hook */
   REIN_REC_BIND = 12,       /* rustls: data sent under a cipher key went out on this socket */
   REIN_REC_TLS_LIB = 13,    /* a tracked process opened a TLS library: hook it there */
+  /* 14: holds; 15: connect outcomes; 16-17: file mechanisms (reserved while being built) */
 };
 
 /* Every record starts with this. */
@@ -332,6 +333,13 @@ enum rein_counter {
   REIN_CTR_DISCOVERED_PLAIN,   /* ... by a plain-HTTP LLM request */
   REIN_CTR_GO_UNPAIRED,        /* Go TLS returns with no recorded entry (goroutine map full) */
   REIN_CTR_TLS_LIB_OPENS,      /* TLS libraries opened by tracked processes */
+  REIN_CTR_DNS_IGNORED,        /* DNS answers not taught: not from a resolver, or to no query the agent sent */
+  REIN_CTR_HOLD_ESCAPES,       /* a held process ran again before its hold ended (re-stopped) */
+  REIN_CTR_PATH_RESOLVE_HOLDS, /* mutations stopped until user space resolved their path */
+  REIN_CTR_CONNECT_PENDING_FULL, /* non-blocking connects whose outcome could not be followed */
+  REIN_CTR_TRACK_QUOTA,        /* processes not tracked: their agent is over its share of the table */
+  REIN_CTR_DROP_DATA_BUDGET,   /* payload records dropped: the agent is over its data budget */
+  REIN_CTR_DROP_CONTROL_RING,  /* control ring full: a policy-relevant record lost */
   REIN_CTR_MAX,
 };
 

@@ -91,7 +91,7 @@ static __always_inline void emit_flags(void *rec, __u64 size, __u64 flags) {
   if (bpf_ringbuf_output(&events, rec, size, flags) == 0)
     count(REIN_CTR_RECORDS);
   else
-    count(REIN_CTR_DROP_RINGBUF);
+    count(REIN_CTR_DROP_CONTROL_RING);
 }
 
 /* Copies a record to the ring; `size` must already be bounded by the caller. */
@@ -100,6 +100,17 @@ static __always_inline void emit(void *rec, __u64 size) {
              bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= REIN_WAKEUP_BYTES
                  ? BPF_RB_FORCE_WAKEUP
                  : BPF_RB_NO_WAKEUP);
+}
+
+/* Payload records go to their own ring (see data_budget.bpf.h). */
+static __always_inline void emit_data(void *rec, __u64 size) {
+  __u64 flags = bpf_ringbuf_query(&data_events, BPF_RB_AVAIL_DATA) >= REIN_WAKEUP_BYTES
+                    ? BPF_RB_FORCE_WAKEUP
+                    : BPF_RB_NO_WAKEUP;
+  if (bpf_ringbuf_output(&data_events, rec, size, flags) == 0)
+    count(REIN_CTR_RECORDS);
+  else
+    count(REIN_CTR_DROP_RINGBUF);
 }
 
 /* For records user space must act on quickly (argv matching, DNS answers that feed hostname

@@ -9,6 +9,7 @@
 
 #include "path.bpf.h"
 #include "policy.bpf.h"
+#include "inode_rules.bpf.h"
 
 #define O_ACCMODE 00000003
 #define O_RDONLY 00000000
@@ -44,6 +45,9 @@ struct fop {
   __u16 op;
   __u8 p2_raw; /* p2 is a symlink target, reported as given */
 };
+
+/* sendfile, mmap, mknod, xattrs, ...: file_extra.bpf.h */
+static __always_inline int decode_fop_extra(const struct pending_call *c, struct fop *o);
 
 static __always_inline int decode_fop(const struct pending_call *c, struct fop *o) {
   const __u64 *a = c->args;
@@ -85,7 +89,7 @@ static __always_inline int decode_fop(const struct pending_call *c, struct fop *
     o->op = REIN_OP_SYMLINK; o->dfd1 = a[1]; o->p1 = a[2]; o->p2 = a[0]; o->p2_raw = 1;
     return 1;
   }
-  return 0;
+  return decode_fop_extra(c, o);
 }
 
 /* Caller's path string into s->ustr; length without the NUL, or -1. */
@@ -175,10 +179,22 @@ static __noinline int emit_file_op(const struct pending_call *c, long ret) {
   off += len2;
   struct rein_rule rr = {};
   __u8 outcome = 0;
-  if (match_file(s, sizeof(*e), len1, o.op, &rr) ||
-      ((o.op == REIN_OP_RENAME || o.op == REIN_OP_LINK) &&
-       match_file(s, sizeof(*e) + len1, len2, o.op, &rr)))
-    outcome = enforce(rr.action);
+  /* rename/link: both names are decided and the more severe rule acts (an audit on the
+   * old name must not hide a deny on the new one) */
+  struct rein_rule r2 = {};
+  int m1 = match_file(s, sizeof(*e), len1, o.op, &rr);
+  int m2 = (o.op == REIN_OP_RENAME || o.op == REIN_OP_LINK) &&
+           match_file(s, sizeof(*e) + len1, len2, o.op, &r2);
+  if (m2 && (!m1 || rein_severity(r2.action) > rein_severity(rr.action))) {
+    rr = r2;
+    m1 = 1;
+  }
+  if (m1)
+    outcome = enforce_rule(&rr);
+  else if (o.fd >= 0 && match_inode_file(fd_file(o.fd), o.op, &rr)) {
+    flags |= REIN_F_INODE_RULE;
+    outcome = enforce_rule(&rr);
+  }
   e->rule = outcome ? rr.rule + 1 : 0;
   e->action = outcome ? rr.action : 0;
   e->outcome = outcome;
@@ -269,7 +285,12 @@ static __noinline int emit_open(const struct pending_call *c, long ret) {
   __u8 outcome = 0;
   __u32 op = (flags & REIN_F_CREATED) ? REIN_OP_CREATE
              : (flags & REIN_F_TRUNCATED) ? REIN_OP_TRUNCATE : REIN_OP_WRITE;
-  if (match_file(s, sizeof(*e), len, op, &rr)) outcome = enforce(rr.action);
+  if (match_file(s, sizeof(*e), len, op, &rr)) {
+    outcome = enforce_rule(&rr);
+  } else if (match_inode_file(f, op, &rr)) {
+    flags |= REIN_F_INODE_RULE;
+    outcome = enforce_rule(&rr);
+  }
   e->rule = outcome ? rr.rule + 1 : 0;
   e->action = outcome ? rr.action : 0;
   e->outcome = outcome;

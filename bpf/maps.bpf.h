@@ -4,12 +4,19 @@
 
 #include "rein/abi/events.h"
 
-/* All records to user space. One MPSC ring keeps a single global order, so a process's
- * exec always precedes its file events and its exit. Size set by user space. */
+/* Control records to user space: everything but payload. One MPSC ring keeps a single
+ * global order, so a process's exec always precedes its file events and its exit. Records
+ * here are small; payload floods go to data_events and cannot crowd them out. */
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 4 * 1024 * 1024);
+} events SEC(".maps");
+
+/* Payload records (REIN_REC_DATA, REIN_REC_BIND). Size set by user space (--ring-mib). */
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, 16 * 1024 * 1024);
-} events SEC(".maps");
+} data_events SEC(".maps");
 
 /* Fast path filter: one bit per tgid. Untracked processes cost one load and a bit test
  * in every hook (no helper call). Details of tracked processes live in `tracked`. */

@@ -4,6 +4,7 @@
 #define REIN_NET_BPF_H
 
 #include "policy.bpf.h"
+#include "dns_trust.bpf.h"
 
 #define SOCK_DGRAM 2
 #define SOCK_STREAM 1
@@ -110,7 +111,8 @@ static long qname_step(__u32 i, void *unused) {
   return 0;
 }
 
-/* One answer record: A/AAAA addresses are added to the network rules under `rule`. */
+/* One answer record: A/AAAA addresses get the host's rules, merged into the rules that
+ * already cover them (policy_learn_addr). */
 static long answer_step(__u32 i, void *ctx) {
   struct scratch *s = get_scratch();
   if (!s) return 1;
@@ -143,8 +145,7 @@ static long answer_step(__u32 i, void *ctx) {
     p->off = o + rdlen;
     return 0;
   }
-  struct rein_rule *r = ctx;
-  if (bpf_map_update_elem(&policy_net, &k, r, BPF_ANY) == 0) {
+  if (policy_learn_addr(&k) == 0) { /* merged with the rules already covering k */
     __sync_fetch_and_add(&cfg.net_rules, 1);
     count(REIN_CTR_HOST_ADDRS);
   }
@@ -168,11 +169,9 @@ static __always_inline void learn_hosts(struct scratch *s, __u32 len, __u32 tgid
   p->hash = 0xcbf29ce484222325ULL;
   bpf_loop(255, qname_step, NULL, 0);
   if (!p->done) return;
-  struct rein_rule *r = bpf_map_lookup_elem(&policy_hosts, &p->hash);
-  if (!r || !(r->scope & scope_bit(tgid))) return;
-  struct rein_rule rule = *r;
+  if (!policy_learn_begin(p->hash, scope_bit(tgid))) return;
   p->off += 4; /* qtype, qclass */
-  bpf_loop(ancount < 16 ? ancount : 16, answer_step, &rule, 0);
+  bpf_loop(ancount < 16 ? ancount : 16, answer_step, NULL, 0);
 }
 
 static __always_inline int dns_skb(struct __sk_buff *skb, int ingress) {
@@ -229,7 +228,12 @@ static __always_inline int dns_skb(struct __sk_buff *skb, int ingress) {
   e->orig_len = plen;
   e->port = port;
   e->_pad0 = 0;
-  if (ingress) learn_hosts(s, n, owner->tgid);
+  if (!ingress)
+    dns_note_query(cookie, e->addr, e->family, port, DNS_PAYLOAD(s), n);
+  else if (dns_answer_trusted(cookie, e->addr, e->family, port, DNS_PAYLOAD(s), n))
+    learn_hosts(s, n, owner->tgid);
+  else
+    e->flags |= REIN_F_DNS_UNTRUSTED; /* user space must not learn from it either */
   emit_urgent(e, (sizeof(*e) + n) & 2047);
   return 1;
 }

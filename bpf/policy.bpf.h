@@ -8,26 +8,29 @@
 #define REIN_POLICY_BPF_H
 
 #include "common.bpf.h"
+#include "holds.bpf.h"
+#include "rein/abi/rule_eval.h"
 
 #define SIGKILL 9
 #define SIGSTOP 19
 
 /* File rules whose pattern is a plain prefix ("/root/.ssh/" followed by a double star) or
- * an exact path. */
+ * an exact path. Each leaf holds every rule whose prefix covers it (rule_eval.h), so the
+ * longest match sees broader rules too. */
 struct {
   __uint(type, BPF_MAP_TYPE_LPM_TRIE);
   __uint(max_entries, 4096);
   __uint(map_flags, BPF_F_NO_PREALLOC);
   __type(key, struct rein_path_key);
-  __type(value, struct rein_rule);
+  __type(value, struct rein_rule_set);
 } policy_fpath SEC(".maps");
 
-/* File rules of the form "**\/NAME": FNV-1a 64 of NAME. */
+/* File rules of the form "**\/NAME": FNV-1a 64 of NAME -> every rule naming it. */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 4096);
   __type(key, __u64);
-  __type(value, struct rein_rule);
+  __type(value, struct rein_rule_set);
 } policy_fbase SEC(".maps");
 
 /* Exec rules: FNV-1a 64 of an executable's full path or basename. */
@@ -39,24 +42,43 @@ struct {
 } policy_exec SEC(".maps");
 
 /* Network rules: CIDRs over v4-mapped 16-byte addresses (hostname rules are compiled to the
- * addresses agents resolved). */
+ * addresses agents resolved). Each leaf holds every rule whose CIDR covers it. */
 struct {
   __uint(type, BPF_MAP_TYPE_LPM_TRIE);
   __uint(max_entries, 16384);
   __uint(map_flags, BPF_F_NO_PREALLOC);
   __type(key, struct rein_net_key);
-  __type(value, struct rein_rule);
+  __type(value, struct rein_rule_set);
 } policy_net SEC(".maps");
 
-/* Host-name rules (exact names): FNV-1a 64 of the lower-cased name -> rule. Addresses in
- * DNS answers for these names become policy_net entries in the kernel, before the agent
+/* Host-name rules (exact names): FNV-1a 64 of the lower-cased name -> its rules. Addresses
+ * in DNS answers for these names become policy_net entries in the kernel, before the agent
  * that asked can read the answer and connect. */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 4096);
   __type(key, __u64);
-  __type(value, struct rein_rule);
+  __type(value, struct rein_rule_set);
 } policy_hosts SEC(".maps");
+
+/* Learning an address: the host's rules (those in the asker's scope) and the merged set.
+ * Its own map: DNS ingress runs in softirq and may interrupt a program using policy_scratch
+ * on the same CPU. */
+struct learn_scratch {
+  struct rein_rule_set host;
+  struct rein_rule_set merged;
+  struct rein_rule add; /* rein_set_add's state, kept here between callbacks */
+  __u32 dup;
+  __s32 victim;
+  __s32 victim_sev;
+  __u32 _pad;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct learn_scratch);
+} learn_scratch_map SEC(".maps");
 
 /* Agents (by root pid) whose LLM egress a budget refused -> budget index + 1. */
 struct {
@@ -89,6 +111,9 @@ struct policy_scratch {
   __u64 h_full, h_base; /* hash_path state, here so the loop body is verified once */
   __u32 h_len;
   __u32 _pad;
+  struct rein_eval_query q;
+  struct rein_eval_state st;
+  struct rein_rule_set sets[2]; /* the lookup's sets, copied so bpf_loop callbacks see them */
 };
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -108,31 +133,65 @@ static __always_inline __u64 scope_bit(__u32 tgid) {
   return c < 64 ? 1ULL << c : 0;
 }
 
-static __always_inline bool port_ok(const struct rein_rule *r, __u16 port) {
-  if (!r->nports) return true;
-  for (int i = 0; i < REIN_RULE_PORTS; i++) {
-    if (i >= r->nports) break;
-    if (port >= r->ports[i][0] && port <= r->ports[i][1]) return true;
-  }
-  return false;
-}
 
-/* Applies a matched file or exec rule to the current task; returns the outcome. */
-static __always_inline __u8 enforce(__u8 action) {
+/* Applies a matched file or exec rule to the current task; returns the outcome. A pause is
+ * also recorded in `held` (holds.bpf.h): it survives a lost record and a sibling's SIGCONT. */
+static __always_inline __u8 enforce_rule_index(__u8 action, __u32 rule) {
   if (action == REIN_ACT_DENY) {
     bpf_send_signal(SIGKILL);
     return REIN_OUT_KILLED;
   }
   if (action == REIN_ACT_PAUSE) {
     bpf_send_signal(SIGSTOP);
+    hold_mark(rule);
     return REIN_OUT_PAUSED;
   }
   return REIN_OUT_AUDITED;
 }
+static __always_inline __u8 enforce_rule(const struct rein_rule *r) {
+  return enforce_rule_index(r->action, r->rule);
+}
+static __always_inline __u8 enforce(__u8 action) { return enforce_rule_index(action, 0xffffffff); }
 
 static struct policy_scratch *get_policy_scratch(void) {
   __u32 zero = 0;
   return bpf_map_lookup_elem(&policy_scratch_map, &zero);
+}
+
+/* rule_eval.h's two passes over ps->sets[0..1], one entry per callback: unrolled, the
+ * verifier walked every entry of every set at every call site and gave up. */
+static long eval_rule_cb(__u32 i, void *unused) {
+  struct policy_scratch *ps = get_policy_scratch();
+  if (!ps) return 1;
+  struct rein_rule_set *set = &ps->sets[(i / REIN_RULESET_MAX) & 1];
+  __u32 j = i % REIN_RULESET_MAX;
+  if (j < set->n) rein_eval_rule_step(&set->r[j & (REIN_RULESET_MAX - 1)], &ps->q, &ps->st);
+  return 0;
+}
+
+static long eval_otherwise_cb(__u32 i, void *unused) {
+  struct policy_scratch *ps = get_policy_scratch();
+  if (!ps) return 1;
+  struct rein_rule_set *set = &ps->sets[(i / REIN_RULESET_MAX) & 1];
+  __u32 j = i % REIN_RULESET_MAX;
+  if (j < set->n) rein_eval_otherwise_step(&set->r[j & (REIN_RULESET_MAX - 1)], &ps->q, &ps->st);
+  return 0;
+}
+
+/* Decides ps->q over up to two sets (NULL = none); the result is in ps->st. */
+static __noinline void eval_sets(struct policy_scratch *ps, const struct rein_rule_set *a,
+                                 const struct rein_rule_set *b) {
+  if (a)
+    ps->sets[0] = *a;
+  else
+    ps->sets[0].n = 0;
+  if (b)
+    ps->sets[1] = *b;
+  else
+    ps->sets[1].n = 0;
+  rein_eval_init(&ps->st);
+  bpf_loop(2 * REIN_RULESET_MAX, eval_rule_cb, NULL, 0);
+  bpf_loop(2 * REIN_RULESET_MAX, eval_otherwise_cb, NULL, 0);
 }
 
 static long hash_step(__u32 i, void *unused) {
@@ -165,23 +224,25 @@ static __noinline int match_file(struct scratch *s, __u32 off, __u32 len, __u32 
   __builtin_memset(ps->pkey.path, 0, sizeof(ps->pkey.path));
   bpf_probe_read_kernel(ps->pkey.path, n & (REIN_PATH_KEY * 2 - 1), &s->rec[off & REIN_REC_MASK]);
   ps->pkey.prefixlen = n * 8;
-  struct rein_rule *r = bpf_map_lookup_elem(&policy_fpath, &ps->pkey);
-  if (r && (r->scope & scope) && (r->ops & (1u << op)) && (!r->exact || r->prefix_len == len)) {
-    if (r->action == REIN_ACT_NONE) return 0; /* inside an allow-list: allowed */
-    *out = *r;
-    return 1;
-  }
+  struct rein_rule_set *pset = bpf_map_lookup_elem(&policy_fpath, &ps->pkey);
   /* the last component: hash the final (up to) 256 bytes */
   __u32 start = len > REIN_PATH_KEY ? len - REIN_PATH_KEY : 0;
   bpf_probe_read_kernel(ps->tail, n & (REIN_PATH_KEY * 2 - 1), &s->rec[(off + start) & REIN_REC_MASK]);
   __u64 full, base;
   hash_tail(ps, n, &full, &base);
-  r = bpf_map_lookup_elem(&policy_fbase, &base);
-  if (r && (r->scope & scope) && (r->ops & (1u << op))) {
-    *out = *r;
-    return 1;
-  }
-  return 0;
+  struct rein_rule_set *bset = bpf_map_lookup_elem(&policy_fbase, &base);
+  /* both sources decide together: an allowed "**\/NAME" satisfies a list whose catch-all
+   * is a prefix entry, and the most severe rule of either wins */
+  ps->q.scope = scope;
+  ps->q.op = op;
+  ps->q.path_len = len;
+  ps->q.port = 0;
+  eval_sets(ps, pset, bset);
+  if (ps->st.action == REIN_ACT_NONE) return 0;
+  __builtin_memset(out, 0, sizeof(*out));
+  out->rule = ps->st.rule;
+  out->action = ps->st.action;
+  return 1;
 }
 
 /* Exec rules against the executable's path (the first 256 bytes). */
@@ -200,6 +261,94 @@ static __noinline int match_exec(struct scratch *s, __u32 off, __u32 len, __u32 
   if (!r || !(r->scope & scope) || r->action == REIN_ACT_NONE) return 0;
   *out = *r;
   return 1;
+}
+
+static struct learn_scratch *get_learn_scratch(void) {
+  __u32 zero = 0;
+  return bpf_map_lookup_elem(&learn_scratch_map, &zero);
+}
+
+/* A DNS answer named a host with rules: keeps those that apply to the asker (scope) for
+ * policy_learn_addr. Returns 0 when none does. */
+static __always_inline int policy_learn_begin(__u64 hash, __u64 scope) {
+  struct rein_rule_set *h = bpf_map_lookup_elem(&policy_hosts, &hash);
+  struct learn_scratch *ls = get_learn_scratch();
+  if (!h || !ls) return 0;
+  __u32 m = 0;
+  for (int i = 0; i < REIN_RULESET_MAX; i++) {
+    if ((__u32)i >= h->n) break;
+    if (!(h->r[i].scope & scope)) continue;
+    ls->host.r[m & (REIN_RULESET_MAX - 1)] = h->r[i];
+    m++;
+  }
+  ls->host.n = m;
+  return m > 0;
+}
+
+/* Adds the host's rules to an answered address: the set that already covers the address
+ * (CIDR rules, allow-list catch-alls, earlier learned names) is copied and the host rules
+ * merged in, so a learned address never hides a deny or a catch-all. Returns 0 when the
+ * map was updated. */
+/* rein_set_add (rule_eval.h) in callbacks, state in the map: its loops, unrolled in one
+ * program, made the verifier walk every set size and victim separately. */
+static long learn_dedupe_step(__u32 i, void *unused) {
+  struct learn_scratch *ls = get_learn_scratch();
+  if (!ls || i >= ls->merged.n) return 1;
+  if (rein_rule_same_entry(&ls->merged.r[i & (REIN_RULESET_MAX - 1)], &ls->add)) {
+    ls->dup = 1;
+    return 1;
+  }
+  return 0;
+}
+
+static long learn_victim_step(__u32 i, void *unused) {
+  struct learn_scratch *ls = get_learn_scratch();
+  if (!ls) return 1;
+  const struct rein_rule *r = &ls->merged.r[i & (REIN_RULESET_MAX - 1)];
+  if (rein_rule_is_catch_all(r)) return 0;
+  int sev = rein_severity(r->action);
+  if (sev < ls->victim_sev) {
+    ls->victim = i;
+    ls->victim_sev = sev;
+  }
+  return 0;
+}
+
+static long learn_merge_step(__u32 i, void *unused) {
+  struct learn_scratch *ls = get_learn_scratch();
+  if (!ls || i >= ls->host.n) return 1;
+  ls->add = ls->host.r[i & (REIN_RULESET_MAX - 1)];
+  ls->dup = 0;
+  bpf_loop(REIN_RULESET_MAX, learn_dedupe_step, NULL, 0);
+  if (ls->dup) return 0;
+  __u32 n = ls->merged.n;
+  if (n < REIN_RULESET_MAX) {
+    ls->merged.r[n & (REIN_RULESET_MAX - 1)] = ls->add;
+    ls->merged.n = n + 1;
+    return 0;
+  }
+  /* full: a deny/pause replaces the least severe plain entry below it (never a catch-all) */
+  ls->victim = -1;
+  ls->victim_sev = rein_severity(ls->add.action);
+  if (ls->victim_sev < 2) return 0;
+  bpf_loop(REIN_RULESET_MAX, learn_victim_step, NULL, 0);
+  __s32 v = ls->victim;
+  if (v >= 0) ls->merged.r[v & (REIN_RULESET_MAX - 1)] = ls->add;
+  return 0;
+}
+
+static __noinline int policy_learn_addr(struct rein_net_key *k) {
+  struct learn_scratch *ls = get_learn_scratch();
+  if (!ls) return -1;
+  struct rein_rule_set *cur = bpf_map_lookup_elem(&policy_net, k);
+  if (cur)
+    ls->merged = *cur;
+  else
+    __builtin_memset(&ls->merged, 0, sizeof(ls->merged));
+  if (ls->merged.n > REIN_RULESET_MAX) ls->merged.n = REIN_RULESET_MAX;
+  /* a callback: the merge loop is verified once, not once per host rule */
+  bpf_loop(REIN_RULESET_MAX, learn_merge_step, NULL, 0);
+  return bpf_map_update_elem(&policy_net, k, &ls->merged, BPF_ANY) == 0 ? 0 : -1;
 }
 
 /* Network: budgets first (an agent over budget may not reach LLM endpoints), then rules.
@@ -231,10 +380,16 @@ static __always_inline int net_policy(struct bpf_sock_addr *ctx, int v6, __u16 h
   if (action == REIN_ACT_NONE && cfg.net_rules) {
     struct rein_net_key k = {.prefixlen = 128};
     __builtin_memcpy(k.addr, ep.addr, 16);
-    struct rein_rule *r = bpf_map_lookup_elem(&policy_net, &k);
-    if (r && (r->scope & scope_bit(tgid)) && port_ok(r, ep.port)) {
-      rule = r->rule;
-      action = r->action;
+    struct rein_rule_set *set = bpf_map_lookup_elem(&policy_net, &k);
+    struct policy_scratch *ps = get_policy_scratch();
+    if (set && ps) {
+      ps->q.scope = scope_bit(tgid);
+      ps->q.op = 0;
+      ps->q.path_len = 0;
+      ps->q.port = ep.port;
+      eval_sets(ps, set, NULL);
+      rule = ps->st.rule;
+      action = ps->st.action;
     }
   }
   if (action == REIN_ACT_NONE) return 1;

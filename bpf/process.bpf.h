@@ -4,6 +4,7 @@
 
 #include "path.bpf.h"
 #include "policy.bpf.h"
+#include "track_quota.bpf.h"
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
@@ -185,7 +186,7 @@ static __noinline int emit_process(struct task_struct *p, struct file *exe, __u3
   struct rein_rule rr = {};
   __u8 outcome = 0;
   if (!(flags & REIN_F_DISCOVERED) && match_exec(s, sizeof(*e), exe_len, tgid, &rr))
-    outcome = enforce(rr.action); /* before the new image runs a single instruction */
+    outcome = enforce_rule(&rr); /* before the new image runs a single instruction */
   e->rule = outcome ? rr.rule + 1 : 0;
   e->action = outcome ? rr.action : 0;
   e->outcome = outcome;
@@ -228,6 +229,7 @@ int BPF_PROG(rein_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
         count(REIN_CTR_DROP_TRACK_FULL);
         return 0;
       }
+      track_admit(&t); /* a new agent: its first member, never refused */
       set_tracked_bit(tgid);
       flags |= REIN_F_NEW_AGENT | (script ? REIN_F_SCRIPT : 0);
     } else if (cfg.exec_candidates) {
@@ -244,13 +246,18 @@ int BPF_PROG(rein_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(rein_fork, struct task_struct *parent, struct task_struct *child) {
   __u32 ptgid = BPF_CORE_READ(parent, tgid);
-  if (!is_tracked(ptgid)) return 0;
   __u32 cpid = BPF_CORE_READ(child, pid);
   if (cpid != BPF_CORE_READ(child, tgid)) return 0; /* a new thread, not a process */
+  /* a new process with a pid still in `tracked`: left by a process that exited before its
+   * entry was made (track_quota.bpf.h). It must not inherit that agent. */
+  if (is_tracked(cpid)) track_forget(cpid);
+  if (!is_tracked(ptgid)) return 0;
   struct rein_tracked *t = bpf_map_lookup_elem(&tracked, &ptgid);
   if (!t) return 0;
   struct rein_tracked copy = *t;
+  if (!track_admit(&copy)) return 0; /* the agent is at its share of the table */
   if (bpf_map_update_elem(&tracked, &cpid, &copy, BPF_ANY)) {
+    track_release(&copy);
     count(REIN_CTR_DROP_TRACK_FULL);
     return 0;
   }
@@ -301,8 +308,7 @@ int BPF_PROG(rein_exit, struct task_struct *p, bool group_dead) {
   x.ppid = BPF_CORE_READ(p, real_parent, tgid);
   bpf_for_each_map_elem(&open_files, flush_open_file, &x, 0);
   emit(&x, sizeof(x));
-  bpf_map_delete_elem(&tracked, &tgid);
-  clear_tracked_bit(tgid);
+  track_forget(tgid);
   return 0;
 }
 

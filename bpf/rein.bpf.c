@@ -1,8 +1,11 @@
 /* The sensor's kernel programs: one object so all hook families share the maps in
  * maps.bpf.h. Each family lives in its own header. */
+#include "holds.bpf.h"
 #include "process.bpf.h"
 #include "file.bpf.h"
+#include "file_extra.bpf.h"
 #include "net.bpf.h"
+#include "connect_state.bpf.h"
 #include "tls.bpf.h"
 #include "discover.bpf.h"
 
@@ -19,6 +22,7 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
   __u64 id = bpf_get_current_pid_tgid();
   __u32 tgid = id >> 32;
+  hold_sys_enter(tgid, nr, regs);
   if (!is_tracked(tgid)) {
     /* a candidate's first socket write may make it an agent; then it is handled below */
     if (!is_candidate(tgid) || !candidate_syscall(tgid, nr, regs->di, regs->si, regs->dx))
@@ -36,7 +40,7 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
   case NR_recvmsg:
     break;
   default:
-    return 0;
+    if (!extra_syscall(nr)) return 0;
   }
   /* tp_btf hands us a trusted pt_regs: plain loads, no probe-read helper calls */
   struct pending_call c = {.nr = nr};
@@ -97,6 +101,9 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
     break;
   case NR_openat:
     break;
+  case NR_connect: /* args[5]: the TCP socket followed for a non-blocking outcome */
+    c.args[5] = connect_follow_enter(c.args[0]);
+    break;
   case NR_openat2: { /* flags and mode live in struct open_how */
     __u64 how[2] = {};
     if (bpf_probe_read_user(how, sizeof(how), (void *)c.args[2])) return 0;
@@ -105,6 +112,7 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
     break;
   }
   default:
+    if (extra_syscall(nr) && !extra_enter(nr, &c)) return 0;
     break;
   }
   if (nr == NR_open || nr == NR_openat || nr == NR_openat2 || nr == NR_creat) {
@@ -171,9 +179,11 @@ int BPF_PROG(rein_sys_exit, struct pt_regs *regs, long ret) {
     if (ret >= 0) report_close(c.args[5], c.args[1]);
     return 0;
   case NR_connect:
-    return emit_connect(&c, ret);
+    emit_connect(&c, ret);
+    connect_follow_exit(c.args[5], ret); /* after the connect record: user space joins them */
+    return 0;
   default:
-    return emit_file_op(&c, ret);
+    return emit_file_op(&c, extra_result(c.nr, ret));
   }
 }
 

@@ -67,7 +67,7 @@ static __always_inline void rustls_sent(__u32 tid, struct file *f, __s32 fd,
   b.from = key;
   b.to = sock;
   b.fd = fd;
-  emit(&b, sizeof(b));
+  emit_data(&b, sizeof(b)); /* ordered with the payload it re-keys */
 }
 
 SEC("uprobe")

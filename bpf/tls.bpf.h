@@ -6,6 +6,7 @@
 #define REIN_TLS_BPF_H
 
 #include "process.bpf.h"
+#include "data_budget.bpf.h"
 
 #define TLS_COOKIE(source, dir, ex) ((source) | ((dir) << 8) | ((ex) << 16))
 
@@ -67,7 +68,7 @@ static long data_chunk(__u32 i, void *unused) {
   d->peer_port = ds->peer_port;
   d->_pad0 = 0;
   __builtin_memcpy(d->peer_addr, ds->peer_addr, 16);
-  emit(d, (sizeof(*d) + n) & (4 * REIN_DATA_CHUNK - 1));
+  emit_data(d, (sizeof(*d) + n) & (4 * REIN_DATA_CHUNK - 1));
   ds->done += n;
   return 0;
 }
@@ -86,6 +87,7 @@ static __noinline int emit_stream(struct scratch *s, struct conn_val *cv, __u64 
   __u8 dir = ds->dir & 1;
   ds->offset = cv->off[dir];
   cv->off[dir] += len; /* advance by everything, copied or not: gaps stay visible */
+  if (!data_budget_take(bpf_get_current_pid_tgid() >> 32, len)) return 0;
   bpf_loop(REIN_DATA_MAX_CHUNKS, data_chunk, NULL, 0);
   if (ds->done < ds->total) count(REIN_CTR_DATA_TRUNCATED);
   return 0;

@@ -127,6 +127,36 @@ class Sensor:
     def pid(self):
         return self.proc.pid
 
+    def wait_for(self, pred, what, timeout=60):
+        """The first event (in output order) for which pred(event) holds; fails after timeout.
+        Readiness is proved by what the sensor says, never by a fixed sleep."""
+        deadline = time.time() + timeout
+        while True:
+            for e in self.events():
+                if pred(e):
+                    return e
+            if time.time() > deadline:
+                fail(f"timed out after {timeout}s waiting for {what}")
+            if self.proc.poll() is not None:
+                fail(f"sensor exited ({self.proc.returncode}) while waiting for {what}: {self.stderr()}")
+            time.sleep(0.05)
+
+    def fence(self, timeout=30):
+        """Waits until two more periodic sensor.health events are out: the second was
+        written after a whole drain that began after this call, so everything the kernel
+        reported before the call has been through the pipeline."""
+        def running():
+            return [e for e in self.events()
+                    if e.get("type") == "sensor.health" and e.get("state") == "running"]
+        want = len(running()) + 2
+        deadline = time.time() + timeout
+        while len(running()) < want:
+            if time.time() > deadline:
+                fail(f"no sensor.health for {timeout}s (fence)")
+            if self.proc.poll() is not None:
+                fail(f"sensor exited ({self.proc.returncode}) at a fence: {self.stderr()}")
+            time.sleep(0.05)
+
     def __enter__(self):
         return self
 

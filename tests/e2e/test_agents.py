@@ -101,12 +101,16 @@ try:
         t0 = time.time()
         pid, rc, out, err = runner(mock, work, paths)
         secs = time.time() - t0
-        time.sleep(0.3)     # the ledger line is written before the last bytes: settle anyway
+        want = AGENTS[name][1]
+        deadline = time.time() + 5   # the mock logs a call as it sends the last bytes
+        while (len([e for e in mock.entries()[before:] if ag.is_llm_call(e)]) < want
+               and time.time() < deadline):
+            time.sleep(0.02)
         entries = mock.entries()[before:]
         runs[name] = dict(pid=pid, rc=rc, out=out, err=err, entries=entries, secs=secs)
         ag.log(f"{name}: pid {pid} exit {rc} in {secs:.1f}s, {len(entries)} ledger lines")
     if sensor is not None:
-        time.sleep(1)
+        sensor.fence()
         events = sensor.stop()
 finally:
     if sensor is not None and sensor.proc.poll() is None:

@@ -143,7 +143,7 @@ try:
         pid_d2, sum_d2 = run_client(fast, ["--base-url", fast.https,
                                            "--path", "/v1/chat/completions"])
         rh.check(sum_d2["ok"] == 1, f"client d2: {sum_d2}")
-        time.sleep(1.5)  # anything the sensor would say about d comes out by now
+        s.fence()  # anything the sensor would say about d is out by now
         events = s.stop()
     # ---------------------------------------------------------------- system-wide hooks
     with rh.Sensor(["--no-default-agents", "--tls-hooks", "system"]) as s2:

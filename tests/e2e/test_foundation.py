@@ -45,7 +45,7 @@ try:
         rc = tracked.wait(60)
         sibling.wait(60)
         rh.check(rc == 7, f"workload exit code {rc}")
-        time.sleep(0.5)
+        s.fence()
         events = s.stop()
 finally:
     l4.close()

@@ -34,7 +34,9 @@ try:
     # the sensor must adopt it (--agent-script matches running processes too)
     early = mock.client(https + key + ["--path", "/v1/chat/completions", "--model", "gpt-4o",
                                        "--count", "2", "--wait-before", "6"], wait=False)
-    time.sleep(1)
+    deadline = time.time() + 30   # it has loaded libssl: the sensor must find it mapped
+    while time.time() < deadline and "libssl" not in open(f"/proc/{early.pid}/maps").read():
+        time.sleep(0.02)
     selectors = ["--no-default-agents", "--agent-exe", ollama_name,
                  "--agent-script", "py_client.py",
                  # gnutls_request.sh is bash; the process that does the TLS is gnutls-cli
@@ -88,7 +90,7 @@ try:
         runs.append((early.pid, out, err))
         for pid, out, err in runs:
             rh.check(json.loads(out.strip().splitlines()[-1])["requests"] > 0, f"client {pid}: {err}")
-        time.sleep(1)
+        s.fence()
         events = s.stop()
 finally:
     mock.stop()

@@ -125,7 +125,9 @@ print("survived")
 """
 results = {}
 try:
-    with rh.Sensor(["--no-default-agents", "--policy", policy_path, "--control-socket", sock_path]) as s:
+    # 127.0.0.153 is no resolver of this host: named here, its answers teach the host rule
+    with rh.Sensor(["--no-default-agents", "--policy", policy_path, "--control-socket", sock_path,
+                    "--dns-resolver", "127.0.0.153"]) as s:
         results["cidr"] = as_agent(CONNECT, "127.0.0.2", str(l2.port)).stdout.strip()
         results["untracked_cidr"] = "ok"
         c = socket.socket()

@@ -38,7 +38,14 @@ by_exe = os.path.join(base, by_exe_name)
 shutil.copy("/usr/bin/python3", by_exe)
 pre_pid = subprocess.Popen(["/usr/bin/python3", pre_script, go, os.path.join(base, "pid")])
 pre_exe = subprocess.Popen([by_exe, pre_script, go, os.path.join(base, "exe")])
-time.sleep(0.5)  # both have forked their child
+# both have forked their child (the fork is what the sensor must adopt)
+for p in (pre_pid, pre_exe):
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
+            if f.read().strip():
+                break
+        time.sleep(0.02)
 
 # A cgroup of our own under the cgroup v2 mount.
 cg_mount = None
@@ -73,7 +80,7 @@ try:
         cgp.wait(30)
         # an untracked process doing the same in the same directory
         subprocess.run(["/bin/sh", "-c", f"echo no > {base}/untracked.txt"], check=True)
-        time.sleep(0.5)
+        s.fence()
         events = s.stop()
 finally:
     for p in (pre_pid, pre_exe):

@@ -49,7 +49,7 @@ std::array<uint8_t, 16> key_addr(const rein_net_key& k) {
   return a;
 }
 
-constexpr uint32_t kAllKernelOps = 0xffeu;  // REIN_OP_CREATE (bit 1) .. REIN_OP_SYMLINK (bit 11)
+constexpr uint32_t kAllKernelOps = 0x1ffeu;  // REIN_OP_CREATE (bit 1) .. REIN_OP_XATTR (bit 12)
 
 }  // namespace
 

@@ -33,10 +33,27 @@ struct FakeActuator : enforce::Actuator {
   std::vector<std::pair<rein_net_key, rein_rule>> networks;
 
   std::set<uint32_t> gone;  // pids that have exited: signals to them fail
-  bool signal(uint32_t pid, int sig) override {
+  bool signal(uint32_t pid, int sig, uint64_t) override {
     signals.emplace_back(pid, sig);
     return !gone.count(pid);
   }
+  // Holds: what began, the kernel's map, and what the persisted list last was.
+  std::vector<std::pair<uint32_t, uint32_t>> begun;  // pid, rule
+  std::vector<enforce::KernelHold> kernel;
+  std::vector<enforce::Hold> saved;
+  bool saved_default_allow = false;
+  int maintained = 0;
+  enforce::HoldStart begin_hold(uint32_t pid, uint32_t rule, uint64_t) override {
+    begun.emplace_back(pid, rule);
+    if (gone.count(pid)) return {false, false, "", 0};
+    return {true, true, "seized (test)", 4242};
+  }
+  std::vector<enforce::KernelHold> kernel_holds() override { return kernel; }
+  void holds_changed(const std::vector<enforce::Hold>& open, bool default_allow) override {
+    saved = open;
+    saved_default_allow = default_allow;
+  }
+  void maintain() override { maintained++; }
   void block_llm(uint32_t root, uint32_t budget_plus1) override { blocks.emplace_back(root, budget_plus1); }
   void add_llm_endpoint(const Addr& addr, uint16_t port) override { endpoints.emplace_back(addr, port); }
   void add_network_entry(const rein_net_key& key, const rein_rule& rule) override {
@@ -787,8 +804,11 @@ TEST(EnforceEnforcer, ProcessExitForgetsItsHolds) {
   Enforcer e(parse(kPausePolicy), act);
   ASSERT_EQ(e.on_file(subject(1000, 1000), "write", "/secret/1", "", kT0).size(), 1u);
   ASSERT_EQ(e.on_file(subject(1001, 1000), "write", "/secret/2", "", kT0).size(), 1u);
-  ASSERT_EQ(e.on_file(subject(1000, 1000), "write", "/secret/3", "", kT0).size(), 1u);
-  EXPECT_EQ(e.holds(), 3u);
+  auto again = e.on_file(subject(1000, 1000), "write", "/secret/3", "", kT0);
+  ASSERT_EQ(again.size(), 1u);
+  // A process is held once: a second pause (a late user-space decision) joins its hold.
+  EXPECT_NE(again[0].detail.find("already held"), std::string::npos) << again[0].detail;
+  EXPECT_EQ(e.holds(), 2u);
   act.signals.clear();
   e.on_process_exit(1000);
   EXPECT_EQ(e.holds(), 1u);
@@ -913,4 +933,118 @@ TEST(EnforceEnforcer, LateKillOfAnExitedProcessSaysSo) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].outcome, "alerted");
   EXPECT_NE(out[0].detail.find("already exited"), std::string::npos) << out[0].detail;
+}
+
+// ---------------------------------------------------------------- holds that hold
+
+namespace {
+rein_hold_event hold_event(uint32_t sender, uint32_t target, uint16_t kind, uint16_t nr) {
+  rein_hold_event e{};
+  e.h.kind = REIN_REC_HOLD;
+  e.h.tgid = e.h.pid = sender;
+  e.target = target;
+  e.event = kind;
+  e.nr = nr;
+  e.state = REIN_HELD_SEIZED;
+  return e;
+}
+}  // namespace
+
+TEST(EnforceEnforcer, KernelPauseWithLostRecordGetsAHoldAfterGrace) {
+  FakeActuator act;
+  Enforcer e(parse(kPausePolicy), act);
+  act.kernel = {{77, 0, kT0, REIN_HELD_KERNEL}};
+  // Its record may still be in the ring: not yet.
+  EXPECT_TRUE(e.tick(kT0 + kSec / 2).empty());
+  EXPECT_EQ(e.holds(), 0u);
+  auto out = e.tick(kT0 + 2 * kSec);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].rule, "hold-secret");
+  EXPECT_EQ(out[0].kind, "file");
+  EXPECT_EQ(out[0].outcome, "paused");
+  EXPECT_NE(out[0].hold_id, 0u);
+  EXPECT_NE(out[0].detail.find("record was lost"), std::string::npos) << out[0].detail;
+  EXPECT_EQ(act.begun, (std::vector<std::pair<uint32_t, uint32_t>>{{77u, 0u}}));
+  ASSERT_EQ(act.saved.size(), 1u);
+  EXPECT_EQ(act.saved[0].start_ticks, 4242u);
+  // The late record joins the same hold; the next tick adopts nothing more.
+  auto late = e.from_kernel("file", 0, REIN_ACT_PAUSE, REIN_OUT_PAUSED, "/secret/x",
+                            subject(77, 70), kT0 + 3 * kSec);
+  EXPECT_EQ(late.hold_id, out[0].hold_id);
+  EXPECT_EQ(e.holds(), 1u);
+  EXPECT_TRUE(e.tick(kT0 + 4 * kSec).empty());
+  EXPECT_EQ(act.begun.size(), 1u);
+  // Timeout: the default (deny) ends it.
+  act.kernel.clear();
+  auto end = e.tick(kT0 + 20 * kSec);
+  ASSERT_EQ(end.size(), 1u);
+  EXPECT_EQ(end[0].outcome, "denied");
+  EXPECT_TRUE(has_signal(act, 77, SIGKILL));
+  EXPECT_TRUE(act.saved.empty());
+}
+
+TEST(EnforceEnforcer, KernelPauseOfAnExitedProcessGetsNoHold) {
+  FakeActuator act;
+  Enforcer e(parse(kPausePolicy), act);
+  act.kernel = {{78, 0, kT0, REIN_HELD_KERNEL}};
+  act.gone.insert(78);
+  EXPECT_TRUE(e.tick(kT0 + 2 * kSec).empty());
+  EXPECT_EQ(act.begun, (std::vector<std::pair<uint32_t, uint32_t>>{{78u, 0u}}));
+  EXPECT_EQ(e.holds(), 0u);
+}
+
+TEST(EnforceEnforcer, SigcontToAHeldProcessIsReportedWithItsSender) {
+  FakeActuator act;
+  Enforcer e(parse(kPausePolicy), act);
+  auto d = e.from_kernel("file", 0, REIN_ACT_PAUSE, REIN_OUT_PAUSED, "/secret/a", subject(500, 400),
+                         kT0);
+  ASSERT_NE(d.hold_id, 0u);
+  EXPECT_NE(d.detail.find("seized"), std::string::npos) << d.detail;
+  e.on_hold_event(hold_event(600, 500, REIN_HOLD_EV_CONT, 62), kT0 + kSec);
+  e.on_hold_event(hold_event(500, 500, REIN_HOLD_EV_ESCAPE, 1), kT0 + kSec);
+  e.on_hold_event(hold_event(600, 500, 99, 62), kT0 + kSec);  // unknown kind: ignored
+  auto out = e.tick(kT0 + 2 * kSec);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].hold_id, d.hold_id);
+  EXPECT_EQ(out[0].pid, 500u);
+  EXPECT_EQ(out[0].rule, "hold-secret");
+  EXPECT_NE(out[0].detail.find("pid 600"), std::string::npos) << out[0].detail;
+  EXPECT_NE(out[0].detail.find("stays held"), std::string::npos) << out[0].detail;
+  EXPECT_NE(out[1].detail.find("stopped again"), std::string::npos) << out[1].detail;
+  EXPECT_EQ(e.holds(), 1u);  // still held: nothing was released
+  EXPECT_TRUE(act.signals.empty());
+}
+
+TEST(EnforceEnforcer, ShutdownEndsEveryHoldByTheDefault) {
+  for (bool allow : {false, true}) {
+    FakeActuator act;
+    std::string yaml = kPausePolicy;
+    if (allow) yaml.replace(yaml.find("default: deny"), 13, "default: allow");
+    Enforcer e(parse(yaml), act);
+    e.on_file(subject(500, 400), "write", "/secret/a", "", kT0);
+    e.on_file(subject(501, 400), "write", "/secret/b", "", kT0);
+    ASSERT_EQ(e.holds(), 2u);
+    EXPECT_EQ(act.saved.size(), 2u);
+    EXPECT_EQ(act.saved_default_allow, allow);
+    act.signals.clear();
+    auto [reply, ds] = e.control("shutdown", kT0 + kSec);
+    EXPECT_NE(reply.find("\"ended\":2"), std::string::npos) << reply;
+    ASSERT_EQ(ds.size(), 2u);
+    for (const auto& d : ds) EXPECT_EQ(d.outcome, allow ? "approved" : "denied");
+    std::sort(act.signals.begin(), act.signals.end());
+    int sig = allow ? SIGCONT : SIGKILL;
+    EXPECT_EQ(act.signals, (std::vector<std::pair<uint32_t, int>>{{500u, sig}, {501u, sig}}));
+    EXPECT_EQ(e.holds(), 0u);
+    EXPECT_TRUE(act.saved.empty());
+  }
+}
+
+TEST(EnforceEnforcer, HeldProcessThatExitsIsForgotten) {
+  FakeActuator act;
+  Enforcer e(parse(kPausePolicy), act);
+  e.on_file(subject(500, 400), "write", "/secret/a", "", kT0);
+  ASSERT_EQ(act.saved.size(), 1u);
+  e.on_process_exit(500);
+  EXPECT_EQ(e.holds(), 0u);
+  EXPECT_TRUE(act.saved.empty());
 }

@@ -120,3 +120,25 @@ TEST(EnforceHolds, BoundedWhenFull) {
   EXPECT_FALSE(none.add(make_hold(1, 100)));
   EXPECT_EQ(none.size(), 0u);
 }
+
+// ---------------------------------------------------------------- reconciliation
+
+TEST(EnforceHolds, UnclaimedKernelHoldsAreOldOnesWithoutAHold) {
+  using rein::enforce::KernelHold;
+  rein::enforce::HoldRegistry reg;
+  rein::enforce::Hold h;
+  h.pid = 10;
+  ASSERT_TRUE(reg.add(h));
+  const uint64_t s = 1'000'000'000;
+  std::vector<KernelHold> kernel = {{10, 1, 0, 0},       // has a hold
+                                    {11, 2, 0, 0},       // old, no hold: needs one
+                                    {12, 3, 9 * s + s / 2, 0},  // young: its record may be coming
+                                    {13, 4, 20 * s, 0}}; // in the future (clock skew): wait
+  auto out = rein::enforce::unclaimed_kernel_holds(kernel, reg, 10 * s, s);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].pid, 11u);
+  EXPECT_EQ(out[0].rule, 2u);
+  EXPECT_EQ(rein::enforce::unclaimed_kernel_holds(kernel, reg, 12 * s, s).size(), 2u);
+  EXPECT_TRUE(reg.find_pid(10));
+  EXPECT_FALSE(reg.find_pid(11));
+}

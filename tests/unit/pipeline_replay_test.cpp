@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <ctime>
 #include <memory>
@@ -1078,6 +1079,90 @@ TEST(PipelineEventBuilder, HundredKibArgvElementStaysValidJson) {
   EXPECT_EQ(args[1].size(), big.size() + 2);  // 0xFF -> U+FFFD (3 bytes)
   EXPECT_EQ(args[1][5000], '\x01');
   EXPECT_EQ(d.str("/k").size(), big.size() + 2);
+}
+
+// --- non-blocking connects and untrusted DNS answers (issue 8) ---
+
+Bytes outcome_rec(const Hdr& h, int32_t fd, int32_t result, uint64_t latency_ns) {
+  rein_connect_outcome o{};
+  fill(o.h, REIN_REC_CONNECT_OUTCOME, h);
+  o.fd = fd;
+  o.result = result;
+  o.latency_ns = latency_ns;
+  o.state = result ? 7 : 1;
+  return assemble(o);
+}
+
+TEST_F(PipelineReplay, NonBlockingConnectCarriesItsOutcome) {
+  start_root(1000);
+  Hdr h{.ts = t0_ + 1, .tgid = 1000, .agent = 1000};
+  size_t before = sink_.lines.size();
+  feed(connect_rec(h, sockaddr_v4("127.0.0.1", 8080), -EINPROGRESS, 7));
+  feed(connect_rec(h, sockaddr_v4("127.0.0.1", 9), -EINPROGRESS, 8));
+  EXPECT_EQ(sink_.lines.size(), before);  // held until the outcome
+  feed(outcome_rec(Hdr{.ts = t0_ + 2, .tgid = 1000, .agent = 1000}, 8, -ECONNREFUSED, 1'500'000));
+  ASSERT_EQ(sink_.lines.size(), before + 1);
+  Doc r = last();
+  EXPECT_EQ(r.i64("/fd"), 8);
+  EXPECT_EQ(r.i64("/port"), 9);
+  EXPECT_EQ(r.str("/error"), "ECONNREFUSED");
+  EXPECT_TRUE(r.boolean("/in_progress"));
+  EXPECT_DOUBLE_EQ(r.num("/connect_ms"), 1.5);
+  feed(outcome_rec(Hdr{.ts = t0_ + 3, .tgid = 1000, .agent = 1000}, 7, 0, 250'000));
+  Doc ok = last();
+  EXPECT_EQ(ok.i64("/fd"), 7);
+  EXPECT_EQ(ok.i64("/result"), 0);
+  EXPECT_TRUE(ok.is_null("/error"));
+  EXPECT_TRUE(ok.boolean("/in_progress"));
+  EXPECT_DOUBLE_EQ(ok.num("/connect_ms"), 0.25);
+
+  // no outcome in time: reported as the call returned
+  feed(connect_rec(h, sockaddr_v4("10.9.9.9", 443), -EINPROGRESS, 9));
+  size_t n = sink_.lines.size();
+  pipe_->tick(t0_ + 1 + kSec);
+  EXPECT_EQ(sink_.lines.size(), n);
+  pipe_->tick(t0_ + 1 + 3 * kSec);
+  ASSERT_EQ(sink_.lines.size(), n + 1);
+  EXPECT_EQ(last().str("/error"), "EINPROGRESS");
+  EXPECT_TRUE(last().boolean("/in_progress"));
+  EXPECT_TRUE(last().is_null("/connect_ms"));
+
+  // a blocking connect is not held
+  feed(connect_rec(h, sockaddr_v4("10.9.9.9", 443), 0, 10));
+  EXPECT_FALSE(last().boolean("/in_progress"));
+  EXPECT_EQ(pipe_->stats().connect_outcomes, 2u);
+  EXPECT_EQ(pipe_->stats().connect_no_outcome, 1u);
+}
+
+TEST_F(PipelineReplay, HeldConnectReleasedAtExit) {
+  start_root(1000);
+  feed(connect_rec(Hdr{.ts = t0_ + 1, .tgid = 1000, .agent = 1000}, sockaddr_v4("10.0.0.1", 80),
+                   -EINPROGRESS, 5));
+  feed(exit_rec(Hdr{.ts = t0_ + 2, .tgid = 1000, .agent = 1000}, 0));
+  auto cs = of_type("net.connect");
+  ASSERT_EQ(cs.size(), 1u);
+  EXPECT_EQ(cs[0].str("/error"), "EINPROGRESS");
+}
+
+TEST_F(PipelineReplay, UntrustedDnsAnswerTeachesNoHostname) {
+  start_root(1000);
+  Dns q;
+  q.h = Hdr{.ts = t0_ + 1, .tgid = 1000, .agent = 1000};
+  q.server = "127.0.0.2";
+  feed(dns_rec(q, dns_message(0x77, false, "blocked.test", 1)));
+  Dns r = q;
+  r.ingress = true;
+  Bytes rec = dns_rec(r, dns_message(0x77, true, "blocked.test", 1, {{1, ipv4_bytes("127.0.0.9"), 60}}));
+  uint32_t flags = REIN_F_INGRESS | REIN_F_DNS_UNTRUSTED;
+  std::memcpy(rec.data() + offsetof(rein_dns, flags), &flags, sizeof(flags));
+  feed(rec);
+  Doc d = last();
+  EXPECT_EQ(d.str("/type"), "net.dns");
+  EXPECT_FALSE(d.boolean("/trusted"));
+  EXPECT_EQ(d.str("/answers/0/data"), "127.0.0.9");  // still reported
+  feed(connect_rec(Hdr{.ts = t0_ + 3, .tgid = 1000, .agent = 1000}, sockaddr_v4("127.0.0.9", 80)));
+  EXPECT_TRUE(last().is_null("/hostname"));
+  EXPECT_EQ(pipe_->stats().dns_untrusted, 1u);
 }
 
 }  // namespace

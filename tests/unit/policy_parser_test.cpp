@@ -30,7 +30,7 @@ rules:
     action: deny
     file:
       paths: ["/root/.ssh/**", "**/.env", "/etc/shadow"]
-      ops: [create, write, truncate, rename, unlink, chmod, chown, mkdir, rmdir, link, symlink]
+      ops: [create, write, truncate, rename, unlink, chmod, chown, mkdir, rmdir, link, symlink, xattr]
   - name: no-metadata
     action: deny
     network:
@@ -227,7 +227,7 @@ TEST(PolicyParser, ApiVersionIsRequiredAndExact) {
 TEST(PolicyParser, UnknownKeysAreErrorsWithAHint) {
   EXPECT_EQ(one(with_header("autodiscovr: true\n")),
             "p.yaml:2:1: autodiscovr: unknown key; did you mean 'autodiscover'? (allowed here: apiVersion, agents, "
-            "autodiscover, rules, allow, budgets, holds)");
+            "autodiscover, rules, allow, budgets, holds, dns)");
   std::string d = one(with_header(R"(rules:
   - name: r
     action: deny
@@ -236,6 +236,19 @@ TEST(PolicyParser, UnknownKeysAreErrorsWithAHint) {
       opz: [write]
 )"));
   EXPECT_TRUE(starts_with(d, "p.yaml:7:7: rules[0].file.opz: unknown key; did you mean 'ops'?")) << d;
+}
+
+TEST(PolicyParser, DnsResolversAreAddresses) {
+  auto p = parse_policy(with_header("dns:\n  resolvers: [10.0.0.2, \"::1\"]\n"), "p.yaml");
+  ASSERT_TRUE(p) << p.error().message;
+  ASSERT_EQ(p->dns_resolvers.size(), 2u);
+  EXPECT_EQ(p->dns_resolvers[0].to_string(), "10.0.0.2");
+  EXPECT_TRUE(p->dns_resolvers[1].v6);
+  EXPECT_EQ(one(with_header("dns:\n  resolvers: [10.0.0.2, dns.example]\n")),
+            "p.yaml:3:25: dns.resolvers[1]: 'dns.example' is not an IPv4 or IPv6 address");
+  EXPECT_TRUE(starts_with(one(with_header("dns:\n  resolver: [10.0.0.2]\n")),
+                          "p.yaml:3:3: dns.resolver: unknown key; did you mean 'resolvers'?"));
+  EXPECT_TRUE(parse_policy(with_header("autodiscover: true\n"), "p.yaml")->dns_resolvers.empty());
 }
 
 TEST(PolicyParser, WrongTypesNameTheField) {
@@ -370,7 +383,7 @@ TEST(PolicyParser, RequiredKeysAndChoices) {
             "p.yaml:3:44: rules[0].exec.paths[0]: exec paths are exact; wildcards are not supported (use argv regexes)");
   EXPECT_EQ(one(with_header("rules:\n  - {name: r, action: deny, file: {paths: [/a], ops: [write, delete]}}\n")),
             "p.yaml:3:62: rules[0].file.ops[1]: 'delete' is not a file operation (create, write, truncate, rename, "
-            "unlink, chmod, chown, mkdir, rmdir, link, symlink)");
+            "unlink, chmod, chown, mkdir, rmdir, link, symlink, xattr)");
   EXPECT_EQ(one(with_header("holds: {default: maybe}\n")), "p.yaml:2:18: holds.default: 'maybe' is not one of: deny, allow");
 }
 

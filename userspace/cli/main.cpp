@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/run_command.h"
+#include "cli/usage_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"rein: eBPF sensor for AI-agent processes"};
@@ -21,8 +22,17 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 86400.0));
   run->add_option("--duration", ro.duration_s, "Stop after this many seconds (0: until SIGINT/SIGTERM)")
       ->check(CLI::Range(0.0, 1e9));
-  run->add_option("--ring-mib", ro.ring_mib, "Ring buffer size in MiB (power of two)")
+  run->add_option("--ring-mib", ro.ring_mib, "Payload ring buffer size in MiB (power of two)")
       ->check(CLI::IsMember({1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u}));
+  run->add_option("--agent-data-mibps", ro.agent_data_mibps,
+                  "Payload each agent may have captured per second, MiB (0: unlimited)")
+      ->check(CLI::Range(0u, 4096u));
+  run->add_option("--agent-data-burst-mib", ro.agent_data_burst_mib,
+                  "Payload burst an agent may build up, MiB")
+      ->check(CLI::Range(1u, 4096u));
+  run->add_option("--decode-mib", ro.decode_mib,
+                  "Memory for decoding captured traffic (bodies, messages), MiB")
+      ->check(CLI::Range(16u, 65536u));
   run->add_flag("--no-default-agents", ro.no_default_agents,
                 "With no selector, track nothing instead of the default agent list");
   run->add_flag("--no-autodiscover", ro.no_autodiscover,
@@ -37,7 +47,35 @@ int main(int argc, char** argv) {
   run->add_option("--prices-override", ro.prices_override, "Prices merged over the table (JSON)");
   run->add_option("--state-dir", ro.state_dir, "Directory for the fingerprint key (created 0700)");
   run->add_option("--policy", ro.policy, "Policy file (YAML, apiVersion rein/v1); reloaded on SIGHUP or change");
+  run->add_option("--dns-resolver", ro.dns_resolvers,
+                  "Also trust DNS answers from this resolver address (repeatable; the host's "
+                  "/etc/resolv.conf nameservers are trusted already)");
+  run->add_option("--track-quota", ro.track_quota,
+                  "Processes each agent may have tracked (its share of the kernel table)")
+      ->check(CLI::Range(1u, 65536u))
+      ->group("");
+  run->add_option("--k8s-log-root", ro.k8s_log_root,
+                  "Directory holding kubelet's pods/ and containers/ log trees (pod names)")
+      ->group("");
+  run->add_flag("--k8s-api", ro.k8s_api,
+                "Add pod labels from the Kubernetes API server (needs a mounted service account "
+                "allowed to get pods)");
+  run->add_option("--k8s-sa-dir", ro.k8s_sa_dir, "Service account directory (token, ca.crt)")
+      ->group("");
+  run->add_option("--metrics-addr", ro.metrics_addr,
+                  "Serve Prometheus metrics at http://ADDR:PORT/metrics and /healthz "
+                  "(IPv4:PORT or [IPv6]:PORT; default: off)");
+  run->add_option("--metrics-max-label-values", ro.metrics_max_label_values,
+                  "Distinct agent names and models with their own metric series; the rest "
+                  "are counted as \"other\"")
+      ->check(CLI::Range(1u, 10000u));
   run->add_option("--control-socket", ro.control_socket, "Unix socket for holds/approve/deny (root only)");
+  run->add_option("--ledger", ro.ledger,
+                  "Keep every llm.call in this SQLite usage ledger (created 0600; `rein usage` "
+                  "reads it), e.g. /var/lib/rein/usage.db");
+  run->add_option("--ledger-retention", ro.ledger_retention_days,
+                  "Days of usage the ledger keeps (0: forever)")
+      ->check(CLI::Range(0u, 36500u));
   std::string socket = "/run/rein/control.sock";
   auto* policy_cmd = app.add_subcommand("policy", "Policy files");
   std::string policy_file;
@@ -51,6 +89,15 @@ int main(int argc, char** argv) {
   auto* deny = app.add_subcommand("deny", "Kill the process of a paused action");
   deny->add_option("id", hold_id, "Hold id (from `rein holds`)")->required();
   for (auto* c : {holds, approve, deny}) c->add_option("--socket", socket, "Control socket of the sensor");
+  rein::cli::UsageOptions uo;
+  auto* usage = app.add_subcommand("usage", "Calls, tokens and cost from the usage ledger");
+  usage->add_option("--ledger", uo.ledger, "Usage ledger written by `rein run --ledger`");
+  usage->add_option("--by", uo.by, "Group by agent, model, provider, key, pod or day")
+      ->check(CLI::IsMember({"agent", "model", "provider", "key", "pod", "day"}));
+  usage->add_option("--since", uo.since, "From: 30m, 24h, 7d, 2w back, a date (2026-11-01, UTC) or RFC 3339");
+  usage->add_option("--until", uo.until, "Up to (not including), same forms as --since");
+  usage->add_option("--format", uo.format, "table, json or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
   auto* version = app.add_subcommand("version", "Print the version");
   try {
     app.parse(argc, argv);
@@ -63,6 +110,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*run) return rein::cli::run(ro);
+    if (*usage) return rein::cli::usage(uo);
     if (*check) return rein::cli::policy_check(policy_file);
     if (*holds) return rein::cli::control(socket, "holds");
     if (*approve) return rein::cli::control(socket, "approve " + hold_id);

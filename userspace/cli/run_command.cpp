@@ -9,21 +9,34 @@
 #include <cerrno>
 #include <cstring>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <set>
 #include <fmt/format.h>
 
+#include "cli/bpf_actuator.h"
+#include "cli/metrics_server.h"
+#include "enforce/hold_store.h"
 #include "llm/key_fingerprint.h"
 #include "llm/price_table.h"
 #include "loader/bpf_sensor.h"
+#include "ledger/usage_ledger.h"
 #include "loader/tls_hooks.h"
+#include "metrics/listen_address.h"
+#include "metrics/metrics_feed.h"
 #include "enforce/control_socket.h"
 #include "enforce/enforcer.h"
 #include "enforce/policy_compiler.h"
+#include "enforce/rule_shadowing.h"
 #include "policy/policy_parser.h"
 #include "pipeline/sensor_pipeline.h"
 #include "process/cgroup_resolver.h"
+#include "process/k8s_identity.h"
+#include "process/proc_reader.h"
+#include "process/resolv_conf.h"
+#include "proto/decode_budget.h"
 #include "sinks/line_file_sink.h"
 #include "source/ring_source.h"
 
@@ -34,28 +47,6 @@ std::atomic<bool> g_stop{false};
 std::atomic<bool> g_reload{false};
 void on_signal(int) { g_stop.store(true); }
 void on_hup(int) { g_reload.store(true); }
-
-// What user-space decisions do to the world: signals, and the kernel's policy maps.
-class BpfActuator : public enforce::Actuator {
- public:
-  explicit BpfActuator(loader::BpfSensor& bpf) : bpf_(bpf) {}
-  bool signal(uint32_t pid, int sig) override {
-    return pid > 1 && ::kill(static_cast<pid_t>(pid), sig) == 0;
-  }
-  void block_llm(uint32_t root, uint32_t budget_plus1) override { report(bpf_.block_llm(root, budget_plus1)); }
-  void add_llm_endpoint(const std::array<uint8_t, 16>& a, uint16_t port) override {
-    report(bpf_.add_llm_endpoint(a, port));
-  }
-  void add_network_entry(const rein_net_key& k, const rein_rule& r) override {
-    report(bpf_.add_network_entry(k, r));
-  }
-
- private:
-  void report(const Result<void>& r) {
-    if (!r) fmt::print(stderr, "rein: policy: {}\n", r.error().message);
-  }
-  loader::BpfSensor& bpf_;
-};
 
 time_t mtime_of(const std::string& path) {
   struct stat st {};
@@ -140,6 +131,7 @@ int policy_check(const std::string& file) {
              file, p->agents.size(), p->rules.size(), p->allow.size(), p->budgets.size(),
              k->file_prefixes.size() + k->file_basenames.size(), k->execs.size(), k->networks.size());
   for (const auto& note : k->user_space_notes) fmt::print("note: {}\n", note);
+  for (const auto& w : enforce::unreachable_rules(*p)) fmt::print("{}\n", w);
   return 0;
 }
 
@@ -151,6 +143,18 @@ int control(const std::string& socket, const std::string& request) {
 }
 
 int run(const RunOptions& o) {
+  // Before anything loads: a bad or busy --metrics-addr is the first thing reported.
+  std::unique_ptr<metrics::MetricsFeed> metrics_feed;
+  std::unique_ptr<MetricsServer> metrics_server;  // declared after the feed: stops first
+  if (!o.metrics_addr.empty()) {
+    auto addr = metrics::parse_listen_address(o.metrics_addr);
+    if (!addr) return fail(addr.error().message);
+    metrics_feed = std::make_unique<metrics::MetricsFeed>(metrics::FeedOptions{
+        REIN_VERSION, o.metrics_max_label_values, o.metrics_max_label_values});
+    auto srv = MetricsServer::start(*addr, metrics_feed->registry());
+    if (!srv) return fail(srv.error().message);
+    metrics_server = std::move(*srv);
+  }
   if (auto ok = loader::preflight(); !ok) return fail(ok.error().message);
   // Every TLS hook in a tracked process holds a perf event fd: lift the soft limit to the
   // hard one so a busy agent tree cannot exhaust the default 1024.
@@ -208,9 +212,23 @@ int run(const RunOptions& o) {
   if (!prices) return fail(prices.error().message);
   if (mkdir(o.state_dir.c_str(), 0700) != 0 && errno != EEXIST)
     return fail(fmt::format("--state-dir {}: {}", o.state_dir, std::strerror(errno)));
+  // Holds an earlier run left open (it was killed): their processes must not stay stopped.
+  auto leftovers = enforce::resolve_leftover_holds(o.state_dir + "/holds");
+  for (const auto& l : leftovers)
+    fmt::print(stderr, "rein: hold of pid {} ({}) from an earlier run: {}\n", l.hold.pid,
+               l.hold.rule, l.detail);
   auto fingerprinter = llm::Fingerprinter::from_key_file(o.state_dir + "/fingerprint.key");
   if (!fingerprinter) return fail(fingerprinter.error().message);
 
+  std::unique_ptr<ledger::UsageLedger> usage_ledger;
+  if (!o.ledger.empty()) {
+    ledger::UsageLedger::Options lo;
+    lo.path = o.ledger;
+    lo.retention_days = o.ledger_retention_days;
+    auto l = ledger::UsageLedger::open(lo);
+    if (!l) return fail(l.error().message);
+    usage_ledger = std::move(*l);
+  }
   auto sink = sinks::LineFileSink::open(o.output);
   if (!sink) return fail(sink.error().message);
 
@@ -222,8 +240,34 @@ int run(const RunOptions& o) {
     if (auto ok = bpf.add_exe_selector(hash, idx); !ok) return fail(ok.error().message);
   for (auto [id, idx] : cgroup_keys)
     if (auto ok = bpf.add_cgroup_selector(id, idx); !ok) return fail(ok.error().message);
+  bpf.set_track_quota(o.track_quota);
+  // Only these resolvers' answers teach addresses to host-name rules (bpf/dns_trust.bpf.h).
+  std::vector<process::ResolverAddr> resolvers;
+  if (auto text = process::read_file_bounded("/etc/resolv.conf", process::kMaxSmallProcFileBytes))
+    resolvers = process::parse_resolv_conf(*text);
+  for (const auto& r : o.dns_resolvers) {
+    auto a = process::parse_resolver_address(r);
+    if (!a) return fail(fmt::format("--dns-resolver {}: not an IPv4 or IPv6 address", r));
+    resolvers.push_back(*a);
+  }
+  // Each address once (the kernel map holds 64): containers often share their resolver.
+  std::set<process::ResolverAddr> trusted_resolvers;
+  auto trust = [&](const process::ResolverAddr& a, std::string_view why) -> Result<void> {
+    if (trusted_resolvers.count(a)) return {};
+    if (auto ok = bpf.add_dns_resolver(a, 53); !ok) return ok;
+    trusted_resolvers.insert(a);
+    fmt::print(stderr, "rein: DNS answers teach host rules from {} ({})\n", process::resolver_text(a), why);
+    return {};
+  };
+  for (const auto& a : resolvers)
+    if (auto ok = trust(a, "resolv.conf or --dns-resolver"); !ok) return fail(ok.error().message);
+  if (resolvers.empty())
+    fmt::print(stderr, "rein: no DNS resolver in /etc/resolv.conf: host rules learn from none\n");
+  process::NamespaceResolvers ns_resolvers("/proc", process::mount_ns_of("/proc/self/ns/mnt"));
   bpf.set_exec_candidates(selectors->has_cmdline());
   bpf.set_script_selectors(selectors->has_script());
+  bpf.set_data_budget(o.agent_data_mibps * 1024, o.agent_data_burst_mib * 1024);
+  proto::DecodeBudget::global().set_limit(size_t(o.decode_mib) << 20);
   const bool autodiscover = !o.no_autodiscover && (!pol || pol->autodiscover);
   const bool system_hooks = o.tls_hooks == "system";
   // With per-process hooks, discovery comes from what the kernel sees anyway (the TLS
@@ -239,16 +283,29 @@ int run(const RunOptions& o) {
     if (auto ok = bpf.set_selector_class(i, selectors->items()[i].agent_class); !ok)
       return fail(ok.error().message);
 
-  BpfActuator actuator(bpf);
+  BpfActuator actuator(bpf, o.state_dir + "/holds");
   std::unique_ptr<enforce::Enforcer> enforcer;
   auto install_policy = [&](policy::Policy p) -> Result<void> {
     auto compiled = enforce::compile_policy(p);
     if (!compiled) return compiled.error();
     auto n = bpf.apply_policy(*compiled);
     if (!n) return n.error();
+    if (auto ok = bpf.apply_file_mechanisms(enforce::rule_dirs(p), enforce::file_scope_rules(p)); !ok)
+      return ok.error();
     fmt::print(stderr, "rein: policy {}: {} rules, {} allow-lists, {} budgets; {} kernel entries\n",
                p.file, p.rules.size(), p.allow.size(), p.budgets.size(), *n);
     for (const auto& note : compiled->user_space_notes) fmt::print(stderr, "rein: policy: {}\n", note);
+    // dns.resolvers: trusted from now on; a reload adds, never removes (docs/policy.md)
+    for (const auto& a : p.dns_resolvers) {
+      process::ResolverAddr r{};
+      if (a.v6) {
+        std::copy(a.bytes.begin(), a.bytes.end(), r.begin());
+      } else {
+        r[10] = r[11] = 0xff;
+        std::copy(a.bytes.begin(), a.bytes.begin() + 4, r.begin() + 12);
+      }
+      if (auto ok = trust(r, "policy dns.resolvers"); !ok) return ok.error();
+    }
     auto next = std::make_unique<enforce::Enforcer>(std::move(p), actuator);
     if (enforcer) next->adopt(std::move(*enforcer));  // paused processes keep their holds
     enforcer = std::move(next);
@@ -259,13 +316,49 @@ int run(const RunOptions& o) {
   }
   bpf.set_capture_plain(!o.no_plain_http);
 
+  process::K8sIdentityResolver::Options k8s_opts;
+  k8s_opts.log_root = o.k8s_log_root;
+  process::K8sIdentityResolver k8s(std::move(k8s_opts));  // outlives the pipeline using it
+  std::unique_ptr<process::K8sLabelFetcher> k8s_labels;
+  if (o.k8s_api) {
+    auto cfg = process::k8s_api_config_from_env(o.k8s_sa_dir);
+    if (!cfg) return fail("--k8s-api: " + cfg.error().message);
+    fmt::print(stderr, "rein: pod labels from the API server at {}:{}\n", cfg->host, cfg->port);
+    k8s_labels = std::make_unique<process::K8sLabelFetcher>(std::move(*cfg));
+    k8s.set_label_fetcher(k8s_labels.get());
+  }
   pipeline::SensorPipeline pipe(
       std::move(*selectors), **sink,
-      [&bpf](uint32_t tgid, uint32_t root, uint32_t sel, uint64_t start) {
-        return bpf.track(tgid, root, sel, start);
+      [&bpf](uint32_t tgid, uint32_t root, uint32_t sel, uint64_t start) -> Result<void> {
+        if (auto ok = bpf.track(tgid, root, sel, start); !ok) return ok;
+        if (tgid != root) return {};
+        // A root chosen in user space (argv) may have exited before this insert: its exit
+        // then never removes the entry, and a later process under its pid would inherit the
+        // agent. `start` is when it was seen (its exec, or its /proc start time): the
+        // process under this pid now must have started by then.
+        auto st = process::read_file_bounded(fmt::format("/proc/{}/stat", tgid),
+                                             process::kMaxSmallProcFileBytes);
+        auto ps = st ? process::parse_proc_stat(*st) : std::nullopt;
+        static const long hz = sysconf(_SC_CLK_TCK);
+        const uint64_t tick = hz > 0 ? 1'000'000'000ull / uint64_t(hz) : 10'000'000ull;
+        if (!ps || ps->state == 'Z' ||
+            process::clock_ticks_to_ns(ps->start_ticks, hz) > start + tick) {
+          bpf.untrack(tgid);
+          return make_error(fmt::format("pid {} exited before it could be tracked", tgid));
+        }
+        return {};
       },
       cg, pipeline::LlmConfig{&*prices, &*fingerprinter});
   pipe.set_enforcer(enforcer.get());
+  pipe.set_k8s_identity(&k8s);
+  if (metrics_feed) pipe.set_observer(metrics_feed.get());
+  if (usage_ledger) pipe.set_llm_call_observer(usage_ledger.get());
+  if (enforcer)
+    for (const auto& l : leftovers)
+      if (l.action != enforce::LeftoverAction::kNone)
+        enforcer->note({l.hold.rule, "hold", "pause",
+                        l.action == enforce::LeftoverAction::kKill ? "denied" : "approved", "",
+                        l.detail, 0, l.hold.pid, 0});
 
   auto report = bpf.attach(cg ? cg->mount_point() : std::string());
   if (!report) return fail(report.error().message);
@@ -300,7 +393,13 @@ int run(const RunOptions& o) {
 
   // Records that change where TLS hooks are needed go to the hooks right after the pipeline
   // has seen them (it decides which execs are tracked: argv selectors match in user space).
-  auto ring = source::RingSource::open(bpf.ring_fd(), [&](std::span<const uint8_t> b) {
+  auto ring = source::RingSource::open({bpf.ring_fd(), bpf.data_ring_fd()}, [&](std::span<const uint8_t> b) {
+    if (b.size() >= sizeof(rein_hold_event) && b[0] == REIN_REC_HOLD && b[1] == 0) {
+      rein_hold_event e{};  // holds are the enforcer's: the pipeline has no use for them
+      std::memcpy(&e, b.data(), sizeof(e));
+      if (enforcer) enforcer->on_hold_event(e, e.h.ts_ns);
+      return;
+    }
     pipe.on_record(b);
     if (b.size() < sizeof(rein_hdr)) return;
     rein_hdr h{};
@@ -309,7 +408,12 @@ int run(const RunOptions& o) {
     switch (h.kind) {
       case REIN_REC_EXEC:
         // h.agent: tracked at the exec, even if the process is gone by now
-        if (h.agent || bpf.is_tracked(h.tgid)) tls.on_process(h.tgid, now);
+        if (h.agent || bpf.is_tracked(h.tgid)) {
+          tls.on_process(h.tgid, now);
+          // a tracked process in its own mount namespace (a container) has its own resolvers
+          for (const auto& a : ns_resolvers.for_process(h.tgid))
+            (void)trust(a, fmt::format("mount namespace of pid {}", h.tgid));
+        }
         break;
       case REIN_REC_FORK:
         if (b.size() >= sizeof(rein_fork)) {
@@ -392,6 +496,10 @@ int run(const RunOptions& o) {
   for (uint32_t pid : pipe.table().pids())
     if (bpf.is_tracked(pid)) tls.on_process(pid, pipeline::Clock::boot_now_ns());
   (*sink)->flush();
+  if (metrics_server) {
+    metrics_server->set_ready(true);
+    fmt::print(stderr, "rein: metrics at http://{}/metrics\n", o.metrics_addr);
+  }
   fmt::print(stderr, "rein: ready ({} running processes adopted{})\n", adopted,
              defaults ? ", default agent selectors" : "");
   fflush(stderr);
@@ -399,6 +507,7 @@ int run(const RunOptions& o) {
   using clock = std::chrono::steady_clock;
   auto start = clock::now();
   auto next_health = start + std::chrono::duration<double>(o.health_interval_s);
+  auto next_metrics = start;
   int rc = 0;
   while (!g_stop.load()) {
     // The kernel wakes us only for a full batch or an urgent record; poll's timeout plus a
@@ -413,7 +522,13 @@ int run(const RunOptions& o) {
     auto now = clock::now();
     uint64_t boot = pipeline::Clock::boot_now_ns();
     pipe.tick(boot);
-    if (control) control->serve_pending([&pipe](const std::string& req) { return pipe.control(req); });
+    if (usage_ledger) usage_ledger->tick();  // one transaction for this round's calls
+    if (control)
+      control->serve_pending([&pipe](const std::string& req) {
+        // "shutdown" ends every hold: only rein itself says it, when it stops
+        return req == "shutdown" ? std::string(R"({"ok":false,"error":"unknown request"})")
+                                 : pipe.control(req);
+      });
     // SIGHUP: reopen --output (log rotation) and reload the policy
     bool hup = g_reload.exchange(false);
     if (hup)
@@ -428,14 +543,35 @@ int run(const RunOptions& o) {
     tls.poll(boot);
     report_tls();
     if (o.health_interval_s > 0 && now >= next_health) {
-      pipe.emit_health(boot, "running", named(bpf.counters()));
+      pipe.emit_health(boot, "running", named(bpf.counters()), [&bpf](sinks::JsonWriter& w) {
+        w.key("track_quota_hits");  // agents whose children went untracked (drop_track_quota)
+        w.begin_array();
+        for (const auto& q : bpf.quota_hits()) {
+          w.begin_object();
+          w.key("agent_pid");
+          w.number(uint64_t(q.agent));
+          w.key("tracked");
+          w.number(q.members);
+          w.key("untracked_children");
+          w.number(q.refused);
+          w.end_object();
+        }
+        w.end_array();
+      });
       next_health = now + std::chrono::duration<double>(o.health_interval_s);
+    }
+    if (metrics_feed && now >= next_metrics) {  // loss counters, fresher than sensor.health
+      metrics_feed->set_loss_counters(named(bpf.counters()));
+      metrics_feed->set_loss_counters(metrics::pipeline_loss_counters(pipe, (*sink)->write_errors()));
+      next_metrics = now + std::chrono::seconds(1);
     }
     (*sink)->flush();
     if (o.duration_s > 0 && now - start >= std::chrono::duration<double>(o.duration_s)) break;
   }
   (void)ring->drain();
+  if (enforcer) (void)pipe.control("shutdown");  // every hold ends by the policy's default
   pipe.finish(pipeline::Clock::boot_now_ns());
+  if (usage_ledger) usage_ledger->flush();
   pipe.emit_health(pipeline::Clock::boot_now_ns(), "stopped", named(bpf.counters()));
   (*sink)->flush();
   return rc;

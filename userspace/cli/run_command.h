@@ -10,8 +10,13 @@ struct RunOptions {
   std::string output;
   double health_interval_s = 10.0;
   double duration_s = 0;  // 0: until SIGINT/SIGTERM
-  unsigned ring_mib = 16;
+  unsigned ring_mib = 16;            // payload ring; control records have their own 4 MiB ring
+  unsigned agent_data_mibps = 16;   // per-agent payload budget (MiB/s; 0: unlimited)
+  unsigned agent_data_burst_mib = 64;
+  unsigned decode_mib = 256;         // user-space decoding memory budget
   bool no_default_agents = false;
+  std::vector<std::string> dns_resolvers;  // trusted besides /etc/resolv.conf's nameservers
+  unsigned track_quota = 16384;            // tracked processes per agent (hidden option)
   bool no_autodiscover = false;  // LLM-shaped requests make their sender an agent
   bool no_plain_http = false;    // plain HTTP of tracked processes (local model servers)
   std::string prices;            // price table (default: the shipped data/prices.json)
@@ -24,6 +29,18 @@ struct RunOptions {
   // an LLM by IP address (no server name) and catches their first call, at a cost to every
   // TLS user on the host. docs/operations.md has the figures.
   std::string tls_hooks = "process";
+  // Usage ledger (SQLite) keeping every llm.call; empty: none. Rows older than
+  // ledger_retention_days are deleted at start and hourly (0: kept forever).
+  std::string ledger;
+  unsigned ledger_retention_days = 90;
+  // Prometheus endpoint (IPv4:PORT or [IPv6]:PORT); empty: off.
+  std::string metrics_addr;
+  // Distinct agent names and models that get their own series; the rest are "other".
+  unsigned metrics_max_label_values = 50;
+  // Where kubelet keeps pods/ and containers/ (pod and container names; hidden option).
+  std::string k8s_log_root = "/var/log";
+  bool k8s_api = false;  // pod labels from the API server (service account mounted)
+  std::string k8s_sa_dir = "/var/run/secrets/kubernetes.io/serviceaccount";  // hidden option
 };
 
 // What the shipped default policy selects when no selector is given: executables by name

@@ -22,12 +22,14 @@ static_assert(sizeof(rein_file) == 72 && offsetof(rein_file, result) == 40);
 static_assert(sizeof(rein_file_open) == 72 && offsetof(rein_file_open, path_len) == 56);
 static_assert(sizeof(rein_file_close) == 56 && offsetof(rein_file_close, bytes) == 48);
 static_assert(sizeof(rein_connect) == 160 && offsetof(rein_connect, sockaddr) == 48);
+static_assert(sizeof(rein_connect_outcome) == 56 && offsetof(rein_connect_outcome, latency_ns) == 40);
 static_assert(sizeof(rein_dns) == 72 && offsetof(rein_dns, addr) == 52);
 static_assert(sizeof(rein_data) == 88 && offsetof(rein_data, fd) == 56 &&
               offsetof(rein_data, peer_addr) == 72);
 static_assert(sizeof(rein_policy_net) == 64 && offsetof(rein_policy_net, addr) == 40);
 static_assert(sizeof(rein_bind) == 56 && sizeof(rein_tls_lib) == 40);
-static_assert(sizeof(rein_config) == 56);
+static_assert(sizeof(rein_mechanism) == 48 && sizeof(rein_inode_key) == 16);
+static_assert(sizeof(rein_config) == 64);
 static_assert(sizeof(rein_rule) == 40 && sizeof(rein_path_key) == 260 && sizeof(rein_net_key) == 20);
 
 namespace {
@@ -205,6 +207,11 @@ Result<Record> decode_record(std::span<const uint8_t> b) {
       if (!read_fixed(b, c)) return bad("short connect", h.kind);
       return Record{decode_connect(c)};
     }
+    case REIN_REC_CONNECT_OUTCOME: {
+      rein_connect_outcome o{};
+      if (!read_fixed(b, o)) return bad("short connect outcome", h.kind);
+      return Record{ConnectOutcomeRec{header_of(o.h), o.fd, o.result, o.latency_ns, o.state}};
+    }
     case REIN_REC_DNS: {
       rein_dns d{};
       if (!read_fixed(b, d)) return bad("short dns", h.kind);
@@ -214,6 +221,7 @@ Result<Record> decode_record(std::span<const uint8_t> b) {
       r.h = header_of(d.h);
       r.cookie = d.sock_cookie;
       r.ingress = d.flags & REIN_F_INGRESS;
+      r.untrusted = d.flags & REIN_F_DNS_UNTRUSTED;
       r.orig_len = d.orig_len;
       r.family = d.family;
       r.port = d.port;
@@ -270,6 +278,11 @@ Result<Record> decode_record(std::span<const uint8_t> b) {
       Tail t(b, sizeof(l));
       if (!t.take(l.path_len, r.path)) return bad("tls lib path exceeds the record", h.kind);
       return Record{std::move(r)};
+    }
+    case REIN_REC_MECHANISM: {
+      rein_mechanism m{};
+      if (!read_fixed(b, m)) return bad("short mechanism", h.kind);
+      return Record{MechanismRec{header_of(m.h), PolicyHit{m.rule, m.action, m.outcome}, m.mechanism}};
     }
     default:
       return bad("unknown kind", h.kind);

@@ -86,9 +86,19 @@ struct DnsRec {
   Header h;
   uint64_t cookie = 0;
   bool ingress = false;
+  bool untrusted = false;  // an answer nothing may be learned from (REIN_F_DNS_UNTRUSTED)
   uint16_t orig_len = 0, family = 0, port = 0;
   std::string address;
   std::vector<uint8_t> payload;
+};
+
+// How a non-blocking connect (EINPROGRESS) ended; joins its ConnectRec by (h.tgid, fd).
+struct ConnectOutcomeRec {
+  Header h;
+  int32_t fd = -1;
+  int32_t result = 0;  // 0 = established, else -errno
+  uint64_t latency_ns = 0;
+  uint32_t state = 0;  // TCP state reached
 };
 
 // A slice of plaintext from a TLS library call or a plain HTTP socket.
@@ -129,8 +139,16 @@ struct PolicyNetRec {
   std::string address;
 };
 
+// A tracked process used io_uring (REIN_MECH_*); under a file rule the kernel killed it.
+struct MechanismRec {
+  Header h;
+  PolicyHit policy;  // rule is the file rule index + 1 whose scope the process is in
+  uint32_t mechanism = 0;
+};
+
 using Record = std::variant<ExecRec, ForkRec, ExitRec, FileRec, FileOpenRec, FileCloseRec,
-                            ConnectRec, DnsRec, DataRec, PolicyNetRec, BindRec, TlsLibRec>;
+                            ConnectRec, ConnectOutcomeRec, DnsRec, DataRec, PolicyNetRec, BindRec, TlsLibRec,
+                            MechanismRec>;
 
 Result<Record> decode_record(std::span<const uint8_t> bytes);
 

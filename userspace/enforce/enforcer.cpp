@@ -59,8 +59,37 @@ policy::AgentRef Enforcer::ref(const Subject& who) const {
   return policy::AgentRef{who.agent_id, who.agent_name, who.discovered};
 }
 
-Decision Enforcer::hold(Decision d, const Subject& who, uint64_t now_ns) {
+bool Enforcer::default_allow() const {
+  return policy_.holds.on_timeout == policy::HoldDefault::kAllow;
+}
+
+std::string Enforcer::rule_kind(uint32_t index) const {
+  const policy::Rule* r = index < policy_.rules.size() ? &policy_.rules[index] : nullptr;
+  if (!r) return "unknown";
+  if (std::holds_alternative<policy::FileMatch>(r->match)) return "file";
+  if (std::holds_alternative<policy::ExecMatch>(r->match)) return "exec";
+  if (std::holds_alternative<policy::NetworkMatch>(r->match)) return "network";
+  return "llm";
+}
+
+void Enforcer::persist() { act_.holds_changed(holds_.list(), default_allow()); }
+
+Decision Enforcer::hold(Decision d, const Subject& who, uint64_t now_ns, uint32_t rule_index) {
+  // A second stop of a process already held (two records, or a reconciled one): one hold.
+  if (auto held = holds_.find_pid(who.pid)) {
+    d.hold_id = held->id;
+    d.detail += fmt::format("; already held (hold {})", held->id);
+    return d;
+  }
+  HoldStart start = act_.begin_hold(who.pid, rule_index, now_ns);
+  if (!start.alive) {
+    d.detail += "; the process had already exited";
+    return d;
+  }
+  if (!start.how.empty()) d.detail += "; " + start.how;
   Hold h;
+  h.start_ticks = start.start_ticks;
+  h.seized = start.seized;
   h.pid = who.pid;
   h.agent_root = who.agent_root;
   h.agent_id = who.agent_id;
@@ -71,9 +100,10 @@ Decision Enforcer::hold(Decision d, const Subject& who, uint64_t now_ns) {
   h.deadline_ns = now_ns + uint64_t(policy_.holds.timeout.count()) * 1'000'000'000ULL;
   if (auto id = holds_.add(h)) {
     d.hold_id = *id;
+    persist();
   } else {  // no room to wait for a human: apply the default now
-    bool allow = policy_.holds.on_timeout == policy::HoldDefault::kAllow;
-    act_.signal(who.pid, allow ? SIGCONT : SIGKILL);
+    bool allow = default_allow();
+    act_.end_hold(who.pid, allow);
     d.outcome = allow ? "approved" : "denied";
     d.detail += "; too many holds: default applied";
   }
@@ -85,7 +115,7 @@ Decision Enforcer::from_kernel(std::string_view kind, uint32_t rule_index, uint8
                                uint64_t now_ns) {
   Decision d{rule_name(rule_index), std::string(kind), kernel_action_name(action),
              outcome_name(outcome), std::move(what), "kernel", 0, who.pid, who.agent_root};
-  if (outcome == REIN_OUT_PAUSED) return hold(std::move(d), who, now_ns);
+  if (outcome == REIN_OUT_PAUSED) return hold(std::move(d), who, now_ns, rule_index);
   return d;
 }
 
@@ -102,18 +132,18 @@ Decision Enforcer::act(uint32_t rule_index, policy::Action action, std::string_v
   Decision d{rule_name(rule_index), std::string(kind), std::string(policy::action_name(action)),
              "alerted", std::move(what), std::move(detail), 0, who.pid, who.agent_root};
   if (action == policy::Action::kDeny) {
-    if (act_.signal(who.pid, SIGKILL)) {
+    if (act_.signal(who.pid, SIGKILL, now_ns)) {
       d.outcome = "killed";
     } else {
       d.detail += "; the process had already exited";
     }
   } else if (action == policy::Action::kPause) {
-    if (!act_.signal(who.pid, SIGSTOP)) {
+    if (!act_.signal(who.pid, SIGSTOP, now_ns)) {
       d.detail += "; the process had already exited";
       return d;
     }
     d.outcome = "paused";
-    return hold(std::move(d), who, now_ns);
+    return hold(std::move(d), who, now_ns, rule_index);
   }
   return d;
 }
@@ -237,10 +267,10 @@ std::vector<Decision> Enforcer::budget_transitions(const std::vector<policy::Bud
           if (b.per == policy::BudgetPer::kName) blocked_names_[t.key] = idx + 1;
           d.detail = "exceeded: LLM egress blocked until the window frees";
         } else if (b.action == policy::BudgetAction::kKill) {
-          act_.signal(root, SIGKILL);
+          act_.signal(root, SIGKILL, now_ns);
           d.outcome = "killed";
         } else if (b.action == policy::BudgetAction::kPause) {
-          act_.signal(root, SIGSTOP);
+          act_.signal(root, SIGSTOP, now_ns);
           d.outcome = "paused";
         }
       }
@@ -273,7 +303,9 @@ std::vector<Decision> Enforcer::budget_transitions(const std::vector<policy::Bud
 void Enforcer::on_dns(const Subject& who, const std::string& query,
                       const std::vector<std::string>& addrs) {
   auto a = ref(who);
-  auto learn = [&](uint32_t index, const policy::NetworkMatch& m, uint8_t action, uint64_t scope) {
+  // The sensor merges each entry into the rules already covering the address.
+  auto learn = [&](uint32_t index, const policy::NetworkMatch& m, uint8_t action, uint64_t scope,
+                   uint16_t list) {
     bool hit = false;
     for (const auto& h : m.hosts) hit = hit || h.matches(query);
     if (!hit) return;
@@ -288,6 +320,7 @@ void Enforcer::on_dns(const Subject& who, const std::string& query,
       r.action = action;
       r.scope = scope;
       r.ops = 0xffffffff;
+      r.list = list;
       r.nports = uint16_t(std::min<size_t>(m.ports.size(), REIN_RULE_PORTS));
       for (size_t i = 0; i < r.nports; i++) {
         r.ports[i][0] = m.ports[i].first;
@@ -300,14 +333,18 @@ void Enforcer::on_dns(const Subject& who, const std::string& query,
     const auto& r = policy_.rules[i];
     const auto* m = std::get_if<policy::NetworkMatch>(&r.match);
     if (!m || m->hosts.empty() || !r.scope.applies_to(a)) continue;
-    uint8_t action = r.action == policy::Action::kAudit ? REIN_ACT_AUDIT : REIN_ACT_DENY;
-    learn(uint32_t(i), *m, action, scope_mask(policy_, r.scope));
+    // the same action the compiler gives the rule: severities must compare alike
+    uint8_t action = r.action == policy::Action::kAudit   ? REIN_ACT_AUDIT
+                     : r.action == policy::Action::kPause ? REIN_ACT_PAUSE
+                                                          : REIN_ACT_DENY;
+    learn(uint32_t(i), *m, action, scope_mask(policy_, r.scope), 0);
   }
   for (size_t i = 0; i < policy_.allow.size(); i++) {  // allowed names punch holes
     const auto& s = policy_.allow[i];
     const auto* m = std::get_if<policy::NetworkMatch>(&s.match);
     if (!m || m->hosts.empty() || !s.scope.applies_to(a)) continue;
-    learn(allow_rule_index(policy_, i), *m, REIN_ACT_NONE, scope_mask(policy_, s.scope));
+    learn(allow_rule_index(policy_, i), *m, REIN_ACT_NONE, scope_mask(policy_, s.scope),
+          allow_list_id(policy_, i));
   }
 }
 
@@ -349,7 +386,10 @@ void Enforcer::adopt(Enforcer&& old) {
 }
 
 void Enforcer::on_process_exit(uint32_t pid) {
-  holds_.forget_pid(pid);
+  if (!holds_.forget_pid(pid).empty()) {
+    act_.forget_hold(pid);
+    persist();
+  }
   // An agent root that exits leaves no blocked state behind for a later process to inherit
   // through a reused pid.
   for (auto& [name, roots] : roots_by_name_) roots.erase(pid);
@@ -364,17 +404,74 @@ void Enforcer::on_process_exit(uint32_t pid) {
 }
 
 Decision Enforcer::release(const Hold& h, bool approve, std::string detail) {
-  act_.signal(h.pid, approve ? SIGCONT : SIGKILL);
+  if (!act_.end_hold(h.pid, approve)) detail += "; the process had already exited";
+  persist();
   return Decision{h.rule, h.kind, "pause", approve ? "approved" : "denied", h.what,
                   std::move(detail), h.id, h.pid, h.agent_root};
 }
 
-std::vector<Decision> Enforcer::tick(uint64_t now_ns) {
+void Enforcer::note(Decision d) {
+  // A process that keeps being resumed makes a record each time: bound what waits.
+  if (notes_.size() >= 256) {
+    notes_dropped_++;
+    return;
+  }
+  notes_.push_back(std::move(d));
+}
+
+void Enforcer::on_hold_event(const rein_hold_event& e, uint64_t now_ns) {
+  (void)now_ns;
+  auto h = holds_.find_pid(e.target);
+  Decision d{h ? h->rule : rule_name(e.rule), h ? h->kind : rule_kind(e.rule), "pause", "paused",
+             h ? h->what : std::string(), "", h ? h->id : 0, e.target, h ? h->agent_root : e.h.agent};
+  bool seized = h ? h->seized : e.state == REIN_HELD_SEIZED;
+  if (e.event == REIN_HOLD_EV_CONT) {
+    d.detail = fmt::format("pid {} (uid {}) sent SIGCONT to the held process (syscall {}): {}",
+                           e.h.tgid, e.h.uid, e.nr,
+                           seized ? "it stays held (ptrace-stopped by rein)"
+                                  : "the kernel stops it again at its next syscall");
+  } else if (e.event == REIN_HOLD_EV_ESCAPE) {
+    d.detail = fmt::format(
+        "the held process ran again (resumed by another process) and was stopped again by the "
+        "kernel at syscall {}, which completes",
+        e.nr);
+  } else {
+    return;
+  }
+  note(std::move(d));
+}
+
+// Kernel pauses with no hold: their record was lost. Each gets a hold now (or the default).
+std::vector<Decision> Enforcer::adopt_unclaimed(uint64_t now_ns) {
   std::vector<Decision> out;
-  bool allow = policy_.holds.on_timeout == policy::HoldDefault::kAllow;
+  constexpr uint64_t kGraceNs = 1'000'000'000;  // its record may still be in the ring
+  for (const auto& k : unclaimed_kernel_holds(act_.kernel_holds(), holds_, now_ns, kGraceNs)) {
+    Subject who;
+    who.pid = k.pid;
+    Decision d{rule_name(k.rule), rule_kind(k.rule), "pause", "paused", "",
+               "kernel: stopped for this rule, but its pause record was lost", 0, k.pid, 0};
+    d = hold(std::move(d), who, now_ns, k.rule);
+    // gone meanwhile (its exit record may be lost too): nothing is stopped, nothing to say
+    if (d.hold_id || d.outcome != "paused") out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::vector<Decision> Enforcer::tick(uint64_t now_ns) {
+  std::vector<Decision> out = std::move(notes_);
+  notes_.clear();
+  if (notes_dropped_) {
+    out.push_back(Decision{"", "hold", "pause", "alerted", "",
+                           fmt::format("{} hold events not reported (too many)", notes_dropped_),
+                           0, 0, 0});
+    notes_dropped_ = 0;
+  }
+  act_.maintain();
+  bool allow = default_allow();
   for (const auto& h : holds_.expire(now_ns))
     out.push_back(release(h, allow, fmt::format("hold timed out after {}s: default {}",
                                                 policy_.holds.timeout.count(), allow ? "allow" : "deny")));
+  for (auto& d : adopt_unclaimed(now_ns)) out.push_back(std::move(d));
   auto more = budget_transitions(budgets_.tick(now_ns), nullptr, now_ns);
   out.insert(out.end(), more.begin(), more.end());
   return out;
@@ -387,12 +484,22 @@ std::pair<std::string, std::vector<Decision>> Enforcer::control(const std::strin
     for (const auto& h : holds_.list()) {
       if (!list.empty()) list += ',';
       list += fmt::format(
-          R"({{"id":{},"pid":{},"agent":"{}","rule":"{}","kind":"{}","what":"{}","waiting_s":{:.1f},"timeout_in_s":{:.1f}}})",
+          R"({{"id":{},"pid":{},"agent":"{}","rule":"{}","kind":"{}","what":"{}","seized":{},"waiting_s":{:.1f},"timeout_in_s":{:.1f}}})",
           h.id, h.pid, json_escape(h.agent_id), json_escape(h.rule), h.kind, json_escape(h.what),
+          h.seized ? "true" : "false",
           double(now_ns - h.since_ns) / 1e9,
           h.deadline_ns > now_ns ? double(h.deadline_ns - now_ns) / 1e9 : 0.0);
     }
     return {fmt::format(R"({{"ok":true,"holds":[{}]}})", list), {}};
+  }
+  if (request == "shutdown") {  // rein is stopping: nothing may stay stopped behind it
+    bool allow = default_allow();
+    std::vector<Decision> out;
+    for (const auto& h : holds_.list()) {
+      holds_.take(h.id);
+      out.push_back(release(h, allow, fmt::format("rein stopped: default {}", allow ? "allow" : "deny")));
+    }
+    return {fmt::format(R"({{"ok":true,"ended":{}}})", out.size()), std::move(out)};
   }
   bool approve = request.rfind("approve ", 0) == 0;
   bool deny = request.rfind("deny ", 0) == 0;

@@ -50,4 +50,22 @@ std::vector<Hold> HoldRegistry::list() const {
   return out;
 }
 
+std::optional<Hold> HoldRegistry::find_pid(uint32_t pid) const {
+  for (const auto& [id, h] : holds_)
+    if (h.pid == pid) return h;
+  return std::nullopt;
+}
+
+std::vector<KernelHold> unclaimed_kernel_holds(const std::vector<KernelHold>& kernel,
+                                               const HoldRegistry& holds, uint64_t now_ns,
+                                               uint64_t grace_ns) {
+  std::vector<KernelHold> out;
+  for (const auto& k : kernel) {
+    if (holds.find_pid(k.pid)) continue;
+    if (now_ns < k.since_ns || now_ns - k.since_ns < grace_ns) continue;
+    out.push_back(k);
+  }
+  return out;
+}
+
 }  // namespace rein::enforce

@@ -19,6 +19,16 @@ struct Hold {
   std::string what;  // the path, executable or model that matched
   uint64_t since_ns = 0;
   uint64_t deadline_ns = 0;
+  uint64_t start_ticks = 0;  // the process's start (/proc/PID/stat field 22): for restarts
+  bool seized = false;       // ptrace-stopped by rein: SIGCONT from others cannot resume it
+};
+
+// A process the kernel stopped for a pause rule (map "held", bpf/holds.bpf.h).
+struct KernelHold {
+  uint32_t pid = 0;
+  uint32_t rule = 0;  // 0xffffffff: not known
+  uint64_t since_ns = 0;
+  uint32_t state = 0;  // rein_held_state
 };
 
 class HoldRegistry {
@@ -33,6 +43,7 @@ class HoldRegistry {
   // Holds of a process that exited (killed by someone else): removed.
   std::vector<Hold> forget_pid(uint32_t pid);
   std::vector<Hold> list() const;
+  std::optional<Hold> find_pid(uint32_t pid) const;
   size_t size() const { return holds_.size(); }
 
  private:
@@ -40,5 +51,12 @@ class HoldRegistry {
   uint64_t next_id_ = 1;
   std::map<uint64_t, Hold> holds_;
 };
+
+// Kernel holds with no hold in `holds`: their pause record was lost (ring full) or has not
+// been read yet, so only those older than grace_ns are returned. Each needs a hold (or its
+// policy default): a process must never stay stopped with nobody to resume it.
+std::vector<KernelHold> unclaimed_kernel_holds(const std::vector<KernelHold>& kernel,
+                                               const HoldRegistry& holds, uint64_t now_ns,
+                                               uint64_t grace_ns);
 
 }  // namespace rein::enforce

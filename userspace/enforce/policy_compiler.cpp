@@ -1,8 +1,10 @@
 #include "enforce/policy_compiler.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
 
+#include "enforce/rule_sets.h"
 #include "pipeline/selectors.h"
 
 namespace rein::enforce {
@@ -73,6 +75,13 @@ void add_network(const policy::NetworkMatch& m, rein_rule r, KernelPolicy& k) {
     key.prefixlen = c.is_v6() ? c.prefix_len() : 96 + c.prefix_len();
     k.networks.emplace_back(key, r);
   }
+  if (m.cidrs.empty() && m.hosts.empty()) {  // `network: {ports: [25]}`: every address
+    rein_net_key all6{}, all4{};
+    all4.prefixlen = 96;
+    all4.addr[10] = all4.addr[11] = 0xff;
+    k.networks.emplace_back(all6, r);
+    k.networks.emplace_back(all4, r);
+  }
 }
 
 }  // namespace
@@ -83,6 +92,13 @@ std::array<uint8_t, 16> mapped_address(const policy::IpAddress& a) {
   out[10] = out[11] = 0xff;
   std::memcpy(&out[12], a.bytes.data(), 4);  // IPv4 bytes come first in IpAddress
   return out;
+}
+
+uint16_t allow_list_id(const policy::Policy& p, size_t allow_index) {
+  size_t n = 1;
+  for (size_t i = 0; i < allow_index && i < p.allow.size(); i++)
+    n += p.allow[i].kind() == p.allow[allow_index].kind();
+  return static_cast<uint16_t>(std::min<size_t>(n, 0xffff));
 }
 
 uint64_t scope_mask(const policy::Policy& p, const policy::Scope& s) {
@@ -133,10 +149,11 @@ Result<KernelPolicy> compile_policy(const policy::Policy& p) {
     const auto& a = p.allow[i];
     uint64_t scope = scope_mask(p, a.scope);
     rein_rule deny = base_rule(allow_rule_index(p, i), a.otherwise, scope);
+    deny.list = allow_list_id(p, i);
     rein_rule allow = deny;
     allow.action = REIN_ACT_NONE;
     if (const auto* f = std::get_if<policy::FileMatch>(&a.match)) {
-      // Everything under "/" gets `otherwise`; the allowed prefixes override it.
+      // Everything under "/" gets `otherwise` unless an allowed entry of the list matches.
       rein_rule catch_all = deny;
       catch_all.ops = kernel_ops(f->ops);
       k.file_prefixes.emplace_back("/", catch_all);
@@ -146,7 +163,7 @@ Result<KernelPolicy> compile_policy(const policy::Policy& p) {
             "allow {}: patterns{} cannot be allowed in the kernel; paths under them are denied "
             "there", a.name, why));
     } else if (const auto* n = std::get_if<policy::NetworkMatch>(&a.match)) {
-      for (uint32_t prefix : {0u, 96u}) {  // all of IPv6 and the v4-mapped range
+      for (uint32_t prefix : {0u, 96u}) {  // all of IPv6 and all of IPv4 (the mapped range)
         rein_net_key key{};
         key.prefixlen = prefix;
         if (prefix == 96) key.addr[10] = key.addr[11] = 0xff;
@@ -158,6 +175,17 @@ Result<KernelPolicy> compile_policy(const policy::Policy& p) {
           fmt::format("allow {}: exec and LLM allow-lists are decided in user space", a.name));
     }
   }
+  auto where = [&p](uint32_t rule) {
+    if (rule < p.rules.size())
+      return fmt::format("{}:{}:{}: rules[{}] '{}'", p.file, p.rules[rule].loc.line,
+                         p.rules[rule].loc.column, rule, p.rules[rule].name);
+    size_t i = rule - p.rules.size();
+    if (i < p.allow.size())
+      return fmt::format("{}:{}:{}: allow[{}] '{}'", p.file, p.allow[i].loc.line,
+                         p.allow[i].loc.column, i, p.allow[i].name);
+    return fmt::format("{}: rule {}", p.file, rule);
+  };
+  if (auto ok = build_rule_sets(k, where); !ok) return ok.error();
   return k;
 }
 

@@ -11,32 +11,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/secret_redaction.h"
 #include "llm/text_util.h"
 
 namespace rein::llm {
 
 namespace {
-
-struct Prefix {
-  std::string_view prefix, cls;
-};
-// Most specific first.
-constexpr Prefix kPrefixes[] = {
-    {"sk-ant-api03-", "sk-ant-api03"}, {"sk-ant-oat01-", "sk-ant-oat01"},
-    {"sk-ant-admin01-", "sk-ant-admin01"}, {"sk-ant-", "sk-ant"},
-    {"sk-proj-", "sk-proj"},           {"sk-svcacct-", "sk-svcacct"},
-    {"sk-admin-", "sk-admin"},         {"sk-or-v1-", "sk-or-v1"},
-    {"sk-", "sk"},                     {"AIza", "AIza"},
-    {"ABSK", "ABSK"},                  {"AKIA", "AKIA"},
-    {"ASIA", "ASIA"},                  {"gsk_", "gsk"},
-    {"xai-", "xai"},                   {"ya29.", "ya29"},
-    {"eyJ", "jwt"},
-};
-
-bool is_token_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_' || c == '.' || c == '~' || c == '+' || c == '/' || c == '=';
-}
 
 // Closes the fd on every path.
 class Fd {
@@ -179,10 +159,8 @@ std::optional<Credential> authorization_credential(std::string_view value) {
 }  // namespace
 
 std::string classify_key(std::string_view secret) {
-  for (const auto& p : kPrefixes) {
-    if (starts_with(secret, p.prefix)) return std::string(p.cls);
-  }
-  return "unknown";
+  std::string_view cls = secret_prefix_class(secret);
+  return cls.empty() ? "unknown" : std::string(cls);
 }
 
 Fingerprinter::Fingerprinter(std::array<uint8_t, 32> key) : key_(key) {
@@ -280,40 +258,7 @@ std::string scrub_query(std::string_view target) {
 }
 
 std::string redact_secrets(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  size_t i = 0;
-  while (i < text.size()) {
-    const bool boundary = i == 0 || !is_token_char(text[i - 1]);
-    if (boundary && is_token_char(text[i])) {
-      size_t end = i;
-      while (end < text.size() && is_token_char(text[end])) ++end;
-      std::string_view tok = text.substr(i, end - i);
-      std::string_view cls;
-      for (const auto& p : kPrefixes) {
-        if (starts_with(tok, p.prefix) && tok.size() >= p.prefix.size() + 8) {
-          cls = p.cls;
-          break;
-        }
-      }
-      // "Bearer <anything>": the token after the scheme is a credential whatever its shape.
-      if (cls.empty() && i >= 7 && iequals(text.substr(i - 7, 7), "bearer ") && tok.size() >= 8) {
-        cls = "bearer";
-      }
-      if (!cls.empty()) {
-        out.append("[REDACTED ");
-        out.append(cls);
-        out.push_back(']');
-      } else {
-        out.append(tok);
-      }
-      i = end;
-      continue;
-    }
-    out.push_back(text[i]);
-    ++i;
-  }
-  return out;
+  return redact_secret_tokens(text, RedactionMarker::kClassed);
 }
 
 }  // namespace rein::llm

@@ -24,6 +24,27 @@ int quiet_libbpf(enum libbpf_print_level level, const char* fmt_str, va_list arg
 
 std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
 
+// bpf/track_quota.bpf.h: members of each agent in `tracked`, keyed by root and its start.
+struct QuotaKey {
+  uint32_t agent, pad;
+  uint64_t start;
+};
+struct QuotaVal {
+  uint64_t members, refused;
+};
+
+void adjust_quota(struct bpf_map* m, uint32_t agent, uint64_t start, int delta) {
+  QuotaKey k{agent, 0, start};
+  QuotaVal v{};
+  if (bpf_map__lookup_elem(m, &k, sizeof(k), &v, sizeof(v), 0) != 0) v = {};
+  if (delta < 0 && v.members <= 1) {
+    bpf_map__delete_elem(m, &k, sizeof(k), 0);
+    return;
+  }
+  v.members += delta;
+  bpf_map__update_elem(m, &k, sizeof(k), &v, sizeof(v), BPF_ANY);
+}
+
 }  // namespace
 
 Result<void> preflight() {
@@ -58,7 +79,7 @@ Result<std::unique_ptr<BpfSensor>> BpfSensor::load(uint32_t ring_bytes) {
   if (!skel) return make_error(fmt::format("cannot open the BPF object: {}", errno_text(errno)));
   std::unique_ptr<BpfSensor> s(new BpfSensor(skel));
   if (ring_bytes) {
-    if (int err = bpf_map__set_max_entries(skel->maps.events, ring_bytes); err)
+    if (int err = bpf_map__set_max_entries(skel->maps.data_events, ring_bytes); err)
       return make_error(fmt::format("ring buffer size {}: {}", ring_bytes, errno_text(err)));
   }
   // TLS programs become uprobe_multi programs where the kernel has them; such a program
@@ -96,6 +117,8 @@ Result<std::vector<HookStatus>> BpfSensor::attach(const std::string& cgroup2_mou
       {skel_->progs.rein_exit, "tp_btf/sched_process_exit", true, "exit events"},
       {skel_->progs.rein_sys_enter, "tp_btf/sys_enter", true, "file and connect events"},
       {skel_->progs.rein_sys_exit, "tp_btf/sys_exit", true, "file and connect events"},
+      {skel_->progs.rein_sock_state, "tp_btf/inet_sock_set_state", false,
+       "outcomes of non-blocking connects"},
   };
   for (const auto& t : tracing) {
     HookStatus st{bpf_program__name(t.prog), t.hook, false, t.required, {}, t.feature};
@@ -109,6 +132,7 @@ Result<std::vector<HookStatus>> BpfSensor::attach(const std::string& cgroup2_mou
       else if (t.prog == skel_->progs.rein_fork) skel_->links.rein_fork = link;
       else if (t.prog == skel_->progs.rein_exit) skel_->links.rein_exit = link;
       else if (t.prog == skel_->progs.rein_sys_enter) skel_->links.rein_sys_enter = link;
+      else if (t.prog == skel_->progs.rein_sock_state) skel_->links.rein_sock_state = link;
       else skel_->links.rein_sys_exit = link;
     }
     report.push_back(st);
@@ -147,6 +171,13 @@ Result<std::vector<HookStatus>> BpfSensor::attach(const std::string& cgroup2_mou
 
 int BpfSensor::ring_fd() const { return bpf_map__fd(skel_->maps.events); }
 
+int BpfSensor::data_ring_fd() const { return bpf_map__fd(skel_->maps.data_events); }
+
+void BpfSensor::set_data_budget(uint32_t rate_kib_per_s, uint32_t burst_kib) {
+  __atomic_store_n(&skel_->bss->cfg.data_burst_kib, burst_kib, __ATOMIC_RELEASE);
+  __atomic_store_n(&skel_->bss->cfg.data_rate_kib, rate_kib_per_s, __ATOMIC_RELEASE);
+}
+
 void BpfSensor::set_self(uint32_t tgid) { skel_->bss->cfg.self_tgid = tgid; }
 
 void BpfSensor::set_exec_candidates(bool on) {
@@ -170,8 +201,8 @@ void clear_map(struct bpf_map* m, size_t key_size) {
   }
 }
 
-template <typename K>
-Result<void> put(struct bpf_map* m, const K& key, const rein_rule& r, const char* what) {
+template <typename K, typename V>
+Result<void> put(struct bpf_map* m, const K& key, const V& r, const char* what) {
   if (bpf_map__update_elem(m, &key, sizeof(K), &r, sizeof(r), BPF_ANY) != 0)
     return make_error(fmt::format("policy map {}: {}", what, std::strerror(errno)));
   return {};
@@ -192,7 +223,7 @@ Result<size_t> BpfSensor::apply_policy(const enforce::KernelPolicy& k) {
   clear_map(skel_->maps.policy_net, sizeof(rein_net_key));
   clear_map(skel_->maps.policy_hosts, sizeof(uint64_t));
   size_t n = 0;
-  for (const auto& [prefix, r] : k.file_prefixes) {
+  for (const auto& [prefix, r] : k.file_prefix_sets) {
     rein_path_key key{};
     size_t len = std::min(prefix.size(), sizeof(key.path));
     std::memcpy(key.path, prefix.data(), len);
@@ -200,7 +231,7 @@ Result<size_t> BpfSensor::apply_policy(const enforce::KernelPolicy& k) {
     if (auto ok = put(skel_->maps.policy_fpath, key, r, "file prefixes"); !ok) return ok.error();
     n++;
   }
-  for (const auto& [hash, r] : k.file_basenames) {
+  for (const auto& [hash, r] : k.file_basename_sets) {
     if (auto ok = put(skel_->maps.policy_fbase, hash, r, "file names"); !ok) return ok.error();
     n++;
   }
@@ -208,19 +239,40 @@ Result<size_t> BpfSensor::apply_policy(const enforce::KernelPolicy& k) {
     if (auto ok = put(skel_->maps.policy_exec, hash, r, "executables"); !ok) return ok.error();
     n++;
   }
-  for (const auto& [key, r] : k.networks) {
+  for (const auto& [key, r] : k.network_sets) {
     if (auto ok = put(skel_->maps.policy_net, key, r, "networks"); !ok) return ok.error();
     n++;
   }
-  for (const auto& [hash, r] : k.hosts) {
+  for (const auto& [hash, r] : k.host_sets) {
     if (auto ok = put(skel_->maps.policy_hosts, hash, r, "host names"); !ok) return ok.error();
     n++;
   }
-  __atomic_store_n(&cfg.host_rules, uint32_t(k.hosts.size()), __ATOMIC_SEQ_CST);
-  __atomic_store_n(&cfg.file_rules, uint32_t(k.file_prefixes.size() + k.file_basenames.size()), __ATOMIC_SEQ_CST);
+  __atomic_store_n(&cfg.host_rules, uint32_t(k.host_sets.size()), __ATOMIC_SEQ_CST);
+  __atomic_store_n(&cfg.file_rules, uint32_t(k.file_prefix_sets.size() + k.file_basename_sets.size()), __ATOMIC_SEQ_CST);
   __atomic_store_n(&cfg.exec_rules, uint32_t(k.execs.size()), __ATOMIC_SEQ_CST);
-  __atomic_store_n(&cfg.net_rules, uint32_t(k.networks.size()), __ATOMIC_SEQ_CST);
+  __atomic_store_n(&cfg.net_rules, uint32_t(k.network_sets.size()), __ATOMIC_SEQ_CST);
   return n;
+}
+
+Result<void> BpfSensor::apply_file_mechanisms(const std::vector<enforce::RuleDir>& dirs,
+                                              const std::array<rein_rule, 64>& scope_rules) {
+  __atomic_store_n(&skel_->bss->inode_rules_n, 0u, __ATOMIC_SEQ_CST);
+  clear_map(skel_->maps.rule_inodes, sizeof(rein_inode_key));
+  uint32_t n = 0;
+  for (const auto& d : dirs) {
+    rein_inode_key key{};
+    key.ino = d.ino;
+    key.dev = enforce::kernel_dev(d.dev);
+    if (auto ok = put(skel_->maps.rule_inodes, key, d.rule, "rule directories"); !ok) return ok.error();
+    n++;
+  }
+  for (uint32_t c = 0; c < scope_rules.size(); c++) {
+    if (bpf_map__update_elem(skel_->maps.file_scope_rule, &c, sizeof(c), &scope_rules[c],
+                             sizeof(rein_rule), BPF_ANY) != 0)
+      return make_error(fmt::format("file scope map: {}", std::strerror(errno)));
+  }
+  __atomic_store_n(&skel_->bss->inode_rules_n, n, __ATOMIC_SEQ_CST);
+  return {};
 }
 
 Result<void> BpfSensor::set_selector_class(uint32_t selector, uint32_t agent_class) {
@@ -252,7 +304,13 @@ Result<void> BpfSensor::add_llm_endpoint(const std::array<uint8_t, 16>& addr, ui
 }
 
 Result<void> BpfSensor::add_network_entry(const rein_net_key& key, const rein_rule& rule) {
-  if (auto ok = put(skel_->maps.policy_net, key, rule, "networks"); !ok) return ok;
+  // Merge into what covers the address now (the LPM lookup returns the longest covering
+  // leaf): a learned name never hides a CIDR deny or an allow-list catch-all.
+  rein_rule_set set{};
+  if (bpf_map__lookup_elem(skel_->maps.policy_net, &key, sizeof(key), &set, sizeof(set), 0) != 0)
+    set = rein_rule_set{};
+  rein_set_add(&set, &rule);
+  if (auto ok = put(skel_->maps.policy_net, key, set, "networks"); !ok) return ok;
   __atomic_add_fetch(&skel_->bss->cfg.net_rules, 1u, __ATOMIC_SEQ_CST);
   return {};
 }
@@ -295,6 +353,31 @@ Result<void> BpfSensor::add_cgroup_selector(uint64_t id, uint32_t index) {
   return {};
 }
 
+std::vector<std::pair<uint32_t, rein_held>> BpfSensor::held() const {
+  std::vector<std::pair<uint32_t, rein_held>> out;
+  uint32_t key = 0, next = 0;
+  const uint32_t* prev = nullptr;
+  // Bounded by the map's size: a key deleted mid-walk restarts the walk at most that often.
+  for (size_t i = 0; i < 4096 && bpf_map__get_next_key(skel_->maps.held, prev, &next, sizeof(next)) == 0; i++) {
+    rein_held v{};
+    if (bpf_map__lookup_elem(skel_->maps.held, &next, sizeof(next), &v, sizeof(v), 0) == 0)
+      out.emplace_back(next, v);
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
+Result<void> BpfSensor::set_held(uint32_t tgid, const rein_held& v) {
+  if (bpf_map__update_elem(skel_->maps.held, &tgid, sizeof(tgid), &v, sizeof(v), BPF_ANY) != 0)
+    return make_error(fmt::format("held map: {}", errno_text(errno)));
+  return {};
+}
+
+void BpfSensor::delete_held(uint32_t tgid) {
+  bpf_map__delete_elem(skel_->maps.held, &tgid, sizeof(tgid), 0);
+}
+
 Result<void> BpfSensor::track(uint32_t tgid, uint32_t agent_root, uint32_t selector,
                               uint64_t agent_start_ns) {
   if (tgid >= REIN_MAX_PID) return make_error(fmt::format("pid {} out of range", tgid));
@@ -303,6 +386,51 @@ Result<void> BpfSensor::track(uint32_t tgid, uint32_t agent_root, uint32_t selec
     return make_error(fmt::format("tracked map: {}", errno_text(errno)));
   // The kernel sets bits atomically too; a plain read-modify-write could lose one.
   __atomic_fetch_or(&skel_->bss->tracked_bits[tgid / 64], 1ULL << (tgid % 64), __ATOMIC_SEQ_CST);
+  // Counted against the agent's quota like a fork would be (bpf/track_quota.bpf.h); racing
+  // the kernel's atomic adds can lose one, which only makes the quota a little looser.
+  adjust_quota(skel_->maps.track_counts, agent_root, agent_start_ns, +1);
+  return {};
+}
+
+void BpfSensor::untrack(uint32_t tgid) {
+  if (tgid >= REIN_MAX_PID) return;
+  rein_tracked t{};
+  if (bpf_map__lookup_and_delete_elem(skel_->maps.tracked, &tgid, sizeof(tgid), &t, sizeof(t),
+                                      0) == 0)
+    adjust_quota(skel_->maps.track_counts, t.agent, t.agent_start_ns, -1);
+  __atomic_fetch_and(&skel_->bss->tracked_bits[tgid / 64], ~(1ULL << (tgid % 64)),
+                     __ATOMIC_SEQ_CST);
+}
+
+void BpfSensor::set_track_quota(uint32_t members) {
+  __atomic_store_n(&skel_->data->track_quota, members, __ATOMIC_RELEASE);
+}
+
+std::vector<BpfSensor::QuotaHit> BpfSensor::quota_hits() const {
+  std::vector<QuotaHit> out;
+  QuotaKey key{}, next{};
+  const void* prev = nullptr;
+  // bounded by the map's size: the walk cannot run on forever under churn
+  for (int i = 0; i < 4096; i++) {
+    if (bpf_map__get_next_key(skel_->maps.track_counts, prev, &next, sizeof(next)) != 0) break;
+    key = next;
+    prev = &key;
+    QuotaVal v{};
+    if (bpf_map__lookup_elem(skel_->maps.track_counts, &key, sizeof(key), &v, sizeof(v), 0) == 0 &&
+        v.refused)
+      out.push_back({key.agent, v.members, v.refused});
+  }
+  return out;
+}
+
+Result<void> BpfSensor::add_dns_resolver(const std::array<uint8_t, 16>& addr, uint16_t port) {
+  rein_endpoint ep{};
+  std::memcpy(ep.addr, addr.data(), 16);
+  ep.port = port;
+  uint32_t one = 1;
+  if (bpf_map__update_elem(skel_->maps.dns_resolvers, &ep, sizeof(ep), &one, sizeof(one),
+                           BPF_ANY) != 0)
+    return make_error(fmt::format("DNS resolver map: {}", errno_text(errno)));
   return {};
 }
 

@@ -10,6 +10,7 @@
 
 #include "common/result.h"
 #include "enforce/policy_compiler.h"
+#include "enforce/rule_dirs.h"
 #include "rein/abi/events.h"
 
 struct rein_bpf;  // generated skeleton (rein.skel.h)
@@ -50,7 +51,10 @@ class BpfSensor {
   // Attaches every program; required hooks failing is an error, optional ones degrade.
   Result<std::vector<HookStatus>> attach(const std::string& cgroup2_mount);
 
-  int ring_fd() const;
+  int ring_fd() const;       // control records
+  int data_ring_fd() const;  // payload records
+  // Per-agent payload budget (token bucket in the kernel); rate 0 = unlimited.
+  void set_data_budget(uint32_t rate_kib_per_s, uint32_t burst_kib);
   void set_self(uint32_t tgid);
   void set_exec_candidates(bool on);
   void set_autodiscover(bool on);
@@ -58,6 +62,9 @@ class BpfSensor {
   // Policy maps: replaces every kernel rule (a bad policy never gets here: it is compiled
   // and checked first). Returns how many entries were written.
   Result<size_t> apply_policy(const enforce::KernelPolicy& k);
+  // Rule directories by inode and the per-class io_uring ban (enforce/rule_dirs.h).
+  Result<void> apply_file_mechanisms(const std::vector<enforce::RuleDir>& dirs,
+                                     const std::array<rein_rule, 64>& scope_rules);
   Result<void> set_selector_class(uint32_t selector, uint32_t agent_class);
   Result<void> block_llm(uint32_t agent_root, uint32_t budget_plus1);
   Result<void> add_llm_endpoint(const std::array<uint8_t, 16>& addr, uint16_t port);
@@ -75,7 +82,23 @@ class BpfSensor {
   // Marks a process tracked as a member of the agent rooted at `agent_root`.
   Result<void> track(uint32_t tgid, uint32_t agent_root, uint32_t selector, uint64_t agent_start_ns);
   bool is_tracked(uint32_t tgid) const;
+  // Drops a process's entry (it turned out to be gone, or another process under its pid).
+  void untrack(uint32_t tgid);
+  // Members each agent may have in the kernel's tracked table (0: no limit).
+  void set_track_quota(uint32_t members);
+  struct QuotaHit {
+    uint32_t agent = 0;
+    uint64_t members = 0, refused = 0;
+  };
+  // Live agents that had children left untracked by the quota.
+  std::vector<QuotaHit> quota_hits() const;
+  // A resolver whose DNS answers may teach addresses to host-name rules (v4-mapped).
+  Result<void> add_dns_resolver(const std::array<uint8_t, 16>& addr, uint16_t port);
   std::array<uint64_t, REIN_CTR_MAX> counters() const;
+  // Held (paused) processes, map "held" (bpf/holds.bpf.h): the kernel adds its pauses there.
+  std::vector<std::pair<uint32_t, rein_held>> held() const;
+  Result<void> set_held(uint32_t tgid, const rein_held& v);
+  void delete_held(uint32_t tgid);
 
  private:
   explicit BpfSensor(struct ::rein_bpf* skel) : skel_(skel) {}

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <fmt/format.h>
 
+#include "common/secret_redaction.h"
 #include "process/container_id.h"
 
 namespace rein::pipeline {
@@ -31,38 +32,12 @@ bool secret_flag_name(std::string_view name) {
   return false;
 }
 
-bool looks_like_key(std::string_view v) {
-  static const std::array<std::string_view, 14> prefixes = {
-      "sk-", "sk_", "AIza", "ghp_", "gho_", "ghs_", "github_pat_", "xoxb-", "xoxp-",
-      "AKIA", "ASIA", "ABSK", "gsk_", "xai-"};
-  for (auto p : prefixes)
-    if (v.size() >= p.size() + 12 && v.substr(0, p.size()) == p) return true;
-  // JWTs: three base64url parts, the first starting with eyJ
-  return v.size() > 40 && v.substr(0, 3) == "eyJ" && std::count(v.begin(), v.end(), '.') == 2;
-}
+bool looks_like_key(std::string_view v) { return !secret_token_class(v).empty(); }
 
-bool key_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-}
-
-// Each key-shaped token (a maximal run of key_char) becomes the marker. Appends, so the cost
-// stays linear however many tokens a hostile argument holds.
+// Each key-shaped token becomes the marker (common/secret_redaction.h: one list for every
+// place that redacts).
 std::string mask_key_tokens(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  size_t i = 0;
-  while (i < s.size()) {
-    if (!key_char(s[i])) {
-      out += s[i++];
-      continue;
-    }
-    size_t j = i;
-    while (j < s.size() && key_char(s[j])) j++;
-    auto tok = s.substr(i, j - i);
-    if (looks_like_key(tok)) out += "[redacted]"; else out.append(tok);
-    i = j;
-  }
-  return out;
+  return redact_secret_tokens(s, RedactionMarker::kPlain);
 }
 
 // Values of credential-named query parameters (?key=..., &access_token=...).
@@ -192,6 +167,37 @@ sinks::JsonWriter& EventBuilder::begin(std::string_view type, uint64_t boot_ns,
   if (!proc.cgroup.empty()) w_.string(proc.cgroup); else w_.null();
   w_.key("container_id");
   if (auto id = process::container_id_from_cgroup(proc.cgroup)) w_.string(*id); else w_.null();
+  w_.key("k8s");
+  if (auto k = k8s_identity(proc.cgroup)) {
+    // Only what was established: a field kubelet's log tree did not give is absent.
+    w_.begin_object();
+    if (k->ns) {
+      w_.key("namespace");
+      w_.string(*k->ns);
+    }
+    if (k->pod) {
+      w_.key("pod");
+      w_.string(*k->pod);
+    }
+    w_.key("pod_uid");
+    w_.string(k->pod_uid);
+    if (k->container) {
+      w_.key("container");
+      w_.string(*k->container);
+    }
+    if (k->labels) {
+      w_.key("labels");
+      w_.begin_object();
+      for (const auto& [name, value] : *k->labels) {
+        w_.key(name);
+        w_.string(value);
+      }
+      w_.end_object();
+    }
+    w_.end_object();
+  } else {
+    w_.null();
+  }
   w_.end_object();
   w_.key("agent");
   if (agent) {
@@ -207,6 +213,10 @@ sinks::JsonWriter& EventBuilder::begin(std::string_view type, uint64_t boot_ns,
     w_.null();
   }
   return w_;
+}
+
+std::optional<process::K8sIdentity> EventBuilder::k8s_identity(std::string_view cgroup) {
+  return k8s_ ? k8s_->resolve(cgroup) : process::k8s_identity_from_cgroup(cgroup);
 }
 
 const std::string& EventBuilder::finish() {

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "process/agent_registry.h"
+#include "process/k8s_identity.h"
 #include "process/process_info.h"
 #include "sinks/json_writer.h"
 
@@ -36,12 +37,17 @@ class EventBuilder {
   sinks::JsonWriter& begin(std::string_view type, uint64_t boot_ns, const ProcessView& proc,
                            const process::Agent* agent);
   sinks::JsonWriter& writer() { return w_; }
+  // Names pods from kubelet's log tree; without one, only the pod UID of the cgroup path.
+  void set_k8s_identity(process::K8sIdentityResolver* k8s) { k8s_ = k8s; }
+  // What the process block's "k8s" says for this cgroup path (nullopt: not in a pod).
+  std::optional<process::K8sIdentity> k8s_identity(std::string_view cgroup);
   // Closes the object and returns the finished line (without newline).
   const std::string& finish();
 
  private:
   const Clock& clock_;
   sinks::JsonWriter w_;
+  process::K8sIdentityResolver* k8s_ = nullptr;
 };
 
 // argv with credentials masked: values of --*key*/--*token*/--*secret*/--password flags and

@@ -1,14 +1,18 @@
 #include "pipeline/sensor_pipeline.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include <fmt/format.h>
 
+#include "pipeline/file_views.h"
+#include "process/container_id.h"
 #include "process/path_normalize.h"
 #include "proto/dns.h"
 #include "proto/tls_hello.h"
 #include "rein/abi/events.h"
+#include "proto/decode_budget.h"
 
 namespace rein::pipeline {
 
@@ -31,6 +35,7 @@ const char* op_name(uint16_t op) {
     case REIN_OP_RMDIR: return "rmdir";
     case REIN_OP_LINK: return "link";
     case REIN_OP_SYMLINK: return "symlink";
+    case REIN_OP_XATTR: return "xattr";
   }
   return "unknown";
 }
@@ -55,6 +60,14 @@ void put_result(sinks::JsonWriter& w, int32_t result) {
   }
 }
 
+// A kernel match on a rule directory's inode rather than on the path: say so, the path
+// alone (a bind mount, a chroot) would not explain the decision.
+enforce::Decision inode_detail(enforce::Decision d, uint32_t flags) {
+  if (flags & REIN_F_INODE_RULE)
+    d.detail += ": the rule's directory is above this file (bind mount, chroot or namespace view)";
+  return d;
+}
+
 void put_mode(sinks::JsonWriter& w, uint32_t mode) {
   w.key("mode");
   w.string(fmt::format("{:04o}", mode & 07777));
@@ -71,6 +84,7 @@ SensorPipeline::SensorPipeline(SelectorSet selectors, LineSink& sink, TrackFn tr
            [this](const CallContext& ctx, const llm::LlmCall& call) { on_llm_call(ctx, call); }) {}
 
 void SensorPipeline::finish(uint64_t now) {
+  for (const auto& c : connect_hold_.expire(UINT64_MAX)) write_connect(c);
   llm_.close_all(now);
   watch_.finish(now);
 }
@@ -138,6 +152,14 @@ void SensorPipeline::on_unobserved(const TlsConnection& c, uint64_t now, bool pa
 
 void SensorPipeline::set_enforcer(enforce::Enforcer* e) {
   enforcer_ = e;
+  file_views_.set_rule_dirs(e ? enforce::rule_dirs(e->policy()) : std::vector<enforce::RuleDir>{});
+  file_rules_ = false;  // resolving names costs syscalls: only when a file rule can use it
+  if (e) {
+    for (const auto& r : e->policy().rules)
+      file_rules_ |= std::holds_alternative<policy::FileMatch>(r.match);
+    for (const auto& a : e->policy().allow)
+      file_rules_ |= std::holds_alternative<policy::FileMatch>(a.match);
+  }
   if (!e) {
     llm_.set_request_hook({});
     return;
@@ -182,6 +204,7 @@ void SensorPipeline::emit_decisions(const std::vector<enforce::Decision>& ds, ui
     w.key("hold_id");
     if (d.hold_id) w.number(d.hold_id); else w.null();
     emit(builder_.finish());
+    if (observer_) observer_->on_policy_action(d);
   }
 }
 
@@ -271,7 +294,26 @@ void SensorPipeline::on_llm_call(const CallContext& ctx, const llm::LlmCall& cal
     w.null();
   }
   emit(builder_.finish());
+  if (observer_) observer_->on_llm_call(agent, call);
   if (agent) totals_[agent->id].add(call);
+  if (llm_observer_) {
+    const auto time = clock_.rfc3339(ctx.ts_ns);
+    const auto container = process::container_id_from_cgroup(v.cgroup);
+    const auto k8s = builder_.k8s_identity(v.cgroup);
+    ObservedLlmCall o;
+    o.boot_ns = ctx.ts_ns;
+    o.time = time;
+    o.agent = agent;
+    o.pid = ctx.tgid;
+    if (v.info) o.exe = v.info->exe;
+    if (container) o.container_id = *container;
+    if (k8s) o.k8s_pod_uid = k8s->pod_uid;
+    if (k8s && k8s->ns) o.k8s_namespace = *k8s->ns;
+    if (k8s && k8s->pod) o.k8s_pod = *k8s->pod;
+    if (k8s && k8s->container) o.k8s_container = *k8s->container;
+    o.call = &call;
+    llm_observer_->on_llm_call(o);
+  }
   if (enforcer_ && agent)
     emit_decisions(enforcer_->on_llm(subject(ctx.tgid, agent->root_pid), call, ctx.peer_address,
                                      ctx.peer_port, ctx.ts_ns),
@@ -286,12 +328,14 @@ void SensorPipeline::emit_agent_summary(uint32_t root, uint64_t ts) {
   auto& w = builder_.begin("agent.summary", ts, v, agent);
   (it != totals_.end() ? it->second : AgentTotals{}).write(w);
   emit(builder_.finish());
+  if (observer_) observer_->on_agent_ended(*agent);
   if (it != totals_.end()) totals_.erase(it);
 }
 
 void SensorPipeline::emit(const std::string& line) {
   sink_.write_line(line);
   stats_.events++;
+  if (observer_) observer_->on_event(event_type_of(line));
 }
 
 const process::Agent* SensorPipeline::agent_for(uint32_t root) {
@@ -307,7 +351,9 @@ const process::Agent* SensorPipeline::start_agent(uint32_t root, uint64_t ts, ui
   if (selector < selectors_.items().size() && !selectors_.items()[selector].name.empty())
     name = selectors_.items()[selector].name;
   agent_start_[root] = ts;
-  return &agents_.get_or_create(root, ts, name);
+  const auto& a = agents_.get_or_create(root, ts, name);
+  if (observer_) observer_->on_agent_started(a);
+  return &a;
 }
 
 ProcessView SensorPipeline::view(uint32_t pid) {
@@ -337,6 +383,7 @@ void SensorPipeline::on_record(std::span<const uint8_t> bytes) {
         else if constexpr (std::is_same_v<T, decode::FileOpenRec>) on_file_open(r);
         else if constexpr (std::is_same_v<T, decode::FileCloseRec>) on_file_close(r);
         else if constexpr (std::is_same_v<T, decode::ConnectRec>) on_connect(r);
+        else if constexpr (std::is_same_v<T, decode::ConnectOutcomeRec>) on_connect_outcome(r);
         else if constexpr (std::is_same_v<T, decode::DnsRec>) on_dns(r);
         else if constexpr (std::is_same_v<T, decode::DataRec>) {
           if (r.source == REIN_SRC_TLS_HELLO) {
@@ -350,6 +397,7 @@ void SensorPipeline::on_record(std::span<const uint8_t> bytes) {
         }
         else if constexpr (std::is_same_v<T, decode::PolicyNetRec>) on_policy_net(r);
         else if constexpr (std::is_same_v<T, decode::BindRec>) llm_.on_bind(r);
+        else if constexpr (std::is_same_v<T, decode::MechanismRec>) on_mechanism(r);
       },
       *rec);
 }
@@ -428,6 +476,8 @@ void SensorPipeline::on_fork(const decode::ForkRec& r) {
 }
 
 void SensorPipeline::on_exit(const decode::ExitRec& r) {
+  // the kernel sends an outcome before the exit when there was one
+  for (const auto& c : connect_hold_.release_process(r.h.tgid)) write_connect(c);
   llm_.on_process_exit(r.h.tgid, r.h.ts_ns);  // its streams end: deliver their last calls
   watch_.on_exit(r.h.tgid, r.h.ts_ns);
   if (enforcer_) enforcer_->on_process_exit(r.h.tgid);
@@ -473,10 +523,33 @@ void SensorPipeline::file_event(const decode::Header& h, std::string_view op,
 void SensorPipeline::on_file(const decode::FileRec& r) {
   std::string path = clean_path(r.path, r.flags);
   std::string path2 = (r.op == REIN_OP_RENAME || r.op == REIN_OP_LINK) ? clean_path(r.path2, 0) : "";
-  file_event(r.h, op_name(r.op), path, r.result, [&](sinks::JsonWriter& w) {
+  // A name the process passed may not say what it changed (symlinked directories, "..",
+  // /proc/self/root, chroot, bind mounts): resolve it now, after the syscall, while the
+  // kernel's rules did not already decide (see docs/policy.md for the race this leaves).
+  std::optional<FileViews> real, real2;
+  if (enforcer_ && file_rules_ && !r.policy.rule && r.result == 0 &&
+      FileViewResolver::name_based(r.syscall) &&
+      !(r.flags & REIN_F_PATH_TRUNCATED)) {
+    const auto* p = table_.find(r.h.tgid);
+    const uint32_t ppid = p ? p->ppid : 0;
+    real = file_views_.resolve({r.h.tgid, ppid, r.h.agent}, path,
+                               FileViewResolver::follows_last(r.syscall));
+    if (!path2.empty()) real2 = file_views_.resolve({r.h.tgid, ppid, r.h.agent}, path2);
+  }
+  const std::string& shown = real ? real->path : path;
+  const std::string& shown2 = real2 ? real2->path : path2;
+  file_event(r.h, op_name(r.op), shown, r.result, [&](sinks::JsonWriter& w) {
+    if (shown != path) {
+      w.key("path_as_written");
+      w.string(path);
+    }
     if (r.op == REIN_OP_RENAME || r.op == REIN_OP_LINK) {
       w.key("new_path");
-      w.string(clean_path(r.path2, 0));
+      w.string(shown2);
+      if (shown2 != path2) {
+        w.key("new_path_as_written");
+        w.string(path2);
+      }
     } else if (r.op == REIN_OP_SYMLINK) {
       w.key("target");
       w.string(r.path2);
@@ -500,12 +573,61 @@ void SensorPipeline::on_file(const decode::FileRec& r) {
   if (enforcer_) {
     auto who = subject(r.h.tgid, r.h.agent);
     if (r.policy.rule)
-      emit_decisions({enforcer_->from_kernel("file", r.policy.rule - 1, r.policy.action,
-                                             r.policy.outcome, path, who, r.h.ts_ns)},
+      emit_decisions({inode_detail(enforcer_->from_kernel("file", r.policy.rule - 1, r.policy.action,
+                                                          r.policy.outcome, path, who, r.h.ts_ns),
+                                   r.flags)},
                      r.h.ts_ns);
     else if (r.result == 0)
-      emit_decisions(enforcer_->on_file(who, op_name(r.op), path, path2, r.h.ts_ns), r.h.ts_ns);
+      emit_decisions(file_decisions(who, op_name(r.op), path, path2, real, real2, r.h.ts_ns),
+                     r.h.ts_ns);
   }
+}
+
+std::vector<enforce::Decision> SensorPipeline::file_decisions(
+    const enforce::Subject& who, std::string_view op, const std::string& path,
+    const std::string& path2, const std::optional<FileViews>& real,
+    const std::optional<FileViews>& real2, uint64_t ts) {
+  auto out = enforcer_->on_file(who, op, path, path2, ts);
+  if (!out.empty() || (!real && !real2)) return out;
+  // The same object as the process named it, then as its real path, then as seen from each
+  // rule directory above it; the first view a rule decides on wins.
+  std::vector<std::pair<std::string, std::string>> views;
+  views.emplace_back(real ? real->path : path, real2 ? real2->path : path2);
+  if (real)
+    for (const auto& v : real->under_rules) views.emplace_back(v, "");
+  if (real2)
+    for (const auto& v : real2->under_rules) views.emplace_back(v, "");
+  for (const auto& [a, b] : views) {
+    if (a == path && b == path2) continue;
+    out = enforcer_->on_file(who, op, a, b, ts);
+    if (out.empty()) continue;
+    for (auto& d : out)
+      d.detail += fmt::format("; real path resolved after the syscall (written: {}{}{})", path,
+                              path2.empty() ? "" : " -> ", path2);
+    return out;
+  }
+  return out;
+}
+
+void SensorPipeline::on_mechanism(const decode::MechanismRec& r) {
+  auto v = view(r.h.tgid);
+  auto& w = builder_.begin("file.mechanism", r.h.ts_ns, v, agent_for(r.h.agent));
+  w.key("mechanism");
+  w.string(r.mechanism == REIN_MECH_IO_URING_SETUP   ? "io_uring_setup"
+           : r.mechanism == REIN_MECH_IO_URING_ENTER ? "io_uring_enter"
+                                                     : "io_uring_register");
+  w.key("enforcement");
+  if (r.policy.outcome == REIN_OUT_KILLED) w.string("killed"); else w.null();
+  w.key("reason");
+  w.string(r.policy.rule ? "io_uring under a file rule: its operations bypass the file hooks"
+                         : "io_uring operations are not seen by the file hooks");
+  emit(builder_.finish());
+  if (!enforcer_ || !r.policy.rule) return;
+  auto who = subject(r.h.tgid, r.h.agent);
+  auto d = enforcer_->from_kernel("file", r.policy.rule - 1, REIN_ACT_DENY, r.policy.outcome,
+                                  "io_uring", who, r.h.ts_ns);
+  d.detail = "kernel: io_uring under a file rule (killed at the syscall, before the ring is used)";
+  emit_decisions({std::move(d)}, r.h.ts_ns);
 }
 
 void SensorPipeline::on_file_open(const decode::FileOpenRec& r) {
@@ -522,8 +644,9 @@ void SensorPipeline::on_file_open(const decode::FileOpenRec& r) {
     auto who = subject(r.h.tgid, r.h.agent);
     const char* op = (r.flags & REIN_F_CREATED) ? "create" : (r.flags & REIN_F_TRUNCATED) ? "truncate" : "write";
     if (r.policy.rule)
-      emit_decisions({enforcer_->from_kernel("file", r.policy.rule - 1, r.policy.action,
-                                             r.policy.outcome, r.path, who, r.h.ts_ns)},
+      emit_decisions({inode_detail(enforcer_->from_kernel("file", r.policy.rule - 1, r.policy.action,
+                                                          r.policy.outcome, r.path, who, r.h.ts_ns),
+                                   r.flags)},
                      r.h.ts_ns);
     else
       emit_decisions(enforcer_->on_file(who, op, r.path, "", r.h.ts_ns), r.h.ts_ns);
@@ -555,6 +678,22 @@ void SensorPipeline::on_file_close(const decode::FileCloseRec& r) {
 }
 
 void SensorPipeline::on_connect(const decode::ConnectRec& r) {
+  // A non-blocking TCP connect: reported once its outcome is known (or not in time).
+  if (r.result == -EINPROGRESS && (r.family == AF_INET || r.family == AF_INET6)) {
+    for (const auto& c : connect_hold_.hold(r, r.h.ts_ns)) write_connect(c);
+    return;
+  }
+  write_connect(ReleasedConnect{r, std::nullopt});
+}
+
+void SensorPipeline::on_connect_outcome(const decode::ConnectOutcomeRec& r) {
+  if (auto c = connect_hold_.resolve(r)) write_connect(*c);
+}
+
+void SensorPipeline::write_connect(const ReleasedConnect& c) {
+  const auto& r = c.rec;
+  const bool in_progress = r.result == -EINPROGRESS;
+  if (in_progress) (c.outcome ? stats_.connect_outcomes : stats_.connect_no_outcome)++;
   auto v = view(r.h.tgid);
   auto& w = builder_.begin("net.connect", r.h.ts_ns, v, agent_for(r.h.agent));
   w.key("family");
@@ -577,7 +716,11 @@ void SensorPipeline::on_connect(const decode::ConnectRec& r) {
     w.null();
   w.key("fd");
   w.number(int64_t(r.fd));
-  put_result(w, r.result);
+  put_result(w, c.outcome ? c.outcome->result : r.result);
+  w.key("in_progress");
+  w.boolean(in_progress);
+  w.key("connect_ms");
+  if (c.outcome) w.number(double(c.outcome->latency_ns) / 1e6); else w.null();
   emit(builder_.finish());
 }
 
@@ -609,6 +752,7 @@ void SensorPipeline::on_dns(const decode::DnsRec& r) {
     return;
   }
   if (!r.ingress || !msg->response) return;
+  if (r.untrusted) stats_.dns_untrusted++;
   PendingDns q;
   if (auto it = dns_pending_.find(key); it != dns_pending_.end()) {
     q = it->second;
@@ -619,8 +763,10 @@ void SensorPipeline::on_dns(const decode::DnsRec& r) {
   }
   if (hostnames_.size() > kMaxHostnames) hostnames_.clear();
   std::vector<std::string> addrs;
+  // a forged answer must neither teach host rules (wildcards are learned here, not in the
+  // kernel) nor label addresses with a name in later events
   for (const auto& a : msg->answers)
-    if ((a.type == 1 || a.type == 28) && !a.data.empty()) {
+    if (!r.untrusted && (a.type == 1 || a.type == 28) && !a.data.empty()) {
       hostnames_[a.data] = q.name;
       addrs.push_back(a.data);
     }
@@ -652,10 +798,13 @@ void SensorPipeline::on_dns(const decode::DnsRec& r) {
   w.number(r.h.ts_ns >= q.ts_ns ? double(r.h.ts_ns - q.ts_ns) / 1e6 : 0.0);
   w.key("truncated");
   w.boolean(msg->incomplete || r.orig_len > r.payload.size());
+  w.key("trusted");
+  w.boolean(!r.untrusted);
   emit(builder_.finish());
 }
 
 void SensorPipeline::tick(uint64_t now) {
+  for (const auto& c : connect_hold_.expire(now)) write_connect(c);
   for (auto it = dns_pending_.begin(); it != dns_pending_.end();) {
     if (now < it->second.ts_ns || now - it->second.ts_ns < kDnsTimeoutNs) {
       ++it;
@@ -741,12 +890,17 @@ void SensorPipeline::emit_health(uint64_t now, std::string_view state,
   put("decode_errors", stats_.decode_errors);
   put("events", stats_.events);
   put("argv_matches", stats_.candidates_matched);
+  put("path_resolve_failed", file_views_.failures());
   put("fd_table_full", stats_.fd_table_full);
   put("close_without_open", stats_.close_without_open);
   put("dns_unparsed", stats_.dns_unparsed);
   put("dns_pending_dropped", stats_.dns_pending_dropped);
+  put("dns_untrusted", stats_.dns_untrusted);
+  put("connect_outcomes", stats_.connect_outcomes);
+  put("connect_no_outcome", stats_.connect_no_outcome);
   put("track_failed", stats_.track_failed);
   put("output_write_errors", sink_.write_errors());
+  put("ledger_write_errors", llm_observer_ ? llm_observer_->write_errors() : 0);
   put("process_table_size", table_.size());
   put("process_table_evictions", table_.evictions());
   put("agents", agents_.size());
@@ -761,6 +915,11 @@ void SensorPipeline::emit_health(uint64_t now, std::string_view state,
   put("rustls_streams_bound", ls.rebound_streams);
   put("tls_unobserved", stats_.tls_unobserved);
   put("tls_watch_evicted", watch_.evicted());
+  const auto& budget = proto::DecodeBudget::global();
+  put("decode_budget_bytes", budget.limit());
+  put("decode_in_use_bytes", budget.in_use());
+  put("decode_peak_bytes", budget.peak());
+  put("decode_budget_refusals", budget.refusals());
   w.end_object();
   w.key("agents");
   w.begin_array();

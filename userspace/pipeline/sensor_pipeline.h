@@ -12,7 +12,11 @@
 #include <unordered_map>
 
 #include "decode/records.h"
+#include "pipeline/connect_hold.h"
 #include "pipeline/event_builder.h"
+#include "pipeline/event_observer.h"
+#include "pipeline/file_views.h"
+#include "pipeline/llm_call_observer.h"
 #include "pipeline/llm_event.h"
 #include "pipeline/llm_stage.h"
 #include "enforce/enforcer.h"
@@ -47,6 +51,9 @@ struct PipelineStats {
   uint64_t close_without_open = 0;   // a write summary for an fd we never saw opened
   uint64_t dns_unparsed = 0;
   uint64_t dns_pending_dropped = 0;  // pending DNS queries evicted by the bound
+  uint64_t dns_untrusted = 0;        // answers not from a trusted resolver to a sent query
+  uint64_t connect_outcomes = 0;     // non-blocking connects reported with their outcome
+  uint64_t connect_no_outcome = 0;   // ... released without one (timeout, exit, bound)
   uint64_t track_failed = 0;
   uint64_t tls_unobserved = 0;       // llm.unobserved events: agent TLS not decoded
 };
@@ -85,6 +92,12 @@ class SensorPipeline {
   const process::ProcessTable& table() const { return table_; }
   // How the daemon's TLS hooks cover a process (reasons in llm.unobserved); unset in replay.
   void set_tls_coverage(TlsCoverageFn fn) { coverage_ = std::move(fn); }
+  // Metrics: told about every event after the sink. Null: nobody listens.
+  void set_observer(EventObserver* o) { observer_ = o; }
+  // Pod names for the process block (kubelet's log tree); unset: only the pod UID.
+  void set_k8s_identity(process::K8sIdentityResolver* k8s) { builder_.set_k8s_identity(k8s); }
+  // Also sees every llm.call (the usage ledger); null: none. Not owned.
+  void set_llm_call_observer(LlmCallObserver* o) { llm_observer_ = o; }
 
  private:
   struct PendingDns {
@@ -106,9 +119,16 @@ class SensorPipeline {
   void on_fork(const decode::ForkRec& r);
   void on_exit(const decode::ExitRec& r);
   void on_file(const decode::FileRec& r);
+  void on_mechanism(const decode::MechanismRec& r);
+  std::vector<enforce::Decision> file_decisions(const enforce::Subject& who, std::string_view op,
+                                                const std::string& path, const std::string& path2,
+                                                const std::optional<FileViews>& real,
+                                                const std::optional<FileViews>& real2, uint64_t ts);
   void on_file_open(const decode::FileOpenRec& r);
   void on_file_close(const decode::FileCloseRec& r);
   void on_connect(const decode::ConnectRec& r);
+  void on_connect_outcome(const decode::ConnectOutcomeRec& r);
+  void write_connect(const ReleasedConnect& c);
   void on_dns(const decode::DnsRec& r);
   static void write_question(sinks::JsonWriter& w, const PendingDns& q);
   void on_llm_call(const CallContext& ctx, const llm::LlmCall& call);
@@ -140,13 +160,18 @@ class SensorPipeline {
   std::unordered_map<uint64_t, OpenFile> open_files_;
   // (socket cookie, DNS id) -> question, bounded; answered or timed out.
   std::map<std::pair<uint64_t, uint16_t>, PendingDns> dns_pending_;
+  ConnectHold connect_hold_;  // EINPROGRESS connects waiting for their outcome
   // address -> hostname learned from DNS answers, bounded (cleared when full).
   std::unordered_map<std::string, std::string> hostnames_;
   std::unordered_map<std::string, AgentTotals> totals_;  // by agent id
   LlmStage llm_;
   enforce::Enforcer* enforcer_ = nullptr;
+  FileViewResolver file_views_;  // real paths of name-based file ops (rules in user space)
+  bool file_rules_ = false;      // the policy has file rules or file allow-lists
   std::unordered_map<uint32_t, bool> discovered_;  // agent root -> found by auto-discovery
   TlsCoverageFn coverage_;
+  EventObserver* observer_ = nullptr;
+  LlmCallObserver* llm_observer_ = nullptr;
   TlsWatch watch_{[this](const TlsConnection& c, uint64_t now, bool partial) {
     on_unobserved(c, now, partial);
   }};

@@ -8,7 +8,7 @@ namespace {
 
 constexpr std::string_view kFileOpNames[kFileOpCount] = {
     "create", "write", "truncate", "rename", "unlink", "chmod",
-    "chown",  "mkdir", "rmdir",    "link",   "symlink",
+    "chown",  "mkdir", "rmdir",    "link",   "symlink", "xattr",
 };
 
 std::string_view basename_of(std::string_view p) {

@@ -31,8 +31,9 @@ std::string_view action_name(Action a);
 
 enum class FileOp : uint8_t {
   kCreate, kWrite, kTruncate, kRename, kUnlink, kChmod, kChown, kMkdir, kRmdir, kLink, kSymlink,
+  kXattr,  // setxattr/removexattr family
 };
-inline constexpr unsigned kFileOpCount = 11;
+inline constexpr unsigned kFileOpCount = 12;
 using FileOpMask = uint16_t;
 constexpr FileOpMask file_op_bit(FileOp op) { return static_cast<FileOpMask>(1u << static_cast<unsigned>(op)); }
 inline constexpr FileOpMask kAllFileOps = static_cast<FileOpMask>((1u << kFileOpCount) - 1);
@@ -158,6 +159,9 @@ struct Policy {
   std::vector<AllowScope> allow;
   std::vector<Budget> budgets;
   Holds holds;
+  // dns.resolvers: answers from these teach host-name rules, besides the host's
+  // /etc/resolv.conf nameservers (bpf/dns_trust.bpf.h).
+  std::vector<IpAddress> dns_resolvers;
 
   const Agent* find_agent(std::string_view name) const;
 };

@@ -74,6 +74,7 @@ class PolicyBuilder {
   std::optional<AllowScope> allow(const YamlNode& n, const std::string& f);
   std::optional<Budget> budget(const YamlNode& n, const std::string& f);
   void holds(const YamlNode& n, const std::string& f);
+  void dns(const YamlNode& n, const std::string& f);
 
   std::optional<std::chrono::seconds> duration(const YamlNode& n, const std::string& f, std::chrono::seconds min,
                                                std::chrono::seconds max);
@@ -96,7 +97,8 @@ void PolicyBuilder::build(const YamlNode& root) {
     r_.error(root, "apiVersion", "empty policy; it needs at least 'apiVersion: rein/v1'");
     return;
   }
-  Map m = r_.map(root, "", {"apiVersion", "agents", "autodiscover", "rules", "allow", "budgets", "holds"});
+  Map m = r_.map(root, "", {"apiVersion", "agents", "autodiscover", "rules", "allow", "budgets", "holds",
+                            "dns"});
   if (!m.ok()) return;
 
   if (const YamlNode* v = m.require("apiVersion")) {
@@ -132,6 +134,7 @@ void PolicyBuilder::build(const YamlNode& root) {
     }
   }
   if (const YamlNode* v = m.get("holds")) holds(*v, "holds");
+  if (const YamlNode* v = m.get("dns")) dns(*v, "dns");
 }
 
 std::optional<std::string> PolicyBuilder::exe_path(const YamlNode& n, const std::string& f, bool exec_rule) {
@@ -318,7 +321,7 @@ std::optional<FileMatch> PolicyBuilder::file_match(const YamlNode& n, const std:
       auto op = file_op_from_name(*s);
       if (!op)
         r_.error(x, xf, fmt::format("'{}' is not a file operation (create, write, truncate, rename, unlink, chmod, "
-                                    "chown, mkdir, rmdir, link, symlink)", *s));
+                                    "chown, mkdir, rmdir, link, symlink, xattr)", *s));
       return op;
     });
     if (xs) {
@@ -632,6 +635,23 @@ void PolicyBuilder::holds(const YamlNode& n, const std::string& f) {
   if (const YamlNode* v = m.get("default")) {
     if (auto s = r_.choice(*v, m.field("default"), {"deny", "allow"}))
       policy_.holds.on_timeout = *s == "allow" ? HoldDefault::kAllow : HoldDefault::kDeny;
+  }
+}
+
+void PolicyBuilder::dns(const YamlNode& n, const std::string& f) {
+  Map m = r_.map(n, f, {"resolvers"});
+  if (!m.ok()) return;
+  const YamlNode* v = m.get("resolvers");
+  if (!v) return;
+  const std::string lf = m.field("resolvers");
+  const auto* items = r_.list(*v, lf, kMaxDnsResolvers);
+  if (!items) return;
+  for (size_t i = 0; i < items->size(); i++) {
+    const std::string xf = field_index(lf, i);
+    auto s = r_.string((*items)[i], xf, 64);
+    if (!s) continue;
+    if (auto a = IpAddress::parse(*s)) policy_.dns_resolvers.push_back(*a);
+    else r_.error((*items)[i], xf, fmt::format("'{}' is not an IPv4 or IPv6 address", *s));
   }
 }
 

@@ -16,6 +16,7 @@ inline constexpr size_t kMaxPolicyBytes = 1 << 20;
 inline constexpr size_t kMaxRules = 10000;      // also the limit for allow scopes
 inline constexpr size_t kMaxAgents = 1000;
 inline constexpr size_t kMaxBudgets = 1000;
+inline constexpr size_t kMaxDnsResolvers = 16;  // the kernel map holds 64 with resolv.conf's
 inline constexpr size_t kMaxListItems = 4096;   // any list inside one entry
 
 // The error message is every diagnostic, one per line.

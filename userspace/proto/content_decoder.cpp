@@ -87,6 +87,11 @@ void ContentDecoder::stop_with(std::string error) {
 
 void ContentDecoder::append_final(std::span<const uint8_t> data, std::string& out) {
   const size_t n = admit(output_bytes_, data.size());
+  if (!lease_.take(n)) {
+    truncated_ = true;
+    stop_with("decode memory budget");
+    return;
+  }
   out.append(reinterpret_cast<const char*>(data.data()), n);
   output_bytes_ += n;
   if (n < data.size()) {

@@ -4,6 +4,8 @@
 // at most the cap in memory and a proportional amount of CPU: on either bound decoding stops,
 // what was decoded is kept, truncated() is set and error() reads "decompression bound".
 // An unsupported coding leaves the body as sent (passthrough(), with an error), still capped.
+// Every decoded byte is also taken from the global DecodeBudget; when it runs out the body is
+// cut there (truncated(), error "decode memory budget").
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "proto/content_codecs.h"
+#include "proto/decode_budget.h"
 
 namespace rein::proto {
 
@@ -54,6 +57,9 @@ class ContentDecoder {
   const std::string& error() const { return error_; }
   uint64_t input_bytes() const { return input_bytes_; }
   uint64_t output_bytes() const { return output_bytes_; }
+  // The decoded bytes' share of the global decode budget: whoever keeps the body after the
+  // decoder is gone takes this along (the budget is given back when the lease ends).
+  BudgetLease take_lease() { return std::move(lease_); }
 
  private:
   struct Layer {
@@ -77,6 +83,7 @@ class ContentDecoder {
   std::string error_;
   uint64_t input_bytes_ = 0;
   uint64_t output_bytes_ = 0;
+  BudgetLease lease_;
 };
 
 }  // namespace rein::proto

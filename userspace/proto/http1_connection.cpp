@@ -20,7 +20,8 @@ struct Http1Connection::Pending {
   bool orphan = false;          // response seen before any request it could answer
   bool ws_request = false;      // GET asking for Upgrade: websocket
   std::unique_ptr<ContentDecoder> req_dec;
-  std::unique_ptr<ContentDecoder> resp_dec;
+  std::unique_ptr<ContentDecoder> resp_dec;  BudgetLease req_lease;  // decoded bodies' share of the decode budget
+  BudgetLease resp_lease;
 };
 
 // One direction: reassembly feeding a parser, parser events forwarded to the connection.
@@ -404,6 +405,7 @@ void Http1Connection::finalize_request(Pending& p, bool complete, uint64_t ts) {
   if (p.req_dec) {
     p.req_dec->finish();
     req.body_truncated = p.req_dec->truncated() || (p.req_dec->stopped() && !p.req_dec->error().empty());
+    p.req_lease = p.req_dec->take_lease();  // the body stays until the exchange is out
     p.req_dec.reset();
   }
   if (!complete || p.request_gap) req.body_truncated = true;
@@ -523,6 +525,7 @@ void Http1Connection::finalize_response(Pending& p, bool complete, uint64_t ts) 
     p.resp_dec->finish();
     resp.body_truncated = p.resp_dec->truncated();
     resp.decode_error = p.resp_dec->error();
+    p.resp_lease = p.resp_dec->take_lease();
     p.resp_dec.reset();
   }
   resp.complete = complete;

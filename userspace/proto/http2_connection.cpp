@@ -93,7 +93,8 @@ struct Http2Connection::Stream {
   bool resp_done = false;    // final response ended (or never will: reset, misuse)
   bool got_body = false;
   std::unique_ptr<ContentDecoder> req_dec;
-  std::unique_ptr<ContentDecoder> resp_dec;
+  std::unique_ptr<ContentDecoder> resp_dec;  BudgetLease req_lease;  // decoded bodies' share of the decode budget
+  BudgetLease resp_lease;
 };
 
 // One direction: reassembly -> frame reader -> connection, plus the per-direction HTTP/2
@@ -578,6 +579,7 @@ void Http2Connection::end_request(Stream& s, bool complete, uint64_t ts) {
   if (s.req_dec) {
     s.req_dec->finish();
     req.body_truncated = s.req_dec->truncated() || (s.req_dec->stopped() && !s.req_dec->error().empty());
+    s.req_lease = s.req_dec->take_lease();  // the body stays until the exchange is out
     s.req_dec.reset();
   }
   if (!complete) req.body_truncated = true;
@@ -593,6 +595,7 @@ void Http2Connection::end_response(Stream& s, bool complete, uint64_t ts) {
     s.resp_dec->finish();
     resp.body_truncated = s.resp_dec->truncated();
     resp.decode_error = s.resp_dec->error();
+    s.resp_lease = s.resp_dec->take_lease();
     s.resp_dec.reset();
   }
   resp.complete = complete;

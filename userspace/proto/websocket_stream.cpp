@@ -355,7 +355,11 @@ void WsDecoder::data_bytes(std::span<const uint8_t> bytes) {
   if (!msg_compressed_) {
     const size_t room = opt_.max_message - std::min(opt_.max_message, msg_.payload.size());
     if (bytes.size() > room) msg_truncated_ = true;
-    const size_t k = std::min(room, bytes.size());
+    size_t k = std::min(room, bytes.size());
+    if (!msg_lease_.take(k)) {
+      msg_truncated_ = true;
+      k = 0;
+    }
     msg_.payload.append(reinterpret_cast<const char*>(bytes.data()), k);
     return;
   }
@@ -366,7 +370,12 @@ void WsDecoder::data_bytes(std::span<const uint8_t> bytes) {
     msg_out_bytes_ += out.size();
     const size_t room = opt_.max_message - std::min(opt_.max_message, msg_.payload.size());
     if (out.size() > room) msg_truncated_ = true;
-    msg_.payload.append(reinterpret_cast<const char*>(out.data()), std::min(room, out.size()));
+    size_t k = std::min(room, out.size());
+    if (!msg_lease_.take(k)) {
+      msg_truncated_ = true;
+      k = 0;
+    }
+    msg_.payload.append(reinterpret_cast<const char*>(out.data()), k);
     // Past max_message the output is still inflated (and dropped) to keep the shared window
     // right for the next message, but only while it looks like data, not a bomb.
     if ((msg_out_bytes_ > kInflateSlack &&
@@ -446,6 +455,7 @@ void WsDecoder::deliver_message(uint64_t ts, bool truncated) {
   stats_.payload_bytes += m.payload.size();
   if (m.truncated) stats_.truncated++;
   if (on_message_) on_message_(std::move(m));
+  msg_lease_.reset();  // consumers take what they need during the call
 }
 
 }  // namespace rein::proto

@@ -19,6 +19,7 @@
 #include <span>
 #include <string>
 
+#include "proto/decode_budget.h"
 #include "proto/http_message.h"
 
 namespace rein::proto {
@@ -137,6 +138,7 @@ class WsDecoder {
   bool msg_open_ = false;
   bool msg_compressed_ = false;
   bool msg_truncated_ = false;
+  BudgetLease msg_lease_;  // the message's share of the global decode budget
   WsMessage msg_;
   uint64_t msg_in_bytes_ = 0;   // compressed bytes of this message
   uint64_t msg_out_bytes_ = 0;  // inflated bytes of this message (kept or not)

@@ -35,7 +35,10 @@ enum rein_record_kind {
   REIN_REC_POLICY_NET = 11, /* a network rule matched in a cgroup hook */
   REIN_REC_BIND = 12,       /* rustls: data sent under a cipher key went out on this socket */
   REIN_REC_TLS_LIB = 13,    /* a tracked process opened a TLS library: hook it there */
-  /* 14: holds; 15: connect outcomes; 16-17: file mechanisms (reserved while being built) */
+  REIN_REC_HOLD = 14,       /* a held (paused) process was resumed by someone else, or ran again */
+  REIN_REC_CONNECT_OUTCOME = 15, /* a non-blocking connect (EINPROGRESS) completed or failed */
+  REIN_REC_MECHANISM = 16, /* a tracked process used a mechanism the file hooks cannot see */
+  /* 17: reserved (file mechanisms) */
 };
 
 /* Every record starts with this. */
@@ -66,6 +69,10 @@ struct rein_hdr {
 #define REIN_F_DISC_SNI (1u << 12)   /* discovered: its TLS server name is an LLM API host */
 #define REIN_F_DISC_PLAIN (1u << 13) /* discovered: it sent a plain-HTTP LLM request */
 #define REIN_F_SCRIPT (1u << 14)     /* exec: selected by the script an interpreter runs */
+#define REIN_F_DNS_UNTRUSTED (1u << 20) /* dns answer: not from a trusted resolver, or to no
+                                         query the socket sent: nothing is learned from it */
+#define REIN_F_INODE_RULE (1u << 15) /* file: the rule matched on a directory's inode above the
+                                        path (bind mount, chroot, namespace view) */
 
 /* REIN_REC_EXEC: tail = exe[exe_len] args[args_len] (NUL-separated) cwd[cwd_len] */
 struct rein_exec {
@@ -114,7 +121,8 @@ enum rein_file_op {
   REIN_OP_RMDIR = 9,
   REIN_OP_LINK = 10,
   REIN_OP_SYMLINK = 11,
-  REIN_OP_MAX = 12,
+  REIN_OP_XATTR = 12, /* setxattr/removexattr family: an attribute change, like chmod */
+  REIN_OP_MAX = 13,
 };
 
 /* REIN_REC_FILE: tail = path[path_len] path2[path2_len]
@@ -156,6 +164,31 @@ struct rein_file_open {
   __u32 _pad3;
 };
 
+/* REIN_REC_MECHANISM: io_uring (its operations run in kernel workers the syscall hooks never
+ * see). Under a file rule the process is killed at the syscall's entry (see file_extra.bpf.h). */
+enum rein_mechanism_kind {
+  REIN_MECH_IO_URING_SETUP = 1,
+  REIN_MECH_IO_URING_ENTER = 2,    /* a ring it did not set up while tracked (inherited, passed) */
+  REIN_MECH_IO_URING_REGISTER = 3,
+};
+struct rein_mechanism {
+  struct rein_hdr h;
+  __u32 mechanism; /* enum rein_mechanism_kind */
+  __u32 rule;      /* the file rule whose scope the process is in + 1, 0 = none */
+  __u8 action;     /* that rule's action (deny is what the kernel applied) */
+  __u8 outcome;    /* REIN_OUT_KILLED, or 0 when only reported */
+  __u16 _pad0;
+  __u32 _pad1;
+};
+
+/* Key of the inode-rule map: a directory named by a PREFIX-double-star file rule. dev is the
+ * kernel's internal encoding (major << 20 | minor), as in super_block.s_dev. */
+struct rein_inode_key {
+  __u64 ino;
+  __u32 dev;
+  __u32 _pad0;
+};
+
 /* REIN_REC_FILE_CLOSE: the last descriptor of the file was closed, or its opener exited. */
 struct rein_file_close {
   struct rein_hdr h;
@@ -173,6 +206,18 @@ struct rein_connect {
   __u32 addrlen; /* as passed by the caller */
   __u32 _pad0;
   __u8 sockaddr[112]; /* first bytes of the sockaddr (sockaddr_un is 110) */
+};
+
+/* REIN_REC_CONNECT_OUTCOME: how a TCP connect that returned EINPROGRESS ended. Joined to
+ * its REIN_REC_CONNECT by (h.tgid, fd). On loopback it was seen to reach user space before
+ * the connect record, so user space joins them in either order. */
+struct rein_connect_outcome {
+  struct rein_hdr h;
+  __s32 fd;
+  __s32 result;      /* 0 = established, else -errno (sk_err: ECONNREFUSED, ETIMEDOUT, ...) */
+  __u64 latency_ns;  /* from the connect call to the outcome */
+  __u32 state;       /* the TCP state it went to (1 established, 7 close) */
+  __u32 _pad0;
 };
 
 /* REIN_REC_DNS: tail = the DNS message (UDP payload), at most REIN_DNS_MAX bytes */
@@ -275,7 +320,8 @@ struct rein_rule {
   __u64 scope;
   __u32 ops;
   __u16 nports;    /* network: 0 = any port */
-  __u16 _pad;
+  __u16 list;      /* allow-lists: id + 1 (rule_eval.h); action NONE = an allowed entry, else
+                    * the list's catch-all with its `otherwise` action. 0 = a plain rule */
   __u16 ports[REIN_RULE_PORTS][2]; /* inclusive ranges */
 };
 
@@ -308,6 +354,38 @@ struct rein_policy_net {
   __u16 family;
   __u16 hook;    /* 4 or 6: connect; 14/16: sendmsg */
   __u32 budget;  /* non-zero: refused by a budget (block-llm), not a rule */
+};
+
+/* Held (paused) processes: map "held", tgid -> struct rein_held. The kernel adds an entry
+ * when it sends SIGSTOP for a pause rule; user space adds one for its own pauses, marks it
+ * SEIZED once every thread is ptrace-stopped (SIGCONT from others no longer resumes it) and
+ * deletes it when the hold ends. While an entry is not SEIZED, a held process that makes a
+ * syscall is stopped again (REIN_CTR_HOLD_ESCAPES). */
+enum rein_held_state {
+  REIN_HELD_KERNEL = 0, /* stopped with SIGSTOP, user space has not seized it (yet) */
+  REIN_HELD_SEIZED = 1, /* every thread is in a ptrace-stop held by user space */
+  REIN_HELD_SIGNAL = 2, /* seizing failed: only SIGSTOP (and the kernel's re-stop) hold it */
+};
+struct rein_held {
+  __u32 rule;        /* rule index as in rein_rule.rule; 0xffffffff = not a rule (budget) */
+  __u32 state;       /* enum rein_held_state */
+  __u64 since_ns;    /* boot time of the stop */
+  __u64 start_ticks; /* process start, clock ticks since boot as /proc/PID/stat field 22
+                      * (start_boottime / 10ms): tells a reused pid apart; 0 = unknown */
+};
+
+/* REIN_REC_HOLD: h is the task doing it (the sender of SIGCONT, or the held process). */
+enum rein_hold_event_kind {
+  REIN_HOLD_EV_ESCAPE = 1, /* the held process ran (made a syscall): stopped again */
+  REIN_HOLD_EV_CONT = 2,   /* h.tgid sent SIGCONT to the held process `target` */
+};
+struct rein_hold_event {
+  struct rein_hdr h;
+  __u32 target;  /* the held tgid */
+  __u32 rule;    /* from its rein_held entry */
+  __u16 event;   /* enum rein_hold_event_kind */
+  __u16 nr;      /* the syscall: the one entered (escape) or the one that sent SIGCONT */
+  __u32 state;   /* the entry's rein_held_state at the time */
 };
 
 /* Per-CPU counters (array map "counters"), summed by user space for sensor.health. */
@@ -359,6 +437,8 @@ struct rein_config {
   __u32 discover_connect; /* non-zero: an untracked process's first socket write after a TCP
                              connect is looked at (LLM TLS server name, plain LLM request) */
   __u32 script_selectors; /* non-zero: interpreters' script paths are matched at exec */
+  __u32 data_rate_kib;    /* per-agent payload budget, KiB/s (0: unlimited) */
+  __u32 data_burst_kib;   /* ... and the burst it may build up */
   __u32 _pad;
 };
 

@@ -1,0 +1,66 @@
+#include "pipeline/file_views.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "temp_dir.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using rein::pipeline::FileViewResolver;
+
+TEST(FileViews, RuleDirectoryAboveTheResolvedParentGivesItsView) {
+  rein::testutil::TempDir tmp{"rein_views"};
+  const std::string d = fs::canonical(tmp.path()).string();
+  fs::create_directories(d + "/prot/sub");
+  fs::create_directories(d + "/work");
+  fs::create_symlink(d + "/prot/sub", d + "/work/deep");
+  struct stat st {};
+  ASSERT_EQ(stat((d + "/prot").c_str(), &st), 0);
+  rein::enforce::RuleDir rd;
+  rd.dev = st.st_dev;
+  rd.ino = st.st_ino;
+  rd.dir = "/rule/view";  // the rule's own name for the directory, whatever the path says
+  FileViewResolver r;
+  r.set_rule_dirs({rd});
+  auto v = r.resolve({static_cast<uint32_t>(getpid())}, d + "/work/deep/key");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->path, d + "/prot/sub/key");
+  ASSERT_EQ(v->under_rules.size(), 1u);
+  EXPECT_EQ(v->under_rules[0], "/rule/view/sub/key");
+  // the directory itself
+  v = r.resolve({static_cast<uint32_t>(getpid())}, d + "/work/deep/..");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->path, d + "/prot");
+  ASSERT_EQ(v->under_rules.size(), 1u);
+  EXPECT_EQ(v->under_rules[0], "/rule/view");
+}
+
+TEST(FileViews, OutsideEveryRuleDirectoryHasNoView) {
+  rein::testutil::TempDir tmp{"rein_views"};
+  const std::string d = fs::canonical(tmp.path()).string();
+  fs::create_directories(d + "/prot");
+  fs::create_directories(d + "/free");
+  struct stat st {};
+  ASSERT_EQ(stat((d + "/prot").c_str(), &st), 0);
+  FileViewResolver r;
+  r.set_rule_dirs({{st.st_dev, st.st_ino, d + "/prot", {}}});
+  auto v = r.resolve({0, static_cast<uint32_t>(getpid())}, d + "/free/x");
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->under_rules.empty());
+  EXPECT_FALSE(r.resolve({static_cast<uint32_t>(getpid())}, d + "/gone/x"));
+  EXPECT_EQ(r.failures(), 1u);
+}
+
+TEST(FileViews, DescriptorSyscallsAreNotNameBased) {
+  EXPECT_FALSE(FileViewResolver::name_based(77));   // ftruncate
+  EXPECT_FALSE(FileViewResolver::name_based(190));  // fsetxattr
+  EXPECT_TRUE(FileViewResolver::name_based(82));    // rename
+  EXPECT_TRUE(FileViewResolver::name_based(133));   // mknod
+}
+
+}  // namespace

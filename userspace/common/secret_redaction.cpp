@@ -1,0 +1,134 @@
+#include "common/secret_redaction.h"
+
+namespace rein {
+namespace {
+
+struct Prefix {
+  std::string_view prefix, cls;
+};
+// Most specific first.
+constexpr Prefix kPrefixes[] = {
+    {"sk-ant-api03-", "sk-ant-api03"},
+    {"sk-ant-oat01-", "sk-ant-oat01"},
+    {"sk-ant-admin01-", "sk-ant-admin01"},
+    {"sk-ant-", "sk-ant"},
+    {"sk-proj-", "sk-proj"},
+    {"sk-svcacct-", "sk-svcacct"},
+    {"sk-admin-", "sk-admin"},
+    {"sk-or-v1-", "sk-or-v1"},
+    {"sk-", "sk"},
+    {"sk_", "sk"},
+    {"AIza", "AIza"},
+    {"ya29.", "ya29"},
+    {"ABSK", "ABSK"},
+    {"AKIA", "AKIA"},
+    {"ASIA", "ASIA"},
+    {"gsk_", "gsk"},
+    {"xai-", "xai"},
+    {"github_pat_", "github_pat"},
+    {"ghp_", "ghp"},
+    {"gho_", "gho"},
+    {"ghs_", "ghs"},
+    {"ghu_", "ghu"},
+    {"ghr_", "ghr"},
+    {"xoxb-", "xoxb"},
+    {"xoxp-", "xoxp"},
+    {"xoxa-", "xoxa"},
+    {"xoxe-", "xoxe"},
+    {"xoxr-", "xoxr"},
+    {"xoxs-", "xoxs"},
+    {"xapp-", "xapp"},
+    {"eyJ", "jwt"},
+};
+// After the prefix, at least this much: shorter is a word that happens to share it.
+constexpr size_t kMinTail = 8;
+
+// Where a token may start and what it is made of. Values extend over base64's + / = so a
+// masked key leaves none of its tail behind.
+bool token_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.';
+}
+bool value_char(char c) {
+  return token_char(c) || c == '+' || c == '/' || c == '=' || c == '~';
+}
+
+bool ends_with_ci(std::string_view text, size_t end, std::string_view word) {
+  if (end < word.size()) return false;
+  for (size_t i = 0; i < word.size(); i++) {
+    char a = text[end - word.size() + i], b = word[i];
+    if (a >= 'A' && a <= 'Z') a = char(a - 'A' + 'a');
+    if (a != b) return false;
+  }
+  return true;
+}
+
+bool is_scheme_word(std::string_view tok) {
+  return (tok.size() == 6 && ends_with_ci(tok, 6, "bearer")) ||
+         (tok.size() == 5 && ends_with_ci(tok, 5, "basic"));
+}
+
+// The value after an auth scheme or header name that ends at `start`.
+std::string_view auth_context(std::string_view text, size_t start) {
+  size_t p = start;
+  while (p > 0 && text[p - 1] == ' ') p--;
+  if (p == start && !(p > 0 && (text[p - 1] == ':' || text[p - 1] == '='))) return {};
+  if (p < start && ends_with_ci(text, p, "bearer")) return "bearer";
+  if (p < start && ends_with_ci(text, p, "basic")) return "basic";
+  if (p > 0 && (text[p - 1] == ':' || text[p - 1] == '=') &&
+      ends_with_ci(text, p - 1, "authorization"))
+    return "authorization";
+  return {};
+}
+}  // namespace
+
+std::string_view secret_prefix_class(std::string_view s) {
+  for (const auto& p : kPrefixes)
+    if (s.substr(0, p.prefix.size()) == p.prefix) return p.cls;
+  return {};
+}
+
+std::string_view secret_token_class(std::string_view token) {
+  for (const auto& p : kPrefixes)
+    if (token.size() >= p.prefix.size() + kMinTail && token.substr(0, p.prefix.size()) == p.prefix)
+      return p.cls;
+  return {};
+}
+
+std::string redact_secret_tokens(std::string_view text, RedactionMarker marker) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    if (!token_char(text[i]) || (i > 0 && token_char(text[i - 1]))) {
+      out.push_back(text[i++]);
+      continue;
+    }
+    size_t end = i;
+    while (end < text.size() && token_char(text[end])) end++;
+    std::string_view tok = text.substr(i, end - i);
+    std::string_view cls = secret_token_class(tok);
+    if (cls.empty() && !is_scheme_word(tok)) {
+      std::string_view ctx = auth_context(text, i);
+      // "Bearer X": X is a credential whatever its shape; so is an Authorization value.
+      if (!ctx.empty() && (ctx == "authorization" || tok.size() >= kMinTail)) cls = ctx;
+    }
+    if (cls.empty()) {
+      out.append(tok);
+      i = end;
+      continue;
+    }
+    while (end < text.size() && value_char(text[end])) end++;
+    if (marker == RedactionMarker::kPlain) {
+      out += "[redacted]";
+    } else {
+      out += "[REDACTED ";
+      out += cls;
+      out += ']';
+    }
+    i = end;
+  }
+  return out;
+}
+
+}  // namespace rein

@@ -1,0 +1,25 @@
+// The one list of credential shapes, for every place that masks secrets before they reach a
+// sink: process argv in events (pipeline/event_builder) and provider error text in llm.call
+// (llm/key_fingerprint). One list, so a key shape added here is masked everywhere.
+#pragma once
+#include <string>
+#include <string_view>
+
+namespace rein {
+
+// The class of a credential by its prefix ("sk-proj", "AIza", "ya29", "ghp", "jwt", ...),
+// or empty. Only the prefix is looked at (fingerprints classify whole, known secrets).
+std::string_view secret_prefix_class(std::string_view s);
+// The class of a token shaped like a credential: a known prefix and enough after it to be
+// a real key ("sk-short" is a word, not a key). Empty when it is not one.
+std::string_view secret_token_class(std::string_view token);
+
+enum class RedactionMarker {
+  kPlain,   // "[redacted]"
+  kClassed  // "[REDACTED sk-proj]"
+};
+// Every credential-shaped token in free text, and the value after "Bearer ", "Basic " or
+// "Authorization:", becomes the marker. Linear in the text, whatever it holds.
+std::string redact_secret_tokens(std::string_view text, RedactionMarker marker);
+
+}  // namespace rein

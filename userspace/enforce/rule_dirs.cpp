@@ -1,0 +1,79 @@
+#include "enforce/rule_dirs.h"
+
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "enforce/policy_compiler.h"
+
+namespace rein::enforce {
+namespace {
+
+uint8_t kernel_action(policy::Action a) {
+  return a == policy::Action::kDeny    ? REIN_ACT_DENY
+         : a == policy::Action::kPause ? REIN_ACT_PAUSE
+                                       : REIN_ACT_AUDIT;
+}
+
+// policy::FileOp i is REIN_OP_* i + 1 (as in the compiler).
+uint32_t kernel_ops(policy::FileOpMask m) {
+  uint32_t ops = 0;
+  for (unsigned i = 0; i < policy::kFileOpCount; i++)
+    if (m & (1u << i)) ops |= 1u << (i + 1);
+  return ops;
+}
+
+}  // namespace
+
+uint32_t kernel_dev(uint64_t st_dev) {
+  return static_cast<uint32_t>((major(st_dev) << 20) | minor(st_dev));
+}
+
+std::vector<RuleDir> rule_dirs(const policy::Policy& p) {
+  std::vector<RuleDir> out;
+  for (size_t i = 0; i < p.rules.size(); i++) {
+    const auto& rule = p.rules[i];
+    const auto* m = std::get_if<policy::FileMatch>(&rule.match);
+    if (!m) continue;
+    for (const auto& g : m->paths) {
+      if (!g.is_prefix_only()) continue;
+      auto prefix = g.literal_prefix();
+      if (!prefix || prefix->size() < 2 || prefix->front() != '/') continue;  // not "/" itself
+      std::string dir = *prefix;
+      while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+      struct stat st {};
+      if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+      RuleDir d;
+      d.dev = st.st_dev;
+      d.ino = st.st_ino;
+      d.dir = dir;
+      d.rule.rule = static_cast<uint32_t>(i);
+      d.rule.action = kernel_action(rule.action);
+      d.rule.scope = scope_mask(p, rule.scope);
+      d.rule.ops = kernel_ops(m->ops);
+      out.push_back(std::move(d));
+    }
+  }
+  return out;
+}
+
+std::array<rein_rule, 64> file_scope_rules(const policy::Policy& p) {
+  std::array<rein_rule, 64> out{};
+  auto cover = [&](uint64_t scope, uint32_t index, policy::Action a) {
+    for (unsigned c = 0; c < 64; c++) {
+      if (!(scope & (1ULL << c)) || out[c].ops) continue;
+      out[c].rule = index;
+      out[c].action = kernel_action(a);
+      out[c].scope = 1ULL << c;
+      out[c].ops = 1;
+    }
+  };
+  for (size_t i = 0; i < p.rules.size(); i++)
+    if (std::holds_alternative<policy::FileMatch>(p.rules[i].match))
+      cover(scope_mask(p, p.rules[i].scope), static_cast<uint32_t>(i), p.rules[i].action);
+  for (size_t i = 0; i < p.allow.size(); i++)
+    if (std::holds_alternative<policy::FileMatch>(p.allow[i].match))
+      cover(scope_mask(p, p.allow[i].scope), allow_rule_index(p, i), p.allow[i].otherwise);
+  return out;
+}
+
+}  // namespace rein::enforce

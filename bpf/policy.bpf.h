@@ -38,7 +38,7 @@ struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 4096);
   __type(key, __u64);
-  __type(value, struct rein_rule);
+  __type(value, struct rein_rule_set);
 } policy_exec SEC(".maps");
 
 /* Network rules: CIDRs over v4-mapped 16-byte addresses (hostname rules are compiled to the
@@ -255,11 +255,16 @@ static __noinline int match_exec(struct scratch *s, __u32 off, __u32 len, __u32 
   bpf_probe_read_kernel(ps->tail, n & (REIN_PATH_KEY * 2 - 1), &s->rec[off & REIN_REC_MASK]);
   __u64 full, base;
   hash_tail(ps, n, &full, &base);
-  __u64 scope = scope_bit(tgid);
-  struct rein_rule *r = bpf_map_lookup_elem(&policy_exec, &full);
-  if (!r || !(r->scope & scope)) r = bpf_map_lookup_elem(&policy_exec, &base);
-  if (!r || !(r->scope & scope) || r->action == REIN_ACT_NONE) return 0;
-  *out = *r;
+  /* rules on the full path and on the basename decide together: the most severe wins */
+  ps->q.scope = scope_bit(tgid);
+  ps->q.op = 0; /* exec rules carry every op bit */
+  ps->q.path_len = len;
+  ps->q.port = 0;
+  eval_sets(ps, bpf_map_lookup_elem(&policy_exec, &full), bpf_map_lookup_elem(&policy_exec, &base));
+  if (ps->st.action == REIN_ACT_NONE) return 0;
+  __builtin_memset(out, 0, sizeof(*out));
+  out->rule = ps->st.rule;
+  out->action = ps->st.action;
   return 1;
 }
 

@@ -427,3 +427,32 @@ rules:
   EXPECT_EQ(files["/a"], (std::vector<uint32_t>{3}));  // the directory entry of "/a/**"
   EXPECT_EQ(files["/a/b"], (std::vector<uint32_t>{3, 4}));
 }
+
+// Exec rules on one executable in different scopes (or with different actions) all stay in
+// the kernel's set: the most severe that applies to the process decides.
+TEST(RuleEval, TwoExecRulesOnOneExecutableBothHold) {
+  auto k = enforce::compile_policy(parse("apiVersion: rein/v1\n" + kAgents + R"(rules:
+  - name: audit-curl
+    action: audit
+    exec: {paths: [curl]}
+  - name: deny-curl-for-a
+    agents: [A]
+    action: deny
+    exec: {paths: [curl]}
+)"));
+  ASSERT_TRUE(k.ok()) << k.error().message;
+  ASSERT_EQ(k->exec_sets.size(), 1u);
+  const rein_rule_set& set = k->exec_sets[0].second;
+  EXPECT_EQ(set.n, 2u);
+  auto decide = [&](uint64_t scope) {
+    rein_eval_query q{};
+    q.scope = scope;
+    rein_eval_state st;
+    rein_eval_init(&st);
+    rein_eval_rules(&set, &q, &st);
+    rein_eval_otherwise(&set, &q, &st);
+    return std::make_pair(st.action, st.rule);
+  };
+  EXPECT_EQ(decide(kAgentA), std::make_pair(uint8_t(REIN_ACT_DENY), uint32_t(1)));
+  EXPECT_EQ(decide(kAgentB), std::make_pair(uint8_t(REIN_ACT_AUDIT), uint32_t(0)));
+}

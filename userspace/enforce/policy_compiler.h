@@ -29,6 +29,7 @@ struct KernelPolicy {
   // with that key.
   std::vector<std::pair<std::string, rein_rule_set>> file_prefix_sets;  // policy_fpath
   std::vector<std::pair<uint64_t, rein_rule_set>> file_basename_sets;   // policy_fbase
+  std::vector<std::pair<uint64_t, rein_rule_set>> exec_sets;            // policy_exec
   std::vector<std::pair<rein_net_key, rein_rule_set>> network_sets;     // policy_net
   std::vector<std::pair<uint64_t, rein_rule_set>> host_sets;            // policy_hosts
 };

@@ -2,6 +2,9 @@
 
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <string>
 
 #include "enforce/policy_compiler.h"
 
@@ -20,6 +23,19 @@ uint32_t kernel_ops(policy::FileOpMask m) {
   for (unsigned i = 0; i < policy::kFileOpCount; i++)
     if (m & (1u << i)) ops |= 1u << (i + 1);
   return ops;
+}
+
+// Rules name host paths. A sensor in a container (the DaemonSet: hostPID, its own mount
+// namespace) must look them up in the host's tree, which it reaches through pid 1's root.
+std::string host_view(const std::string& dir) {
+  static const std::string prefix = [] {
+    char self[64] = {}, init[64] = {};
+    ssize_t a = readlink("/proc/self/ns/mnt", self, sizeof(self) - 1);
+    ssize_t b = readlink("/proc/1/ns/mnt", init, sizeof(init) - 1);
+    return a > 0 && b > 0 && std::string(self) != std::string(init) ? std::string("/proc/1/root")
+                                                                     : std::string();
+  }();
+  return prefix + dir;
 }
 
 }  // namespace
@@ -41,7 +57,7 @@ std::vector<RuleDir> rule_dirs(const policy::Policy& p) {
       std::string dir = *prefix;
       while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
       struct stat st {};
-      if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+      if (stat(host_view(dir).c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
       RuleDir d;
       d.dev = st.st_dev;
       d.ino = st.st_ino;

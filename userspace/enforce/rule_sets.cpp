@@ -125,11 +125,14 @@ Result<void> build_rule_sets(KernelPolicy& k, const RuleLocator& where) {
   k.network_sets.clear();
   k.file_prefix_sets.clear();
   k.file_basename_sets.clear();
+  k.exec_sets.clear();
   k.host_sets.clear();
   if (auto ok = build_network(k, where); !ok) return ok;
   if (auto ok = build_files(k, where); !ok) return ok;
   if (auto ok = build_hashed(k.file_basenames, k.file_basename_sets, "file name", where); !ok)
     return ok;
+  // two exec rules on one executable (different scopes or actions) both stay in force
+  if (auto ok = build_hashed(k.execs, k.exec_sets, "executable", where); !ok) return ok;
   return build_hashed(k.hosts, k.host_sets, "host name", where);
 }
 

@@ -235,7 +235,7 @@ Result<size_t> BpfSensor::apply_policy(const enforce::KernelPolicy& k) {
     if (auto ok = put(skel_->maps.policy_fbase, hash, r, "file names"); !ok) return ok.error();
     n++;
   }
-  for (const auto& [hash, r] : k.execs) {
+  for (const auto& [hash, r] : k.exec_sets) {
     if (auto ok = put(skel_->maps.policy_exec, hash, r, "executables"); !ok) return ok.error();
     n++;
   }

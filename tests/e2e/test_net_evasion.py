@@ -230,7 +230,7 @@ try:
                  (e.get("process") or {}).get("pid") == stale[-1].pid,
                  "the last argv-selected exec")
         results["stale_left"] = sorted(stale_pids & tracked_pids())
-        time.sleep(1.2)  # one more health interval: the counters after all of the above
+        s.fence()  # health counters written after all of the above
         events = s.stop()
 finally:
     for x in [trusted, forger, by_policy, open_l] + list(listeners.values()):

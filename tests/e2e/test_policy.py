@@ -183,7 +183,9 @@ try:
         client = [os.path.join(lh.MOCK, "clients", "py_client.py"), "--base-url", mock.https,
                   "--cacert", mock.ca, "--path", "/v1/chat/completions", "--model", "gpt-4o"]
         first = subprocess.run([agent] + client, capture_output=True, text=True, timeout=60)
-        time.sleep(1)  # the budget acts when the crossing call's response has been decoded
+        # the budget acts when the crossing call's response has been decoded
+        s.wait_for(lambda e: e.get("type") == "policy.action" and e.get("kind") == "budget",
+                   "the budget decision")
         second = subprocess.run([agent] + client, capture_output=True, text=True, timeout=60)
         results["budget_first"] = json.loads(first.stdout.strip().splitlines()[-1])["ok"]
         results["budget_second"] = json.loads(second.stdout.strip().splitlines()[-1])
@@ -200,9 +202,10 @@ try:
         # a bad reload keeps the running policy
         with open(policy_path, "w") as f:
             f.write(POLICY.replace("action: deny\n    network:\n      cidrs", "action: block\n    network:\n      cidrs", 1))
-        time.sleep(2.5)
+        s.wait_for(lambda e: e.get("type") == "sensor.health" and e.get("state") == "policy_rejected",
+                   "the rejected reload")
         results["after_bad_reload"] = as_agent(CONNECT, "127.0.0.2", str(l2.port)).stdout.strip()
-        time.sleep(0.5)
+        s.fence()
         events = s.stop()
 finally:
     for x in (l2, l4, l5, l6, dns):

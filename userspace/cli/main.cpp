@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/run_command.h"
+#include "cli/top_command.h"
 #include "cli/usage_command.h"
 
 int main(int argc, char** argv) {
@@ -98,6 +99,12 @@ int main(int argc, char** argv) {
   usage->add_option("--until", uo.until, "Up to (not including), same forms as --since");
   usage->add_option("--format", uo.format, "table, json or csv")
       ->check(CLI::IsMember({"table", "json", "csv"}));
+  rein::cli::TopOptions to;
+  auto* top = app.add_subcommand("top", "Live view of agents from the sensor's --output file");
+  top->add_option("--file", to.file, "Events file written by `rein run --output`");
+  top->add_option("--interval", to.interval_s, "Seconds between redraws")
+      ->check(CLI::Range(0.05, 3600.0));
+  top->add_flag("--once", to.once, "Print one plain frame (no escapes) and exit");
   auto* version = app.add_subcommand("version", "Print the version");
   try {
     app.parse(argc, argv);
@@ -111,6 +118,7 @@ int main(int argc, char** argv) {
     }
     if (*run) return rein::cli::run(ro);
     if (*usage) return rein::cli::usage(uo);
+    if (*top) return rein::cli::top(to);
     if (*check) return rein::cli::policy_check(policy_file);
     if (*holds) return rein::cli::control(socket, "holds");
     if (*approve) return rein::cli::control(socket, "approve " + hold_id);

@@ -23,7 +23,16 @@ with rh.Sensor(["--no-default-agents", "--agent-exe", name], health_interval=1.0
     t0 = time.time()
     subprocess.run([exe, "-c", f"for i in $(seq {N}); do /bin/true; done"], check=True, timeout=300)
     churn_s = time.time() - t0
-    time.sleep(7)  # past the table's 5 s grace for exited entries
+    # the table drops exited entries after a 5 s grace: wait for a health report that shows it
+    live = len([d for d in os.listdir("/proc") if d.isdigit()])
+    seen = len(rh.health(s.events(), "running"))  # only reports written after the churn count
+    deadline = time.time() + 30
+    while True:
+        later = rh.health(s.events(), "running")[seen:]
+        if any(h["pipeline"]["process_table_size"] < live + 200 for h in later):
+            break
+        rh.check(time.time() < deadline, "the process table kept exited entries for 30 s")
+        time.sleep(0.1)
     events = s.stop()
 
 execs = [e for e in events if e["type"] == "process.exec" and e["process"]["comm"] == "true"]

@@ -26,6 +26,12 @@ struct {
   __type(value, struct rein_held);
 } held SEC(".maps");
 
+/* Non-zero while `held` may have entries: the per-syscall lookup of a tracked process in
+ * `held` is skipped when nothing is held (the common case). Whoever inserts sets it after
+ * the insert; user space clears it only when the map is empty, then looks again and sets
+ * it back if an entry raced in, so an insert is never left unseen. */
+volatile __u32 holds_active = 0;
+
 /* Process start as /proc/PID/stat reports it: start_boottime in USER_HZ (100) ticks. */
 static __always_inline __u64 current_start_ticks(void) {
   struct task_struct *t = (struct task_struct *)bpf_get_current_task();
@@ -40,6 +46,7 @@ static __always_inline void hold_mark(__u32 rule) {
                         .since_ns = bpf_ktime_get_boot_ns(),
                         .start_ticks = current_start_ticks()};
   bpf_map_update_elem(&held, &tgid, &v, BPF_NOEXIST);
+  __sync_fetch_and_or(&holds_active, 1);
 }
 
 static __always_inline void hold_report(__u32 target, const struct rein_held *v, __u16 event,
@@ -81,7 +88,7 @@ static __always_inline void hold_sys_enter(__u32 tgid, long nr, struct pt_regs *
     if (v) hold_report(target, v, REIN_HOLD_EV_CONT, (__u16)nr);
     return;
   }
-  if (!is_tracked(tgid)) return; /* only tracked processes are ever held */
+  if (!holds_active || !is_tracked(tgid)) return; /* only tracked processes are ever held */
   struct rein_held *v = bpf_map_lookup_elem(&held, &tgid);
   if (!v || v->state == REIN_HELD_SEIZED) return;
   if (v->start_ticks && v->start_ticks != current_start_ticks()) {

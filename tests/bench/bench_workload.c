@@ -1,13 +1,17 @@
 /* Workloads for the overhead benchmark. Prints the elapsed seconds of the measured part.
  *   openwrite N DIR   N x (open O_CREAT|O_TRUNC, write 64 bytes, close) on DIR (tmpfs)
  *   forkexec N        N x (fork, exec /bin/true, wait)
- *   connect N PORT    N x (socket, connect to 127.0.0.1:PORT, close) */
+ *   connect N PORT    N x (socket, connect to 127.0.0.1:PORT, close)
+ *   sleepers N        N children that sleep until this process's stdin closes; prints the
+ *                     seconds it took to fork them, then waits (children die with it) */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -21,7 +25,7 @@ static double now(void) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s openwrite N DIR | forkexec N | connect N PORT\n", argv[0]);
+    fprintf(stderr, "usage: %s openwrite N DIR | forkexec N | connect N PORT | sleepers N\n", argv[0]);
     return 2;
   }
   long n = atol(argv[2]);
@@ -56,6 +60,27 @@ int main(int argc, char **argv) {
       int st;
       waitpid(p, &st, 0);
     }
+  } else if (strcmp(argv[1], "sleepers") == 0) {
+    for (long i = 0; i < n; i++) {
+      pid_t p = fork();
+      if (p < 0) return 1;
+      if (p == 0) {
+        /* the child goes when the parent goes, however the parent ends */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1) _exit(0);
+        for (;;) pause();
+      }
+    }
+    printf("%.6f\n", now() - t0);
+    fflush(stdout);
+    char c;
+    while (read(0, &c, 1) > 0) {
+    }
+    signal(SIGTERM, SIG_IGN);
+    kill(0, SIGTERM); /* own process group: the bench runs it with start_new_session */
+    while (wait(NULL) > 0) {
+    }
+    return 0;
   } else {
     return 2;
   }

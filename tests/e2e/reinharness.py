@@ -114,14 +114,18 @@ class Sensor:
     def events(self):
         evs = []
         with open(self.out) as f:
-            for n, line in enumerate(f, 1):
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    evs.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    fail(f"output line {n} is not JSON ({e}): {line[:200]}")
+            lines = f.read().split("\n")
+        # the last piece has no newline yet while the sensor is still writing it (or is
+        # empty): only whole lines count
+        lines.pop()
+        for n, line in enumerate(lines, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                evs.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                fail(f"output line {n} is not JSON ({e}): {line[:200]}")
         return evs
 
     def pid(self):

@@ -227,7 +227,7 @@ TEST(PolicyParser, ApiVersionIsRequiredAndExact) {
 TEST(PolicyParser, UnknownKeysAreErrorsWithAHint) {
   EXPECT_EQ(one(with_header("autodiscovr: true\n")),
             "p.yaml:2:1: autodiscovr: unknown key; did you mean 'autodiscover'? (allowed here: apiVersion, agents, "
-            "autodiscover, rules, allow, budgets, holds, dns)");
+            "autodiscover, rules, allow, budgets, holds, dns, detections, config_files)");
   std::string d = one(with_header(R"(rules:
   - name: r
     action: deny
@@ -526,4 +526,17 @@ TEST(PolicyParser, LoadFileNamesTheFileInEveryError) {
   ASSERT_FALSE(h.ok());
   EXPECT_EQ(h.error().message, huge + ":1:1: file: larger than 1048576 bytes; a policy file is at most 1 MiB");
 
+}
+
+// Each regex costs a compile at load (milliseconds under sanitizers): a short file must not
+// be able to ask for thousands of them.
+TEST(PolicyParser, RegexCountIsBounded) {
+  std::string items;
+  for (size_t i = 0; i < kMaxRegexes + 40; i++) items += (i ? "," : "") + std::string("a");
+  auto diags = check(with_header("agents:\n  - name: x\n    cmdline: [" + items + "]\n"));
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_NE(diags[0].find("more than 256 regexes in one policy"), std::string::npos) << diags[0];
+  items.clear();
+  for (size_t i = 0; i < kMaxRegexes; i++) items += (i ? "," : "") + std::string("a");
+  EXPECT_TRUE(check(with_header("agents:\n  - name: x\n    cmdline: [" + items + "]\n")).empty());
 }

@@ -52,6 +52,12 @@ class Ctx:
     gemini_sse: bool
     nums: Numbers
     created: int = field(default_factory=lambda: int(time.time()))
+    tool_path: str = None  # x-mock-tool-path: the answer also asks to write this file
+
+
+def tool_input(ctx):
+    """The arguments of the tool call x-mock-tool-path asks for (Claude Code's Write)."""
+    return {"file_path": ctx.tool_path, "content": "written by the mock's tool call\n"}
 
 
 @dataclass
@@ -152,6 +158,11 @@ def build_chat(ctx, deltas):
                              "message": {"role": "assistant", "content": "".join(deltas),
                                          "refusal": None, "annotations": []},
                              "logprobs": None, "finish_reason": "stop"}]}
+        if ctx.tool_path:
+            body["choices"][0]["message"]["tool_calls"] = [
+                {"id": f"call_{ctx.request_id}", "type": "function",
+                 "function": {"name": "write_file", "arguments": json.dumps(tool_input(ctx))}}]
+            body["choices"][0]["finish_reason"] = "tool_calls"
         if ctx.provider == "groq":
             body["x_groq"] = {"id": ctx.request_id}
         body["usage"] = usage
@@ -189,7 +200,18 @@ def build_chat(ctx, deltas):
     for d in deltas:
         pieces.append(chunk([{"index": 0, "delta": {"content": d}, "logprobs": None,
                               "finish_reason": None}]))
-    final = [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "stop"}]
+    if ctx.tool_path:  # the call's id and name first, then the arguments in two pieces
+        js = json.dumps(tool_input(ctx))
+        pieces.append(chunk([{"index": 0, "delta": {"tool_calls": [
+            {"index": 0, "id": f"call_{ctx.request_id}", "type": "function",
+             "function": {"name": "write_file", "arguments": ""}}]},
+            "logprobs": None, "finish_reason": None}]))
+        for part in (js[:len(js) // 2], js[len(js) // 2:]):
+            pieces.append(chunk([{"index": 0, "delta": {"tool_calls": [
+                {"index": 0, "function": {"arguments": part}}]},
+                "logprobs": None, "finish_reason": None}]))
+    final = [{"index": 0, "delta": {}, "logprobs": None,
+              "finish_reason": "tool_calls" if ctx.tool_path else "stop"}]
     if on_final and ctx.provider == "groq":
         pieces.append(chunk(final, x_groq={"id": ctx.request_id, "usage": usage}))
         plan.usage_index = len(pieces) - 1
@@ -313,8 +335,12 @@ def build_messages(ctx, deltas):
     message = {"id": mid, "type": "message", "role": "assistant", "model": ctx.model,
                "content": [], "stop_reason": None, "stop_sequence": None}
     if not ctx.stream:
-        message.update(content=[{"type": "text", "text": "".join(deltas)}],
-                       stop_reason="end_turn", usage=usage)
+        content = [{"type": "text", "text": "".join(deltas)}]
+        if ctx.tool_path:
+            content.append({"type": "tool_use", "id": f"toolu_{ctx.request_id}", "name": "Write",
+                            "input": tool_input(ctx)})
+        message.update(content=content, stop_reason="tool_use" if ctx.tool_path else "end_turn",
+                       usage=usage)
         plan.headers.append(("content-type", "application/json"))
         plan.pieces, plan.usage_index = split_at_usage(dumps(message).encode(), b'"usage"')
         plan.usage = led
@@ -337,6 +363,17 @@ def build_messages(ctx, deltas):
         p.append(sse(dumps({"type": "content_block_delta", "index": 0,
                             "delta": {"type": "text_delta", "text": d}}), "content_block_delta"))
     p.append(sse(dumps({"type": "content_block_stop", "index": 0}), "content_block_stop"))
+    if ctx.tool_path:  # a tool_use block: empty input, then the JSON in input_json_delta pieces
+        p.append(sse(dumps({"type": "content_block_start", "index": 1,
+                            "content_block": {"type": "tool_use", "id": f"toolu_{ctx.request_id}",
+                                              "name": "Write", "input": {}}}),
+                     "content_block_start"))
+        js = json.dumps(tool_input(ctx))
+        for part in ("", js[:len(js) // 2], js[len(js) // 2:]):
+            p.append(sse(dumps({"type": "content_block_delta", "index": 1,
+                                "delta": {"type": "input_json_delta", "partial_json": part}}),
+                         "content_block_delta"))
+        p.append(sse(dumps({"type": "content_block_stop", "index": 1}), "content_block_stop"))
     # Older API versions put only output_tokens in message_delta; newer ones
     # repeat the input/cache counts. Both are valid, so alternate.
     delta_usage = {"output_tokens": n.out}
@@ -344,7 +381,8 @@ def build_messages(ctx, deltas):
         delta_usage = {"input_tokens": n.big_in, "cache_creation_input_tokens": n.cache_write,
                        "cache_read_input_tokens": n.cache_read, "output_tokens": n.out}
     p.append(sse(dumps({"type": "message_delta",
-                        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                        "delta": {"stop_reason": "tool_use" if ctx.tool_path else "end_turn",
+                                  "stop_sequence": None},
                         "usage": delta_usage}), "message_delta"))
     plan.usage_index = len(p) - 1
     p.append(sse(dumps({"type": "message_stop"}), "message_stop"))

@@ -289,6 +289,8 @@ class Handler(BaseHTTPRequestHandler):
                                 model=model, body=body, stream=stream,
                                 include_usage=include_usage, gemini_sse=gemini_sse,
                                 nums=app.draw(seq, len(raw), provider))
+            ctx.tool_path = hdrs.get("x-mock-tool-path") or None
+            ctx.extra_text = hdrs.get("x-mock-text") or None
             plan = self.build_padded(ctx, self.int_header(hdrs, "x-mock-size", MAX_SIZE_OPTION))
         rec["stream"] = plan.stream
         rec["status"] = plan.status
@@ -497,6 +499,10 @@ class Handler(BaseHTTPRequestHandler):
         body comes out at about `target` bytes."""
         build = providers.BUILDERS[ctx.api]
         base = ["Hello", " from", " the Rein", " mock", " LLM", f" (call {ctx.seq})."]
+        text = getattr(ctx, "extra_text", None)  # x-mock-text: in 5-character deltas
+        if text:
+            text = " " + text[:4096]
+            base += [text[i:i + 5] for i in range(0, len(text), 5)]
         plan = build(ctx, base)
         s0 = sum(map(len, plan.pieces))
         if target <= s0:

@@ -5,8 +5,11 @@
 #include <fmt/format.h>
 
 #include "cli/run_command.h"
+#include "cli/report_command.h"
 #include "cli/top_command.h"
+#include "cli/replay_command.h"
 #include "cli/usage_command.h"
+#include "cli/verify_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"rein: eBPF sensor for AI-agent processes"};
@@ -77,6 +80,22 @@ int main(int argc, char** argv) {
   run->add_option("--ledger-retention", ro.ledger_retention_days,
                   "Days of usage the ledger keeps (0: forever)")
       ->check(CLI::Range(0u, 36500u));
+  run->add_option("--capture", ro.capture_dir,
+                  "Also record the pipeline's inputs in this directory (created 0700, files "
+                  "0600; `rein verify`, `rein replay`)");
+  run->add_option("--capture-max-mib", ro.capture_max_mib,
+                  "Capture retention: oldest segments are deleted beyond this many MiB")
+      ->check(CLI::Range(1u, 16u << 20));
+  run->add_option("--capture-keep", ro.capture_keep, "Capture retention: segment files kept")
+      ->check(CLI::Range(1u, 1000000u));
+  run->add_option("--capture-segment-mib", ro.capture_segment_mib,
+                  "Start a new capture segment at this size, MiB")
+      ->check(CLI::Range(1u, 4096u));
+  run->add_option("--capture-segment-age", ro.capture_segment_age,
+                  "Start a new capture segment when one is this old (90s, 30m, 1h, 1d)");
+  run->add_option("--capture-segment-bytes", ro.capture_segment_bytes)
+      ->check(CLI::Range(uint64_t(1024), uint64_t(1) << 40))
+      ->group("");  // tests: many small segments
   std::string socket = "/run/rein/control.sock";
   auto* policy_cmd = app.add_subcommand("policy", "Policy files");
   std::string policy_file;
@@ -105,11 +124,41 @@ int main(int argc, char** argv) {
   top->add_option("--interval", to.interval_s, "Seconds between redraws")
       ->check(CLI::Range(0.05, 3600.0));
   top->add_flag("--once", to.once, "Print one plain frame (no escapes) and exit");
+  rein::cli::ReportOptions rpo;
+  auto* report = app.add_subcommand("report", "Self-contained HTML incident report from an events file or a capture");
+  report->add_option("input", rpo.input,
+                     "Events file written by `rein run --output` (JSON lines), or a capture "
+                     "directory of `rein run --capture` (replayed first)")
+      ->required();
+  report->add_option("--state-dir", rpo.state_dir, "Where a capture's host key is (as for `rein run`)");
+  report->add_option("-o,--output", rpo.output, "Report file to write (created 0600; - for stdout)")
+      ->required();
+  report->add_option("--agent", rpo.agent, "Only this agent (its id or name)");
+  report->add_option("--from", rpo.from, "From this time: RFC 3339, or HH:MM[:SS] UTC on the first event's day");
+  report->add_option("--to", rpo.to, "Up to (not including) this time, same forms as --from");
+  rein::cli::VerifyOptions vo;
+  auto* verify = app.add_subcommand("verify", "Check a capture directory's HMACs and SHA-256 chain");
+  verify->add_option("dir", vo.dir, "Capture directory written by `rein run --capture`")->required();
+  verify->add_option("--state-dir", vo.state_dir, "State directory holding capture.key (as given to `rein run`)");
+  rein::cli::ReplayCommandOptions rco;
+  auto* replay = app.add_subcommand("replay", "Replay a capture through the same pipeline offline");
+  replay->add_option("dir", rco.dir, "Capture directory written by `rein run --capture`")->required();
+  replay->add_option("--from", rco.from, "From this event time: RFC 3339, or HH:MM[:SS] UTC on the first event's day");
+  replay->add_option("--to", rco.to, "Up to this event time, same forms as --from");
+  replay->add_option("--agent", rco.agent, "Only lines of this agent (its id or name)");
+  replay->add_option("--policy", rco.policy,
+                     "Replace the captured policy: policy.action lines say what it would have done "
+                     "(\"replay\": true); nothing is acted on");
+  replay->add_option("--output", rco.output, "Write lines here (default: stdout)");
+  replay->add_option("--state-dir", rco.state_dir, "Where the capture's host key is (as for `rein run`)");
+  replay->add_option("--dump-entries", rco.dump_entries, "Tests: decompressed entries to this file")->group("");
   auto* version = app.add_subcommand("version", "Print the version");
   try {
     app.parse(argc, argv);
+    ro.argv.assign(argv, argv + argc);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    int rc = app.exit(e);
+    return rc != 0 && verify->parsed() ? 2 : rc;  // verify: 1 means "tampered", not "usage"
   }
   try {
     if (*version) {
@@ -119,6 +168,9 @@ int main(int argc, char** argv) {
     if (*run) return rein::cli::run(ro);
     if (*usage) return rein::cli::usage(uo);
     if (*top) return rein::cli::top(to);
+    if (*verify) return rein::cli::verify(vo);
+    if (*report) return rein::cli::report(rpo);
+    if (*replay) return rein::cli::replay(rco);
     if (*check) return rein::cli::policy_check(policy_file);
     if (*holds) return rein::cli::control(socket, "holds");
     if (*approve) return rein::cli::control(socket, "approve " + hold_id);

@@ -17,7 +17,10 @@
 #include <fmt/format.h>
 
 #include "cli/bpf_actuator.h"
+#include "cli/capture_setup.h"
 #include "cli/metrics_server.h"
+#include "cli/prices_path.h"
+#include "detect/detection_engine.h"
 #include "enforce/hold_store.h"
 #include "llm/key_fingerprint.h"
 #include "llm/price_table.h"
@@ -31,6 +34,7 @@
 #include "enforce/policy_compiler.h"
 #include "enforce/rule_shadowing.h"
 #include "policy/policy_parser.h"
+#include "pipeline/capture_inputs.h"
 #include "pipeline/sensor_pipeline.h"
 #include "process/cgroup_resolver.h"
 #include "process/k8s_identity.h"
@@ -62,20 +66,6 @@ std::vector<std::pair<std::string, uint64_t>> named(const std::array<uint64_t, R
   std::vector<std::pair<std::string, uint64_t>> out;
   for (uint32_t i = 0; i < REIN_CTR_MAX; i++) out.emplace_back(loader::counter_name(i), c[i]);
   return out;
-}
-// The shipped price table: next to the binary when installed, else in the source tree.
-std::string default_prices_path() {
-  if (const char* env = getenv("REIN_PRICES")) return env;
-  char self[4096];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (n > 0) {
-    self[n] = 0;
-    std::string dir(self);
-    dir = dir.substr(0, dir.rfind('/'));
-    for (const auto& c : {dir + "/prices.json", dir + "/../share/rein/prices.json"})
-      if (access(c.c_str(), R_OK) == 0) return c;
-  }
-  return std::string(REIN_SOURCE_DIR) + "/data/prices.json";
 }
 }  // namespace
 
@@ -219,6 +209,16 @@ int run(const RunOptions& o) {
                l.hold.rule, l.detail);
   auto fingerprinter = llm::Fingerprinter::from_key_file(o.state_dir + "/fingerprint.key");
   if (!fingerprinter) return fail(fingerprinter.error().message);
+  // --capture: the journal writer (never blocks; drops are counted in its stats()). Declared
+  // before the pipeline so it outlives whatever appends to it; its destructor closes the
+  // last segment.
+  std::unique_ptr<capture::CaptureWriter> capture_writer;
+  if (!o.capture_dir.empty()) {
+    auto w = open_run_capture(o);
+    if (!w) return fail(w.error().message);
+    capture_writer = std::move(*w);
+    fmt::print(stderr, "rein: capture to {} (key in {})\n", o.capture_dir, o.state_dir);
+  }
 
   std::unique_ptr<ledger::UsageLedger> usage_ledger;
   if (!o.ledger.empty()) {
@@ -285,6 +285,17 @@ int run(const RunOptions& o) {
 
   BpfActuator actuator(bpf, o.state_dir + "/holds");
   std::unique_ptr<enforce::Enforcer> enforcer;
+  // Detections run with defaults without a policy; a policy's detections: section retunes them.
+  detect::DetectionEngine detections;
+  if (auto ok = detections.set_state_dir(o.state_dir); !ok)
+    fmt::print(stderr, "rein: detections: {}\n", ok.error().message);
+  std::optional<detect::SecretScanner> secret_scanner;  // request bodies: secrets and PII
+  if (auto sc = detect::SecretScanner::create(*fingerprinter); sc) {
+    secret_scanner.emplace(std::move(*sc));
+    detections.set_secret_scanner(&*secret_scanner);
+  } else {
+    fmt::print(stderr, "rein: detections: no secret scanning: {}\n", sc.error().message);
+  }
   auto install_policy = [&](policy::Policy p) -> Result<void> {
     auto compiled = enforce::compile_policy(p);
     if (!compiled) return compiled.error();
@@ -306,6 +317,7 @@ int run(const RunOptions& o) {
       }
       if (auto ok = trust(r, "policy dns.resolvers"); !ok) return ok.error();
     }
+    detections.configure(p.detections);
     auto next = std::make_unique<enforce::Enforcer>(std::move(p), actuator);
     if (enforcer) next->adopt(std::move(*enforcer));  // paused processes keep their holds
     enforcer = std::move(next);
@@ -327,9 +339,16 @@ int run(const RunOptions& o) {
     k8s_labels = std::make_unique<process::K8sLabelFetcher>(std::move(*cfg));
     k8s.set_label_fetcher(k8s_labels.get());
   }
+  // --capture: every input the pipeline gets is journaled (pipeline/capture_inputs.h).
+  std::unique_ptr<pipeline::CaptureWriterJournal> capture_journal;
+  std::unique_ptr<pipeline::CaptureRecorder> capture_rec;
+  if (capture_writer) {
+    capture_journal = std::make_unique<pipeline::CaptureWriterJournal>(*capture_writer);
+    capture_rec = std::make_unique<pipeline::CaptureRecorder>(*capture_journal, *fingerprinter);
+  }
   pipeline::SensorPipeline pipe(
       std::move(*selectors), **sink,
-      [&bpf](uint32_t tgid, uint32_t root, uint32_t sel, uint64_t start) -> Result<void> {
+      pipeline::capture_track(capture_rec.get(), [&bpf](uint32_t tgid, uint32_t root, uint32_t sel, uint64_t start) -> Result<void> {
         if (auto ok = bpf.track(tgid, root, sel, start); !ok) return ok;
         if (tgid != root) return {};
         // A root chosen in user space (argv) may have exited before this insert: its exit
@@ -347,12 +366,19 @@ int run(const RunOptions& o) {
           return make_error(fmt::format("pid {} exited before it could be tracked", tgid));
         }
         return {};
-      },
+      }),
       cg, pipeline::LlmConfig{&*prices, &*fingerprinter});
+  if (capture_rec) {
+    pipe.set_input_journal(capture_rec->inputs());
+    capture_rec->context(pipeline::pipeline_context(
+        pipe, sels, o.policy, o.prices.empty() ? default_prices_path() : o.prices, o.prices_override,
+        uint64_t(o.decode_mib) << 20));
+  }
   pipe.set_enforcer(enforcer.get());
   pipe.set_k8s_identity(&k8s);
   if (metrics_feed) pipe.set_observer(metrics_feed.get());
   if (usage_ledger) pipe.set_llm_call_observer(usage_ledger.get());
+  pipe.set_detections(&detections);
   if (enforcer)
     for (const auto& l : leftovers)
       if (l.action != enforce::LeftoverAction::kNone)
@@ -386,14 +412,15 @@ int run(const RunOptions& o) {
              bpf.tls_programs().multi ? "uprobe_multi links"
                                       : "per-offset perf uprobes (no uprobe_multi in this kernel: "
                                         "removing hooks of exited agents delays new ones)");
-  pipe.set_tls_coverage([&tls](uint32_t pid) {
+  pipe.set_tls_coverage(pipeline::capture_coverage(capture_rec.get(), [&tls](uint32_t pid) {
     auto c = tls.coverage(pid);
     return pipeline::TlsCoverage{std::move(c.hooked), std::move(c.undecodable), c.pending, c.hooked_at_ns};
-  });
+  }));
 
   // Records that change where TLS hooks are needed go to the hooks right after the pipeline
   // has seen them (it decides which execs are tracked: argv selectors match in user space).
   auto ring = source::RingSource::open({bpf.ring_fd(), bpf.data_ring_fd()}, [&](std::span<const uint8_t> b) {
+    pipeline::CaptureRecorder::RecordScope capture_scope(capture_rec.get(), b);  // after all of it
     if (b.size() >= sizeof(rein_hold_event) && b[0] == REIN_REC_HOLD && b[1] == 0) {
       rein_hold_event e{};  // holds are the enforcer's: the pipeline has no use for them
       std::memcpy(&e, b.data(), sizeof(e));
@@ -455,7 +482,10 @@ int run(const RunOptions& o) {
     auto loaded = policy::load_policy_file(o.policy);
     Result<void> ok = loaded ? install_policy(std::move(*loaded)) : Result<void>(loaded.error());
     if (ok) pipe.set_enforcer(enforcer.get());
-    pipe.emit_health(pipeline::Clock::boot_now_ns(), ok ? "policy_reloaded" : "policy_rejected",
+    if (capture_rec)
+      capture_rec->policy_reload(o.policy,
+                                 process::read_file_bounded(o.policy, 2u << 20).value_or(""), bool(ok));
+    pipeline::emit_health_maybe_captured(capture_rec.get(), pipe, pipeline::Clock::boot_now_ns(), ok ? "policy_reloaded" : "policy_rejected",
                      named(bpf.counters()), [&](sinks::JsonWriter& w) {
                        w.key("policy");
                        w.string(o.policy);
@@ -491,8 +521,10 @@ int run(const RunOptions& o) {
     w.key("policy");
     if (o.policy.empty()) w.null(); else w.string(o.policy);
   };
-  pipe.emit_health(pipeline::Clock::boot_now_ns(), "started", named(bpf.counters()), hooks_json);
-  size_t adopted = pipe.adopt_existing();
+  pipeline::emit_health_maybe_captured(capture_rec.get(), pipe, pipeline::Clock::boot_now_ns(), "started", named(bpf.counters()), hooks_json);
+  // with --capture, adopted from a snapshot of /proc that the capture keeps (replay reads it)
+  size_t adopted = capture_rec ? capture_rec->adopt(pipe, "/proc", fmt::format("{}/capture-proc.{}", o.state_dir, getpid()))
+                               : pipe.adopt_existing();
   for (uint32_t pid : pipe.table().pids())
     if (bpf.is_tracked(pid)) tls.on_process(pid, pipeline::Clock::boot_now_ns());
   (*sink)->flush();
@@ -522,6 +554,7 @@ int run(const RunOptions& o) {
     auto now = clock::now();
     uint64_t boot = pipeline::Clock::boot_now_ns();
     pipe.tick(boot);
+    if (capture_rec) capture_rec->tick(boot);
     if (usage_ledger) usage_ledger->tick();  // one transaction for this round's calls
     if (control)
       control->serve_pending([&pipe](const std::string& req) {
@@ -543,7 +576,7 @@ int run(const RunOptions& o) {
     tls.poll(boot);
     report_tls();
     if (o.health_interval_s > 0 && now >= next_health) {
-      pipe.emit_health(boot, "running", named(bpf.counters()), [&bpf](sinks::JsonWriter& w) {
+      pipeline::emit_health_maybe_captured(capture_rec.get(), pipe, boot, "running", named(bpf.counters()), [&bpf](sinks::JsonWriter& w) {
         w.key("track_quota_hits");  // agents whose children went untracked (drop_track_quota)
         w.begin_array();
         for (const auto& q : bpf.quota_hits()) {
@@ -570,9 +603,12 @@ int run(const RunOptions& o) {
   }
   (void)ring->drain();
   if (enforcer) (void)pipe.control("shutdown");  // every hold ends by the policy's default
-  pipe.finish(pipeline::Clock::boot_now_ns());
+  const uint64_t finish_ns = pipeline::Clock::boot_now_ns();
+  pipe.finish(finish_ns);
+  if (capture_rec) capture_rec->finish(finish_ns);
+  if (auto ok = detections.flush(); !ok) fmt::print(stderr, "rein: detections: {}\n", ok.error().message);
   if (usage_ledger) usage_ledger->flush();
-  pipe.emit_health(pipeline::Clock::boot_now_ns(), "stopped", named(bpf.counters()));
+  pipeline::emit_health_maybe_captured(capture_rec.get(), pipe, pipeline::Clock::boot_now_ns(), "stopped", named(bpf.counters()));
   (*sink)->flush();
   return rc;
 }

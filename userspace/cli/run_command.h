@@ -1,5 +1,6 @@
 // `rein run`: load, attach, select agents, stream events until a signal or --duration.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,16 @@ struct RunOptions {
   std::string k8s_log_root = "/var/log";
   bool k8s_api = false;  // pod labels from the API server (service account mounted)
   std::string k8s_sa_dir = "/var/run/secrets/kubernetes.io/serviceaccount";  // hidden option
+  // Capture journal (docs/capture.md); empty: none. Segments rotate at capture_segment_mib
+  // or capture_segment_age; the oldest go beyond capture_max_mib in total or capture_keep
+  // files.
+  std::string capture_dir;
+  unsigned capture_max_mib = 1024;
+  unsigned capture_keep = 64;
+  unsigned capture_segment_mib = 64;
+  std::string capture_segment_age = "1h";
+  uint64_t capture_segment_bytes = 0;  // hidden test option: overrides capture_segment_mib
+  std::vector<std::string> argv;       // the command line, recorded in the capture
 };
 
 // What the shipped default policy selects when no selector is given: executables by name

@@ -7,7 +7,7 @@
 
 #include "enforce/policy_compiler.h"
 #include "llm/cost.h"
-#include "pipeline/selectors.h"
+#include "common/join_args.h"
 #include "sinks/json_writer.h"
 
 namespace rein::enforce {
@@ -120,11 +120,47 @@ Decision Enforcer::from_kernel(std::string_view kind, uint32_t rule_index, uint8
 }
 
 Decision Enforcer::budget_refusal(uint32_t budget_index, std::string what, const Subject& who) {
+  if (budget_index == kDetectionBlock - 1)
+    return Decision{"detection", "detection", "block-llm", "prevented", std::move(what),
+                    "kernel: LLM egress blocked by a detection for this agent session", 0, who.pid,
+                    who.agent_root};
   std::string name = budget_index < policy_.budgets.size() ? policy_.budgets[budget_index].name
                                                            : fmt::format("budget#{}", budget_index);
   return Decision{name, "budget", "block-llm", "prevented", std::move(what),
                   "kernel: LLM egress blocked until the budget window frees", 0, who.pid,
                   who.agent_root};
+}
+
+Decision Enforcer::on_detection(const Subject& who, std::string_view kind,
+                                policy::DetectionAction action, std::string what, uint64_t now_ns) {
+  Decision d{fmt::format("detect.{}", kind), "detection",
+             std::string(policy::detection_action_name(action)), "alerted", std::move(what), "", 0,
+             who.pid, who.agent_root};
+  const uint32_t root = who.agent_root ? who.agent_root : who.pid;
+  if (!root) return d;
+  switch (action) {
+    case policy::DetectionAction::kAlert: break;
+    case policy::DetectionAction::kKill:
+      if (act_.signal(root, SIGKILL, now_ns)) d.outcome = "killed";
+      else d.detail = "the agent had already exited";
+      break;
+    case policy::DetectionAction::kPause:
+      if (act_.signal(root, SIGSTOP, now_ns)) {
+        d.outcome = "paused";
+        Subject s = who;
+        s.pid = s.agent_root = root;
+        d = hold(std::move(d), s, now_ns);
+      } else {
+        d.detail = "the agent had already exited";
+      }
+      break;
+    case policy::DetectionAction::kBlockLlm:
+      act_.block_llm(root, kDetectionBlock);
+      d.outcome = "prevented";
+      d.detail = "LLM egress of this agent session blocked";
+      break;
+  }
+  return d;
 }
 
 Decision Enforcer::act(uint32_t rule_index, policy::Action action, std::string_view kind,
@@ -158,7 +194,7 @@ std::vector<Decision> Enforcer::on_exec(const Subject& who, const std::string& e
     }
   }
   std::vector<Decision> out;
-  std::string joined = pipeline::join_args(args);
+  std::string joined = join_args(args);
   auto a = ref(who);
   for (size_t i = 0; i < policy_.rules.size(); i++) {
     const auto& r = policy_.rules[i];

@@ -94,6 +94,12 @@ class Enforcer {
   Decision from_kernel(std::string_view kind, uint32_t rule_index, uint8_t action,
                        uint8_t outcome, std::string what, const Subject& who, uint64_t now_ns);
   Decision budget_refusal(uint32_t budget_index, std::string what, const Subject& who);
+  // A detection whose policy action is not alert (docs/detections.md): the effects of a
+  // budget's action of the same name, on the agent's root process.
+  Decision on_detection(const Subject& who, std::string_view kind, policy::DetectionAction action,
+                        std::string what, uint64_t now_ns);
+  // The blocked_agents value of an agent blocked by a detection (budgets use index + 1).
+  static constexpr uint32_t kDetectionBlock = 0x10000;
   std::vector<Decision> on_exec(const Subject& who, const std::string& exe,
                                 const std::vector<std::string>& args, uint64_t now_ns);
   std::vector<Decision> on_file(const Subject& who, std::string_view op, const std::string& path,

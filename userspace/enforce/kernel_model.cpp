@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "pipeline/selectors.h"
+#include "common/fnv1a.h"
 
 namespace rein::enforce {
 namespace {
@@ -65,7 +65,7 @@ KernelVerdict KernelModel::file(std::string_view path, uint32_t op, uint64_t sco
       path.size() > REIN_PATH_KEY ? path.substr(path.size() - REIN_PATH_KEY) : path;
   size_t slash = tail.rfind('/');
   uint64_t base =
-      pipeline::fnv1a64(slash == std::string_view::npos ? tail : tail.substr(slash + 1));
+      fnv1a64(slash == std::string_view::npos ? tail : tail.substr(slash + 1));
   for (const auto& [hash, set] : fbase_)
     if (hash == base) sets[1] = &set;
   rein_eval_query q{};

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "enforce/rule_sets.h"
-#include "pipeline/selectors.h"
+#include "common/fnv1a.h"
 
 namespace rein::enforce {
 namespace {
@@ -35,7 +35,7 @@ bool compile_file(const policy::FileMatch& m, rein_rule r, KernelPolicy& k, std:
   r.ops = kernel_ops(m.ops);
   for (const auto& g : m.paths) {
     if (auto name = g.basename_only()) {
-      k.file_basenames.emplace_back(pipeline::fnv1a64(*name), r);
+      k.file_basenames.emplace_back(fnv1a64(*name), r);
     } else if (g.is_literal() && g.pattern().size() <= REIN_PATH_KEY) {
       rein_rule e = r;
       e.exact = 1;
@@ -67,7 +67,7 @@ void add_network(const policy::NetworkMatch& m, rein_rule r, KernelPolicy& k) {
   // Exact names: the kernel learns their addresses from DNS answers itself. "*." patterns
   // are learned in user space (see docs/policy.md for the window that leaves).
   for (const auto& h : m.hosts)
-    if (!h.is_wildcard()) k.hosts.emplace_back(pipeline::fnv1a64(h.name()), r);
+    if (!h.is_wildcard()) k.hosts.emplace_back(fnv1a64(h.name()), r);
   for (const auto& c : m.cidrs) {
     rein_net_key key{};
     auto a = mapped_address(c.network());
@@ -139,7 +139,7 @@ Result<KernelPolicy> compile_policy(const policy::Policy& p) {
             "rule {}: argv patterns are matched in user space, just after the exec", rule.name));
         continue;  // both lists must match: the kernel cannot decide it alone
       }
-      for (const auto& path : e->paths) k.execs.emplace_back(pipeline::fnv1a64(path), r);
+      for (const auto& path : e->paths) k.execs.emplace_back(fnv1a64(path), r);
     } else {
       k.user_space_notes.push_back(fmt::format("rule {}: LLM calls are matched in user space, "
                                                "when the response completes", rule.name));

@@ -222,7 +222,13 @@ KeyFingerprint Fingerprinter::fingerprint_request(const proto::HttpRequest& req)
   if (!cred) return {};
   KeyFingerprint out;
   out.key_class = cred->cls.empty() ? classify_key(cred->secret) : cred->cls;
-  out.fingerprint = out.key_class + ":" + hmac12(cred->secret);
+  if (auto fp = observer_ ? observer_->recorded(cred->secret) : std::nullopt) {
+    out.fingerprint = std::move(*fp);  // replay: the placeholder of a credential seen live
+    out.key_class = out.fingerprint.substr(0, out.fingerprint.find(':'));
+  } else {
+    out.fingerprint = out.key_class + ":" + hmac12(cred->secret);
+    if (observer_) observer_->seen(cred->secret, out.fingerprint);
+  }
   OPENSSL_cleanse(cred->secret.data(), cred->secret.size());
   return out;
 }

@@ -5,6 +5,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,16 @@ struct KeyFingerprint {
 // unknown.
 std::string classify_key(std::string_view secret);
 
+// Capture and replay (pipeline/capture_inputs.h): told each credential a request carried,
+// so a capture can replace it with a placeholder before anything is written; in replay,
+// answers a placeholder with the fingerprint the live sensor recorded for it.
+class CredentialObserver {
+ public:
+  virtual ~CredentialObserver() = default;
+  virtual std::optional<std::string> recorded(std::string_view credential) const = 0;
+  virtual void seen(std::string_view credential, const std::string& fingerprint) const = 0;
+};
+
 class Fingerprinter {
  public:
   explicit Fingerprinter(std::array<uint8_t, 32> key);
@@ -41,11 +52,14 @@ class Fingerprinter {
   // access key id - never the Signature), x-api-key, api-key, x-goog-api-key,
   // x-litellm-api-key, or a key=/api-key=/access_token= query parameter.
   KeyFingerprint fingerprint_request(const proto::HttpRequest& req) const;
+  // Not owned; null: none.
+  void set_observer(const CredentialObserver* o) { observer_ = o; }
 
  private:
   std::string hmac12(std::string_view secret) const;  // first 12 hex digits of the HMAC
 
   std::array<uint8_t, 32> key_;
+  const CredentialObserver* observer_ = nullptr;
 };
 
 // The request target with the values of credential-bearing query parameters (key, api-key,

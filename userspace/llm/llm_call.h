@@ -5,6 +5,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "llm/tool_calls.h"
 
 namespace rein::llm {
 
@@ -50,6 +53,8 @@ struct LlmCall {
   std::string api_key_class;
   std::string response_id;
   std::optional<double> reported_cost_usd;  // x-litellm-response-cost, OpenRouter usage.cost
+  // Tool calls in the response (bounded; config.mutation links file changes to them).
+  std::vector<ToolCall> tool_calls;
 };
 
 }  // namespace rein::llm

@@ -371,11 +371,18 @@ std::vector<std::pair<uint32_t, rein_held>> BpfSensor::held() const {
 Result<void> BpfSensor::set_held(uint32_t tgid, const rein_held& v) {
   if (bpf_map__update_elem(skel_->maps.held, &tgid, sizeof(tgid), &v, sizeof(v), BPF_ANY) != 0)
     return make_error(fmt::format("held map: {}", errno_text(errno)));
+  __atomic_store_n(&skel_->bss->holds_active, 1u, __ATOMIC_SEQ_CST);
   return {};
 }
 
 void BpfSensor::delete_held(uint32_t tgid) {
   bpf_map__delete_elem(skel_->maps.held, &tgid, sizeof(tgid), 0);
+  uint32_t any = 0;
+  if (bpf_map__get_next_key(skel_->maps.held, nullptr, &any, sizeof(any)) == 0) return;
+  // Empty: clear, then look again, so a pause the kernel recorded in between keeps the flag.
+  __atomic_store_n(&skel_->bss->holds_active, 0u, __ATOMIC_SEQ_CST);
+  if (bpf_map__get_next_key(skel_->maps.held, nullptr, &any, sizeof(any)) == 0)
+    __atomic_store_n(&skel_->bss->holds_active, 1u, __ATOMIC_SEQ_CST);
 }
 
 Result<void> BpfSensor::track(uint32_t tgid, uint32_t agent_root, uint32_t selector,

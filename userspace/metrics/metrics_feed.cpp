@@ -91,6 +91,9 @@ MetricsFeed::MetricsFeed(FeedOptions opts)
                            Kind::kCounter, {"rule", "outcome"}));
   events_ = registry_.add(
       family("rein_events_total", "Events written, by type", Kind::kCounter, {"type"}));
+  detections_ = registry_.add(family("rein_detections_total",
+                                     "Detections (detect.<kind> events, docs/detections.md)",
+                                     Kind::kCounter, {"kind"}));
   drops_ = registry_.add(
       family("rein_drops_total",
              "Events or data lost or cut, by the sensor.health counter that counts them",
@@ -119,6 +122,8 @@ void MetricsFeed::on_event(std::string_view type) {
     it = event_cells_.emplace(std::string(type), registry_.cell(events_, {type})).first;
   registry_.inc(it->second);
   if (type == "llm.unobserved") registry_.inc(unobserved_cell_);
+  if (type.size() > 7 && type.substr(0, 7) == "detect.")
+    registry_.inc(detections_, {std::string(type.substr(7))});
 }
 
 void MetricsFeed::on_llm_call(const process::Agent* agent, const llm::LlmCall& call) {

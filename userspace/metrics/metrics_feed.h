@@ -46,7 +46,7 @@ class MetricsFeed : public pipeline::EventObserver {
  private:
   Registry registry_;
   Registry::FamilyId token_usage_, duration_, cost_, calls_, tokens_, policy_, events_, drops_,
-      agents_active_, tls_unobserved_, build_info_, sensor_up_;
+      agents_active_, tls_unobserved_, build_info_, sensor_up_, detections_;
   std::unordered_set<std::string> active_;  // agent ids whose root has not exited
   // rein_events_total by type: found once per type, then one locked add per event
   struct Hash {

@@ -17,8 +17,11 @@ namespace rein::pipeline {
 class Clock {
  public:
   Clock();
+  // Replay: the offset the live sensor measured (its capture's Context).
+  explicit Clock(int64_t realtime_minus_boot_ns) : offset_ns_(realtime_minus_boot_ns) {}
   std::string rfc3339(uint64_t boot_ns) const;
   static uint64_t boot_now_ns();
+  int64_t offset_ns() const { return offset_ns_; }
 
  private:
   int64_t offset_ns_;  // realtime - boottime

@@ -1,6 +1,7 @@
 #include "pipeline/llm_stage.h"
 
 #include "llm/llm_analyzer.h"
+#include "llm/tool_calls.h"
 #include "llm/ws_responses.h"
 #include "proto/websocket_stream.h"
 #include "rein/abi/events.h"
@@ -51,11 +52,16 @@ void LlmStage::on_exchange(const CallContext& ctx, proto::HttpExchange&& ex) {
   if (on_request_ && !ex.request.method.empty()) on_request_(ctx, ex.request);
   if (!prices_ || !fingerprinter_) return;
   auto call = llm::analyze(ex, *prices_, *fingerprinter_);
+  if (on_exchange_hook_) on_exchange_hook_(ctx, ex, call.has_value());
   if (!call) {
     stats_.not_llm++;
     return;
   }
   stats_.llm_calls++;
+  if (ex.response) {
+    const std::string* ct = proto::find_header(ex.response->headers, "content-type");
+    call->tool_calls = llm::extract_tool_calls(ex.response->body, ct ? *ct : std::string_view{});
+  }
   CallContext c = ctx;
   c.ts_ns = ex.response ? ex.response->ts_end_ns : ex.request.ts_end_ns;
   on_call_(c, *call);

@@ -55,6 +55,11 @@ class LlmStage {
   // Every decoded HTTP request, LLM or not (host-name rules check its Host header).
   using OnRequest = std::function<void(const CallContext&, const proto::HttpRequest&)>;
   void set_request_hook(OnRequest hook) { on_request_ = std::move(hook); }
+  // Every decoded exchange with its bodies, just before its llm.call (if it is one): the
+  // detections take a few hashes and the response text from it, and 404s of any request.
+  using OnExchange =
+      std::function<void(const CallContext&, const proto::HttpExchange&, bool is_llm_call)>;
+  void set_exchange_hook(OnExchange hook) { on_exchange_hook_ = std::move(hook); }
   LlmStage(const llm::PriceTable* prices, const llm::Fingerprinter* fingerprinter, OnCall on_call,
            size_t max_streams = 4096);
   ~LlmStage();
@@ -79,6 +84,7 @@ class LlmStage {
   const llm::Fingerprinter* fingerprinter_;
   OnCall on_call_;
   OnRequest on_request_;
+  OnExchange on_exchange_hook_;
   size_t max_streams_;
   std::map<Key, std::unique_ptr<Stream>> streams_;
   std::map<Key, uint64_t> aliases_;  // (tgid, key) -> socket stream, after a bind

@@ -8,12 +8,6 @@
 
 namespace rein::pipeline {
 
-uint64_t fnv1a64(std::string_view s) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
-  return h;
-}
-
 namespace {
 const char* flag_of(SelectorKind k) {
   switch (k) {
@@ -63,19 +57,6 @@ bool SelectorSet::has_script() const {
   for (const auto& s : items_)
     if (s.kind == SelectorKind::Script) return true;
   return false;
-}
-
-std::string join_args(const std::vector<std::string>& args, size_t max_bytes) {
-  std::string out;
-  for (const auto& a : args) {
-    if (!out.empty()) out += ' ';
-    if (out.size() + a.size() > max_bytes) {
-      out.append(a, 0, max_bytes - std::min(max_bytes, out.size()));
-      break;
-    }
-    out += a;
-  }
-  return out;
 }
 
 Result<SelectorSet> SelectorSet::build(std::vector<Selector> selectors) {

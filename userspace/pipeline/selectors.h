@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "common/fnv1a.h"
+#include "common/join_args.h"
 #include "common/result.h"
 
 namespace rein::pipeline {
@@ -24,8 +26,8 @@ struct Selector {
   uint32_t agent_class = 62;  // policy agent index (rule scopes); 62 = chosen on the command line
 };
 
-// FNV-1a 64, the same function the kernel uses for exe selectors.
-uint64_t fnv1a64(std::string_view s);
+// FNV-1a 64, the same function the kernel uses for exe selectors (common/fnv1a.h).
+using ::rein::fnv1a64;
 
 class SelectorSet {
  public:
@@ -49,7 +51,6 @@ class SelectorSet {
   std::vector<std::pair<uint32_t, policy::Regex>> regexes_;
 };
 
-// argv joined with spaces, bounded, for regex matching and display.
 // The script argument of an interpreter's argv (the first of argv[1..3] not starting with
 // '-'), its basename and its npm package (after the last "node_modules/"); empty if none.
 struct ScriptArg {
@@ -57,6 +58,7 @@ struct ScriptArg {
 };
 ScriptArg script_arg(const std::vector<std::string>& args);
 
-std::string join_args(const std::vector<std::string>& args, size_t max_bytes = 8192);
+// argv joined with spaces, bounded (common/join_args.h).
+using ::rein::join_args;
 
 }  // namespace rein::pipeline

@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -153,6 +156,7 @@ void SensorPipeline::on_unobserved(const TlsConnection& c, uint64_t now, bool pa
 void SensorPipeline::set_enforcer(enforce::Enforcer* e) {
   enforcer_ = e;
   file_views_.set_rule_dirs(e ? enforce::rule_dirs(e->policy()) : std::vector<enforce::RuleDir>{});
+  config_.configure(e ? &e->policy().config_files : nullptr);
   file_rules_ = false;  // resolving names costs syscalls: only when a file rule can use it
   if (e) {
     for (const auto& r : e->policy().rules)
@@ -296,6 +300,7 @@ void SensorPipeline::on_llm_call(const CallContext& ctx, const llm::LlmCall& cal
   emit(builder_.finish());
   if (observer_) observer_->on_llm_call(agent, call);
   if (agent) totals_[agent->id].add(call);
+  if (agent) config_.on_llm_call(agent->id, ctx.ts_ns, call);
   if (llm_observer_) {
     const auto time = clock_.rfc3339(ctx.ts_ns);
     const auto container = process::container_id_from_cgroup(v.cgroup);
@@ -318,6 +323,64 @@ void SensorPipeline::on_llm_call(const CallContext& ctx, const llm::LlmCall& cal
     emit_decisions(enforcer_->on_llm(subject(ctx.tgid, agent->root_pid), call, ctx.peer_address,
                                      ctx.peer_port, ctx.ts_ns),
                    ctx.ts_ns);
+  if (detect_ && agent)
+    emit_detections(detect_->on_llm({ctx.ts_ns, detect_who(ctx.tgid, agent->root_pid), &call,
+                                     llm_content_ ? &*llm_content_ : nullptr}));
+  llm_content_.reset();
+}
+
+void SensorPipeline::set_detections(detect::DetectionEngine* d) {
+  detect_ = d;
+  if (d) d->set_time_format([this](uint64_t ts) { return clock_.rfc3339(ts); });
+  llm_.set_exchange_hook(!d ? LlmStage::OnExchange{} : [this](const CallContext& ctx,
+                                                              const proto::HttpExchange& ex,
+                                                              bool is_llm) {
+    if (is_llm) {
+      llm_content_ = detect_->content(ex);
+      return;
+    }
+    if (!ex.response || ex.response->status != 404) return;
+    const auto* p = table_.find(ctx.tgid);
+    uint32_t root = ctx.agent ? ctx.agent : (p ? p->agent_root : 0);
+    uint64_t ts = ex.response->ts_end_ns ? ex.response->ts_end_ns : ctx.ts_ns;
+    emit_detections(detect_->on_http(
+        {ts, detect_who(ctx.tgid, root), ex.request.host, ex.request.target, ex.response->status}));
+  });
+}
+
+detect::Who SensorPipeline::detect_who(uint32_t pid, uint32_t agent_root) {
+  detect::Who w;
+  w.pid = pid;
+  w.root = agent_root;
+  if (const auto* a = agent_for(agent_root)) {
+    w.session = a->id;
+    w.name = a->name;
+  }
+  return w;
+}
+
+// detect.<kind>: who, what, the evidence and its cost; a non-alert action goes through the
+// enforcer like a budget's.
+void SensorPipeline::emit_detections(std::vector<detect::Detection> ds) {
+  for (const auto& d : ds) {
+    auto v = view(d.pid);
+    auto& w = builder_.begin("detect." + d.kind, d.ts_ns, v, agent_for(d.root));
+    w.key("summary");
+    w.string(d.summary);
+    w.key("action");
+    w.string(policy::detection_action_name(d.action));
+    w.key("cost_usd");
+    w.number(d.cost_usd);
+    w.key("tokens");
+    w.number(d.tokens);
+    w.key("evidence");
+    w.raw(d.evidence);
+    emit(builder_.finish());
+    if (enforcer_ && d.action != policy::DetectionAction::kAlert)
+      emit_decisions({enforcer_->on_detection(subject(d.pid, d.root), d.kind, d.action, d.summary,
+                                              d.ts_ns)},
+                     d.ts_ns);
+  }
 }
 
 void SensorPipeline::emit_agent_summary(uint32_t root, uint64_t ts) {
@@ -360,10 +423,51 @@ ProcessView SensorPipeline::view(uint32_t pid) {
   ProcessView v;
   v.pid = pid;
   v.info = table_.find(pid);
-  if (v.info && v.info->cgroup_id && cgroups_) {
-    if (auto p = cgroups_->path_for_id(v.info->cgroup_id)) v.cgroup = *p;
+  if (v.info && v.info->cgroup_id && (cgroups_ || journal_)) {
+    if (auto p = cgroup_path(v.info->cgroup_id)) v.cgroup = *p;
   }
   return v;
+}
+
+std::optional<std::string> SensorPipeline::ask(
+    std::string_view key, const std::function<std::optional<std::string>()>& live) {
+  return journal_ ? journal_->lookup(key, live) : live();
+}
+
+std::optional<std::string> SensorPipeline::cgroup_path(uint64_t id) {
+  return ask(fmt::format("cgroup.path/{}", id), [&]() -> std::optional<std::string> {
+    return cgroups_ ? cgroups_->path_for_id(id) : std::nullopt;
+  });
+}
+
+uint32_t SensorPipeline::self_pid() {
+  auto v = ask("self.pid", [] { return std::optional<std::string>(std::to_string(getpid())); });
+  return v ? uint32_t(std::strtoul(v->c_str(), nullptr, 10)) : 0;
+}
+
+// Serialized as the path, then each rule-directory view, NUL-separated.
+std::optional<FileViews> SensorPipeline::resolve_view(uint32_t tgid, uint32_t ppid, uint32_t agent,
+                                                      const std::string& path, bool follow) {
+  if (!journal_) return file_views_.resolve({tgid, ppid, agent}, path, follow);
+  auto v = journal_->lookup(
+      fmt::format("file.view/{}/{}/{}/{}/{}", tgid, ppid, agent, follow ? 1 : 0, path),
+      [&]() -> std::optional<std::string> {
+        auto r = file_views_.resolve({tgid, ppid, agent}, path, follow);
+        if (!r) return std::nullopt;
+        std::string out = r->path;
+        for (const auto& u : r->under_rules) (out += '\0') += u;
+        return out;
+      });
+  if (!v) return std::nullopt;
+  FileViews out;
+  size_t nul = v->find('\0');
+  out.path = v->substr(0, nul);
+  while (nul != std::string::npos) {
+    size_t next = v->find('\0', nul + 1);
+    out.under_rules.push_back(v->substr(nul + 1, next == std::string::npos ? next : next - nul - 1));
+    nul = next;
+  }
+  return out;
 }
 
 void SensorPipeline::on_record(std::span<const uint8_t> bytes) {
@@ -416,6 +520,16 @@ void SensorPipeline::emit_exec(uint32_t pid, uint64_t ts, bool existing, uint32_
   w.key("exe_truncated");
   w.boolean(flags & REIN_F_PATH_TRUNCATED);
   emit(builder_.finish());
+  if ((flags & REIN_F_NEW_AGENT) && v.info && config_.enabled()) {
+    // The agent's config files now: the "before" of its changes (replay: as captured).
+    auto files = ask(fmt::format("config.agent_start/{}/{}", pid, ts), [&]() -> std::optional<std::string> {
+      // Adopted agents ran before the sensor: what it reads now is the best "before" known.
+      int64_t start_real = existing ? 0 : ConfigMutationTracker::realtime_of_boot(ts);
+      return config_.read_agent_start(pid, v.info->cwd, ConfigMutationTracker::home_of(pid, v.info->uid),
+                                      start_real);
+    });
+    if (files) config_.load_agent_start(*files, ts);
+  }
 }
 
 void SensorPipeline::on_exec(const decode::ExecRec& r) {
@@ -454,6 +568,7 @@ void SensorPipeline::on_exec(const decode::ExecRec& r) {
     return;
   }
   emit_exec(r.h.tgid, r.h.ts_ns, false, flags);
+  if (detect_) emit_detections(detect_->on_exec({r.h.ts_ns, detect_who(r.h.tgid, agent), r.exe, &r.args}));
   if (enforcer_) {
     auto who = subject(r.h.tgid, agent);
     if (r.policy.rule)
@@ -497,11 +612,37 @@ void SensorPipeline::on_exit(const decode::ExitRec& r) {
   else
     w.null();
   emit(builder_.finish());
+  if (detect_) {
+    const int code = sig == 0 ? int((r.status >> 8) & 0xff) : -1;
+    emit_detections(detect_->on_exit({r.h.ts_ns, detect_who(r.h.tgid, r.h.agent), code}));
+    if (r.h.agent == r.h.tgid)
+      if (const auto* a = agent_for(r.h.agent)) detect_->on_session_end(a->id);
+  }
   if (r.h.agent == r.h.tgid) emit_agent_summary(r.h.tgid, r.h.ts_ns);
   // files this process opened: the kernel flushed their summaries before the exit record
   for (auto it = open_files_.begin(); it != open_files_.end();) {
     if (it->second.opener == r.h.tgid) it = open_files_.erase(it); else ++it;
   }
+}
+
+void SensorPipeline::config_mutation(const decode::Header& h, std::string_view op,
+                                     const std::string& path, const std::string& old_path) {
+  if (!config_.enabled()) return;
+  if (!config_.classify(path) && (old_path.empty() || !config_.classify(old_path))) return;
+  const auto* agent = agent_for(h.agent);
+  if (!agent) return;
+  auto v = view(h.tgid);
+  ConfigChange c{std::string(op), path, old_path, agent->id, v.info ? v.info->cwd : "", h.ts_ns};
+  // The file as it is now (replay: as captured), read before the event is begun.
+  auto after = ask(fmt::format("config.after/{}/{}/{}/{}", h.ts_ns, h.tgid, op, path),
+                   [&]() -> std::optional<std::string> {
+                     return config_.read_after(c, {h.tgid, v.info ? v.info->ppid : 0, h.agent});
+                   });
+  auto& w = builder_.begin("config.mutation", h.ts_ns, v, agent);
+  config_.write_event(w, c, after, clock_);
+  w.key("tid");
+  w.number(uint64_t(h.pid));
+  emit(builder_.finish());
 }
 
 void SensorPipeline::file_event(const decode::Header& h, std::string_view op,
@@ -518,6 +659,8 @@ void SensorPipeline::file_event(const decode::Header& h, std::string_view op,
   w.key("tid");
   w.number(uint64_t(h.pid));
   emit(builder_.finish());
+  if (detect_ && result == 0)
+    emit_detections(detect_->on_file({h.ts_ns, detect_who(h.tgid, h.agent), path, op}));
 }
 
 void SensorPipeline::on_file(const decode::FileRec& r) {
@@ -532,9 +675,8 @@ void SensorPipeline::on_file(const decode::FileRec& r) {
       !(r.flags & REIN_F_PATH_TRUNCATED)) {
     const auto* p = table_.find(r.h.tgid);
     const uint32_t ppid = p ? p->ppid : 0;
-    real = file_views_.resolve({r.h.tgid, ppid, r.h.agent}, path,
-                               FileViewResolver::follows_last(r.syscall));
-    if (!path2.empty()) real2 = file_views_.resolve({r.h.tgid, ppid, r.h.agent}, path2);
+    real = resolve_view(r.h.tgid, ppid, r.h.agent, path, FileViewResolver::follows_last(r.syscall));
+    if (!path2.empty()) real2 = resolve_view(r.h.tgid, ppid, r.h.agent, path2, false);
   }
   const std::string& shown = real ? real->path : path;
   const std::string& shown2 = real2 ? real2->path : path2;
@@ -570,6 +712,10 @@ void SensorPipeline::on_file(const decode::FileRec& r) {
       w.boolean(true);
     }
   });
+  if (r.result == 0 && r.op != REIN_OP_MKDIR && r.op != REIN_OP_RMDIR) {
+    const bool moved = r.op == REIN_OP_RENAME || r.op == REIN_OP_LINK;
+    config_mutation(r.h, op_name(r.op), moved ? shown2 : shown, r.op == REIN_OP_RENAME ? shown : "");
+  }
   if (enforcer_) {
     auto who = subject(r.h.tgid, r.h.agent);
     if (r.policy.rule)
@@ -640,6 +786,11 @@ void SensorPipeline::on_file_open(const decode::FileOpenRec& r) {
   };
   if (r.flags & REIN_F_CREATED) file_event(r.h, "create", r.path, 0, extra);
   if (r.flags & REIN_F_TRUNCATED) file_event(r.h, "truncate", r.path, 0, extra);
+  if (r.flags & (REIN_F_CREATED | REIN_F_TRUNCATED)) {
+    const char* op = (r.flags & REIN_F_CREATED) ? "create" : "truncate";
+    if (r.flags & REIN_F_WRITABLE) config_.on_open(r.file_id, op);  // reported at the close
+    else config_mutation(r.h, op, r.path, "");
+  }
   if (enforcer_) {
     auto who = subject(r.h.tgid, r.h.agent);
     const char* op = (r.flags & REIN_F_CREATED) ? "create" : (r.flags & REIN_F_TRUNCATED) ? "truncate" : "write";
@@ -668,13 +819,18 @@ void SensorPipeline::on_file_close(const decode::FileCloseRec& r) {
   }
   std::string path = std::move(it->second.path);
   open_files_.erase(it);
-  if (!r.writes) return;
+  const std::string config_op = config_.on_close(r.file_id, r.writes);
+  if (!r.writes) {
+    if (!config_op.empty()) config_mutation(r.h, config_op, path, "");
+    return;
+  }
   file_event(r.h, "write", path, 0, [&](sinks::JsonWriter& w) {
     w.key("bytes");
     w.number(r.bytes);
     w.key("writes");
     w.number(uint64_t(r.writes));
   });
+  config_mutation(r.h, config_op, path, "");
 }
 
 void SensorPipeline::on_connect(const decode::ConnectRec& r) {
@@ -722,6 +878,13 @@ void SensorPipeline::write_connect(const ReleasedConnect& c) {
   w.key("connect_ms");
   if (c.outcome) w.number(double(c.outcome->latency_ns) / 1e6); else w.null();
   emit(builder_.finish());
+  if (detect_ && (r.family == AF_INET || r.family == AF_INET6) && !(in_progress && !c.outcome)) {
+    auto host = hostnames_.find(r.address);
+    emit_detections(detect_->on_connect(
+        {r.h.ts_ns, detect_who(r.h.tgid, r.h.agent), r.address,
+         host != hostnames_.end() ? std::string_view(host->second) : std::string_view(), r.port,
+         c.outcome ? c.outcome->result : r.result}));
+  }
 }
 
 void SensorPipeline::write_question(sinks::JsonWriter& w, const PendingDns& q) {
@@ -801,6 +964,11 @@ void SensorPipeline::on_dns(const decode::DnsRec& r) {
   w.key("trusted");
   w.boolean(!r.untrusted);
   emit(builder_.finish());
+  if (detect_) {
+    const auto* p = table_.find(q.tgid);
+    emit_detections(detect_->on_dns(
+        {r.h.ts_ns, detect_who(q.tgid, p ? p->agent_root : r.h.agent), q.name, msg->rcode}));
+  }
 }
 
 void SensorPipeline::tick(uint64_t now) {
@@ -830,23 +998,34 @@ void SensorPipeline::tick(uint64_t now) {
   llm_.expire(now);
   watch_.tick(now);
   if (enforcer_) emit_decisions(enforcer_->tick(now), now);
+  if (detect_) detect_->tick(now);
 }
 
 size_t SensorPipeline::adopt_existing(const std::string& proc_root) {
   process::CgroupPathToId to_id;
-  if (cgroups_) to_id = [this](std::string_view p) { return cgroups_->id_for_path(p); };
-  table_.seed_from_proc(proc_root, to_id);
+  if (cgroups_ && !journal_) to_id = [this](std::string_view p) { return cgroups_->id_for_path(p); };
+  if (journal_)
+    to_id = [this](std::string_view p) -> std::optional<uint64_t> {
+      auto v = journal_->lookup(fmt::format("cgroup.id/{}", p), [&]() -> std::optional<std::string> {
+        auto id = cgroups_ ? cgroups_->id_for_path(p) : std::nullopt;
+        return id ? std::optional<std::string>(std::to_string(*id)) : std::nullopt;
+      });
+      return v ? std::optional<uint64_t>(std::strtoull(v->c_str(), nullptr, 10)) : std::nullopt;
+    };
+  auto now_text = ask("adopt.now", [] { return std::optional<std::string>(std::to_string(Clock::boot_now_ns())); });
+  const uint64_t now = now_text ? std::strtoull(now_text->c_str(), nullptr, 10) : 0;
+  table_.seed_from_proc(proc_root, to_id, now);
   std::vector<std::pair<uint32_t, uint32_t>> roots;  // pid, selector
+  const uint32_t self = self_pid();
   for (uint32_t pid : table_.pids()) {
     const auto* p = table_.find(pid);
-    if (!p || p->exited || p->pid == uint32_t(getpid())) continue;
+    if (!p || p->exited || p->pid == self) continue;
     std::string cg;
-    if (p->cgroup_id && cgroups_)
-      if (auto path = cgroups_->path_for_id(p->cgroup_id)) cg = *path;
+    if (p->cgroup_id && (cgroups_ || journal_))
+      if (auto path = cgroup_path(p->cgroup_id)) cg = *path;
     if (auto m = selectors_.match_existing(pid, p->exe, p->args, cg)) roots.emplace_back(pid, *m);
   }
   size_t adopted = 0;
-  auto now = Clock::boot_now_ns();
   for (auto [root, sel] : roots) {
     const auto* rp = table_.find(root);
     if (!rp || rp->agent_root) continue;  // already inside an adopted tree
@@ -872,7 +1051,7 @@ void SensorPipeline::emit_health(uint64_t now, std::string_view state,
                                  const std::vector<std::pair<std::string, uint64_t>>& kernel,
                                  const std::function<void(sinks::JsonWriter&)>& extra) {
   ProcessView none;
-  none.pid = uint32_t(getpid());
+  none.pid = self_pid();
   auto& w = builder_.begin("sensor.health", now, none, nullptr);
   w.key("state");
   w.string(state);
@@ -890,7 +1069,10 @@ void SensorPipeline::emit_health(uint64_t now, std::string_view state,
   put("decode_errors", stats_.decode_errors);
   put("events", stats_.events);
   put("argv_matches", stats_.candidates_matched);
-  put("path_resolve_failed", file_views_.failures());
+  auto failed = ask("health.path_resolve_failed", [this] {
+    return std::optional<std::string>(std::to_string(file_views_.failures()));
+  });
+  put("path_resolve_failed", failed ? std::strtoull(failed->c_str(), nullptr, 10) : 0);
   put("fd_table_full", stats_.fd_table_full);
   put("close_without_open", stats_.close_without_open);
   put("dns_unparsed", stats_.dns_unparsed);
@@ -904,6 +1086,10 @@ void SensorPipeline::emit_health(uint64_t now, std::string_view state,
   put("process_table_size", table_.size());
   put("process_table_evictions", table_.evictions());
   put("agents", agents_.size());
+  put("config_mutations", config_.stats().events);
+  put("config_before_missing", config_.stats().before_missing);
+  put("config_snapshots", config_.snapshots().size());
+  put("config_snapshots_evicted", config_.snapshots().evicted());
   const auto& ls = llm_.stats();
   put("http_streams", ls.streams_opened);
   put("http_streams_evicted", ls.streams_evicted);
@@ -920,6 +1106,10 @@ void SensorPipeline::emit_health(uint64_t now, std::string_view state,
   put("decode_in_use_bytes", budget.in_use());
   put("decode_peak_bytes", budget.peak());
   put("decode_budget_refusals", budget.refusals());
+  if (detect_) {  // the detectors' memory bound, and baselines not saved
+    put("detection_state_entries", detect_->tracked());
+    put("detection_save_errors", detect_->save_errors());
+  }
   w.end_object();
   w.key("agents");
   w.begin_array();

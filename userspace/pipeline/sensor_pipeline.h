@@ -12,10 +12,13 @@
 #include <unordered_map>
 
 #include "decode/records.h"
+#include "detect/detection_engine.h"
+#include "pipeline/config_mutations.h"
 #include "pipeline/connect_hold.h"
 #include "pipeline/event_builder.h"
 #include "pipeline/event_observer.h"
 #include "pipeline/file_views.h"
+#include "pipeline/input_journal.h"
 #include "pipeline/llm_call_observer.h"
 #include "pipeline/llm_event.h"
 #include "pipeline/llm_stage.h"
@@ -25,18 +28,12 @@
 #include "process/agent_registry.h"
 #include "process/cgroup_resolver.h"
 #include "process/process_table.h"
+#include "sinks/line_sink.h"
 
 namespace rein::pipeline {
 
-// Where finished JSON lines go.
-class LineSink {
- public:
-  virtual ~LineSink() = default;
-  virtual void write_line(std::string_view line) = 0;
-  virtual void flush() = 0;
-  // Lines or flushes that failed (disk full, a closed pipe), for sensor.health.
-  virtual uint64_t write_errors() const { return 0; }
-};
+// Where finished JSON lines go (the interface lives in sinks/, below the pipeline).
+using LineSink = sinks::LineSink;
 
 // How the pipeline asks the kernel to track a process it selected in user space.
 using TrackFn = std::function<Result<void>(uint32_t tgid, uint32_t agent_root, uint32_t selector,
@@ -98,6 +95,13 @@ class SensorPipeline {
   void set_k8s_identity(process::K8sIdentityResolver* k8s) { builder_.set_k8s_identity(k8s); }
   // Also sees every llm.call (the usage ledger); null: none. Not owned.
   void set_llm_call_observer(LlmCallObserver* o) { llm_observer_ = o; }
+  // Detections (docs/detections.md): fed typed facts, emits detect.* events. Null: none.
+  void set_detections(detect::DetectionEngine* d);
+  // Capture and replay: live lookups go through it (input_journal.h). Null: asked directly.
+  void set_input_journal(InputJournal* j) { journal_ = j; }
+  // Replay: the wall-clock offset (realtime - boottime) the live sensor used.
+  void set_clock_offset(int64_t realtime_minus_boot_ns) { clock_ = Clock(realtime_minus_boot_ns); }
+  int64_t clock_offset() const { return clock_.offset_ns(); }
 
  private:
   struct PendingDns {
@@ -114,6 +118,15 @@ class SensorPipeline {
                                     std::string_view comm);
   ProcessView view(uint32_t pid);
   void emit(const std::string& line);
+  void emit_detections(std::vector<detect::Detection> ds);
+  detect::Who detect_who(uint32_t pid, uint32_t agent_root);
+  // Live lookups, through journal_ when set (capture / replay).
+  std::optional<std::string> ask(std::string_view key,
+                                 const std::function<std::optional<std::string>()>& live);
+  std::optional<std::string> cgroup_path(uint64_t cgroup_id);
+  uint32_t self_pid();
+  std::optional<FileViews> resolve_view(uint32_t tgid, uint32_t ppid, uint32_t agent,
+                                        const std::string& path, bool follow_last);
 
   void on_exec(const decode::ExecRec& r);
   void on_fork(const decode::ForkRec& r);
@@ -140,6 +153,9 @@ class SensorPipeline {
   void on_unobserved(const TlsConnection& c, uint64_t now_ns, bool partial);
   void emit_exec(uint32_t pid, uint64_t ts, bool existing, uint32_t flags);
   void emit_dns(const PendingDns& q, uint64_t ts, const void* answer_msg, uint32_t rcode);
+  // config.mutation after a file change of a tracked agent, when the file has a config class.
+  void config_mutation(const decode::Header& h, std::string_view op, const std::string& path,
+                       const std::string& old_path);
   void file_event(const decode::Header& h, std::string_view op, const std::string& path,
                   int32_t result, const std::function<void(sinks::JsonWriter&)>& extra);
 
@@ -166,12 +182,16 @@ class SensorPipeline {
   std::unordered_map<std::string, AgentTotals> totals_;  // by agent id
   LlmStage llm_;
   enforce::Enforcer* enforcer_ = nullptr;
+  ConfigMutationTracker config_;  // config.mutation: classes, snapshots, recent LLM calls
   FileViewResolver file_views_;  // real paths of name-based file ops (rules in user space)
   bool file_rules_ = false;      // the policy has file rules or file allow-lists
   std::unordered_map<uint32_t, bool> discovered_;  // agent root -> found by auto-discovery
   TlsCoverageFn coverage_;
   EventObserver* observer_ = nullptr;
   LlmCallObserver* llm_observer_ = nullptr;
+  detect::DetectionEngine* detect_ = nullptr;
+  std::optional<detect::LlmContent> llm_content_;  // of the exchange whose llm.call is next
+  InputJournal* journal_ = nullptr;
   TlsWatch watch_{[this](const TlsConnection& c, uint64_t now, bool partial) {
     on_unobserved(c, now, partial);
   }};

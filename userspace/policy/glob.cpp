@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <span>
+
 namespace rein::policy {
 
 namespace {
@@ -159,19 +162,61 @@ Result<Glob> Glob::compile(std::string_view p, GlobMode mode, bool ignore_case) 
     toks.push_back({Op::kChar, fold(c)});
     i++;
   }
+  size_t h = 0;
+  while (h < toks.size() && toks[h].op == Op::kChar) g.head_ += static_cast<char>(toks[h++].ch);
+  if (h < toks.size()) {
+    size_t t = toks.size();
+    while (t > h && toks[t - 1].op == Op::kChar) t--;
+    for (size_t k = t; k < toks.size(); k++) g.tail_ += static_cast<char>(toks[k].ch);
+  }
+  if (!ignore_case) {
+    std::string run;
+    for (size_t k = 0; k <= toks.size(); k++) {
+      if (k < toks.size() && toks[k].op == Op::kChar) {
+        run += static_cast<char>(toks[k].ch);
+        continue;
+      }
+      if (run.size() > g.needle_.size()) g.needle_ = run;
+      run.clear();
+    }
+  }
   return g;
 }
 
 bool Glob::byte_in_class(const Token& t, unsigned char c) const { return classes_[t.cls].test(c); }
 
 bool Glob::match(std::string_view s) const {
-  if (s.size() > kMaxSubjectBytes) return false;
+  if (s.size() > kMaxSubjectBytes || s.size() < head_.size() + tail_.size()) return false;
+  auto same = [&](std::string_view lit, size_t at) {
+    for (size_t k = 0; k < lit.size(); k++) {
+      const unsigned char raw = static_cast<unsigned char>(s[at + k]);
+      if ((ignore_case_ ? lower(raw) : raw) != static_cast<unsigned char>(lit[k])) return false;
+    }
+    return true;
+  };
+  if (!same(head_, 0) || !same(tail_, s.size() - tail_.size())) return false;
   const size_t m = tokens_.size();
+  if (head_.size() == m) return s.size() == m;  // a literal pattern
+  if (needle_.size() > head_.size() && needle_.size() > tail_.size() &&
+      s.find(needle_) == std::string_view::npos)
+    return false;
   const bool path = mode_ == GlobMode::kPath;
-  std::vector<uint8_t> cur(m + 1, 0), nxt(m + 1, 0);
+  // Two state sets; on the stack for every pattern a policy realistically holds.
+  constexpr size_t kInline = 256;
+  uint8_t inline_sets[2][kInline];
+  std::vector<uint8_t> heap;
+  uint8_t* a = inline_sets[0];
+  uint8_t* b = inline_sets[1];
+  if (m + 1 > kInline) {
+    heap.resize(2 * (m + 1));
+    a = heap.data();
+    b = heap.data() + m + 1;
+  }
+  std::span<uint8_t> cur(a, m + 1), nxt(b, m + 1);
+  std::fill(cur.begin(), cur.end(), 0);
 
   // Empty-string moves only go forward, so one ascending sweep closes the set.
-  auto close = [&](std::vector<uint8_t>& v) {
+  auto close = [&](std::span<uint8_t> v) {
     for (size_t i = 0; i < m; i++) {
       if (!v[i]) continue;
       switch (tokens_[i].op) {
@@ -223,7 +268,7 @@ bool Glob::match(std::string_view s) const {
     }
     if (!alive) return false;
     close(nxt);
-    cur.swap(nxt);
+    std::swap(cur, nxt);
   }
   return cur[m] != 0;
 }

@@ -83,6 +83,13 @@ class Glob {
   bool ignore_case_ = false;
   std::vector<Token> tokens_;
   std::vector<std::bitset<256>> classes_;
+  // The literal bytes every match starts and ends with (case-folded like the tokens): a
+  // path that lacks them is refused before the state-set simulation, which is most paths
+  // for most globs (the file classes run every glob on every file event).
+  std::string head_, tail_;
+  // The longest literal run anywhere in the pattern ("**/.claude/**" -> ".claude"): every
+  // match contains it, so one memmem refuses most paths (not used when ignoring case).
+  std::string needle_;
 };
 
 }  // namespace rein::policy

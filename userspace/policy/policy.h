@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "policy/cidr.h"
+#include "policy/config_files.h"
+#include "policy/detections.h"
 #include "policy/glob.h"
 #include "policy/host_pattern.h"
 #include "policy/regex.h"
@@ -162,6 +164,8 @@ struct Policy {
   // dns.resolvers: answers from these teach host-name rules, besides the host's
   // /etc/resolv.conf nameservers (bpf/dns_trust.bpf.h).
   std::vector<IpAddress> dns_resolvers;
+  DetectionsConfig detections;  // docs/detections.md
+  ConfigFilesConfig config_files;  // config.mutation classes
 
   const Agent* find_agent(std::string_view name) const;
 };

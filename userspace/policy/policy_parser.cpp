@@ -88,6 +88,7 @@ class PolicyBuilder {
   std::map<std::string, uint32_t> agent_names_;
   std::map<std::string, uint32_t> decision_names_;  // rules and allow scopes share one namespace
   std::map<std::string, uint32_t> budget_names_;
+  size_t regexes_ = 0;
 };
 
 SourceLoc loc_of(const YamlNode& n) { return SourceLoc{n.line, n.column}; }
@@ -98,7 +99,7 @@ void PolicyBuilder::build(const YamlNode& root) {
     return;
   }
   Map m = r_.map(root, "", {"apiVersion", "agents", "autodiscover", "rules", "allow", "budgets", "holds",
-                            "dns"});
+                            "dns", "detections", "config_files"});
   if (!m.ok()) return;
 
   if (const YamlNode* v = m.require("apiVersion")) {
@@ -135,6 +136,8 @@ void PolicyBuilder::build(const YamlNode& root) {
   }
   if (const YamlNode* v = m.get("holds")) holds(*v, "holds");
   if (const YamlNode* v = m.get("dns")) dns(*v, "dns");
+  if (const YamlNode* v = m.get("detections")) parse_detections(r_, *v, "detections", policy_.detections);
+  if (const YamlNode* v = m.get("config_files")) parse_config_files(r_, *v, "config_files", policy_.config_files);
 }
 
 std::optional<std::string> PolicyBuilder::exe_path(const YamlNode& n, const std::string& f, bool exec_rule) {
@@ -158,6 +161,12 @@ std::optional<std::string> PolicyBuilder::exe_path(const YamlNode& n, const std:
 std::optional<Regex> PolicyBuilder::regex(const YamlNode& n, const std::string& f) {
   auto s = r_.string(n, f, Regex::kMaxPatternBytes);
   if (!s) return std::nullopt;
+  if (++regexes_ > kMaxRegexes) {
+    if (regexes_ == kMaxRegexes + 1)
+      r_.error(n, f, fmt::format("more than {} regexes in one policy (each is compiled at load and "
+                                 "tried on every exec of a selected process)", kMaxRegexes));
+    return std::nullopt;
+  }
   auto re = Regex::compile(*s);
   if (!re) {
     r_.error(n, f, re.error().message);

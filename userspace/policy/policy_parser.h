@@ -18,6 +18,9 @@ inline constexpr size_t kMaxAgents = 1000;
 inline constexpr size_t kMaxBudgets = 1000;
 inline constexpr size_t kMaxDnsResolvers = 16;  // the kernel map holds 64 with resolv.conf's
 inline constexpr size_t kMaxListItems = 4096;   // any list inside one entry
+// argv/cmdline regexes in the whole policy: each is compiled at load and run on every exec
+// of a selected process.
+inline constexpr size_t kMaxRegexes = 256;
 
 // The error message is every diagnostic, one per line.
 Result<Policy> parse_policy(std::string_view yaml_text, std::string_view file_name);

@@ -45,12 +45,20 @@ std::optional<std::string> too_complex(std::string_view p) {
       size_t j = i + 1;
       uint64_t n = 0, m = 0;
       bool digits = false;
-      while (j < p.size() && p[j] >= '0' && p[j] <= '9' && n < 1000000) n = n * 10 + (p[j++] - '0'), digits = true;
+      // Every digit is consumed (saturating): stopping early would make "a{10000000}" look
+      // like no quantifier at all and let std::regex expand it.
+      auto number = [&](uint64_t& v) {
+        while (j < p.size() && p[j] >= '0' && p[j] <= '9') {
+          v = std::min<uint64_t>(v * 10 + (p[j++] - '0'), 1000000);
+          digits = true;
+        }
+      };
+      number(n);
       m = n;
       if (j < p.size() && p[j] == ',') {
         j++;
         m = 0;
-        while (j < p.size() && p[j] >= '0' && p[j] <= '9' && m < 1000000) m = m * 10 + (p[j++] - '0');
+        number(m);
         m = std::max(m, n);
       }
       if (!digits || j >= p.size() || p[j] != '}') {

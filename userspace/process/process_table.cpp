@@ -251,10 +251,10 @@ size_t ProcessTable::gc(uint64_t now_ns) {
 }
 
 size_t ProcessTable::seed_from_proc(const std::string& proc_root,
-                                    const CgroupPathToId& cgroup_id_of) {
+                                    const CgroupPathToId& cgroup_id_of, uint64_t now_ns) {
   DIR* dir = ::opendir(proc_root.c_str());
   if (dir == nullptr) return 0;
-  const uint64_t now = boottime_now_ns();
+  const uint64_t now = now_ns ? now_ns : boottime_now_ns();
   const long hz = ::sysconf(_SC_CLK_TCK);
   std::vector<uint32_t> present;
   size_t seeded = 0;

@@ -57,8 +57,9 @@ class ProcessTable {
   // than /proc and are kept; earlier /proc-seeded entries are refreshed, and those whose pid
   // vanished are marked exited (their exit is never reported for untracked processes).
   // cgroup_id stays 0 unless cgroup_id_of is given. Returns the number of entries seeded.
+  // now_ns: the boot time exits found here are dated (0: now; replay passes the live one).
   size_t seed_from_proc(const std::string& proc_root = "/proc",
-                        const CgroupPathToId& cgroup_id_of = {});
+                        const CgroupPathToId& cgroup_id_of = {}, uint64_t now_ns = 0);
 
   size_t size() const { return entries_.size(); }
   size_t max_entries() const { return max_entries_; }

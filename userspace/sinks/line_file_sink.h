@@ -2,14 +2,16 @@
 // hosts an operator may not want world-readable.
 #pragma once
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
-#include "pipeline/sensor_pipeline.h"
+#include "sinks/line_sink.h"
 
 namespace rein::sinks {
 
-class LineFileSink : public pipeline::LineSink {
+class LineFileSink : public LineSink {
  public:
   // path empty or "-": stdout.
   static Result<std::unique_ptr<LineFileSink>> open(const std::string& path);

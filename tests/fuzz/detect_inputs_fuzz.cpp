@@ -1,0 +1,62 @@
+// What the detectors parse from traffic and files, under arbitrary bytes: the content
+// extractor (request JSON, response JSON/SSE/NDJSON), mention extraction from response text,
+// install-command parsing, and the saved scope-baseline file. None may crash, and every
+// mention must lie inside the text it came from. The first byte picks the input.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "detect/llm_content.h"
+#include "detect/mentions.h"
+#include "detect/scope_drift.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace rein::detect;
+  if (size < 1) return 0;
+  const uint8_t sel = data[0];
+  std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
+  switch (sel % 4) {
+    case 0: {  // request body | response body, split at the first NUL
+      static LlmContentExtractor x;
+      size_t nul = in.find('\0');
+      rein::proto::HttpExchange ex;
+      ex.request.body = std::string(in.substr(0, nul));
+      rein::proto::HttpResponse r;
+      r.status = 200;
+      r.headers.push_back({"content-type", (sel & 4) ? "text/event-stream" : "application/json"});
+      if (nul != std::string_view::npos) r.body = std::string(in.substr(nul + 1));
+      ex.response = std::move(r);
+      auto c = x.extract(ex);
+      if (c.response_text.size() > kMaxResponseText) std::abort();
+      if (c.system_prompt && c.system_prompt->line_hashes.size() > kMaxShapeLines) std::abort();
+      if (c.tools && c.tools->names.size() > kMaxToolNames) std::abort();
+      break;
+    }
+    case 1: {
+      auto ms = extract_mentions(in);
+      if (ms.size() > kMaxMentions) std::abort();
+      for (const auto& m : ms)
+        if (uint64_t(m.offset) + m.length > in.size()) std::abort();
+      break;
+    }
+    case 2: {
+      std::vector<std::string_view> argv;
+      for (size_t a = 0; a < in.size();) {
+        size_t z = in.find(' ', a);
+        if (z == std::string_view::npos) z = in.size();
+        argv.push_back(in.substr(a, z - a));
+        a = z + 1;
+      }
+      auto inst = parse_install(argv);
+      if (inst.packages.size() > 8) std::abort();
+      break;
+    }
+    case 3:
+      (void)ScopeDriftDetector::parse(in);
+      break;
+  }
+  return 0;
+}

@@ -1,0 +1,407 @@
+// Capture and replay without a kernel: credentials are replaced before anything is kept,
+// the journal answers lookups the way the live system did, and a pipeline fed the captured
+// entries prints what the live pipeline printed.
+#include <gtest/gtest.h>
+#include <fmt/format.h>
+#include <nghttp2/nghttp2.h>
+
+#include <cstring>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "abi_record_builder.h"
+#include "llm/key_fingerprint.h"
+#include "llm/price_table.h"
+#include "pipeline/capture_inputs.h"
+#include "pipeline/capture_replay.h"
+#include "pipeline/capture_scrubber.h"
+
+namespace {
+
+using namespace rein::testrec;
+using rein::pipeline::CaptureRecorder;
+using rein::pipeline::MemoryJournal;
+using rein::pipeline::RecordingInputJournal;
+using rein::pipeline::ReplayInputJournal;
+using rein::pipeline::SecretScrubber;
+
+// A fake key: prefix of a real class, random-looking tail.
+const std::string kKey = "sk-ant-api03-Zq7Xk2LmW9pR4tVb8NcYd3HfJ6sGa1Qe5UoTi0";
+const std::string kGoogle = "AIzaSyD4kP9mQ2rT7vX1bN8cF3hJ6wL0sE5gY";
+
+rein::llm::Fingerprinter make_fp() {
+  std::array<uint8_t, 32> k{};
+  for (size_t i = 0; i < k.size(); i++) k[i] = uint8_t(i * 7 + 1);
+  return rein::llm::Fingerprinter(k);
+}
+
+std::string fp_of_header(const rein::llm::Fingerprinter& fp, std::string name, std::string value) {
+  rein::proto::HttpRequest req;
+  req.headers.push_back({std::move(name), std::move(value)});
+  return fp.fingerprint_request(req).fingerprint;
+}
+
+Bytes data_rec(const Hdr& h, uint8_t dir, uint64_t conn, uint64_t offset, std::string_view data) {
+  rein_data d{};
+  fill(d.h, REIN_REC_DATA, h);
+  d.conn = conn;
+  d.offset = offset;
+  d.len = uint32_t(data.size());
+  d.call_len = uint32_t(data.size());
+  d.fd = 7;
+  d.dir = dir;
+  d.source = REIN_SRC_OPENSSL;
+  d.peer_family = AF_INET;
+  d.peer_port = 443;
+  d.peer_addr[10] = d.peer_addr[11] = 0xff;
+  d.peer_addr[12] = 127;
+  d.peer_addr[15] = 1;
+  return assemble(d, {data});
+}
+
+std::string as_string(const Bytes& b) { return std::string(b.begin(), b.end()); }
+
+TEST(CaptureScrubber, PlaceholderKeepsLengthAndClassPrefix) {
+  auto ph = SecretScrubber::make_placeholder(kKey, 3);
+  EXPECT_EQ(ph.size(), kKey.size());
+  EXPECT_EQ(ph.rfind("sk-ant-api03-REDACTED3", 0), 0u) << ph;
+  EXPECT_EQ(ph.find(kKey.substr(13)), std::string::npos);
+  EXPECT_EQ(SecretScrubber::make_placeholder("abc", 12).size(), 3u);
+  EXPECT_EQ(SecretScrubber::make_placeholder("abcdefghij", 12), "REDACTED12");
+}
+
+TEST(CaptureScrubber, Http1HeadersQueryAndBodyTokens) {
+  auto fp = make_fp();
+  SecretScrubber s(fp);
+  std::string req = "POST /v1beta/models/x:generateContent?alt=sse&key=" + kGoogle +
+                    " HTTP/1.1\r\nHost: api.anthropic.com\r\nAuthorization: Bearer " + kKey +
+                    "\r\nx-goog-api-key: opaque-value-1234\r\n\r\n{\"note\":\"ghp_abcdefghijklmnopqrstuvwxyz0123\"}";
+  std::string bytes = as_string(data_rec({}, REIN_DIR_EGRESS, 1, 0, req));
+  const size_t size = bytes.size();
+  auto maps = s.scrub(bytes, true);
+  EXPECT_EQ(bytes.size(), size);
+  EXPECT_EQ(bytes.find(kKey), std::string::npos);
+  EXPECT_EQ(bytes.find(kKey.substr(13)), std::string::npos);
+  EXPECT_EQ(bytes.find(kGoogle), std::string::npos);
+  EXPECT_EQ(bytes.find("opaque-value-1234"), std::string::npos);
+  EXPECT_EQ(bytes.find("ghp_abcdefghijklmnopqrstuvwxyz0123"), std::string::npos);
+  EXPECT_NE(bytes.find("Authorization: Bearer sk-ant-api03-REDACTED"), std::string::npos);
+  ASSERT_GE(maps.size(), 4u);
+  // Each placeholder maps to the fingerprint the live fingerprinter gives the credential.
+  bool bearer = false, query = false;
+  for (const auto& m : maps) {
+    EXPECT_NE(bytes.find(m.placeholder), std::string::npos) << m.placeholder;
+    if (m.fingerprint == fp_of_header(fp, "authorization", "Bearer " + kKey)) bearer = true;
+    rein::proto::HttpRequest q;
+    q.target = "/?key=" + kGoogle;
+    if (m.fingerprint == fp.fingerprint_request(q).fingerprint) query = true;
+  }
+  EXPECT_TRUE(bearer);
+  EXPECT_TRUE(query);
+  // Scrubbing again finds nothing new: placeholders are not secrets.
+  EXPECT_TRUE(s.scrub(bytes, true).empty());
+}
+
+TEST(CaptureScrubber, KnownCredentialIsFoundLater) {
+  auto fp = make_fp();
+  SecretScrubber s(fp);
+  fp.set_observer(&s);
+  rein::proto::HttpRequest req;
+  req.headers.push_back({"x-api-key", "plain-opaque-credential-42"});
+  auto live = fp.fingerprint_request(req).fingerprint;
+  std::string bytes = as_string(data_rec({}, REIN_DIR_INGRESS, 1, 0, "echo plain-opaque-credential-42 back"));
+  auto maps = s.scrub(bytes, true);
+  fp.set_observer(nullptr);
+  EXPECT_EQ(bytes.find("plain-opaque-credential-42"), std::string::npos);
+  ASSERT_EQ(maps.size(), 1u);
+  EXPECT_EQ(maps[0].fingerprint, live);
+}
+
+std::string hpack_block(const std::vector<std::pair<std::string, std::string>>& headers) {
+  nghttp2_hd_deflater* d = nullptr;
+  EXPECT_EQ(nghttp2_hd_deflate_new(&d, 4096), 0);
+  std::vector<nghttp2_nv> nv;
+  for (const auto& [n, v] : headers)
+    nv.push_back({(uint8_t*)n.data(), (uint8_t*)v.data(), n.size(), v.size(), NGHTTP2_NV_FLAG_NONE});
+  std::string out(4096, '\0');
+  ssize_t n = nghttp2_hd_deflate_hd(d, (uint8_t*)out.data(), out.size(), nv.data(), nv.size());
+  nghttp2_hd_deflate_del(d);
+  EXPECT_GT(n, 0);
+  out.resize(size_t(n));
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> inflate(std::string_view block) {
+  nghttp2_hd_inflater* inf = nullptr;
+  EXPECT_EQ(nghttp2_hd_inflate_new(&inf), 0);
+  std::vector<std::pair<std::string, std::string>> out;
+  auto* in = (const uint8_t*)block.data();
+  size_t left = block.size();
+  for (;;) {
+    nghttp2_nv nv;
+    int flags = 0;
+    ssize_t n = nghttp2_hd_inflate_hd2(inf, &nv, &flags, in, left, 1);
+    if (n < 0) {
+      ADD_FAILURE() << "inflate failed";
+      break;
+    }
+    in += n;
+    left -= size_t(n);
+    if (flags & NGHTTP2_HD_INFLATE_EMIT)
+      out.emplace_back(std::string((char*)nv.name, nv.namelen), std::string((char*)nv.value, nv.valuelen));
+    if (flags & NGHTTP2_HD_INFLATE_FINAL) break;
+  }
+  nghttp2_hd_inflate_del(inf);
+  return out;
+}
+
+TEST(CaptureScrubber, Http2HuffmanHeaderBecomesRawPlaceholder) {
+  auto fp = make_fp();
+  SecretScrubber s(fp);
+  std::string block = hpack_block({{":method", "POST"},
+                                   {":path", "/v1/messages"},
+                                   {":authority", "api.anthropic.com"},
+                                   {"authorization", "Bearer " + kKey},
+                                   {"x-api-key", kKey},
+                                   {"content-type", "application/json"}});
+  std::string frame;
+  frame += char(block.size() >> 16);
+  frame += char(block.size() >> 8);
+  frame += char(block.size());
+  frame += '\x01';  // HEADERS
+  frame += '\x04';  // END_HEADERS
+  frame += std::string("\x00\x00\x00\x01", 4);
+  frame += block;
+  std::string payload = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9) + frame;
+  std::string bytes = as_string(data_rec({}, REIN_DIR_EGRESS, 1, 0, payload));
+  const size_t size = bytes.size();
+  auto maps = s.scrub(bytes, true);
+  EXPECT_EQ(bytes.size(), size);
+  size_t at = bytes.size() - block.size();
+  auto headers = inflate(std::string_view(bytes).substr(at));
+  ASSERT_EQ(headers.size(), 6u);
+  std::string auth, xkey;
+  for (const auto& [n, v] : headers) {
+    if (n == "authorization") auth = v;
+    if (n == "x-api-key") xkey = v;
+    EXPECT_EQ(v.find(kKey.substr(13)), std::string::npos) << n;
+  }
+  EXPECT_NE(auth.find("REDACTED"), std::string::npos) << auth;
+  EXPECT_NE(xkey.find("REDACTED"), std::string::npos) << xkey;
+  // Replay reads the placeholder as the credential and gets the live fingerprint.
+  rein::pipeline::RecordedCredentials creds;
+  for (const auto& m : maps) creds.add(m.placeholder, m.fingerprint);
+  auto replay_fp = rein::llm::Fingerprinter(std::array<uint8_t, 32>{});
+  replay_fp.set_observer(&creds);
+  EXPECT_EQ(fp_of_header(replay_fp, "authorization", auth), fp_of_header(fp, "authorization", "Bearer " + kKey));
+  EXPECT_EQ(fp_of_header(replay_fp, "x-api-key", xkey), fp_of_header(fp, "x-api-key", kKey));
+}
+
+TEST(CaptureJournal, RecordsChangedAnswersAndReplaysTheLatest) {
+  MemoryJournal mem;
+  RecordingInputJournal live(mem);
+  int calls = 0;
+  std::string answer = "/a";
+  auto ask = [&]() -> std::optional<std::string> {
+    calls++;
+    return answer;
+  };
+  EXPECT_EQ(live.lookup("cgroup.path/1", ask), "/a");
+  EXPECT_EQ(live.lookup("cgroup.path/1", ask), "/a");
+  answer = "/b";
+  EXPECT_EQ(live.lookup("cgroup.path/1", ask), "/b");
+  EXPECT_EQ(live.lookup("gone", [] { return std::optional<std::string>(); }), std::nullopt);
+  EXPECT_EQ(calls, 3);
+  ASSERT_EQ(mem.entries.size(), 3u);  // the repeated answer is not recorded again
+  ReplayInputJournal replay;
+  bool asked = false;
+  auto never = [&]() -> std::optional<std::string> {
+    asked = true;
+    return "live";
+  };
+  replay.on_lookup(mem.entries[0].lookup());
+  EXPECT_EQ(replay.lookup("cgroup.path/1", never), "/a");
+  replay.on_lookup(mem.entries[1].lookup());
+  EXPECT_EQ(replay.lookup("cgroup.path/1", never), "/b");
+  replay.on_lookup(mem.entries[2].lookup());
+  EXPECT_EQ(replay.lookup("gone", never), std::nullopt);
+  EXPECT_EQ(replay.lookup("never recorded", never), std::nullopt);
+  EXPECT_FALSE(asked);
+}
+
+TEST(CaptureJournal, HealthFieldsRoundTrip) {
+  auto fields = rein::pipeline::render_health_fields([](rein::sinks::JsonWriter& w) {
+    w.key("hooks");
+    w.begin_array();
+    w.begin_object();
+    w.key("hook");
+    w.string("a,\"b\"}");
+    w.end_object();
+    w.end_array();
+    w.key("policy");
+    w.null();
+    w.key("n");
+    w.number(uint64_t(3));
+  });
+  ASSERT_EQ(fields.size(), 3u);
+  EXPECT_EQ(fields[0].first, "hooks");
+  EXPECT_EQ(fields[0].second, R"([{"hook":"a,\"b\"}"}])");
+  EXPECT_EQ(fields[1].second, "null");
+  EXPECT_EQ(fields[2].second, "3");
+}
+
+TEST(CaptureJournal, CoverageEncoding) {
+  rein::pipeline::TlsCoverage c{{"libssl.so.3", "node"}, {"go: stripped"}, true, 42};
+  auto d = rein::pipeline::decode_coverage(rein::pipeline::encode_coverage(c));
+  EXPECT_EQ(d.hooked, c.hooked);
+  EXPECT_EQ(d.undecodable, c.undecodable);
+  EXPECT_TRUE(d.pending);
+  EXPECT_EQ(d.hooked_at_ns, 42u);
+}
+
+TEST(ReplayTime, ParsesRfc3339AndTimeOfDay) {
+  auto a = rein::pipeline::parse_rfc3339_ns("2026-11-30T14:02:00.5Z");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(*a, 1796047320LL * 1'000'000'000 + 500'000'000);
+  EXPECT_EQ(rein::pipeline::parse_rfc3339_ns("2026-11-30T16:02:00.5+02:00"), a);
+  EXPECT_EQ(rein::pipeline::parse_rfc3339_ns("2026-11-30T14:02:00.500000000Z"), a);
+  EXPECT_FALSE(rein::pipeline::parse_rfc3339_ns("2026-11-30"));
+  EXPECT_FALSE(rein::pipeline::parse_time_spec("14:62"));
+  EXPECT_FALSE(rein::pipeline::parse_time_spec("yesterday"));
+  auto t = rein::pipeline::parse_time_spec("14:02");
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->time_of_day);
+  // on the first event's (UTC) day
+  EXPECT_EQ(rein::pipeline::resolve_time_spec(*t, *a + 3'600'000'000'000LL), *a - 500'000'000);
+}
+
+class Lines : public rein::pipeline::LineSink {
+ public:
+  void write_line(std::string_view line) override { lines.emplace_back(line); }
+  void flush() override {}
+  std::vector<std::string> lines;
+};
+
+TEST(ReplayFilter, TimeAndAgent) {
+  Lines out;
+  rein::pipeline::ReplayOptions o;
+  o.from = rein::pipeline::parse_time_spec("14:02");
+  o.to = rein::pipeline::parse_time_spec("2026-11-30T14:09:00Z");
+  o.agent = "claude";
+  rein::pipeline::ReplayFilter f(out, o);
+  auto line = [](const char* time, const char* agent) {
+    return fmt::format(R"({{"type":"file.mutation","time":"{}","process":{{}},"agent":{}}})", time, agent);
+  };
+  f.write_line(line("2026-11-30T14:01:00.000000000Z", R"({"id":"claude-1","name":"claude"})"));
+  f.write_line(line("2026-11-30T14:03:00.000000000Z", R"({"id":"claude-1","name":"claude"})"));
+  f.write_line(line("2026-11-30T14:04:00.000000000Z", "null"));
+  f.write_line(line("2026-11-30T14:05:00.000000000Z", R"({"id":"codex-2","name":"codex"})"));
+  f.write_line(line("2026-11-30T14:10:00.000000000Z", R"({"id":"claude-1","name":"claude"})"));
+  ASSERT_EQ(out.lines.size(), 1u);
+  EXPECT_NE(out.lines[0].find("14:03:00"), std::string::npos);
+}
+
+TEST(ReplayFilter, MarksPolicyActionsUnderAnotherPolicy) {
+  Lines out;
+  rein::pipeline::ReplayOptions o;
+  o.policy_text = "x";
+  rein::pipeline::ReplayFilter f(out, o);
+  f.write_line(R"({"type":"policy.action","time":"t","outcome":"denied"})");
+  f.write_line(R"({"type":"process.exec","time":"t"})");
+  ASSERT_EQ(out.lines.size(), 2u);
+  EXPECT_EQ(out.lines[0], R"({"type":"policy.action","time":"t","outcome":"denied","replay":true,"would":"denied"})");
+  EXPECT_EQ(out.lines[1], R"({"type":"process.exec","time":"t"})");
+}
+
+// The whole loop in memory: a live pipeline with a recorder, then a Replayer fed the
+// entries, must print the same lines; the key never reaches an entry.
+TEST(CaptureReplay, InMemoryLiveAndReplayLinesMatch) {
+  auto prices_path = std::string(REIN_SOURCE_DIR) + "/data/prices.json";
+  auto prices = rein::llm::PriceTable::load(prices_path, "");
+  ASSERT_TRUE(prices) << prices.error().message;
+  auto fp = make_fp();
+  MemoryJournal mem;
+  Lines live_out;
+  {
+    CaptureRecorder rec(mem, fp);
+    rein::capture::Context ctx;
+    ctx.set_abi_version(REIN_ABI_VERSION);
+    ctx.set_realtime_minus_boottime_ns(1'700'000'000'000'000'000LL);
+    auto* spec = ctx.add_selector_specs();
+    spec->set_kind(uint32_t(rein::pipeline::SelectorKind::Exe));
+    spec->set_value("/usr/bin/agent");
+    spec->set_name("agent");
+    spec->set_agent_class(62);
+    ctx.set_prices_path(prices_path);
+    rec.context(ctx);
+    auto sels = rein::pipeline::SelectorSet::build(
+        {{rein::pipeline::SelectorKind::Exe, "/usr/bin/agent", "agent", 62}});
+    ASSERT_TRUE(sels);
+    rein::pipeline::SensorPipeline pipe(std::move(*sels), live_out,
+                                        rec.wrap(rein::pipeline::TrackFn{}), nullptr,
+                                        rein::pipeline::LlmConfig{&*prices, &fp});
+    pipe.set_input_journal(rec.inputs());
+    pipe.set_clock_offset(ctx.realtime_minus_boottime_ns());
+    pipe.set_tls_coverage(rec.wrap(rein::pipeline::TlsCoverageFn{}));
+    rec.health(pipe, 900'000'000, "started", {{"ring_drops", 0}}, [](rein::sinks::JsonWriter& w) {
+      w.key("tls_hooks");
+      w.string("process");
+    });
+    Hdr h;
+    h.tgid = 100;
+    h.agent = 100;
+    Exec x;
+    x.h = h;
+    x.flags = REIN_F_NEW_AGENT;
+    x.exe = "/usr/bin/agent";
+    x.args = {"agent", "--token", kKey};
+    auto feed = [&](const Bytes& b) {
+      pipe.on_record(b);
+      rec.record(b);
+    };
+    feed(exec_rec(x));
+    std::string body = R"({"model":"claude-sonnet-4-20250514","max_tokens":10,"messages":[{"role":"user","content":"hi"}]})";
+    std::string req = "POST /v1/messages HTTP/1.1\r\nHost: api.anthropic.com\r\nx-api-key: " + kKey +
+                      "\r\nanthropic-version: 2023-06-01\r\ncontent-type: application/json\r\n"
+                      "content-length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    std::string resp_body =
+        R"({"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-20250514","content":[{"type":"text","text":"hello"}],"stop_reason":"end_turn","usage":{"input_tokens":12,"output_tokens":3}})";
+    std::string resp = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: " +
+                       std::to_string(resp_body.size()) + "\r\n\r\n" + resp_body;
+    h.ts = 2'000'000'000;
+    feed(data_rec(h, REIN_DIR_EGRESS, 9, 0, req));
+    h.ts = 2'500'000'000;
+    feed(data_rec(h, REIN_DIR_INGRESS, 9, 0, resp));
+    pipe.tick(3'000'000'000);
+    rec.tick(3'000'000'000);
+    h.ts = 4'000'000'000;
+    feed(exit_rec(h, 0));
+    pipe.finish(5'000'000'000);
+    rec.finish(5'000'000'000);
+    rec.health(pipe, 5'000'000'000, "stopped", {{"ring_drops", 0}});
+  }
+  bool has_call = false;
+  for (const auto& l : live_out.lines) has_call |= l.find("\"type\":\"llm.call\"") != std::string::npos;
+  EXPECT_TRUE(has_call);
+  for (const auto& e : mem.entries) {
+    std::string wire = e.SerializeAsString();
+    EXPECT_EQ(wire.find(kKey), std::string::npos);
+    EXPECT_EQ(wire.find(kKey.substr(13)), std::string::npos);
+  }
+  Lines replay_out;
+  rein::pipeline::ReplayOptions o;
+  o.default_prices_path = prices_path;
+  rein::pipeline::Replayer r(replay_out, o);
+  for (const auto& e : mem.entries) ASSERT_TRUE(r.feed(e)) << e.DebugString();
+  r.end();
+  // The decode budget is one per process: this test's live run already raised its peak.
+  auto norm = [](std::string l) {
+    return std::regex_replace(l, std::regex(R"("decode_peak_bytes":\d+)"), "");
+  };
+  ASSERT_EQ(replay_out.lines.size(), live_out.lines.size());
+  for (size_t i = 0; i < live_out.lines.size(); i++)
+    EXPECT_EQ(norm(replay_out.lines[i]), norm(live_out.lines[i]));
+}
+
+}  // namespace

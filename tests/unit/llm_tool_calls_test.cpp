@@ -1,0 +1,157 @@
+#include <gtest/gtest.h>
+
+#include "llm/tool_calls.h"
+
+using rein::llm::extract_tool_calls;
+using rein::llm::ToolCallLimits;
+
+namespace {
+std::string sse(const std::string& event, const std::string& data) {
+  return (event.empty() ? "" : "event: " + event + "\n") + "data: " + data + "\n\n";
+}
+}  // namespace
+
+TEST(ToolCalls, AnthropicBuffered) {
+  std::string body = R"({"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5",
+    "content":[{"type":"text","text":"I'll edit it."},
+               {"type":"tool_use","id":"toolu_01A","name":"Write","input":{"file_path":"/w/CLAUDE.md","content":"x"}},
+               {"type":"tool_use","id":"toolu_01B","name":"Bash","input":{"command":"ls"}}],
+    "stop_reason":"tool_use","usage":{"input_tokens":10,"output_tokens":5}})";
+  auto t = extract_tool_calls(body, "application/json");
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[0].id, "toolu_01A");
+  EXPECT_EQ(t[0].name, "Write");
+  EXPECT_EQ(t[0].arguments, R"({"file_path":"/w/CLAUDE.md","content":"x"})");
+  EXPECT_EQ(t[1].id, "toolu_01B");
+  EXPECT_EQ(t[1].arguments, R"({"command":"ls"})");
+}
+
+TEST(ToolCalls, AnthropicStreamedInputJsonDeltas) {
+  std::string body =
+      sse("message_start", R"({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"model":"claude-x","usage":{"input_tokens":5,"output_tokens":1}}})") +
+      sse("content_block_start", R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})") +
+      sse("content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"ok"}})") +
+      sse("content_block_stop", R"({"type":"content_block_stop","index":0})") +
+      sse("content_block_start", R"({"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_S1","name":"Edit","input":{}}})") +
+      sse("content_block_delta", R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":""}})") +
+      sse("content_block_delta", R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"file_path\": \"/w/.ba"}})") +
+      sse("content_block_delta", R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"shrc\"}"}})") +
+      sse("content_block_stop", R"({"type":"content_block_stop","index":1})") +
+      sse("message_delta", R"({"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":30}})") +
+      sse("message_stop", R"({"type":"message_stop"})");
+  auto t = extract_tool_calls(body, "text/event-stream; charset=utf-8");
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].id, "toolu_S1");
+  EXPECT_EQ(t[0].name, "Edit");
+  EXPECT_EQ(t[0].arguments, R"({"file_path": "/w/.bashrc"})");
+}
+
+TEST(ToolCalls, OpenAIChatBufferedAndLegacyFunctionCall) {
+  std::string body = R"({"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o","choices":[{"index":0,
+    "message":{"role":"assistant","content":null,"tool_calls":[
+      {"id":"call_abc","type":"function","function":{"name":"write_file","arguments":"{\"path\":\"/w/package.json\"}"}}]},
+    "finish_reason":"tool_calls"}]})";
+  auto t = extract_tool_calls(body, "application/json");
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].id, "call_abc");
+  EXPECT_EQ(t[0].name, "write_file");
+  EXPECT_EQ(t[0].arguments, R"({"path":"/w/package.json"})");
+  std::string legacy = R"({"choices":[{"index":0,"message":{"role":"assistant","function_call":{"name":"f","arguments":"{\"a\":1}"}}}]})";
+  auto l = extract_tool_calls(legacy, "");
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0].id, "");
+  EXPECT_EQ(l[0].name, "f");
+  EXPECT_EQ(l[0].arguments, R"({"a":1})");
+}
+
+TEST(ToolCalls, OpenAIChatStreamedDeltasByIndex) {
+  auto chunk = [](const std::string& delta) {
+    return sse("", R"({"id":"chatcmpl-2","object":"chat.completion.chunk","model":"gpt-4o","choices":[{"index":0,"delta":)" + delta + R"(,"finish_reason":null}]})");
+  };
+  std::string body =
+      chunk(R"({"role":"assistant","content":null})") +
+      chunk(R"({"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"write","arguments":""}}]})") +
+      chunk(R"({"tool_calls":[{"index":1,"id":"call_2","type":"function","function":{"name":"read","arguments":""}}]})") +
+      chunk(R"({"tool_calls":[{"index":0,"function":{"arguments":"{\"path\":"}}]})") +
+      chunk(R"({"tool_calls":[{"index":1,"function":{"arguments":"{}"}}]})") +
+      chunk(R"({"tool_calls":[{"index":0,"function":{"arguments":"\"/w/go.mod\"}"}}]})") +
+      "data: [DONE]\n\n";
+  auto t = extract_tool_calls(body, "text/event-stream");
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[0].id, "call_1");
+  EXPECT_EQ(t[0].name, "write");
+  EXPECT_EQ(t[0].arguments, R"({"path":"/w/go.mod"})");
+  EXPECT_EQ(t[1].id, "call_2");
+  EXPECT_EQ(t[1].arguments, "{}");
+}
+
+TEST(ToolCalls, ResponsesBufferedAndStreamed) {
+  std::string buffered = R"({"id":"resp_1","object":"response","status":"completed","model":"gpt-4.1","output":[
+    {"type":"reasoning","id":"rs_1","summary":[]},
+    {"type":"function_call","id":"fc_1","call_id":"call_R1","name":"apply","arguments":"{\"file\":\"/w/.env\"}","status":"completed"},
+    {"type":"message","id":"msg_1","role":"assistant","content":[]}]})";
+  auto b = extract_tool_calls(buffered, "application/json");
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].id, "call_R1");  // call_id: what the function_call_output refers to
+  EXPECT_EQ(b[0].name, "apply");
+  EXPECT_EQ(b[0].arguments, R"({"file":"/w/.env"})");
+
+  std::string s =
+      sse("response.created", R"({"type":"response.created","sequence_number":0,"response":{"id":"resp_2","object":"response","output":[]}})") +
+      sse("response.output_item.added", R"({"type":"response.output_item.added","sequence_number":1,"output_index":0,"item":{"type":"function_call","id":"fc_2","call_id":"call_R2","name":"shell","arguments":""}})") +
+      sse("response.function_call_arguments.delta", R"({"type":"response.function_call_arguments.delta","sequence_number":2,"item_id":"fc_2","output_index":0,"delta":"{\"cmd\":"})") +
+      sse("response.function_call_arguments.delta", R"({"type":"response.function_call_arguments.delta","sequence_number":3,"item_id":"fc_2","output_index":0,"delta":"\"echo >> /w/.zshrc\"}"})");
+  // cut before the done events: the fragments are what there is
+  auto partial = extract_tool_calls(s, "text/event-stream");
+  ASSERT_EQ(partial.size(), 1u);
+  EXPECT_EQ(partial[0].id, "call_R2");
+  EXPECT_EQ(partial[0].arguments, R"({"cmd":"echo >> /w/.zshrc"})");
+  s += sse("response.function_call_arguments.done", R"({"type":"response.function_call_arguments.done","sequence_number":4,"item_id":"fc_2","output_index":0,"arguments":"{\"cmd\":\"echo >> /w/.zshrc\"}"})") +
+       sse("response.output_item.done", R"({"type":"response.output_item.done","sequence_number":5,"output_index":0,"item":{"type":"function_call","id":"fc_2","call_id":"call_R2","name":"shell","arguments":"{\"cmd\":\"echo >> /w/.zshrc\"}"}})") +
+       sse("response.completed", R"({"type":"response.completed","sequence_number":6,"response":{"id":"resp_2","object":"response","output":[{"type":"function_call","id":"fc_2","call_id":"call_R2","name":"shell","arguments":"{\"cmd\":\"echo >> /w/.zshrc\"}"}]}})");
+  auto full = extract_tool_calls(s, "text/event-stream");
+  ASSERT_EQ(full.size(), 1u);  // one call, not one per event that repeats it
+  EXPECT_EQ(full[0].arguments, R"({"cmd":"echo >> /w/.zshrc"})");
+}
+
+TEST(ToolCalls, GeminiFunctionCallParts) {
+  std::string body = R"({"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"write_file","args":{"path":"/w/GEMINI.md"}}}]}}],"responseId":"r1"})";
+  auto t = extract_tool_calls(body, "application/json");
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].name, "write_file");
+  EXPECT_EQ(t[0].arguments, R"({"path":"/w/GEMINI.md"})");
+}
+
+TEST(ToolCalls, NoToolCallsAndGarbage) {
+  EXPECT_TRUE(extract_tool_calls(R"({"type":"message","content":[{"type":"text","text":"hi"}]})", "").empty());
+  EXPECT_TRUE(extract_tool_calls("", "").empty());
+  EXPECT_TRUE(extract_tool_calls("{\"tool_use\": [", "").empty());
+  EXPECT_TRUE(extract_tool_calls("data: {\"tool_calls\"\n\n", "text/event-stream").empty());
+}
+
+TEST(ToolCalls, BoundedInCountAndArgumentBytes) {
+  std::string content;
+  for (int i = 0; i < 100; i++) {
+    if (i) content += ",";
+    content += R"({"type":"tool_use","id":"t)" + std::to_string(i) + R"(","name":"n","input":{"k":")" +
+               std::string(10000, 'a') + R"("}})";
+  }
+  std::string body = R"({"type":"message","content":[)" + content + "]}";
+  ToolCallLimits lim;
+  lim.max_calls = 10;
+  lim.max_argument_bytes = 100;
+  auto t = extract_tool_calls(body, "", lim);
+  ASSERT_EQ(t.size(), 10u);
+  for (const auto& c : t) {
+    EXPECT_EQ(c.arguments.size(), 100u);
+    EXPECT_TRUE(c.arguments_truncated);
+  }
+  // streamed fragments too
+  std::string s = sse("", R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"x","name":"n","input":{}}})");
+  for (int i = 0; i < 50; i++)
+    s += sse("", R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"aaaaaaaaaa"}})");
+  auto f = extract_tool_calls(s, "text/event-stream", lim);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].arguments.size(), 100u);
+  EXPECT_TRUE(f[0].arguments_truncated);
+}

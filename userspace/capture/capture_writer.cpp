@@ -1,0 +1,381 @@
+#include "capture/capture_writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+namespace rein::capture {
+
+namespace {
+
+int64_t wall_now_ns() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Creates the directory 0700, or checks an existing one is a directory; tightens its mode
+// either way (an operator's umask or an earlier mkdir -p may have widened it).
+Result<void> make_private_dir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return make_error("capture directory " + dir + ": " + std::strerror(errno));
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) return make_error("capture directory " + dir + ": " + std::strerror(errno));
+  if (::fchmod(fd.get(), 0700) != 0)
+    return make_error("capture directory " + dir + ": chmod: " + std::strerror(errno));
+  return {};
+}
+
+bool write_all(int fd, std::string_view data) {
+  size_t put = 0;
+  while (put < data.size()) {
+    ssize_t n = ::write(fd, data.data() + put, data.size() - put);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = EIO;
+      return false;
+    }
+    put += size_t(n);
+  }
+  return true;
+}
+
+// Entry.seq is field 1 (varint): a field placed first is overridden by a later one of the
+// same number, so prefixing our number never changes what the caller serialized.
+std::string with_seq(uint64_t seq, std::string_view body) {
+  std::string out;
+  out.reserve(body.size() + 11);
+  out.push_back(0x08);
+  while (seq >= 0x80) {
+    out.push_back(static_cast<char>((seq & 0x7F) | 0x80));
+    seq >>= 7;
+  }
+  out.push_back(static_cast<char>(seq));
+  out.append(body);
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CaptureWriter>> CaptureWriter::open(const std::string& dir,
+                                                           const HostKey& key,
+                                                           CaptureWriterOptions opts) {
+  if (opts.max_segment_bytes < kHeaderSize + kTrailerSize + 1)
+    return make_error("capture segment size too small");
+  if (opts.max_segments < 1) return make_error("capture must keep at least one segment");
+  if (!opts.clock) opts.clock = wall_now_ns;
+  if (opts.block_bytes == 0 || opts.block_bytes > kMaxBlockRawBytes / 2)
+    opts.block_bytes = 1u << 20;
+  if (auto ok = make_private_dir(dir); !ok) return ok.error();
+  auto existing = list_segments(dir);
+  if (!existing) return existing.error();
+  std::unique_ptr<CaptureWriter> w(new CaptureWriter(dir, key, std::move(opts)));
+  for (const auto& f : *existing) w->closed_segments_.push_back({f.index, f.path, f.size});
+  if (!existing->empty()) {
+    // A new run continues the chain: its first segment carries the hash of the newest one
+    // as it is on disk now (closed, or cut short by a crash).
+    auto sha = sha256_file(existing->back().path);
+    if (!sha) return sha.error();
+    w->prev_sha_ = *sha;
+    w->next_index_ = existing->back().index + 1;
+  }
+  // The first segment is created here so a directory we cannot write is reported at start.
+  if (!w->open_segment()) return make_error(w->stats().last_error);
+  w->thread_ = std::thread([p = w.get()] { p->run(); });
+  return w;
+}
+
+CaptureWriter::CaptureWriter(std::string dir, const HostKey& key, CaptureWriterOptions opts)
+    : dir_(std::move(dir)), key_(key), opts_(std::move(opts)) {}
+
+CaptureWriter::~CaptureWriter() {
+  close();
+}
+
+bool CaptureWriter::append(const Entry& e) {
+  std::string body;
+  try {
+    body = e.SerializeAsString();
+  } catch (const std::exception&) {  // bad_alloc: counted like any entry we cannot keep
+    drop_large_.fetch_add(1, std::memory_order_relaxed);
+    next_seq_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  return append_serialized(body);
+}
+
+bool CaptureWriter::append_serialized(std::string_view entry_bytes) {
+  uint64_t seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
+  if (entry_bytes.size() + 11 > kMaxEntryBytes) {
+    drop_large_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  return enqueue(with_seq(seq, entry_bytes));
+}
+
+bool CaptureWriter::enqueue(std::string bytes) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (closed_) {
+      drop_write_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    if (queued_bytes_ + bytes.size() > opts_.max_queue_bytes) {
+      drop_full_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    queued_bytes_ += bytes.size();
+    queue_.push_back(std::move(bytes));
+    enqueued_gen_++;
+    appended_.fetch_add(1, std::memory_order_relaxed);
+    if (queued_bytes_ < opts_.block_bytes) return true;
+  }
+  wake_.notify_one();
+  return true;
+}
+
+void CaptureWriter::flush() {
+  std::unique_lock<std::mutex> lk(mu_);
+  // The thread sets written_gen_ to enqueued_gen_ when it ends (and nothing is enqueued
+  // after close), so this returns at once after close().
+  uint64_t target = enqueued_gen_;
+  flush_requested_ = true;
+  wake_.notify_one();
+  done_.wait(lk, [&] { return written_gen_ >= target; });
+}
+
+void CaptureWriter::close() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (closed_) return;
+    closed_ = true;
+    stop_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+CaptureStats CaptureWriter::stats() const {
+  CaptureStats s;
+  s.entries_appended = appended_.load();
+  s.entries_written = written_.load();
+  s.blocks_written = blocks_.load();
+  s.bytes_written = bytes_.load();
+  s.segments_created = created_.load();
+  s.segments_deleted = deleted_.load();
+  s.dropped_queue_full = drop_full_.load();
+  s.dropped_write_error = drop_write_.load();
+  s.dropped_too_large = drop_large_.load();
+  s.current_segment = current_index_.load();
+  std::lock_guard<std::mutex> lk(mu_);
+  s.queued_bytes = queued_bytes_;
+  s.last_error = last_error_;
+  return s;
+}
+
+void CaptureWriter::set_error(const std::string& msg) {
+  std::lock_guard<std::mutex> lk(mu_);
+  last_error_ = msg;
+}
+
+int64_t CaptureWriter::now() const {
+  return opts_.clock();
+}
+
+void CaptureWriter::run() {
+  std::vector<std::string> batch;
+  int64_t next_flush = now() + opts_.flush_interval_ns;
+  for (;;) {
+    uint64_t gen;
+    bool stopping, flush_now;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      // The steady clock bounds the wait; the injectable clock decides what is due.
+      wake_.wait_for(lk, std::chrono::nanoseconds(opts_.flush_interval_ns), [&] {
+        return stop_ || flush_requested_ || queued_bytes_ >= opts_.block_bytes;
+      });
+      batch.swap(queue_);
+      queued_bytes_ = 0;
+      gen = enqueued_gen_;
+      stopping = stop_;
+      flush_now = flush_requested_;
+      flush_requested_ = false;
+    }
+    for (auto& e : batch) add_entry(e);
+    batch.clear();
+    int64_t t = now();
+    if (flush_now || stopping || t >= next_flush) {
+      if (raw_count_) write_block();
+      next_flush = t + opts_.flush_interval_ns;
+    }
+    // An idle segment past its age is closed too, so age bounds what one file spans.
+    if (fd_ && seg_blocks_ > 0 && t - seg_created_ >= opts_.max_segment_age_ns) {
+      close_segment();
+      open_segment();
+    }
+    // Entries still in the pending block are not written yet: a flush() that came in
+    // during this round is served by the next one (flush_requested_ is still set).
+    if (raw_count_ == 0) {
+      std::lock_guard<std::mutex> lk(mu_);
+      written_gen_ = gen;
+    }
+    done_.notify_all();
+    if (stopping) break;
+  }
+  close_segment();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    written_gen_ = enqueued_gen_;
+  }
+  done_.notify_all();
+}
+
+void CaptureWriter::add_entry(const std::string& e) {
+  if (raw_.size() + 4 + e.size() > opts_.block_bytes && raw_count_) write_block();
+  append_entry_frame(raw_, e);
+  raw_count_++;
+}
+
+void CaptureWriter::write_block() {
+  const uint32_t count = raw_count_;
+  auto drop = [&](const std::string& why) {
+    drop_write_.fetch_add(count, std::memory_order_relaxed);
+    set_error(why);
+  };
+  Digest mac{};
+  auto block = encode_block(raw_, count, key_, chain_, &mac);
+  if (block && fd_ && seg_blocks_ > 0 &&
+      (seg_bytes_ + block->size() + kTrailerSize > opts_.max_segment_bytes ||
+       now() - seg_created_ >= opts_.max_segment_age_ns)) {
+    close_segment();
+  }
+  if (block && !fd_) {
+    if (!open_segment()) {
+      raw_.clear();
+      raw_count_ = 0;
+      return drop(stats().last_error);
+    }
+    // the MAC chain starts over in the new segment (rare: once per rotation)
+    block = encode_block(raw_, count, key_, chain_, &mac);
+  }
+  raw_.clear();
+  raw_count_ = 0;
+  if (!block) return drop(block.error().message);
+  if (!write_all(fd_.get(), *block)) {
+    int err = errno;
+    drop(seg_path_ + ": write: " + std::strerror(err));
+    // Cut the partial block off so the segment stays verifiable up to its last whole block.
+    if (::ftruncate(fd_.get(), off_t(seg_bytes_)) != 0 ||
+        ::lseek(fd_.get(), off_t(seg_bytes_), SEEK_SET) < 0) {
+      seg_dirty_ = true;
+      close_segment();
+    }
+    return;
+  }
+  chain_ = mac;
+  seg_sha_->update(*block);
+  seg_bytes_ += block->size();
+  seg_blocks_++;
+  seg_entries_ += count;
+  blocks_.fetch_add(1, std::memory_order_relaxed);
+  bytes_.fetch_add(block->size(), std::memory_order_relaxed);
+  written_.fetch_add(count, std::memory_order_relaxed);
+}
+
+bool CaptureWriter::open_segment() {
+  apply_retention();
+  const uint64_t index = next_index_;
+  std::string path = dir_ + "/" + segment_file_name(index);
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) {
+    set_error(path + ": " + std::strerror(errno));
+    return false;
+  }
+  // O_CREAT's mode is filtered by the umask, which can only narrow it; fchmod makes 0600
+  // exact whatever the umask (and the directory is 0700 anyway).
+  if (::fchmod(fd.get(), 0600) != 0) {
+    set_error(path + ": chmod: " + std::strerror(errno));
+    ::unlink(path.c_str());
+    return false;
+  }
+  SegmentHeader h;
+  h.index = index;
+  h.created_unix_ns = now();
+  h.retained_from = closed_segments_.empty() ? index : closed_segments_.front().index;
+  h.key_id = key_id_of(key_);
+  h.prev_sha256 = prev_sha_;
+  Digest mac{};
+  std::string bytes = encode_header(h, key_, &mac);
+  if (!write_all(fd.get(), bytes)) {
+    set_error(path + ": write: " + std::strerror(errno));
+    ::unlink(path.c_str());
+    return false;
+  }
+  fd_ = std::move(fd);
+  seg_path_ = std::move(path);
+  seg_index_ = index;
+  next_index_ = index + 1;
+  seg_bytes_ = bytes.size();
+  seg_created_ = h.created_unix_ns;
+  seg_blocks_ = 0;
+  seg_entries_ = 0;
+  seg_dirty_ = false;
+  chain_ = mac;
+  seg_sha_ = std::make_unique<Sha256>();
+  seg_sha_->update(bytes);
+  created_.fetch_add(1, std::memory_order_relaxed);
+  bytes_.fetch_add(bytes.size(), std::memory_order_relaxed);
+  current_index_.store(index, std::memory_order_relaxed);
+  return true;
+}
+
+void CaptureWriter::close_segment() {
+  if (!fd_) return;
+  if (!seg_dirty_) {
+    std::string t = encode_trailer(seg_blocks_, seg_entries_, key_, chain_);
+    if (write_all(fd_.get(), t)) {
+      seg_sha_->update(t);
+      seg_bytes_ += t.size();
+      bytes_.fetch_add(t.size(), std::memory_order_relaxed);
+    } else {
+      set_error(seg_path_ + ": write trailer: " + std::strerror(errno));
+      seg_dirty_ = true;
+    }
+  }
+  if (::fdatasync(fd_.get()) != 0) set_error(seg_path_ + ": fdatasync: " + std::strerror(errno));
+  fd_.reset();
+  if (seg_dirty_) {
+    // What is on disk is not what we hashed: the next header must chain to the real bytes.
+    auto sha = sha256_file(seg_path_);
+    prev_sha_ = sha ? *sha : Digest{};
+  } else {
+    prev_sha_ = seg_sha_->finish();
+  }
+  struct stat st {};
+  uint64_t size = ::stat(seg_path_.c_str(), &st) == 0 ? uint64_t(st.st_size) : seg_bytes_;
+  closed_segments_.push_back({seg_index_, seg_path_, size});
+}
+
+// Run before a segment is created, so the budget holds with the new one at full size and
+// its header can record where the kept chain starts.
+void CaptureWriter::apply_retention() {
+  uint64_t total = 0;
+  for (const auto& c : closed_segments_) total += c.size;
+  while (!closed_segments_.empty() && (closed_segments_.size() + 1 > opts_.max_segments ||
+                                       total + opts_.max_segment_bytes > opts_.max_total_bytes)) {
+    const Closed& c = closed_segments_.front();
+    if (::unlink(c.path.c_str()) != 0 && errno != ENOENT) {
+      set_error(c.path + ": retention: " + std::strerror(errno));
+      break;  // keeping it is safe: verify accepts segments older than retained_from
+    }
+    total -= c.size;
+    deleted_.fetch_add(1, std::memory_order_relaxed);
+    closed_segments_.erase(closed_segments_.begin());
+  }
+}
+
+}  // namespace rein::capture

@@ -1,0 +1,130 @@
+// Writes the capture journal (`rein run --capture DIR`) without ever blocking the sensor:
+// append() only queues (bounded); one thread compresses, writes, rotates segments and
+// applies retention. What cannot be queued or written is dropped and counted by reason.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "capture/capture.pb.h"
+#include "capture/capture_key.h"
+#include "capture/segment_format.h"
+#include "capture/unique_fd.h"
+#include "common/result.h"
+
+namespace rein::capture {
+
+struct CaptureWriterOptions {
+  uint64_t max_segment_bytes = 64ull << 20;             // rotate before a segment grows past this
+  int64_t max_segment_age_ns = 3600ll * 1'000'000'000;  // rotate a segment this old
+  uint64_t max_total_bytes = 1024ull << 20;             // retention: all segments together
+  uint32_t max_segments = 64;                           // retention: segment files kept
+  size_t max_queue_bytes = 32u << 20;                   // appended but not yet written
+  size_t block_bytes = 1u << 20;                        // raw entry bytes per compressed block
+  int64_t flush_interval_ns = 1'000'000'000;            // a crash loses at most about this much
+  // Wall clock (unix ns) for segment creation times and age rotation; tests inject one.
+  std::function<int64_t()> clock;
+};
+
+struct CaptureStats {
+  uint64_t entries_appended = 0;  // accepted into the queue
+  uint64_t entries_written = 0;
+  uint64_t blocks_written = 0;
+  uint64_t bytes_written = 0;  // file bytes, all segments of this run
+  uint64_t segments_created = 0;
+  uint64_t segments_deleted = 0;  // by retention
+  uint64_t dropped_queue_full = 0;
+  uint64_t dropped_write_error = 0;
+  uint64_t dropped_too_large = 0;
+  uint64_t queued_bytes = 0;
+  uint64_t current_segment = 0;  // index of the segment being written
+  std::string last_error;        // of the last failed write or file operation
+};
+
+class CaptureWriter {
+ public:
+  // Creates `dir` (0700) if needed and continues the chain after the newest segment in it.
+  static Result<std::unique_ptr<CaptureWriter>> open(const std::string& dir, const HostKey& key,
+                                                     CaptureWriterOptions opts = {});
+  ~CaptureWriter();  // writes everything queued, closes the last segment with its trailer
+  CaptureWriter(const CaptureWriter&) = delete;
+  CaptureWriter& operator=(const CaptureWriter&) = delete;
+
+  // Never blocks on I/O. The writer numbers entries (Entry.seq, leave it 0): a gap in seq
+  // on reading means entries were dropped there. Returns false when the entry was dropped.
+  bool append(const Entry& e);
+  bool append_serialized(std::string_view entry_bytes);
+
+  // Waits until everything appended before the call is written (tests, shutdown).
+  void flush();
+  // Drains, closes the last segment and stops the thread; later appends are dropped.
+  void close();
+
+  CaptureStats stats() const;
+  const std::string& dir() const { return dir_; }
+
+ private:
+  struct Closed {
+    uint64_t index;
+    std::string path;
+    uint64_t size;
+  };
+  CaptureWriter(std::string dir, const HostKey& key, CaptureWriterOptions opts);
+  bool enqueue(std::string bytes);
+  void run();
+  // Writer thread only:
+  void add_entry(const std::string& e);
+  void write_block();
+  bool open_segment();
+  void close_segment();
+  void apply_retention();
+  void set_error(const std::string& msg);
+  int64_t now() const;
+
+  const std::string dir_;
+  const HostKey key_;
+  const CaptureWriterOptions opts_;
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  std::vector<std::string> queue_;
+  size_t queued_bytes_ = 0;
+  uint64_t enqueued_gen_ = 0;
+  uint64_t written_gen_ = 0;
+  bool flush_requested_ = false;
+  bool stop_ = false;
+  bool closed_ = false;
+  std::string last_error_;
+  std::atomic<uint64_t> next_seq_{1};
+
+  std::atomic<uint64_t> appended_{0}, written_{0}, blocks_{0}, bytes_{0}, created_{0}, deleted_{0},
+      drop_full_{0}, drop_write_{0}, drop_large_{0}, current_index_{0};
+
+  // Writer thread state.
+  std::string raw_;
+  uint32_t raw_count_ = 0;
+  UniqueFd fd_;
+  std::string seg_path_;
+  uint64_t seg_index_ = 0;
+  uint64_t next_index_ = 0;
+  uint64_t seg_bytes_ = 0;
+  int64_t seg_created_ = 0;
+  uint32_t seg_blocks_ = 0;
+  uint64_t seg_entries_ = 0;
+  bool seg_dirty_ = false;  // a failed write left bytes we could not cut off
+  Digest chain_{};
+  Digest prev_sha_{};
+  std::unique_ptr<Sha256> seg_sha_;
+  std::vector<Closed> closed_segments_;
+
+  std::thread thread_;
+};
+
+}  // namespace rein::capture

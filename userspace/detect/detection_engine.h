@@ -1,0 +1,74 @@
+// The detectors behind one interface the pipeline feeds with typed facts (detect/facts.h);
+// each call returns the detections it caused, which the pipeline emits as detect.<kind>
+// events and routes to the enforcer when their action is not "alert". Runs on the
+// pipeline's thread. docs/detections.md describes every detector.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "detect/cost_anomaly.h"
+#include "detect/facts.h"
+#include "detect/hallucinated_endpoint.h"
+#include "detect/llm_content.h"
+#include "detect/prompt_drift.h"
+#include "detect/retry_spiral.h"
+#include "detect/scope_drift.h"
+#include "detect/secrets_in_prompt.h"
+#include "policy/detections.h"
+
+namespace rein::detect {
+
+class DetectionEngine {
+ public:
+  DetectionEngine();
+  void configure(const policy::DetectionsConfig& c);
+  const policy::DetectionsConfig& config() const { return cfg_; }
+  void set_time_format(TimeFormat f);
+  void set_wall_clock(WallClock c) { scope_.set_wall_clock(std::move(c)); }
+  // Learned scope baselines live in DIR/detect-baselines.json.
+  Result<void> set_state_dir(const std::string& dir);
+
+  // Bodies of an LLM exchange -> the few facts the detectors use (the bodies are not kept).
+  LlmContent content(const proto::HttpExchange& ex);
+  // The secrets/PII scanner for request bodies (detect.secret_in_prompt); null: not scanned.
+  // Not owned.
+  void set_secret_scanner(const SecretScanner* s) { scanner_ = s; }
+
+  std::vector<Detection> on_llm(const LlmFact& f);
+  std::vector<Detection> on_dns(const DnsFact& f);
+  std::vector<Detection> on_connect(const ConnectFact& f);
+  std::vector<Detection> on_http(const HttpFact& f);
+  std::vector<Detection> on_exec(const ExecFact& f);
+  std::vector<Detection> on_exit(const ExitFact& f);
+  std::vector<Detection> on_file(const FileFact& f);
+  void on_session_end(std::string_view session);
+  // Periodic: closes spend buckets, saves learned baselines (at most every 30 s).
+  void tick(uint64_t now_ns);
+  Result<void> flush() { return scope_.save(); }
+
+  // Entries held by all detectors (the memory bound reported in sensor.health).
+  size_t tracked() const;
+  const std::map<std::string, uint64_t>& counts() const { return counts_; }
+  uint64_t save_errors() const { return save_errors_; }
+
+ private:
+  std::vector<Detection> counted(std::vector<Detection> ds);
+
+  policy::DetectionsConfig cfg_;
+  LlmContentExtractor extractor_;
+  RetrySpiralDetector retry_;
+  HallucinatedEndpointDetector hallucinated_;
+  ScopeDriftDetector scope_;
+  CostAnomalyDetector cost_;
+  PromptDriftDetector prompt_;
+  SecretsInPromptDetector secrets_;
+  const SecretScanner* scanner_ = nullptr;
+  std::map<std::string, uint64_t> counts_;  // detections by kind
+  uint64_t last_save_ns_ = 0;
+  uint64_t save_errors_ = 0;
+};
+
+}  // namespace rein::detect

@@ -1,0 +1,63 @@
+// What the detectors need from an LLM exchange's bodies, extracted once and then dropped:
+// a hash of the request with volatile fields removed, the shape (hash, size, per-line
+// hashes, tool names) of its system prompt and tool list, the assistant text (bounded, for
+// mentions of hosts, URLs and packages) and a signature of the tool calls it asked for.
+// No body is kept past the call that carried it.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "detect/secret_scanner.h"
+#include "proto/http_message.h"
+
+namespace rein::detect {
+
+inline constexpr size_t kMaxResponseText = 256 * 1024;
+inline constexpr size_t kMaxShapeLines = 512;
+inline constexpr size_t kMaxToolNames = 128;
+
+struct TextShape {
+  std::string hash;  // first 16 hex digits of SHA-256
+  uint64_t size = 0;
+  std::vector<uint64_t> line_hashes;  // at most kMaxShapeLines, for a diff summary
+  std::vector<std::string> names;     // tools: their names (at most kMaxToolNames)
+};
+
+struct LlmContent {
+  bool request_parsed = false;
+  uint64_t request_hash = 0;  // 0 when the body was not parseable JSON (e.g. truncated)
+  std::optional<TextShape> system_prompt;
+  std::optional<TextShape> tools;
+  // Hash of the conversation's first non-system message: calls that continue one
+  // conversation share it; a sub-agent or side task (a new conversation) does not.
+  uint64_t conversation = 0;
+  // Only during the call that carried it: the detectors extract mentions and drop it.
+  std::string response_text;
+  bool response_text_truncated = false;
+  uint64_t tool_call_hash = 0;  // 0: the response asked for no tool call
+  std::string tool_call_names;  // comma-joined, bounded
+  // Secrets and PII in the request body (types, counts, places, fingerprints: no values).
+  std::vector<SecretFinding> secrets;
+  bool secrets_truncated = false;
+};
+
+class LlmContentExtractor {
+ public:
+  LlmContentExtractor();
+  ~LlmContentExtractor();
+  LlmContent extract(const proto::HttpExchange& ex);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// 64-bit FNV-1a, for hashes that never leave the process.
+uint64_t fnv1a(std::string_view s, uint64_t h = 1469598103934665603ULL);
+// First 16 hex digits of SHA-256.
+std::string short_sha256(std::string_view s);
+
+}  // namespace rein::detect

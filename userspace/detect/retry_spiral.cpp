@@ -1,0 +1,159 @@
+#include "detect/retry_spiral.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace rein::detect {
+
+namespace {
+constexpr size_t kMaxSessions = 4096;
+constexpr size_t kMaxSeriesPerSession = 256;
+constexpr size_t kMaxAttempts = 1024;
+constexpr size_t kMaxGapsShown = 16;
+
+template <typename M>
+void bound_series(M& m, uint64_t now, uint64_t window) {
+  for (auto it = m.begin(); it != m.end();) {
+    auto& a = it->second.attempts;
+    if (a.empty() || (now > a.back().ts + window && now > it->second.quiet_until))
+      it = m.erase(it);
+    else
+      ++it;
+  }
+  while (m.size() > kMaxSeriesPerSession) m.erase(m.begin());
+}
+}  // namespace
+
+size_t RetrySpiralDetector::tracked() const {
+  size_t n = 0;
+  for (const auto& [k, s] : sessions_)
+    n += 1 + s.failures.attempts.size() + s.requests.size() + s.tool_calls.size();
+  return n;
+}
+
+void RetrySpiralDetector::judge(const LlmFact& f, Series& s, Attempt a, uint32_t threshold,
+                                std::string_view pattern, std::vector<Detection>& out) {
+  const uint64_t window = uint64_t(cfg_.window.count()) * 1'000'000'000ULL;
+  while (!s.attempts.empty() &&
+         (f.ts_ns > s.attempts.front().ts + window || s.attempts.size() >= kMaxAttempts))
+    s.attempts.pop_front();
+  s.attempts.push_back(std::move(a));
+  if (f.ts_ns < s.quiet_until) {
+    s.quiet_until = f.ts_ns + window;  // the same spiral goes on
+    return;
+  }
+  if (s.attempts.size() < threshold) return;
+  s.quiet_until = f.ts_ns + window;
+  // What the repetition cost: every failed attempt, or every repeat after the first.
+  const size_t first_wasted = pattern == "failures" ? 0 : 1;
+  double usd = 0;
+  int64_t tokens = 0;
+  for (size_t i = first_wasted; i < s.attempts.size(); i++) {
+    usd += s.attempts[i].usd;
+    tokens += s.attempts[i].tokens;
+  }
+  // Back-off: did the gaps grow, and did they honour retry-after?
+  std::vector<double> gaps;
+  bool honoured = true, hinted = false;
+  for (size_t i = 1; i < s.attempts.size(); i++) {
+    double g = double(s.attempts[i].ts - s.attempts[i - 1].ts) / 1e9;
+    gaps.push_back(g);
+    if (s.attempts[i - 1].retry_after_s >= 0) {
+      hinted = true;
+      if (g + 0.05 < s.attempts[i - 1].retry_after_s) honoured = false;
+    }
+  }
+  bool grew = gaps.size() >= 2 && gaps.back() > gaps.front() * 1.5 && gaps.back() >= 0.5;
+  const auto& call = *f.call;
+  auto d = make_detection(
+      "retry_spiral", f.who, f.ts_ns, cfg_.action,
+      fmt::format("{} {} in {}s ({})", s.attempts.size(),
+                  pattern == "failures"    ? "failed LLM calls"
+                  : pattern == "identical" ? "near-identical LLM requests"
+                                           : "identical tool calls from the model",
+                  cfg_.window.count(),
+                  call.request_model.empty() ? call.provider : call.request_model),
+      [&](sinks::JsonWriter& w) {
+        w.key("pattern");
+        w.string(pattern);
+        w.key("count");
+        w.number(uint64_t(s.attempts.size()));
+        w.key("window_s");
+        w.number(int64_t(cfg_.window.count()));
+        w.key("threshold");
+        w.number(uint64_t(threshold));
+        w.key("provider");
+        w.string(call.provider);
+        w.key("model");
+        w.string(call.request_model);
+        if (pattern == "tool_calls" && f.content) {
+          w.key("tool");
+          w.string(f.content->tool_call_names);
+        }
+        w.key("first");
+        w.string(time_ ? time_(s.attempts.front().ts) : fmt::format("{}", s.attempts.front().ts));
+        w.key("last");
+        w.string(time_ ? time_(s.attempts.back().ts) : fmt::format("{}", s.attempts.back().ts));
+        w.key("statuses");
+        w.begin_array();
+        for (const auto& x : s.attempts) w.number(int64_t(x.status));
+        w.end_array();
+        w.key("response_ids");
+        w.begin_array();
+        for (const auto& x : s.attempts)
+          if (!x.response_id.empty()) w.string(x.response_id);
+        w.end_array();
+        w.key("wasted_tokens");
+        w.number(tokens);
+        w.key("wasted_usd");
+        w.number(usd);
+        w.key("gaps_s");
+        w.begin_array();
+        for (size_t i = 0; i < gaps.size() && i < kMaxGapsShown; i++) w.number(gaps[i]);
+        w.end_array();
+        w.key("backoff");
+        w.boolean(grew);
+        w.key("retry_after_honoured");
+        if (hinted)
+          w.boolean(honoured);
+        else
+          w.null();
+      });
+  d.cost_usd = usd;
+  d.tokens = tokens;
+  out.push_back(std::move(d));
+}
+
+void RetrySpiralDetector::on_llm(const LlmFact& f, std::vector<Detection>& out) {
+  if (!cfg_.enabled || f.who.session.empty() || !f.call) return;
+  const auto& c = *f.call;
+  auto [it, fresh] = sessions_.try_emplace(std::string(f.who.session));
+  Session& s = it->second;
+  s.last = f.ts_ns;
+  if (fresh) bound_by_last(sessions_, kMaxSessions);
+  auto found = sessions_.find(std::string(f.who.session));
+  if (found == sessions_.end()) return;
+  Session& ses = found->second;
+  const uint64_t window = uint64_t(cfg_.window.count()) * 1'000'000'000ULL;
+  bound_series(ses.requests, f.ts_ns, window);
+  bound_series(ses.tool_calls, f.ts_ns, window);
+  Attempt a{f.ts_ns,
+            c.status,
+            call_usd(c),
+            call_tokens(c),
+            c.retry_after_s.value_or(-1),
+            c.response_id.substr(0, 128)};
+  if (call_failed(c)) {
+    judge(f, ses.failures, a, cfg_.failures, "failures", out);
+    return;
+  }
+  ses.failures.quiet_until = 0;  // a success ends a failure spiral
+  ses.failures.attempts.clear();
+  if (f.content && f.content->request_hash)
+    judge(f, ses.requests[f.content->request_hash], a, cfg_.identical, "identical", out);
+  if (f.content && f.content->tool_call_hash)
+    judge(f, ses.tool_calls[f.content->tool_call_hash], a, cfg_.tool_repeats, "tool_calls", out);
+}
+
+}  // namespace rein::detect

@@ -1,0 +1,49 @@
+// Retry spiral: one agent session repeating LLM calls that fail (429, 5xx, overloaded, no
+// response), repeating near-identical successful requests, or its model emitting the same
+// tool call with the same arguments, N times within a window. One spiral is one event:
+// after firing, the same pattern is quiet until it stops for a whole window.
+#pragma once
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "detect/detector_util.h"
+
+namespace rein::detect {
+
+class RetrySpiralDetector {
+ public:
+  void configure(const policy::RetrySpiralConfig& c) { cfg_ = c; }
+  void set_time_format(TimeFormat f) { time_ = std::move(f); }
+  void on_llm(const LlmFact& f, std::vector<Detection>& out);
+  void on_session_end(std::string_view session) { sessions_.erase(std::string(session)); }
+  size_t tracked() const;
+
+ private:
+  struct Attempt {
+    uint64_t ts = 0;
+    int status = 0;
+    double usd = 0;
+    int64_t tokens = 0;
+    double retry_after_s = -1;
+    std::string response_id;
+  };
+  struct Series {
+    std::deque<Attempt> attempts;
+    uint64_t quiet_until = 0;  // fired: no new event before this (extended while it goes on)
+  };
+  struct Session {
+    Series failures;
+    std::unordered_map<uint64_t, Series> requests, tool_calls;
+    uint64_t last = 0;
+  };
+  void judge(const LlmFact& f, Series& s, Attempt a, uint32_t threshold, std::string_view pattern,
+             std::vector<Detection>& out);
+
+  policy::RetrySpiralConfig cfg_;
+  TimeFormat time_;
+  std::unordered_map<std::string, Session> sessions_;
+};
+
+}  // namespace rein::detect

@@ -1,0 +1,65 @@
+// Scope drift: per agent name, a baseline of executables, directories written, hosts:ports
+// and LLM providers/models, declared in the policy or learned during `learn_for` from the
+// name's first sighting (wall clock, kept in --state-dir so it survives restarts). After
+// that, the first action outside the baseline is one event; the new item then joins the
+// baseline (so one new directory is one event, and writes below it are inside), entries
+// unseen for `max_age` age out, and at most max_events_per_hour events per name are sent
+// (the rest are counted in the next one).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "detect/detector_util.h"
+
+namespace rein::detect {
+
+using WallClock = std::function<int64_t()>;  // unix seconds
+
+class ScopeDriftDetector {
+ public:
+  void configure(const policy::ScopeDriftConfig& c);
+  void set_time_format(TimeFormat f) { time_ = std::move(f); }
+  void set_wall_clock(WallClock c) { wall_ = std::move(c); }
+  // Learned baselines are loaded from and saved to this file (empty: memory only).
+  Result<void> load(const std::string& path);
+  Result<void> save();
+  bool dirty() const { return dirty_; }
+
+  void on_exec(const ExecFact& f, std::vector<Detection>& out);
+  void on_file(const FileFact& f, std::vector<Detection>& out);
+  void on_connect(const ConnectFact& f, std::vector<Detection>& out);
+  void on_llm(const LlmFact& f, std::vector<Detection>& out);
+  size_t tracked() const;
+
+  // Parses a saved baseline file; exposed for the fuzzer.
+  struct Baseline {
+    int64_t since = 0;                     // unix seconds of the first sighting
+    std::map<std::string, int64_t> items;  // "dimension\x1fvalue" -> last seen (unix s)
+    int64_t hour_start = 0;
+    uint32_t hour_events = 0;
+    uint64_t suppressed = 0;
+  };
+  static Result<std::map<std::string, Baseline>> parse(std::string_view text);
+
+ private:
+  void observe(const Who& who, uint64_t ts, std::string_view dimension, const std::string& value,
+               std::vector<Detection>& out);
+  int64_t now() const;
+
+  policy::ScopeDriftConfig cfg_;
+  TimeFormat time_;
+  WallClock wall_;
+  std::string path_;
+  std::map<std::string, Baseline> learned_;
+  bool dirty_ = false;
+};
+
+// The directory a write lands in, with scratch trees folded (/tmp/x/y -> /tmp); empty for
+// paths not judged (relative, /proc, /dev, /sys).
+std::string written_directory(std::string_view path);
+
+}  // namespace rein::detect

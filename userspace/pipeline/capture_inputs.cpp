@@ -1,0 +1,394 @@
+#include "pipeline/capture_inputs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fmt/format.h>
+
+#include "process/proc_reader.h"
+#include "rein/abi/events.h"
+
+namespace rein::pipeline {
+
+namespace {
+bool all_digits(const char* s) {
+  if (!*s) return false;
+  for (; *s; s++)
+    if (*s < '0' || *s > '9') return false;
+  return true;
+}
+
+void put_u64(std::string& out, uint64_t v) { (out += std::to_string(v)) += '\0'; }
+void put_str(std::string& out, std::string_view v) { (out += v) += '\0'; }
+
+// Splits a JSON object our JsonWriter made into its top-level members.
+HealthFields split_object(std::string_view obj) {
+  HealthFields out;
+  if (obj.size() < 2 || obj.front() != '{') return out;
+  size_t i = 1;
+  while (i < obj.size() && obj[i] == '"') {
+    size_t k = i + 1;
+    while (k < obj.size() && obj[k] != '"') k += obj[k] == '\\' ? 2 : 1;
+    std::string key(obj.substr(i + 1, k - i - 1));
+    size_t v = k + 2;  // past '":'
+    int depth = 0;
+    bool in_str = false;
+    size_t e = v;
+    for (; e < obj.size(); e++) {
+      char c = obj[e];
+      if (in_str) {
+        if (c == '\\') e++;
+        else if (c == '"') in_str = false;
+        continue;
+      }
+      if (c == '"') in_str = true;
+      else if (c == '{' || c == '[') depth++;
+      else if (c == '}' || c == ']') {
+        if (depth == 0) break;
+        depth--;
+      } else if (c == ',' && depth == 0) {
+        break;
+      }
+    }
+    if (e > obj.size()) break;
+    out.emplace_back(std::move(key), std::string(obj.substr(v, e - v)));
+    i = e + 1;
+  }
+  return out;
+}
+}  // namespace
+
+std::optional<std::string> RecordingInputJournal::lookup(
+    std::string_view key, const std::function<std::optional<std::string>()>& compute) {
+  auto v = compute();
+  std::string k(key);
+  auto it = last_.find(k);
+  if (it != last_.end() && it->second == v) return v;
+  if (last_.size() >= 65536) last_.clear();  // a bound: the same answers get recorded again
+  last_[k] = v;
+  capture::Entry e;
+  auto* l = e.mutable_lookup();
+  l->set_key(std::move(k));
+  l->set_found(v.has_value());
+  if (v) l->set_value(*v);
+  sink_.append(std::move(e));
+  return v;
+}
+
+void ReplayInputJournal::on_lookup(const capture::Lookup& l) {
+  answers_[l.key()] = l.found() ? std::optional<std::string>(l.value()) : std::nullopt;
+}
+
+std::optional<std::string> ReplayInputJournal::lookup(
+    std::string_view key, const std::function<std::optional<std::string>()>&) {
+  auto it = answers_.find(std::string(key));
+  return it == answers_.end() ? std::nullopt : it->second;
+}
+
+std::vector<capture::ProcFile> snapshot_proc(const std::string& proc_root, SecretScrubber* scrubber,
+                                             std::vector<SecretMapping>* mappings) {
+  std::vector<capture::ProcFile> out;
+  DIR* dir = ::opendir(proc_root.c_str());
+  if (!dir) return out;
+  while (const dirent* de = ::readdir(dir)) {
+    if (!all_digits(de->d_name)) continue;
+    const std::string pid = de->d_name;
+    const std::string base = proc_root + "/" + pid;
+    auto add = [&](const char* name, std::string content, bool link) {
+      capture::ProcFile f;
+      f.set_path(pid + "/" + name);
+      f.set_content(std::move(content));
+      f.set_symlink(link);
+      out.push_back(std::move(f));
+    };
+    auto stat = process::read_file_bounded(base + "/stat", process::kMaxSmallProcFileBytes);
+    if (!stat) continue;  // gone: seed_from_proc would skip it too
+    add("stat", std::move(*stat), false);
+    if (auto status = process::read_file_bounded(base + "/status", process::kMaxSmallProcFileBytes)) {
+      size_t u = status->find("\nUid:");
+      if (u != std::string::npos) {
+        size_t e = status->find('\n', u + 1);
+        add("status", status->substr(u + 1, e == std::string::npos ? e : e - u), false);
+      }
+    }
+    bool cut = false;
+    if (auto cmd = process::read_file_bounded(base + "/cmdline", process::kMaxCmdlineBytes, &cut)) {
+      if (scrubber) {
+        auto m = scrubber->scrub(*cmd, true);
+        if (mappings) mappings->insert(mappings->end(), m.begin(), m.end());
+      }
+      add("cmdline", std::move(*cmd), false);
+    }
+    if (auto exe = process::read_link_bounded(base + "/exe")) add("exe", std::move(*exe), true);
+    if (auto cwd = process::read_link_bounded(base + "/cwd")) add("cwd", std::move(*cwd), true);
+    if (auto cg = process::read_file_bounded(base + "/cgroup", process::kMaxSmallProcFileBytes))
+      add("cgroup", std::move(*cg), false);
+  }
+  ::closedir(dir);
+  return out;
+}
+
+Result<void> materialize_proc(const google::protobuf::RepeatedPtrField<capture::ProcFile>& files,
+                              const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return make_error(fmt::format("{}: {}", dir, std::strerror(errno)));
+  for (const auto& f : files) {
+    const std::string& rel = f.path();
+    size_t slash = rel.find('/');
+    // "<pid>/<name>": nothing else (a hostile capture must not write outside dir)
+    if (slash == std::string::npos || slash == 0 || rel.find('/', slash + 1) != std::string::npos ||
+        !all_digits(rel.substr(0, slash).c_str()) || rel.find("..") != std::string::npos)
+      return make_error(fmt::format("capture: bad /proc snapshot path {:?}", rel));
+    std::string pid_dir = dir + "/" + rel.substr(0, slash);
+    if (::mkdir(pid_dir.c_str(), 0700) != 0 && errno != EEXIST)
+      return make_error(fmt::format("{}: {}", pid_dir, std::strerror(errno)));
+    std::string path = dir + "/" + rel;
+    if (f.symlink()) {
+      if (::symlink(f.content().c_str(), path.c_str()) != 0 && errno != EEXIST)
+        return make_error(fmt::format("{}: {}", path, std::strerror(errno)));
+      continue;
+    }
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return make_error(fmt::format("{}: {}", path, std::strerror(errno)));
+    const std::string& c = f.content();
+    size_t done = 0;
+    while (done < c.size()) {
+      ssize_t n = ::write(fd, c.data() + done, c.size() - done);
+      if (n <= 0) break;
+      done += size_t(n);
+    }
+    ::close(fd);
+    if (done != c.size()) return make_error(fmt::format("{}: short write", path));
+  }
+  return {};
+}
+
+void remove_tree(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return;
+  while (const dirent* de = ::readdir(d)) {
+    std::string name = de->d_name;
+    if (name == "." || name == "..") continue;
+    std::string p = dir + "/" + name;
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p);
+    else ::unlink(p.c_str());
+  }
+  ::closedir(d);
+  ::rmdir(dir.c_str());
+}
+
+HealthFields render_health_fields(const std::function<void(sinks::JsonWriter&)>& extra) {
+  if (!extra) return {};
+  sinks::JsonWriter w;
+  w.begin_object();
+  extra(w);
+  w.end_object();
+  return split_object(w.str());
+}
+
+std::function<void(sinks::JsonWriter&)> write_health_fields(const HealthFields& fields) {
+  if (fields.empty()) return {};
+  return [&fields](sinks::JsonWriter& w) {
+    for (const auto& [k, v] : fields) {
+      w.key(k);
+      w.raw(v);
+    }
+  };
+}
+
+std::string encode_coverage(const TlsCoverage& c) {
+  std::string out;
+  put_u64(out, c.pending ? 1 : 0);
+  put_u64(out, c.hooked_at_ns);
+  put_u64(out, c.hooked.size());
+  for (const auto& h : c.hooked) put_str(out, h);
+  put_u64(out, c.undecodable.size());
+  for (const auto& u : c.undecodable) put_str(out, u);
+  return out;
+}
+
+TlsCoverage decode_coverage(std::string_view s) {
+  const std::vector<std::string> parts = process::split_cmdline(s);  // NUL-separated, like argv
+  TlsCoverage c;
+  size_t p = 0;
+  auto num = [&]() -> uint64_t { return p < parts.size() ? std::strtoull(parts[p++].c_str(), nullptr, 10) : 0; };
+  c.pending = num() != 0;
+  c.hooked_at_ns = num();
+  for (uint64_t n = num(); n > 0 && p < parts.size(); n--) c.hooked.push_back(parts[p++]);
+  for (uint64_t n = num(); n > 0 && p < parts.size(); n--) c.undecodable.push_back(parts[p++]);
+  return c;
+}
+
+std::string track_key(uint32_t tgid, uint32_t root, uint32_t selector, uint64_t start_ns) {
+  return fmt::format("track/{}/{}/{}/{}", tgid, root, selector, start_ns);
+}
+
+CaptureRecorder::CaptureRecorder(JournalSink& sink, llm::Fingerprinter& fingerprinter)
+    : sink_(sink), fingerprinter_(fingerprinter), scrubber_(fingerprinter), inputs_(sink) {
+  fingerprinter_.set_observer(&scrubber_);
+}
+
+CaptureRecorder::~CaptureRecorder() { fingerprinter_.set_observer(nullptr); }
+
+void CaptureRecorder::append_secrets(std::vector<SecretMapping>&& m) {
+  for (auto& s : m) {
+    capture::Entry e;
+    e.mutable_secret()->set_placeholder(std::move(s.placeholder));
+    e.mutable_secret()->set_fingerprint(std::move(s.fingerprint));
+    sink_.append(std::move(e));
+  }
+}
+
+void CaptureRecorder::context(capture::Context c) {
+  capture::Entry e;
+  *e.mutable_context() = std::move(c);
+  sink_.append(std::move(e));
+}
+
+void CaptureRecorder::record(std::span<const uint8_t> bytes) {
+  scratch_.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  uint16_t kind = 0;
+  if (bytes.size() >= sizeof(kind)) std::memcpy(&kind, bytes.data(), sizeof(kind));
+  append_secrets(scrubber_.scrub(scratch_, kind == REIN_REC_DATA || kind == REIN_REC_EXEC));
+  capture::Entry e;
+  e.mutable_record()->set_data(scratch_);
+  sink_.append(std::move(e));
+}
+
+void CaptureRecorder::tick(uint64_t now) {
+  capture::Entry e;
+  e.mutable_tick()->set_now_boot_ns(now);
+  sink_.append(std::move(e));
+}
+
+void CaptureRecorder::health(SensorPipeline& pipe, uint64_t now, std::string_view state,
+                             const std::vector<std::pair<std::string, uint64_t>>& kernel,
+                             const std::function<void(sinks::JsonWriter&)>& extra) {
+  HealthFields fields = render_health_fields(extra);
+  pipe.emit_health(now, state, kernel, write_health_fields(fields));
+  capture::Entry e;
+  auto* h = e.mutable_health();
+  h->set_now_boot_ns(now);
+  h->set_state(std::string(state));
+  for (const auto& [k, v] : kernel) {
+    (*h->mutable_kernel_counters())[k] = v;
+    auto* c = h->add_kernel();
+    c->set_name(k);
+    c->set_value(v);
+  }
+  for (auto& [k, v] : fields) {
+    auto* f = h->add_extra();
+    f->set_key(k);
+    f->set_json(v);
+  }
+  sink_.append(std::move(e));
+}
+
+size_t CaptureRecorder::adopt(SensorPipeline& pipe, const std::string& proc_root,
+                              const std::string& work_dir) {
+  std::vector<SecretMapping> secrets;
+  auto files = snapshot_proc(proc_root, &scrubber_, &secrets);
+  capture::Entry e;
+  auto* a = e.mutable_adopt();
+  for (auto& f : files) *a->add_proc_snapshot() = std::move(f);
+  size_t n = 0;
+  if (auto ok = materialize_proc(a->proc_snapshot(), work_dir); ok) {
+    n = pipe.adopt_existing(work_dir);
+  } else {
+    n = pipe.adopt_existing(proc_root);  // the capture then differs: replay says so
+    a->clear_proc_snapshot();
+  }
+  remove_tree(work_dir);
+  append_secrets(std::move(secrets));
+  sink_.append(std::move(e));
+  return n;
+}
+
+void CaptureRecorder::policy_reload(const std::string& path, const std::string& text, bool ok) {
+  capture::Entry e;
+  auto* p = e.mutable_policy_reload();
+  p->set_policy_path(path);
+  p->set_policy_text(text);
+  p->set_ok(ok);
+  sink_.append(std::move(e));
+}
+
+void CaptureRecorder::finish(uint64_t now) {
+  capture::Entry e;
+  e.mutable_finish()->set_now_boot_ns(now);
+  sink_.append(std::move(e));
+}
+
+TrackFn CaptureRecorder::wrap(TrackFn live) {
+  return [this, live = std::move(live)](uint32_t tgid, uint32_t root, uint32_t sel,
+                                         uint64_t start) -> Result<void> {
+    std::string error;
+    auto v = inputs_.lookup(track_key(tgid, root, sel, start), [&]() -> std::optional<std::string> {
+      auto ok = live ? live(tgid, root, sel, start) : Result<void>();
+      if (ok) return std::string();
+      error = ok.error().message;
+      return std::nullopt;
+    });
+    if (v) return {};
+    return make_error(error.empty() ? "not tracked" : error);
+  };
+}
+
+TlsCoverageFn CaptureRecorder::wrap(TlsCoverageFn live) {
+  return [this, live = std::move(live)](uint32_t pid) {
+    auto v = inputs_.lookup(fmt::format("tls.coverage/{}", pid), [&]() -> std::optional<std::string> {
+      return encode_coverage(live ? live(pid) : TlsCoverage{});
+    });
+    return v ? decode_coverage(*v) : TlsCoverage{};
+  };
+}
+
+void emit_health_maybe_captured(CaptureRecorder* rec, SensorPipeline& pipe, uint64_t now,
+                                std::string_view state,
+                                const std::vector<std::pair<std::string, uint64_t>>& kernel,
+                                const std::function<void(sinks::JsonWriter&)>& extra) {
+  if (rec) rec->health(pipe, now, state, kernel, extra);
+  else pipe.emit_health(now, state, kernel, extra);
+}
+
+}  // namespace rein::pipeline
+
+namespace rein::pipeline {
+
+TrackFn capture_track(CaptureRecorder* rec, TrackFn live) {
+  return rec ? rec->wrap(std::move(live)) : live;
+}
+
+TlsCoverageFn capture_coverage(CaptureRecorder* rec, TlsCoverageFn live) {
+  return rec ? rec->wrap(std::move(live)) : live;
+}
+
+capture::Context pipeline_context(const SensorPipeline& pipe, const std::vector<Selector>& selectors,
+                                  const std::string& policy_path, const std::string& prices_path,
+                                  const std::string& prices_override, uint64_t decode_budget_bytes) {
+  capture::Context c;
+  c.set_abi_version(REIN_ABI_VERSION);
+  c.set_realtime_minus_boottime_ns(pipe.clock_offset());
+  for (const auto& s : selectors) {
+    auto* spec = c.add_selector_specs();
+    spec->set_kind(uint32_t(s.kind));
+    spec->set_value(s.value);
+    spec->set_name(s.name);
+    spec->set_agent_class(s.agent_class);
+    c.add_selectors(fmt::format("{}={}{}", int(s.kind), s.value, s.name.empty() ? "" : " (" + s.name + ")"));
+  }
+  if (!policy_path.empty()) {
+    c.set_policy_path(policy_path);
+    if (auto text = process::read_file_bounded(policy_path, 2u << 20)) c.set_policy_text(*text);
+  }
+  c.set_prices_path(prices_path);
+  if (!prices_override.empty()) c.add_prices_override(prices_override);
+  c.set_decode_budget_bytes(decode_budget_bytes);
+  return c;
+}
+
+}  // namespace rein::pipeline

@@ -1,0 +1,453 @@
+#include "pipeline/capture_scrubber.h"
+
+#include <nghttp2/nghttp2.h>
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "common/secret_redaction.h"
+#include "decode/records.h"
+#include "rein/abi/events.h"
+
+namespace rein::pipeline {
+
+namespace {
+constexpr size_t kMaxKnown = 1024;   // credentials remembered for later records
+constexpr size_t kMaxIssued = 65536;  // placeholders remembered (so they are not re-scrubbed)
+
+constexpr std::string_view kCredentialHeaders[] = {
+    "authorization", "proxy-authorization", "x-api-key", "api-key", "x-goog-api-key",
+    "x-litellm-api-key"};
+constexpr std::string_view kCredentialParams[] = {"key",          "api-key",        "api_key",
+                                                  "apikey",       "access_token",   "x-goog-api-key",
+                                                  "x-amz-credential"};
+
+bool token_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.';
+}
+bool value_char(char c) { return token_char(c) || c == '+' || c == '/' || c == '=' || c == '~'; }
+char lower(char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; }
+
+bool iequal_at(std::string_view text, size_t pos, std::string_view word) {
+  if (pos + word.size() > text.size()) return false;
+  for (size_t i = 0; i < word.size(); i++)
+    if (lower(text[pos + i]) != word[i]) return false;
+  return true;
+}
+
+// The credential inside an Authorization value, as key_fingerprint.cpp reads it: after
+// "Bearer "/"Basic ", the access key id of SigV4's Credential=, else the whole value.
+std::pair<size_t, size_t> credential_span(std::string_view name, std::string_view value) {
+  if (name != "authorization" && name != "proxy-authorization") return {0, value.size()};
+  size_t sp = value.find(' ');
+  if (sp == std::string_view::npos) return {0, value.size()};
+  std::string_view scheme = value.substr(0, sp);
+  size_t rest = value.find_first_not_of(' ', sp);
+  if (rest == std::string_view::npos) return {0, 0};
+  if (iequal_at(scheme, 0, "bearer") && scheme.size() == 6) return {rest, value.size() - rest};
+  if (iequal_at(scheme, 0, "basic") && scheme.size() == 5) return {rest, value.size() - rest};
+  if (iequal_at(scheme, 0, "aws4-hmac-sha256")) {
+    size_t c = value.find("Credential=", rest);
+    if (c == std::string_view::npos) return {0, 0};
+    c += 11;
+    size_t end = value.find_first_of("/, ", c);
+    if (end == std::string_view::npos) end = value.size();
+    return {c, end - c};
+  }
+  return {0, value.size()};
+}
+
+// HPACK integer with an N-bit prefix at data[pos]; advances pos. nullopt: malformed.
+std::optional<uint64_t> hpack_int(std::string_view data, size_t& pos, int bits) {
+  if (pos >= data.size()) return std::nullopt;
+  const uint64_t max = (1u << bits) - 1;
+  uint64_t v = uint8_t(data[pos++]) & max;
+  if (v < max) return v;
+  for (int shift = 0; shift < 28; shift += 7) {
+    if (pos >= data.size()) return std::nullopt;
+    uint8_t b = uint8_t(data[pos++]);
+    v += uint64_t(b & 0x7f) << shift;
+    if (!(b & 0x80)) return v;
+  }
+  return std::nullopt;
+}
+
+struct HpackString {
+  size_t prefix_pos = 0;  // where its length prefix starts (the H bit)
+  size_t pos = 0, len = 0;
+  bool huffman = false;
+};
+
+std::optional<HpackString> hpack_string(std::string_view data, size_t& pos) {
+  HpackString s;
+  s.prefix_pos = pos;
+  if (pos >= data.size()) return std::nullopt;
+  s.huffman = uint8_t(data[pos]) & 0x80;
+  auto len = hpack_int(data, pos, 7);
+  if (!len || *len > data.size() - pos) return std::nullopt;
+  s.pos = pos;
+  s.len = size_t(*len);
+  pos += s.len;
+  return s;
+}
+
+// The value of one HPACK string (raw or Huffman), decoded by nghttp2.
+std::optional<std::string> hpack_decode(std::string_view data, const HpackString& s) {
+  std::string block;
+  block += '\x00';  // literal without indexing, new name
+  block += '\x01';
+  block += 'x';
+  block.append(data.substr(s.prefix_pos, s.pos + s.len - s.prefix_pos));
+  nghttp2_hd_inflater* inf = nullptr;
+  if (nghttp2_hd_inflate_new(&inf) != 0) return std::nullopt;
+  std::optional<std::string> out;
+  auto* in = reinterpret_cast<const uint8_t*>(block.data());
+  size_t left = block.size();
+  for (;;) {
+    nghttp2_nv nv;
+    int flags = 0;
+    ssize_t n = nghttp2_hd_inflate_hd2(inf, &nv, &flags, in, left, 1);
+    if (n < 0) break;
+    in += n;
+    left -= size_t(n);
+    if (flags & NGHTTP2_HD_INFLATE_EMIT) out = std::string(reinterpret_cast<char*>(nv.value), nv.valuelen);
+    if (flags & NGHTTP2_HD_INFLATE_FINAL) break;
+    if (n == 0 && left == 0) break;
+  }
+  nghttp2_hd_inflate_del(inf);
+  return out;
+}
+
+// The HPACK Huffman code of `value` (what nghttp2 and Go put on the wire when it is
+// shorter), or "" when the encoder would send it raw.
+std::string huffman_form(std::string_view value) {
+  nghttp2_hd_deflater* def = nullptr;
+  if (nghttp2_hd_deflate_new(&def, 4096) != 0) return {};
+  std::string name = "x-rein";
+  nghttp2_nv nv{reinterpret_cast<uint8_t*>(name.data()),
+                reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
+                value.size(), NGHTTP2_NV_FLAG_NO_INDEX};
+  std::string buf(value.size() + 64, '\0');
+  ssize_t n = nghttp2_hd_deflate_hd(def, reinterpret_cast<uint8_t*>(buf.data()), buf.size(), &nv, 1);
+  nghttp2_hd_deflate_del(def);
+  if (n <= 0) return {};
+  std::string_view block(buf.data(), size_t(n));
+  size_t pos = 0;
+  while (pos < block.size() && (uint8_t(block[pos]) & 0xe0) == 0x20)  // table size update
+    if (!hpack_int(block, pos, 5)) return {};
+  if (pos >= block.size()) return {};
+  pos++;  // literal, new name (index 0)
+  auto nm = hpack_string(block, pos);
+  if (!nm) return {};
+  auto v = hpack_string(block, pos);
+  if (!v || !v->huffman) return {};
+  return std::string(block.substr(v->pos, v->len));
+}
+
+std::string hpack_length_prefix(size_t len, bool huffman) {
+  std::string out;
+  const uint8_t h = huffman ? 0x80 : 0;
+  if (len < 127) {
+    out += char(h | len);
+    return out;
+  }
+  out += char(h | 127);
+  len -= 127;
+  while (len >= 128) {
+    out += char(0x80 | (len & 0x7f));
+    len >>= 7;
+  }
+  out += char(len);
+  return out;
+}
+
+bool credential_header(std::string_view name) {
+  return std::find(std::begin(kCredentialHeaders), std::end(kCredentialHeaders), name) !=
+         std::end(kCredentialHeaders);
+}
+}  // namespace
+
+SecretScrubber::~SecretScrubber() {
+  for (auto& [secret, k] : known_) OPENSSL_cleanse(const_cast<char*>(secret.data()), secret.size());
+}
+
+std::string SecretScrubber::make_placeholder(std::string_view secret, uint64_t n) {
+  std::string keep;
+  std::string_view cls = secret_prefix_class(secret);
+  if (cls == "jwt") {
+    keep = "eyJ";
+  } else if (!cls.empty() && secret.substr(0, cls.size()) == cls) {
+    size_t k = cls.size();
+    if (k < secret.size() && (secret[k] == '-' || secret[k] == '_' || secret[k] == '.')) k++;
+    keep = std::string(secret.substr(0, k));
+  }
+  std::string body = "REDACTED" + std::to_string(n);
+  if (keep.size() + body.size() > secret.size()) keep.clear();
+  if (body.size() > secret.size()) body = std::to_string(n);
+  std::string out = keep + body;
+  if (out.size() > secret.size()) out.clear();
+  out.resize(secret.size(), 'X');
+  if (out == secret && !out.empty()) out[out.size() - 1] = out.back() == 'X' ? 'Y' : 'X';  // "1XXX"
+  return out;
+}
+
+const std::string& SecretScrubber::placeholder_for(std::string_view secret,
+                                                   const std::string& fingerprint) const {
+  auto it = known_.find(std::string(secret));
+  if (it != known_.end()) return it->second.placeholder;
+  if (known_.size() >= kMaxKnown) {
+    for (auto& [s, k] : known_) OPENSSL_cleanse(const_cast<char*>(s.data()), s.size());
+    known_.clear();
+  }
+  if (issued_.size() >= kMaxIssued) issued_.clear();
+  Known k;
+  k.fingerprint = fingerprint;
+  k.placeholder = make_placeholder(secret, next_++);
+  k.huffman = huffman_form(secret);
+  issued_.insert(k.placeholder);
+  fresh_.push_back({k.placeholder, fingerprint});
+  return known_.emplace(std::string(secret), std::move(k)).first->second.placeholder;
+}
+
+void SecretScrubber::seen(std::string_view credential, const std::string& fingerprint) const {
+  if (credential.empty() || issued_.count(std::string(credential))) return;
+  placeholder_for(credential, fingerprint);
+  // An Authorization value is Huffman-coded whole: remember "Bearer <key>" too.
+  std::string bearer = "Bearer " + std::string(credential);
+  auto& k = known_[std::string(credential)];
+  if (k.huffman.empty()) k.huffman = huffman_form(bearer);
+  OPENSSL_cleanse(bearer.data(), bearer.size());
+}
+
+void SecretScrubber::replace(std::string& bytes, size_t pos, size_t len,
+                             const std::string& fingerprint) const {
+  if (len == 0 || pos + len > bytes.size()) return;
+  std::string secret = bytes.substr(pos, len);
+  if (issued_.count(secret)) return;
+  const std::string& ph = placeholder_for(secret, fingerprint);
+  std::memcpy(bytes.data() + pos, ph.data(), len);
+  OPENSSL_cleanse(secret.data(), secret.size());
+}
+
+void SecretScrubber::scrub_headers(std::string& bytes) const {
+  for (std::string_view name : kCredentialHeaders) {
+    size_t pos = 0;
+    while ((pos = [&] {
+              for (size_t i = pos; i + name.size() < bytes.size(); i++)
+                if (iequal_at(bytes, i, name) && (i == 0 || !token_char(bytes[i - 1]))) return i;
+              return std::string::npos;
+            }()) != std::string::npos) {
+      size_t p = pos + name.size();
+      pos = p;
+      while (p < bytes.size() && (bytes[p] == ' ' || bytes[p] == '\t')) p++;
+      if (p >= bytes.size() || bytes[p] != ':') continue;
+      p++;
+      while (p < bytes.size() && (bytes[p] == ' ' || bytes[p] == '\t')) p++;
+      size_t end = p;
+      while (end < bytes.size() && bytes[end] != '\r' && bytes[end] != '\n' && bytes[end] != '\0')
+        end++;
+      std::string value = bytes.substr(p, end - p);
+      auto [off, len] = credential_span(name, value);
+      if (len) {
+        proto::HttpRequest req;
+        req.headers.push_back({std::string(name), value});
+        auto fp = fp_.fingerprint_request(req);
+        if (!fp.fingerprint.empty()) replace(bytes, p + off, len, fp.fingerprint);
+      }
+      OPENSSL_cleanse(value.data(), value.size());
+      pos = end;
+    }
+  }
+}
+
+void SecretScrubber::scrub_query(std::string& bytes) const {
+  for (size_t i = 0; i < bytes.size(); i++) {
+    if (bytes[i] != '?' && bytes[i] != '&') continue;
+    for (std::string_view name : kCredentialParams) {
+      if (!iequal_at(bytes, i + 1, name) || i + 1 + name.size() >= bytes.size() ||
+          bytes[i + 1 + name.size()] != '=')
+        continue;
+      size_t start = i + 2 + name.size();
+      size_t end = start;
+      while (end < bytes.size() && !std::strchr("&# \r\n\t", bytes[end]) && bytes[end] != '\0') end++;
+      if (end == start) break;
+      std::string value = bytes.substr(start, end - start);
+      proto::HttpRequest req;
+      req.target = "/?" + std::string(name) + "=" + value;
+      auto fp = fp_.fingerprint_request(req);
+      if (!fp.fingerprint.empty()) replace(bytes, start, end - start, fp.fingerprint);
+      OPENSSL_cleanse(value.data(), value.size());
+      OPENSSL_cleanse(req.target.data(), req.target.size());
+      break;
+    }
+  }
+}
+
+// HTTP/2 HEADERS and CONTINUATION frames that start inside this record: every literal
+// whose name is a credential header (static index 23 / 49, or a literal name) or whose
+// value is key-shaped is decoded; its string becomes a raw (not Huffman) placeholder of
+// the same byte length. Indexed references are untouched: the decoder's table keeps the
+// same entries (only a shorter value), so later references still resolve the same.
+void SecretScrubber::scrub_hpack(std::string& bytes) const {
+  auto rec = decode::decode_record(std::span<const uint8_t>(
+      reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  if (!rec || !std::holds_alternative<decode::DataRec>(*rec)) return;
+  const auto& d = std::get<decode::DataRec>(*rec);
+  if (d.dir != REIN_DIR_EGRESS || d.data.empty()) return;
+  size_t base = size_t(reinterpret_cast<const char*>(d.data.data()) - bytes.data());
+  if (base > bytes.size()) return;
+  size_t pos = base;
+  static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  if (std::string_view(bytes).substr(pos, kPreface.size()) == kPreface) pos += kPreface.size();
+  while (pos + 9 <= bytes.size()) {
+    const auto* f = reinterpret_cast<const uint8_t*>(bytes.data() + pos);
+    size_t len = (size_t(f[0]) << 16) | (size_t(f[1]) << 8) | f[2];
+    uint8_t type = f[3], flags = f[4];
+    if (type > 9 || len > (1u << 24)) return;  // not a frame: not HTTP/2
+    size_t start = pos + 9, end = std::min(start + len, bytes.size());
+    pos = start + len;
+    if (type != 1 && type != 9) continue;
+    size_t p = start;
+    size_t pad = 0;
+    if (type == 1 && (flags & 0x8)) {
+      if (p >= end) continue;
+      pad = uint8_t(bytes[p++]);
+    }
+    if (type == 1 && (flags & 0x20)) p += 5;
+    if (pad > end - std::min(p, end)) continue;
+    std::string_view block(bytes.data(), end - pad);
+    while (p < block.size()) {
+      uint8_t b = uint8_t(block[p]);
+      if (b & 0x80) {  // indexed
+        if (!hpack_int(block, p, 7)) break;
+        continue;
+      }
+      if ((b & 0xe0) == 0x20) {  // table size update
+        if (!hpack_int(block, p, 5)) break;
+        continue;
+      }
+      auto index = hpack_int(block, p, (b & 0x40) ? 6 : 4);
+      if (!index) break;
+      std::string name;
+      if (*index == 0) {
+        auto n = hpack_string(block, p);
+        if (!n) break;
+        auto dn = hpack_decode(block, *n);
+        if (!dn) break;
+        name = *dn;
+      } else if (*index == 23) {
+        name = "authorization";
+      } else if (*index == 49) {
+        name = "proxy-authorization";
+      }
+      auto v = hpack_string(block, p);
+      if (!v) break;
+      auto value = hpack_decode(block, *v);
+      if (!value || value->empty()) continue;
+      std::string fingerprint;
+      std::string credential;
+      if (credential_header(name)) {
+        proto::HttpRequest req;
+        req.headers.push_back({name, *value});
+        fingerprint = fp_.fingerprint_request(req).fingerprint;
+        auto [off, clen] = credential_span(name, *value);
+        credential = value->substr(off, clen);
+      } else if (!secret_token_class(*value).empty() &&
+                 std::all_of(value->begin(), value->end(), value_char)) {
+        fingerprint = fp_.fingerprint(*value);
+        credential = *value;
+      }
+      if (!fingerprint.empty() && !credential.empty() && !issued_.count(credential)) {
+        // Later copies (other connections, HTTP/1) are found by value.
+        const std::string& ph = placeholder_for(credential, fingerprint);
+        if (!v->huffman && *value == credential) {
+          std::memcpy(bytes.data() + v->pos, ph.data(), v->len);
+        } else {
+          // the string's whole value becomes the placeholder: replay reads it as the credential
+          std::string raw = make_placeholder(credential, next_++);
+          raw.resize(v->len, 'X');
+          issued_.insert(raw);
+          fresh_.push_back({raw, fingerprint});
+          bytes[v->prefix_pos] = char(uint8_t(bytes[v->prefix_pos]) & 0x7f);
+          std::memcpy(bytes.data() + v->pos, raw.data(), v->len);
+        }
+      }
+      OPENSSL_cleanse(value->data(), value->size());
+      OPENSSL_cleanse(credential.data(), credential.size());
+    }
+  }
+}
+
+void SecretScrubber::scrub_known(std::string& bytes) const {
+  for (const auto& [secret, k] : known_) {
+    if (secret.size() < 4) continue;
+    for (size_t pos = bytes.find(secret); pos != std::string::npos;
+         pos = bytes.find(secret, pos + secret.size()))
+      std::memcpy(bytes.data() + pos, k.placeholder.data(), k.placeholder.size());
+    if (k.huffman.size() < 4) continue;
+    for (size_t pos = bytes.find(k.huffman); pos != std::string::npos;
+         pos = bytes.find(k.huffman, pos + 1)) {
+      std::string prefix = hpack_length_prefix(k.huffman.size(), true);
+      if (pos < prefix.size() || bytes.compare(pos - prefix.size(), prefix.size(), prefix) != 0) {
+        // not a complete HPACK string: destroy the copy rather than keep the secret
+        std::string raw(k.huffman.size(), 'X');
+        std::memcpy(bytes.data() + pos, raw.data(), raw.size());
+        continue;
+      }
+      std::string raw = make_placeholder(secret, next_++);
+      raw.resize(k.huffman.size(), 'X');
+      issued_.insert(raw);
+      fresh_.push_back({raw, k.fingerprint});
+      bytes[pos - prefix.size()] = char(uint8_t(bytes[pos - prefix.size()]) & 0x7f);
+      std::memcpy(bytes.data() + pos, raw.data(), raw.size());
+    }
+  }
+}
+
+void SecretScrubber::scrub_tokens(std::string& bytes) const {
+  size_t i = 0;
+  while (i < bytes.size()) {
+    if (!token_char(bytes[i]) || (i > 0 && token_char(bytes[i - 1]))) {
+      i++;
+      continue;
+    }
+    size_t end = i;
+    while (end < bytes.size() && token_char(bytes[end])) end++;
+    std::string_view tok(bytes.data() + i, end - i);
+    // A placeholder (maybe followed by binary that happens to be token characters, as in
+    // an HPACK block) is not a secret: re-scrubbing it would overwrite those bytes.
+    if (secret_token_class(tok).empty() || tok.find("REDACTED") != std::string_view::npos) {
+      i = end;
+      continue;
+    }
+    while (end < bytes.size() && value_char(bytes[end])) end++;
+    std::string secret = bytes.substr(i, end - i);
+    if (!issued_.count(secret)) replace(bytes, i, end - i, fp_.fingerprint(secret));
+    OPENSSL_cleanse(secret.data(), secret.size());
+    i = end;
+  }
+}
+
+std::vector<SecretMapping> SecretScrubber::scrub(std::string& bytes, bool payload) {
+  if (payload) {
+    scrub_headers(bytes);
+    scrub_query(bytes);
+    scrub_hpack(bytes);
+  }
+  scrub_known(bytes);
+  scrub_tokens(bytes);
+  std::vector<SecretMapping> out;
+  out.swap(fresh_);
+  return out;
+}
+
+std::optional<std::string> RecordedCredentials::recorded(std::string_view credential) const {
+  auto it = map_.find(std::string(credential));
+  if (it == map_.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace rein::pipeline

@@ -1,0 +1,212 @@
+#include <fmt/format.h>
+
+#include "policy/detections.h"
+#include "policy/duration.h"
+#include "policy/yaml_fields.h"
+#include "policy/yaml_tree.h"
+
+namespace rein::policy {
+
+std::string_view detection_action_name(DetectionAction a) {
+  switch (a) {
+    case DetectionAction::kAlert:
+      return "alert";
+    case DetectionAction::kPause:
+      return "pause";
+    case DetectionAction::kKill:
+      return "kill";
+    case DetectionAction::kBlockLlm:
+      return "block-llm";
+  }
+  return "alert";
+}
+
+namespace {
+
+using Map = FieldReader::Map;
+constexpr size_t kMaxBaselines = 1000;
+constexpr size_t kMaxBaselineItems = 4096;
+
+class DetectionsReader {
+ public:
+  explicit DetectionsReader(FieldReader& r) : r_(r) {}
+
+  void base(const Map& m, DetectorBase& d) {
+    if (const YamlNode* v = m.get("enabled"))
+      if (auto b = r_.boolean(*v, m.field("enabled"))) d.enabled = *b;
+    if (const YamlNode* v = m.get("action")) {
+      if (auto s = r_.choice(*v, m.field("action"), {"alert", "block-llm", "pause", "kill"}))
+        d.action = *s == "block-llm" ? DetectionAction::kBlockLlm
+                   : *s == "pause"   ? DetectionAction::kPause
+                   : *s == "kill"    ? DetectionAction::kKill
+                                     : DetectionAction::kAlert;
+    }
+  }
+
+  void seconds(const Map& m, std::string_view key, std::chrono::seconds& out,
+               std::chrono::seconds min, std::chrono::seconds max) {
+    const YamlNode* v = m.get(key);
+    if (!v) return;
+    const std::string f = m.field(key);
+    auto s = r_.string(*v, f, 64);
+    if (!s) return;
+    auto d = parse_duration(*s);
+    if (!d) {
+      r_.error(*v, f, d.error().message);
+      return;
+    }
+    if (*d < min || *d > max) {
+      r_.error(*v, f,
+               fmt::format("{} is outside {}..{}", *s, format_duration(min), format_duration(max)));
+      return;
+    }
+    out = *d;
+  }
+
+  void count(const Map& m, std::string_view key, uint32_t& out, uint32_t min, uint32_t max) {
+    if (const YamlNode* v = m.get(key))
+      if (auto x = r_.integer(*v, m.field(key), min, max)) out = uint32_t(*x);
+  }
+
+  void number(const Map& m, std::string_view key, double& out, double min, double max) {
+    const YamlNode* v = m.get(key);
+    if (!v) return;
+    auto x = r_.number(*v, m.field(key));
+    if (x && (*x < min || *x > max)) {
+      r_.error(*v, m.field(key), fmt::format("must be within {}..{}", min, max));
+      return;
+    }
+    if (x) out = *x;
+  }
+
+  std::vector<std::string> strings(const Map& m, std::string_view key) {
+    std::vector<std::string> out;
+    const YamlNode* v = m.get(key);
+    if (!v) return out;
+    const std::string f = m.field(key);
+    const auto* items = r_.list(*v, f, kMaxBaselineItems, true);
+    if (!items) return out;
+    for (size_t i = 0; i < items->size(); i++)
+      if (auto s = r_.string((*items)[i], field_index(f, i), 1024)) out.push_back(std::move(*s));
+    return out;
+  }
+
+  void retry_spiral(const YamlNode& n, const std::string& f, RetrySpiralConfig& c) {
+    Map m = r_.map(n, f, {"enabled", "action", "window", "failures", "identical", "tool_repeats"});
+    if (!m.ok()) return;
+    base(m, c);
+    seconds(m, "window", c.window, std::chrono::seconds{1}, std::chrono::seconds{86400});
+    count(m, "failures", c.failures, 2, 100000);
+    count(m, "identical", c.identical, 2, 100000);
+    count(m, "tool_repeats", c.tool_repeats, 2, 100000);
+  }
+
+  void hallucinated(const YamlNode& n, const std::string& f, HallucinatedEndpointConfig& c) {
+    Map m = r_.map(n, f, {"enabled", "action", "window", "packages"});
+    if (!m.ok()) return;
+    base(m, c);
+    seconds(m, "window", c.window, std::chrono::seconds{1}, std::chrono::seconds{86400});
+    if (const YamlNode* v = m.get("packages"))
+      if (auto b = r_.boolean(*v, m.field("packages"))) c.packages = *b;
+  }
+
+  void scope_drift(const YamlNode& n, const std::string& f, ScopeDriftConfig& c) {
+    Map m = r_.map(
+        n, f, {"enabled", "action", "learn_for", "max_age", "max_events_per_hour", "baselines"});
+    if (!m.ok()) return;
+    base(m, c);
+    seconds(m, "learn_for", c.learn_for, std::chrono::seconds{1}, kMaxDuration);
+    seconds(m, "max_age", c.max_age, std::chrono::seconds{60}, kMaxDuration);
+    count(m, "max_events_per_hour", c.max_events_per_hour, 1, 100000);
+    const YamlNode* v = m.get("baselines");
+    if (!v) return;
+    const std::string lf = m.field("baselines");
+    const auto* items = r_.list(*v, lf, kMaxBaselines, true);
+    if (!items) return;
+    for (size_t i = 0; i < items->size(); i++) {
+      const std::string xf = field_index(lf, i);
+      Map b = r_.map((*items)[i], xf,
+                     {"agent", "executables", "directories", "hosts", "providers", "models"});
+      if (!b.ok()) continue;
+      DeclaredBaseline d;
+      d.line = (*items)[i].line;
+      d.column = (*items)[i].column;
+      const YamlNode* a = b.require("agent");
+      if (!a) continue;
+      auto name = r_.string(*a, b.field("agent"), 256);
+      if (!name) continue;
+      for (const auto& prev : c.baselines)
+        if (prev.agent == *name)
+          r_.error(*a, b.field("agent"),
+                   fmt::format("duplicate baseline for agent '{}' (first at line {})", *name,
+                               prev.line));
+      d.agent = *name;
+      d.executables = strings(b, "executables");
+      d.directories = strings(b, "directories");
+      for (size_t j = 0; j < d.directories.size(); j++)
+        if (d.directories[j].empty() || d.directories[j][0] != '/')
+          r_.error(*b.get("directories"), field_index(b.field("directories"), j),
+                   fmt::format("'{}' is not an absolute path", d.directories[j]));
+      d.hosts = strings(b, "hosts");
+      d.providers = strings(b, "providers");
+      d.models = strings(b, "models");
+      c.baselines.push_back(std::move(d));
+    }
+  }
+
+  void cost_anomaly(const YamlNode& n, const std::string& f, CostAnomalyConfig& c) {
+    Map m = r_.map(n, f,
+                   {"enabled", "action", "alpha", "sigmas", "ratio", "min_usd", "min_samples",
+                    "bucket", "growth_calls", "growth_factor"});
+    if (!m.ok()) return;
+    base(m, c);
+    number(m, "alpha", c.alpha, 0.001, 1);
+    number(m, "sigmas", c.sigmas, 0, 1000);
+    number(m, "ratio", c.ratio, 1, 1e6);
+    number(m, "min_usd", c.min_usd, 0, 1e9);
+    count(m, "min_samples", c.min_samples, 1, 1000000);
+    seconds(m, "bucket", c.bucket, std::chrono::seconds{1}, std::chrono::seconds{86400});
+    count(m, "growth_calls", c.growth_calls, 2, 100000);
+    number(m, "growth_factor", c.growth_factor, 1, 1e6);
+  }
+
+  void secrets(const YamlNode& n, const std::string& f, SecretsConfig& c) {
+    Map m = r_.map(n, f, {"enabled", "action", "pii"});
+    if (!m.ok()) return;
+    base(m, c);
+    if (const YamlNode* v = m.get("pii"))
+      if (auto b = r_.boolean(*v, m.field("pii"))) c.pii = *b;
+  }
+
+  void simple(const YamlNode& n, const std::string& f, DetectorBase& c) {
+    Map m = r_.map(n, f, {"enabled", "action"});
+    if (m.ok()) base(m, c);
+  }
+
+ private:
+  FieldReader& r_;
+};
+
+}  // namespace
+
+void parse_detections(FieldReader& r, const YamlNode& n, const std::string& f,
+                      DetectionsConfig& out) {
+  Map m = r.map(n, f,
+                {"retry_spiral", "hallucinated_endpoint", "scope_drift", "cost_anomaly",
+                 "prompt_drift", "secrets"});
+  if (!m.ok()) return;
+  DetectionsReader d(r);
+  if (const YamlNode* v = m.get("retry_spiral"))
+    d.retry_spiral(*v, m.field("retry_spiral"), out.retry_spiral);
+  if (const YamlNode* v = m.get("hallucinated_endpoint"))
+    d.hallucinated(*v, m.field("hallucinated_endpoint"), out.hallucinated_endpoint);
+  if (const YamlNode* v = m.get("scope_drift"))
+    d.scope_drift(*v, m.field("scope_drift"), out.scope_drift);
+  if (const YamlNode* v = m.get("cost_anomaly"))
+    d.cost_anomaly(*v, m.field("cost_anomaly"), out.cost_anomaly);
+  if (const YamlNode* v = m.get("prompt_drift"))
+    d.simple(*v, m.field("prompt_drift"), out.prompt_drift);
+  if (const YamlNode* v = m.get("secrets")) d.secrets(*v, m.field("secrets"), out.secrets);
+}
+
+}  // namespace rein::policy

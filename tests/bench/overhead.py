@@ -17,7 +17,7 @@ import reinharness as rh  # noqa: E402
 
 rh.require_bpf()
 work = os.environ.get("REIN_BENCH_WORKLOAD")
-reps = int(os.environ.get("REIN_BENCH_REPS", "5"))
+reps = int(os.environ.get("REIN_BENCH_REPS", "3"))
 n_ow = int(os.environ.get("REIN_BENCH_OPENWRITE", "200000"))
 n_fe = int(os.environ.get("REIN_BENCH_FORKEXEC", "1000"))
 rh.check(work and os.path.exists(work), f"REIN_BENCH_WORKLOAD missing: {work}")

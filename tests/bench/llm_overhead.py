@@ -6,19 +6,28 @@ medians over the rounds. The workload is our own CPU-bound keep-alive HTTPS clie
   untracked: GET /v1/models from a client no selector matches (it should cost ~nothing);
   tracked:   small streamed chat completions from the client selected with --agent-script,
              every one decoded into an llm.call.
+Sensor CPU per 1000 calls (run time of all rein threads, /proc/PID/task/*/schedstat, from the
+tracked client's start until its last llm.call is out; with --capture a second more, so the
+writer's last block is in, less the idle rate), in each round: default (detections on),
+`--no-detections`, and `--capture DIR`; the capture's size, compression ratio and
+`rein replay` speed (issues 9 and 11).
 Then the time from exec to TLS hooks for the real agent binaries and node, cold (empty plan
 cache) and warm. Prints figures; asserts only that the work was done."""
 import atexit
+import glob
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
+import struct
 import subprocess
 import sys
 import threading
 import time
+import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
 import reinharness as rh  # noqa: E402
@@ -26,7 +35,7 @@ import llmharness as lh  # noqa: E402
 
 rh.require_bpf()
 N = int(os.environ.get("REIN_BENCH_LLM_REQUESTS", "2000"))
-ROUNDS = int(os.environ.get("REIN_BENCH_LLM_REPS", "5"))
+ROUNDS = int(os.environ.get("REIN_BENCH_LLM_REPS", "3"))
 LOOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls_loop.py")
 work = rh.workdir("rein-bench-llm-")
 plain = os.path.join(work, "plain_client.py")  # the same code under a name nobody selects
@@ -37,13 +46,16 @@ mock = lh.MockServer(max_seconds=900)
 atexit.register(mock.stop)
 
 
-def loop(script, kind, sensor=None):
+def loop(script, kind, sensor=None, go=None):
     """One client run; returns (pid, requests/s). With a sensor, the client connects only
-    after the sensor had time to hook it (plans cached: attached when the exec is read)."""
+    after the sensor had time to hook it (plans cached: attached when the exec is read).
+    go: called right before the client is told to start."""
     c = subprocess.Popen([lh.PY, script, str(mock.port), mock.ca, kind, str(N)], text=True,
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if sensor:
         time.sleep(0.5)
+    if go:
+        go()
     out, err = c.communicate("\n", timeout=300)
     rh.check(c.returncode == 0 and out.strip(), f"client failed: {err}")
     r = json.loads(out)
@@ -76,6 +88,117 @@ def finish(s, tracked_pid=None, untracked_pid=None, what=""):
     return s.stderr()
 
 
+def cpu_s(pid):
+    """CPU time of a process, all its threads, in seconds: the sum of their schedstat run
+    times (ns; /proc/PID/stat's utime+stime count 10 ms ticks, too coarse for the ~0.1-0.3 s
+    a loop costs the sensor). rein's threads live as long as it does."""
+    total = 0
+    for t in glob.glob(f"/proc/{pid}/task/*/schedstat"):
+        try:
+            with open(t) as f:
+                total += int(f.read().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total / 1e9
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1)) / 1024
+
+
+SETTLE_S = 1.1  # the capture writer writes a partly filled block every second
+
+
+def tracked_cpu(s, settle=True):
+    """The tracked loop under sensor s. Returns (client pid, requests/s, loop s, sensor CPU s
+    from the client's start until its last llm.call is out, sensor CPU s per second in the
+    SETTLE_S after that, settle s). The settle is idle for a sensor without --capture (its
+    idle rate), and holds the capture writer's last block with it."""
+    c0 = []
+    pid, rate = loop(LOOP, "chat", s, go=lambda: c0.append(cpu_s(s.pid())))
+    deadline = time.time() + 60
+    while sum(1 for e in s.events() if e["type"] == "llm.call" and e["process"]["pid"] == pid) < N:
+        rh.check(time.time() < deadline, "the tracked loop's llm.call events never all arrived")
+        time.sleep(0.05)
+    c1, t1 = cpu_s(s.pid()), time.monotonic()
+    if not settle:
+        return pid, rate, N / rate, c1 - c0[0], 0, 0
+    time.sleep(SETTLE_S)
+    c2, t2 = cpu_s(s.pid()), time.monotonic()
+    return pid, rate, N / rate, c1 - c0[0], (c2 - c1) / (t2 - t1), t2 - t1
+
+
+ENTRY_KINDS = {2: "context", 3: "record", 4: "tick", 5: "health", 6: "lookup", 7: "secret",
+               8: "adopt", 9: "policy_reload", 10: "finish"}
+RECORD_KINDS = {1: "exec", 2: "fork", 3: "exit", 4: "file", 5: "connect", 6: "dns",
+                7: "file_open", 8: "file_close", 9: "data", 13: "tls_lib", 15: "connect_outcome"}
+
+
+def varint(b, at):
+    v = shift = 0
+    while True:
+        c = b[at]
+        at += 1
+        v |= (c & 0x7F) << shift
+        shift += 7
+        if c < 0x80:
+            return v, at
+
+
+def capture_breakdown(d):
+    """Entry bytes (before compression) by entry kind, records by ring record kind."""
+    by = {}
+    for seg in sorted(glob.glob(os.path.join(d, "segment-*.rcap"))):
+        with open(seg, "rb") as f:
+            b = f.read()
+        at = 112
+        while at + 16 <= len(b) and b[at:at + 4] == b"RBLK":
+            csize = struct.unpack_from("<I", b, at + 4)[0]
+            raw = zlib.decompress(b[at + 16:at + 16 + csize])
+            at += 16 + csize + 32
+            i = 0
+            while i + 4 <= len(raw):
+                n = struct.unpack_from("<I", raw, i)[0]
+                e = raw[i + 4:i + 4 + n]
+                i += 4 + n
+                j = 0
+                field = 0
+                while j < len(e):
+                    tag, j = varint(e, j)
+                    if tag & 7 == 0:
+                        _, j = varint(e, j)
+                        continue
+                    field = tag >> 3
+                    break
+                name = ENTRY_KINDS.get(field, f"field {field}")
+                if field == 3:  # RingRecord { bytes data = 1 }: rein_hdr.kind first
+                    _, k = varint(e, j)  # the RingRecord's length
+                    _, k = varint(e, k + 1)  # data's tag, then its length
+                    kind = struct.unpack_from("<H", e, k)[0] if k + 2 <= len(e) else 0
+                    name = "record " + RECORD_KINDS.get(kind, str(kind))
+                cnt, size = by.get(name, (0, 0))
+                by[name] = (cnt + 1, size + n + 4)
+    return by
+
+
+def capture_size(d):
+    """(bytes on disk, entry bytes before compression) of a capture directory, from the block
+    headers (userspace/capture/segment_format.h: 112-byte header, then blocks of
+    "RBLK" | u32 compressed | u32 raw | u32 entries | zlib | 32-byte MAC, then a trailer)."""
+    disk = raw = 0
+    for seg in sorted(glob.glob(os.path.join(d, "segment-*.rcap"))):
+        with open(seg, "rb") as f:
+            b = f.read()
+        disk += len(b)
+        at = 112
+        while at + 16 <= len(b) and b[at:at + 4] == b"RBLK":
+            csize, rsize = struct.unpack_from("<II", b, at + 4)
+            raw += rsize
+            at += 16 + csize + 32
+    return disk, raw
+
+
 # Warm-up, untimed: fills the plan cache and the page cache, and shows that the tracked loop
 # is decoded at all. System mode analyses its libraries after "ready", in the background: wait
 # for them (libssl and node) so that no later round pays for an analysis.
@@ -88,24 +211,78 @@ cold_system = re.findall(r"rein: TLS (\S+): .*\(analysed in (\d+) ms\)", finish(
 s = sensor("--agent-script", "tls_loop.py")
 finish(s, tracked_pid=loop(LOOP, "chat", s)[0], what="warm-up")
 
-rate = {k: [] for k in ("u_off", "u_on", "u_sys", "t_off", "t_on")}
+rate = {k: [] for k in ("u_off", "u_on", "u_sys", "t_off", "t_on", "t_nodet", "t_cap")}
+cpu = {k: [] for k in ("t_on", "t_nodet", "t_cap")}  # sensor CPU seconds per tracked loop
+rss = {k: [] for k in cpu}
+idle = []  # sensor CPU per second while idle (--no-detections, after its loop)
+det_entries = []  # pipeline.detection_state_entries at stop (default mode)
+caps = []  # (dir, sensor lifetime s, loop s, client pid) of each round's --capture run
+added_s = 0.0  # wall time of what issues 9 and 11 added to this bench
 for rnd in range(ROUNDS):
     # A/B/A/B: the same order every round, so drift (thermal, neighbours) spreads over all.
     rate["u_off"].append(loop(plain, "models")[1])
     rate["t_off"].append(loop(LOOP, "chat")[1])
     s = sensor("--agent-script", "tls_loop.py")
     u_pid, r_u = loop(plain, "models", s)
-    t_pid, r_t = loop(LOOP, "chat", s)
+    t_pid, r_t, _, c, _, _ = tracked_cpu(s, settle=False)
+    rss["t_on"].append(rss_mib(s.pid()))
     finish(s, tracked_pid=t_pid, untracked_pid=u_pid, what=f"round {rnd + 1}, per-process hooks")
+    det_entries.append(rh.health(s.events(), "stopped")[-1]["pipeline"].get("detection_state_entries"))
     rate["u_on"].append(r_u)
     rate["t_on"].append(r_t)
+    cpu["t_on"].append(c)
     s = sensor("--tls-hooks", "system")
     u_pid, r_u = loop(plain, "models", s)
     finish(s, untracked_pid=u_pid, what=f"round {rnd + 1}, system hooks")
     rate["u_sys"].append(r_u)
-    print(f"round {rnd + 1}/{ROUNDS}: " + ", ".join(f"{k} {v[-1]:.0f}/s" for k, v in rate.items()),
+    # The tracked loop again: no detectors at all, then with the capture journal (whose
+    # CPU counts until its last block is written, less the idle rate meanwhile).
+    t_added = time.time()
+    s = sensor("--agent-script", "tls_loop.py", "--no-detections")
+    t_pid, r_t, _, c, idle_rate, _ = tracked_cpu(s)
+    idle.append(idle_rate)
+    rss["t_nodet"].append(rss_mib(s.pid()))
+    finish(s, tracked_pid=t_pid, what=f"round {rnd + 1}, --no-detections")
+    rate["t_nodet"].append(r_t)
+    cpu["t_nodet"].append(c)
+    cap_dir = os.path.join(work, f"capture-{rnd + 1}")
+    t_start = time.time()
+    s = sensor("--agent-script", "tls_loop.py", "--capture", cap_dir)
+    t_pid, r_t, loop_s, c, cap_rate, settle_s = tracked_cpu(s)
+    rss["t_cap"].append(rss_mib(s.pid()))
+    finish(s, tracked_pid=t_pid, what=f"round {rnd + 1}, --capture")
+    caps.append((cap_dir, time.time() - t_start, loop_s, t_pid))
+    rate["t_cap"].append(r_t)
+    cpu["t_cap"].append(c + (cap_rate - idle[-1]) * settle_s)
+    added_s += time.time() - t_added
+    print(f"round {rnd + 1}/{ROUNDS}: " + ", ".join(f"{k} {v[-1]:.0f}/s" for k, v in rate.items())
+          + "; sensor CPU per 1000 calls: " + ", ".join(f"{k} {v[-1] * 1000 / N:.3f} s" for k, v in cpu.items()),
           flush=True)
 mock.stop()
+
+# --- replay of each round's capture ---------------------------------------------------------
+# `rein replay` over the whole capture (sensor start to stop) against the time it covers and
+# the client loop's time alone; it must print every llm.call the live run printed.
+t_added = time.time()
+replays = []  # (disk bytes, raw bytes, replay wall s, records, capture span s, loop s, replay CPU s)
+breakdown = capture_breakdown(caps[-1][0])
+for cap_dir, span_s, loop_s, t_pid in caps:
+    disk, raw = capture_size(cap_dir)
+    out = os.path.join(work, "replay.jsonl")
+    ru0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
+    p = subprocess.run([rh.rein_bin(), "replay", cap_dir, "--output", out, "--state-dir", state],
+                       capture_output=True, text=True, timeout=300)
+    wall, ru1 = time.monotonic() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+    replay_cpu = ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime
+    rh.check(p.returncode == 0, f"rein replay {cap_dir}: {p.returncode} {p.stderr}")
+    m = re.search(r"rein replay: (\d+) entries, (\d+) records", p.stderr)
+    rh.check(m is not None, f"rein replay printed no counts: {p.stderr}")
+    with open(out) as f:
+        calls = sum(1 for line in f if '"type":"llm.call"' in line
+                    and json.loads(line).get("process", {}).get("pid") == t_pid)
+    rh.check(calls == N, f"replay of {cap_dir}: {calls} llm.call events for {N} requests")
+    replays.append((disk, raw, wall, int(m.group(2)), span_s, loop_s, replay_cpu))
+added_s += time.time() - t_added
 bench_s = time.time() - started
 
 
@@ -179,12 +356,46 @@ for name, k, base, target in (
     r = ratios(k, base) if base else None
     ratio, spread = (f"{statistics.median(r):.3f}x", f"{min(r):.2f}-{max(r):.2f}") if r else ("", "")
     print(f"  {name:44s} {med[k]:7.0f} {ratio:>7s}  {spread:13s} {target}")
-print(f"  every tracked round: {N}/{N} llm.call events, 0 ring drops, 0 truncated")
+for name, k, base, target in (
+        ("tracked, rein --no-detections", "t_nodet", "t_off", ""),
+        ("tracked, rein --capture DIR", "t_cap", "t_off", "")):
+    r = ratios(k, base)
+    print(f"  {name:44s} {med[k]:7.0f} {statistics.median(r):6.3f}x  {min(r):.2f}-{max(r):.2f}")
+print(f"  every tracked run: {N}/{N} llm.call events, 0 ring drops, 0 truncated")
 print(f"  system mode, cold analysis: " + (", ".join(f"{os.path.basename(f)} {ms} ms" for f, ms in cold_system) or "none logged"))
+
+# Sensor CPU: per-round ratios against the run without the feature, median and min-max.
+per_k = lambda k: statistics.median(cpu[k]) * 1000 / N  # noqa: E731
+cpu_ratio = lambda k, base: [a / b for a, b in zip(cpu[k], cpu[base])]  # noqa: E731
+print(f"\nSensor CPU on the tracked loop (rein, all threads, schedstat), seconds per 1000 calls, "
+      f"medians of {ROUNDS} rounds (idle sensor: {statistics.median(idle) * 1000:.1f} ms/s):")
+print(f"  --no-detections          {per_k('t_nodet'):.3f} s   RSS {statistics.median(rss['t_nodet']):.1f} MiB")
+d = cpu_ratio("t_on", "t_nodet")
+print(f"  default (detections on)  {per_k('t_on'):.3f} s   RSS {statistics.median(rss['t_on']):.1f} MiB   "
+      f"{(statistics.median(d) - 1) * 100:+.1f}% vs --no-detections ({(min(d) - 1) * 100:+.0f}% to "
+      f"{(max(d) - 1) * 100:+.0f}%), target <= +5%")
+c = cpu_ratio("t_cap", "t_on")
+print(f"  --capture DIR            {per_k('t_cap'):.3f} s   RSS {statistics.median(rss['t_cap']):.1f} MiB   "
+      f"{(statistics.median(c) - 1) * 100:+.1f}% vs default ({(min(c) - 1) * 100:+.0f}% to "
+      f"{(max(c) - 1) * 100:+.0f}%), target <= +10%")
+print(f"  detection baselines: pipeline.detection_state_entries at stop {det_entries} (an entry "
+      f"count: sensor.health reports no bytes; RSS above is the whole process)")
+disk, raw, wall, recs, span_s, loop_s, rcpu = (statistics.median(x) for x in zip(*replays))
+print(f"\nCapture of the tracked run ({N} calls), medians of {len(replays)}: {disk / 1e6:.2f} MB on disk "
+      f"({disk / N:.0f} bytes per call), {raw / 1e6:.2f} MB of entries before compression: "
+      f"ratio {raw / disk:.2f}")
+print("  entries (last round, before compression): " + ", ".join(
+    f"{k} {n} = {b / 1e6:.2f} MB" for k, (n, b) in sorted(breakdown.items(), key=lambda kv: -kv[1][1])))
+print(f"rein replay: {wall:.2f} s wall ({rcpu:.2f} s CPU; most of it fixed: start, unpacking the /proc "
+      f"snapshot) for {recs:.0f} records = {recs / wall / 1e3:.0f}k records/s "
+      f"(target >= 500k/s); the capture covers {span_s:.1f} s (sensor start to stop): "
+      f"{span_s / wall:.1f}x real time, {loop_s / wall:.1f}x against the client loop's {loop_s:.2f} s "
+      f"alone (target >= 10x); {N}/{N} llm.call lines replayed each time")
 print("\nexec -> TLS hooks attached (`<binary> --version` as a selected agent):")
 fmt = lambda v, u="ms": "n/a" if v is None else f"{v:.0f} {u}"  # noqa: E731
 for exe, ((cs, an, cat), (ws, wan, wat)) in latency.items():
     print(f"  {os.path.basename(exe):14s} cold: analysis {fmt(an and an[0])}, attached {fmt(cat)} after "
           f"exec, rein start {cs:.2f} s; warm: attached {fmt(wat)} after exec, rein start {ws:.2f} s"
           + ("" if wan is None else " (analysed again: cache missed)") + f"\n{'':16s}{an and an[1]}")
-print(f"\nbench {bench_s:.0f} s, hook latency {time.time() - started - bench_s:.0f} s")
+print(f"\nbench {bench_s:.0f} s (of which {added_s:.0f} s for capture and detections: "
+      f"--no-detections and --capture runs, replays), hook latency {time.time() - started - bench_s:.0f} s")

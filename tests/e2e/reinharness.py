@@ -179,6 +179,23 @@ def health(events, state=None):
     return [h for h in hs if state is None or h.get("state") == state]
 
 
+def proc_state(pid):
+    """The state letter in /proc/<pid>/stat (R, S, T, Z...); None once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def kill_all(procs):
+    """A test's cleanup: kills and reaps each subprocess.Popen of `procs` still running."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 class Listener:
     """A TCP listener on loopback that accepts and closes, in a thread, until stopped."""
 

@@ -42,7 +42,13 @@ with rh.Sensor(capture_args) as s:
     s.wait_for(lambda e: (e.get("process") or {}).get("pid") == p.pid
                and "out4.txt" in str(e.get("path", "")),
                "the workload's last file write")
-    s.stop()
+    events = s.stop()
+# sensor.health reports the writer's counters, drops by reason (none on this small run)
+cap_health = (rh.health(events, "stopped") or [{}])[-1].get("capture")
+rh.check(cap_health is not None, "stopped sensor.health has no capture object")
+rh.check(cap_health["entries_appended"] > 0, f"capture health counts no entries: {cap_health}")
+rh.check(cap_health["dropped"] == {"queue_full": 0, "write_error": 0, "too_large": 0},
+         f"capture drops on an idle disk: {cap_health}")
 # two more runs continue the chain in the same directory
 for _ in range(2):
     with rh.Sensor(capture_args) as s:

@@ -95,14 +95,6 @@ def sensor_map_id(pid, name):
     return hits[0]
 
 
-def proc_state(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-
-
 def lines(path):
     try:
         with open(path) as f:
@@ -134,7 +126,7 @@ def wait_gone(p, what, timeout=30):
         return p.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         p.kill()
-        rh.fail(f"{what}: still there after {timeout}s (state {proc_state(p.pid)})")
+        rh.fail(f"{what}: still there after {timeout}s (state {rh.proc_state(p.pid)})")
 
 
 def stop_rein(s, sig):
@@ -156,7 +148,7 @@ try:
         ev = paused_event(s, w.pid)
         rh.check("seized" in ev["detail"] and "not seized" not in ev["detail"],
                  f"hold not seized: {ev['detail']}")
-        rh.check(proc_state(w.pid) in ("t", "T"), f"held process state {proc_state(w.pid)}")
+        rh.check(rh.proc_state(w.pid) in ("t", "T"), f"held process state {rh.proc_state(w.pid)}")
         n = lines(marker)
         rh.check(n == 1, f"marker lines at the hold: {n}")
         sib = subprocess.Popen([agent, "-c", RESUME, str(w.pid)], stdout=subprocess.PIPE, text=True)
@@ -175,7 +167,7 @@ try:
                    "the SIGCONT note for pidfd_send_signal")
         s.fence()
         rh.check(lines(marker) == 1, f"held process wrote after SIGCONT: {lines(marker)} lines")
-        rh.check(proc_state(w.pid) in ("t", "T"), f"held process runs after SIGCONT: {proc_state(w.pid)}")
+        rh.check(rh.proc_state(w.pid) in ("t", "T"), f"held process runs after SIGCONT: {rh.proc_state(w.pid)}")
         hs = holds()
         rh.check(len(hs) == 1 and hs[0]["pid"] == w.pid and hs[0]["seized"], f"holds: {hs}")
         a = subprocess.run([rein, "approve", str(hs[0]["id"]), "--socket", sock_path],
@@ -216,8 +208,8 @@ try:
         rh.check(n >= 3, f"looper lines {n}")
         os.kill(w.pid, signal.SIGCONT)
         s.fence()
-        rh.check(lines(marker) == n and proc_state(w.pid) in ("t", "T"),
-                 f"reconciled hold resumed by SIGCONT: {lines(marker)} vs {n}, {proc_state(w.pid)}")
+        rh.check(lines(marker) == n and rh.proc_state(w.pid) in ("t", "T"),
+                 f"reconciled hold resumed by SIGCONT: {lines(marker)} vs {n}, {rh.proc_state(w.pid)}")
         d = subprocess.run([rein, "deny", str(ev["hold_id"]), "--socket", sock_path],
                            capture_output=True, text=True)
         rh.check(d.returncode == 0 and '"denied"' in d.stdout, f"deny: {d.stdout} {d.stderr}")
@@ -231,7 +223,7 @@ try:
             w, marker = start_worker(f"b-{default}")
             workers.append(w)
             paused_event(s, w.pid)
-            rh.check(proc_state(w.pid) in ("t", "T"), f"{default}: not stopped: {proc_state(w.pid)}")
+            rh.check(rh.proc_state(w.pid) in ("t", "T"), f"{default}: not stopped: {rh.proc_state(w.pid)}")
             rc = stop_rein(s, signal.SIGTERM)
             rh.check(rc == 0, f"{default}: rein exited {rc}: {s.stderr()}")
             wrc = wait_gone(w, f"default {default} at shutdown")
@@ -257,7 +249,7 @@ try:
         rh.check(saved.startswith(f"{w.pid} ") and " deny " in saved, f"holds file: {saved!r}")
         stop_rein(s, signal.SIGKILL)
     # the kernel detached the dead tracer's tracees: still in the group-stop
-    rh.check(proc_state(w.pid) == "T", f"after rein was killed: {proc_state(w.pid)}")
+    rh.check(rh.proc_state(w.pid) == "T", f"after rein was killed: {rh.proc_state(w.pid)}")
     with rh.Sensor(["--no-default-agents", "--policy", policy("deny"), "--control-socket", sock_path,
                     "--state-dir", state]) as s2:
         wrc = wait_gone(w, "leftover hold at restart")

@@ -15,6 +15,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
 import reinharness as rh  # noqa: E402
+import k8sfake as kf  # noqa: E402
 
 rh.require_bpf()
 tag = uuid.uuid4().hex[:10]
@@ -22,14 +23,7 @@ base = rh.workdir("rein-k8sapi-")
 log_root = rh.workdir("rein-k8sapi-log-")
 sa = rh.workdir("rein-k8sapi-sa-")
 
-cg_mount = None
-with open("/proc/mounts") as f:
-    for line in f:
-        parts = line.split()
-        if len(parts) >= 3 and parts[2] == "cgroup2":
-            cg_mount = parts[1]
-            break
-rh.check(cg_mount, "no cgroup2 mount")
+cg_mount = kf.cgroup2_mount()
 
 # The API server's certificate, which is also the CA the sensor trusts.
 subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
@@ -86,38 +80,24 @@ leaves = {
           f"{uid_a.replace('-', '_')}.slice/cri-containerd-{id_a}.scope"),
     "b": f"{top}/kubepods/besteffort/pod{uid_b}/{id_b}",
 }
-for d in (f"{log_root}/pods/team-a_agent-7f9c_{uid_a}/agent",
-          f"{log_root}/pods/team-b_worker-0_{uid_b}/main"):
-    os.makedirs(d)
-    with open(f"{d}/0.log", "w") as f:
-        f.write("log\n")
+kf.container_log(log_root, "team-a", "agent-7f9c", uid_a, "agent")
+kf.container_log(log_root, "team-b", "worker-0", uid_b, "main")
 
 made, procs = [], []
 events = None
 os.environ["KUBERNETES_SERVICE_HOST"] = "127.0.0.1"
 os.environ["KUBERNETES_SERVICE_PORT"] = str(server.server_address[1])
 try:
-    for leaf in leaves.values():
-        parts = leaf.strip("/").split("/")
-        for i in range(1, len(parts) + 1):
-            d = cg_mount + "/" + "/".join(parts[:i])
-            if d not in made:
-                os.mkdir(d)
-                made.append(d)
+    kf.make_cgroups(cg_mount, leaves.values(), made)
 
     with rh.Sensor(["--agent-cgroup", top, "--k8s-log-root", log_root,
                     "--k8s-api", "--k8s-sa-dir", sa]) as s:
         rh.check("pod labels from the API server at 127.0.0.1" in s.stderr(), s.stderr())
 
         def run_in(key, n):
-            procs_file = os.path.join(cg_mount + leaves[key], "cgroup.procs")
-
-            def into_cgroup():
-                with open(procs_file, "w") as f:
-                    f.write(str(os.getpid()))
-
             path = f"{base}/{key}{n}.txt"
-            p = subprocess.Popen(["/bin/sh", "-c", f"echo {n} > {path}"], preexec_fn=into_cgroup)
+            p = subprocess.Popen(["/bin/sh", "-c", f"echo {n} > {path}"],
+                                 preexec_fn=kf.into_cgroup(cg_mount, leaves[key]))
             procs.append(p)
             rh.check(p.wait(30) == 0, f"workload exited {p.returncode}")
             return s.wait_for(lambda e: e.get("type") == "file.mutation" and e.get("path") == path,
@@ -147,21 +127,8 @@ try:
         events = s.stop()
 finally:
     server.shutdown()
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    for d in reversed(made):
-        for _ in range(50):
-            try:
-                os.rmdir(d)
-                break
-            except FileNotFoundError:
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            print(f"could not remove cgroup {d}", file=sys.stderr)
+    rh.kill_all(procs)
+    kf.remove_cgroups(made)
 
 k = labelled["process"]["k8s"]
 rh.check(k == {"namespace": "team-a", "pod": "agent-7f9c", "pod_uid": uid_a, "container": "agent",

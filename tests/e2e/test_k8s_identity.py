@@ -7,25 +7,18 @@ only, and a process outside kubepods gets no k8s identity at all."""
 import os
 import subprocess
 import sys
-import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
 import reinharness as rh  # noqa: E402
+import k8sfake as kf  # noqa: E402
 
 rh.require_bpf()
 tag = uuid.uuid4().hex[:10]
 base = rh.workdir("rein-k8s-")
 log_root = rh.workdir("rein-k8s-log-")
 
-cg_mount = None
-with open("/proc/mounts") as f:
-    for line in f:
-        parts = line.split()
-        if len(parts) >= 3 and parts[2] == "cgroup2":
-            cg_mount = parts[1]
-            break
-rh.check(cg_mount, "no cgroup2 mount")
+cg_mount = kf.cgroup2_mount()
 
 
 def uid():
@@ -50,41 +43,21 @@ leaves = {"a": leaf_a, "b": leaf_b, "c": leaf_c, "n": leaf_n}
 
 # kubelet's log tree. Pod A has two containers, told apart only by the links; pod B has one
 # container directory and no link (a runtime that does not make them).
-pod_a_dir = f"{log_root}/pods/team-a_agent-7f9c_{uid_a}"
-pod_b_dir = f"{log_root}/pods/team-b_worker-0_{uid_b}"
-for d in (f"{pod_a_dir}/agent", f"{pod_a_dir}/sidecar", f"{pod_b_dir}/main"):
-    os.makedirs(d)
-    with open(f"{d}/0.log", "w") as f:
-        f.write("log\n")
-os.makedirs(f"{log_root}/containers")
 # the sidecar's link first in name order would not matter; both are there
-os.symlink(f"{pod_a_dir}/agent/0.log",
-           f"{log_root}/containers/agent-7f9c_team-a_agent-{id_a}.log")
-os.symlink(f"{pod_a_dir}/sidecar/0.log",
-           f"{log_root}/containers/agent-7f9c_team-a_sidecar-{id_a2}.log")
+kf.container_log(log_root, "team-a", "agent-7f9c", uid_a, "agent", id_a)
+kf.container_log(log_root, "team-a", "agent-7f9c", uid_a, "sidecar", id_a2)
+kf.container_log(log_root, "team-b", "worker-0", uid_b, "main")
 
 made = []  # cgroup directories we created, parents first
 procs = []
 events = None
 try:
-    for leaf in leaves.values():
-        parts = leaf.strip("/").split("/")
-        for i in range(1, len(parts) + 1):
-            d = cg_mount + "/" + "/".join(parts[:i])
-            if d not in made:
-                os.mkdir(d)
-                made.append(d)
+    kf.make_cgroups(cg_mount, leaves.values(), made)
 
     with rh.Sensor(["--agent-cgroup", top, "--k8s-log-root", log_root]) as s:
         for key, leaf in leaves.items():
-            procs_file = os.path.join(cg_mount + leaf, "cgroup.procs")
-
-            def into_cgroup(procs_file=procs_file):
-                with open(procs_file, "w") as f:
-                    f.write(str(os.getpid()))
-
             p = subprocess.Popen(["/bin/sh", "-c", f"echo {key} > {base}/{key}.txt; /bin/true"],
-                                 preexec_fn=into_cgroup)
+                                 preexec_fn=kf.into_cgroup(cg_mount, leaf))
             procs.append(p)
         for p in procs:
             rh.check(p.wait(30) == 0, f"workload exited {p.returncode}")
@@ -93,21 +66,8 @@ try:
                        and e.get("path") == f"{base}/{key}.txt", f"write of {key}.txt")
         events = s.stop()
 finally:
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    for d in reversed(made):  # leaves first
-        for _ in range(50):
-            try:
-                os.rmdir(d)
-                break
-            except FileNotFoundError:
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            print(f"could not remove cgroup {d}", file=sys.stderr)
+    rh.kill_all(procs)
+    kf.remove_cgroups(made)
 
 evs = [e for e in events if e["type"] != "sensor.health"]
 

@@ -7,93 +7,26 @@ hooks only in tracked processes): the clients are selected with --agent-script p
 and --agent-exe curl/gnutls-cli/node. Includes a client started before the sensor (adopted
 at start-up, its libssl found in /proc/PID/maps), streams, gzip, a 1 MiB response, a cut
 stream, a 429, and 50 requests on one keep-alive connection. Token numbers come from the ledger, never from this file."""
-import json
 import os
-import shutil
-import subprocess
 import sys
-import time
-import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
 import reinharness as rh  # noqa: E402
 import llmharness as lh  # noqa: E402
+from workloads.llm import LlmWorkload  # noqa: E402
 
 rh.require_bpf()
-tag = uuid.uuid4().hex[:8]
-SECRET = f"sk-proj-rein{tag}SECRETVALUE0123456789"
-mock = lh.MockServer()
-ollama_name = f"ollama_agent_{tag}"
-ollama_exe = os.path.join(mock.dir, ollama_name)
-shutil.copy(lh.PY, ollama_exe)
-key = ["--api-key", SECRET]
-https = ["--base-url", mock.https]
+w = LlmWorkload()  # the clients live in workloads/llm.py (test_replay_llm runs them too)
+tag, SECRET, mock = w.tag, w.secret, w.mock
 
 try:
-    # started before the sensor: ssl already loaded, first request after the sensor is up;
-    # the sensor must adopt it (--agent-script matches running processes too)
-    early = mock.client(https + key + ["--path", "/v1/chat/completions", "--model", "gpt-4o",
-                                       "--count", "2", "--wait-before", "6"], wait=False)
-    deadline = time.time() + 30   # it has loaded libssl: the sensor must find it mapped
-    while time.time() < deadline and "libssl" not in open(f"/proc/{early.pid}/maps").read():
-        time.sleep(0.02)
-    selectors = ["--no-default-agents", "--agent-exe", ollama_name,
-                 "--agent-script", "py_client.py",
-                 # gnutls_request.sh is bash; the process that does the TLS is gnutls-cli
-                 "--agent-exe", "curl", "--agent-exe", "gnutls-cli", "--agent-exe", "node"]
-    with rh.Sensor(selectors) as s:
-        runs = []
-        runs.append(mock.client(https + key + ["--path", "/v1/chat/completions", "--model", "gpt-4o",
-                                               "--count", "3", "--stream", "y", "--include-usage", "y",
-                                               "--gzip", "y"]))
-        runs.append(mock.client(https + key + ["--path", "/v1/messages", "--model", "claude-haiku-4-5",
-                                               "--count", "50", "--keep-alive", "y"]))
-        runs.append(mock.client(https + key + ["--path", "/v1/chat/completions", "--model", "gpt-4o-mini",
-                                               "--size", str(1 << 20)]))
-        runs.append(mock.client(https + key + ["--path", "/v1/chat/completions", "--model", "gpt-4o",
-                                               "--stream", "y", "--include-usage", "y", "--cut", "y"]))
-        runs.append(mock.client(https + key + ["--path", "/v1/chat/completions",
-                                               "--model", "mock-error-429"]))
-        runs.append(mock.client(https + key + ["--path", "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
-                                               "--model", "gemini-2.5-flash", "--stream", "y"]))
-        runs.append(mock.client(https + key + ["--path", "/v1/chat/completions",
-                                               "--model", f"unknown-model-{tag}"]))
-        runs.append(mock.client(https + key + ["--path", "/v1/responses", "--model", "gpt-4.1",
-                                               "--stream", "y", "--count", "2"]))
-        # node's https module, OpenSSL linked into node
-        node = subprocess.run(["node", os.path.join(lh.MOCK, "clients", "node_client.js")] + https +
-                              ["--cacert", mock.ca, "--path", "/v1/messages", "--model", "claude-haiku-4-5",
-                               "--stream", "y", "--count", "5", "--keep-alive", "y"] + key,
-                              capture_output=True, text=True, timeout=120)
-        rh.check(node.returncode == 0, f"node client: {node.stderr}")
-        # curl: a streamed chat and a gzip'd Gemini SSE stream on one connection
-        curl = subprocess.run(
-            ["curl", "-sS", "--cacert", mock.ca, f"{mock.https}/v1/chat/completions",
-             "-H", "content-type: application/json", "-H", f"authorization: Bearer {SECRET}",
-             "-d", '{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},'
-                   '"messages":[{"role":"user","content":"hi"}]}', "-N", "-o", "/dev/null",
-             "--next", "--cacert", mock.ca, "--compressed", "-H", "x-mock-gzip: 1",
-             "-H", f"x-goog-api-key: {SECRET}",
-             f"{mock.https}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
-             "-d", '{"contents":[]}', "-o", "/dev/null"],
-            capture_output=True, text=True, timeout=60)
-        rh.check(curl.returncode == 0, f"curl: {curl.stderr}")
-        # GnuTLS
-        g = subprocess.run([os.path.join(lh.MOCK, "clients", "gnutls_request.sh")] + https +
-                           ["--cacert", mock.ca, "--path", "/v1/chat/completions"],
-                           capture_output=True, text=True, timeout=60)
-        rh.check(g.returncode == 0, f"gnutls client: {g.stderr} {g.stdout}")
-        # plain HTTP, Ollama native NDJSON stream, from a selected process
-        runs.append(mock.client(["--base-url", mock.http, "--path", "/api/chat", "--model", "llama3.2",
-                                 "--stream", "y"], exe=ollama_exe))
-        out, err = early.communicate(timeout=60)
-        runs.append((early.pid, out, err))
-        for pid, out, err in runs:
-            rh.check(json.loads(out.strip().splitlines()[-1])["requests"] > 0, f"client {pid}: {err}")
-        s.fence()
+    w.start_early()
+    with rh.Sensor(w.selectors) as s:
+        w.run(s)
         events = s.stop()
 finally:
-    mock.stop()
+    w.close()
+early = w.early
 
 raw = open(s.out).read()
 rh.check(SECRET not in raw and "SECRETVALUE" not in raw, "the API key leaked into the output")
@@ -171,4 +104,7 @@ rh.check(early.pid in led_pid and len(by_pid.get(early.pid, [])) == len(led_pid[
 k = rh.health(events, "stopped")[-1]["kernel"]
 rh.check(k["drop_ringbuf_full"] == 0, f"ring drops {k}")
 rh.check(unknown == 1, f"one unknown-model call expected, saw {unknown}")
+# detections run by default: ordinary LLM clients must not trigger any (false positives)
+det = [e for e in events if e["type"].startswith("detect.")]
+rh.check(not det, f"detections on the LLM workload: {det[:3]}")
 print(f"PASS: {checked} calls matched the ledger ({priced} priced), sources {sorted(sources)}")

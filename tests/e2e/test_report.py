@@ -13,7 +13,6 @@ skipped and counted. The sensor also ran with --capture: the report of the captu
 import html.parser
 import json
 import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -21,31 +20,14 @@ import uuid
 sys.path.insert(0, os.path.dirname(__file__))
 import reinharness as rh  # noqa: E402
 import llmharness as lh  # noqa: E402
+import reportagent  # noqa: E402
 
 rh.require_bpf()
 rein = rh.rein_bin()
-tag = uuid.uuid4().hex[:8]
-base = rh.workdir("rein-report-")
-agent_name = f"rptagent_{tag}"
-agent = os.path.join(base, agent_name)
-shutil.copy("/usr/bin/python3", agent)
-work = os.path.join(base, "work")
-os.mkdir(work)
+agent = reportagent.Agent("rein-report-", "rptagent")
+base, work, policy = agent.base, agent.work, agent.policy
 HOSTILE_FILE = "<img src=x onerror=alert(1)>.txt"
 HOSTILE_ARG = "<script>alert('argv')</script>"
-policy = os.path.join(base, "policy.yaml")
-with open(policy, "w") as f:
-    f.write(f"""apiVersion: rein/v1
-agents:
-  - name: rptagent
-    exe: [{agent_name}]
-autodiscover: false
-rules:
-  - name: deny-cidr
-    action: deny
-    network:
-      cidrs: ["127.0.0.2/32"]
-""")
 
 mock = lh.MockServer()
 client = os.path.join(lh.MOCK, "clients", "py_client.py")
@@ -55,28 +37,14 @@ open({os.path.join(work, 'notes.txt')!r}, 'w').write('hello')
 open({os.path.join(work, HOSTILE_FILE)!r}, 'w').write('x')
 subprocess.run([sys.executable, {client!r}, '--cacert', {mock.ca!r}, '--base-url', {mock.https!r},
                 '--model', 'gpt-4o', '--path', '/v1/chat/completions'], check=True)
-s = socket.socket()
-try:
-    s.connect(('127.0.0.2', 9))
-    sys.exit('the denied connect succeeded')
-except PermissionError:
-    pass
-"""
-script_path = os.path.join(base, "workload.py")   # a short argv: the hostile arg is not cut
-with open(script_path, "w") as f:
-    f.write(script)
+""" + reportagent.DENIED_CONNECT
+agent.write_workload(script)
 capdir = os.path.join(base, "capture")
 state = os.path.join(base, "state")
 try:
     with rh.Sensor(["--no-default-agents", "--policy", policy, "--capture", capdir,
                     "--state-dir", state]) as s:
-        r = subprocess.run([agent, script_path, HOSTILE_ARG], capture_output=True, text=True,
-                           timeout=120)
-        rh.check(r.returncode == 0, f"agent workload failed: {r.stdout} {r.stderr}")
-        s.wait_for(lambda e: e.get("type") == "agent.summary"
-                   and (e.get("agent") or {}).get("name") == "rptagent", "the agent's summary")
-        s.fence()
-        events = s.stop()
+        events = agent.run(s, HOSTILE_ARG)
 finally:
     mock.stop()
 

@@ -8,51 +8,27 @@ unreadable file is a clear error."""
 import os
 import subprocess
 import sys
-import time
-import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
 import reinharness as rh  # noqa: E402
 import llmharness as lh  # noqa: E402
+import tophelpers as th  # noqa: E402
 
 rh.require_bpf()
-if not os.path.exists("/usr/bin/tmux"):
-    rh.fail("tmux is required for this test (Debian package tmux)")
-tag = uuid.uuid4().hex[:8]
-sock = f"rein-top-{tag}"          # a private tmux server: nothing else's sessions are touched
-session = f"rein-top-{tag}"
+th.require_tmux()
+term = th.Terminal("rein-top")
+tag = term.tag
 rein = rh.rein_bin()
+wait_screen = term.wait_screen
 
 
-def tmux(*args, check=True):
-    r = subprocess.run(["tmux", "-L", sock] + list(args), capture_output=True, text=True,
-                       timeout=30)
-    if check and r.returncode != 0:
-        rh.fail(f"tmux {' '.join(args)}: {r.stderr}")
-    return r
-
-
-def screen():
-    return tmux("capture-pane", "-p", "-t", session).stdout
-
-
-def wait_screen(pred, what, timeout=30):
-    deadline = time.time() + timeout
-    last = ""
-    while time.time() < deadline:
-        last = screen()
-        if pred(last):
-            return last
-        time.sleep(0.1)
-    rh.fail(f"rein top never showed {what}; last screen:\n{last}")
-
-
-def agent_costs(events):
-    """Sum of cost_usd per py_client.py agent id, in file order (what rein top adds up)."""
+def agent_costs(events, pid):
+    """Sum of cost_usd per py_client.py agent id of root `pid`, in file order (what rein top
+    adds up). By pid: another py_client.py running on this host is another agent."""
     sums = {}
     for e in rh.of_type(events, "llm.call"):
         a = e.get("agent") or {}
-        if a.get("name") != "py_client.py":
+        if a.get("name") != "py_client.py" or a.get("root_pid") != pid:
             continue
         sums[a["id"]] = sums.get(a["id"], 0.0) + (e.get("cost_usd") or 0.0)
     return sums
@@ -63,15 +39,14 @@ https = ["--base-url", mock.https]
 try:
     with rh.Sensor(["--no-default-agents", "--agent-script", "py_client.py"]) as s:
         # started before the workload: rein top must pick up lines as they are appended
-        tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "40",
-             f"{rein} top --file {s.out} --interval 0.5")
+        term.start(f"{rein} top --file {s.out} --interval 0.5")
         wait_screen(lambda t: "rein top" in t and "AGENT" in t, "its header")
         pid, out, err = mock.client(https + ["--path", "/v1/chat/completions", "--model", "gpt-4o",
                                              "--count", "3", "--keep-alive", "y"])
         rh.check("error" not in err.lower(), f"client: {err}")
         s.fence()
         events = s.events()
-        sums = agent_costs(events)
+        sums = agent_costs(events, pid)
         rh.check(len(sums) == 1, f"one py_client.py agent expected, got {sums}")
         (agent_id, cost), = sums.items()
         calls = [e for e in rh.of_type(events, "llm.call") if (e.get("agent") or {}).get("id") == agent_id]
@@ -80,30 +55,24 @@ try:
         shown = f"${cost:.6f}"
 
         def agent_row(t):
-            return next((ln for ln in t.splitlines() if "py_client.py" in ln), None)
+            return th.agent_row(t, "py_client.py", pid)
 
-        t = wait_screen(lambda t: agent_row(t) is not None and shown in agent_row(t),
-                        f"py_client.py with cost {shown}")
+        t = term.wait_agent("py_client.py", pid, shown)
         row = agent_row(t)
         rh.check(f" {len(calls)} " in row, f"3 calls expected on the row: {row!r}")
 
-        tmux("send-keys", "-t", session, "s")
+        term.keys("s")
         wait_screen(lambda t: "sort: $/min" in t, "the sort changed to $/min")
-        tmux("send-keys", "-t", session, "Enter")
+        term.keys("Enter")
         model = calls[0].get("response_model") or calls[0].get("request_model")
         rh.check(model and model.startswith("gpt-4o"), f"unexpected model {model}")
         t = wait_screen(lambda t: "LAST LLM CALLS (3)" in t and model in t,
                         f"the drill-down with model {model}")
         rh.check(shown in t, f"drill-down lacks the cost {shown}:\n{t}")
-        tmux("send-keys", "-t", session, "Escape")
+        term.keys("Escape")
         wait_screen(lambda t: "LAST LLM CALLS" not in t and agent_row(t) is not None,
                     "the agent list again after Esc")
-        tmux("send-keys", "-t", session, "q")
-        deadline = time.time() + 10
-        while time.time() < deadline and tmux("has-session", "-t", session, check=False).returncode == 0:
-            time.sleep(0.1)
-        rh.check(tmux("has-session", "-t", session, check=False).returncode != 0,
-                 "rein top did not exit on q")
+        term.quit()
 
         once = subprocess.run([rein, "top", "--once", "--file", s.out], capture_output=True,
                               text=True, timeout=30)
@@ -127,9 +96,8 @@ try:
         f.write("x" * (2 << 20) + "\n")    # over 1 MiB: skipped and counted, not buffered
         f.write(line("before_rotation", 1.5))
     stty_after = os.path.join(d, "stty.txt")   # the terminal's modes once rein top has quit
-    tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "40",
-         f"sh -c '{rein} top --file {path} --interval 0.2; echo rc=$? > {stty_after}.rc; "
-         f"stty -a > {stty_after}'")
+    term.start(f"sh -c '{rein} top --file {path} --interval 0.2; echo rc=$? > {stty_after}.rc; "
+               f"stty -a > {stty_after}'")
     wait_screen(lambda t: "before_rotation" in t and "$1.500000" in t and "skipped: 1 " in t,
                 "the first file's agent after a skipped over-long line")
     with open(path, "a") as f:
@@ -142,12 +110,7 @@ try:
     with open(path, "w") as f:      # truncated in place, then a new line
         f.write(line("after_truncate", 3.0))
     wait_screen(lambda t: "after_truncate" in t and "$3.000000" in t, "the agent after a truncation")
-    tmux("send-keys", "-t", session, "q")
-    deadline = time.time() + 10
-    while time.time() < deadline and tmux("has-session", "-t", session, check=False).returncode == 0:
-        time.sleep(0.1)
-    rh.check(tmux("has-session", "-t", session, check=False).returncode != 0,
-             "rein top did not exit on q (rotation part)")
+    term.quit("rein top did not exit on q (rotation part)")
     rh.check(open(stty_after + ".rc").read().strip() == "rc=0", "rein top exit code after q")
     modes = open(stty_after).read().split()
     rh.check("icanon" in modes and "echo" in modes, f"terminal not restored: {modes}")
@@ -157,6 +120,6 @@ try:
     rh.check(missing.returncode == 1 and "cannot read" in missing.stderr,
              f"unreadable file: exit {missing.returncode}, {missing.stderr!r}")
 finally:
-    subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True, timeout=30)
+    term.kill_server()
     mock.stop()
 print("ok")

@@ -9,6 +9,7 @@
 
 #include "capture/capture_reader.h"
 #include "capture/segment_format.h"
+#include "pipeline/capture_detections.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace rein::capture;
@@ -33,5 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Entry parsed;
       (void)parsed.ParseFromArray(e.data(), int(e.size()));
     }
+  // a Lookup "detect.scan" value as replay decodes it (pipeline/capture_detections.h)
+  (void)rein::pipeline::decode_scan(rest);
   return 0;
 }

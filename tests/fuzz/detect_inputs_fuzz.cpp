@@ -1,7 +1,7 @@
 // What the detectors parse from traffic and files, under arbitrary bytes: the content
 // extractor (request JSON, response JSON/SSE/NDJSON), mention extraction from response text,
-// install-command parsing, and the saved scope-baseline file. None may crash, and every
-// mention must lie inside the text it came from. The first byte picks the input.
+// install-command parsing, and the saved baseline files (scope, prompts). None may crash,
+// and every mention must lie inside the text it came from. The first byte picks the input.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -11,6 +11,7 @@
 
 #include "detect/llm_content.h"
 #include "detect/mentions.h"
+#include "detect/prompt_baseline.h"
 #include "detect/scope_drift.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -54,9 +55,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (inst.packages.size() > 8) std::abort();
       break;
     }
-    case 3:
+    case 3: {  // the saved baseline files: scope, and earlier sessions' prompts
       (void)ScopeDriftDetector::parse(in);
+      auto p = PromptBaselines::parse(in);
+      if (p && p->size() > PromptBaselines::kMaxKeys) std::abort();
+      if (p)
+        for (const auto& [k, e] : *p) {
+          if (e.variants.size() > PromptBaselines::kMaxVariants) std::abort();
+          for (const auto& v : e.variants)
+            if (v.lines.size() > PromptBaselines::kMaxLines) std::abort();
+        }
       break;
+    }
   }
   return 0;
 }

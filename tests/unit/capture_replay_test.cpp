@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "abi_record_builder.h"
+#include "capture_pipeline_util.h"
 #include "llm/key_fingerprint.h"
 #include "llm/price_table.h"
 #include "pipeline/capture_inputs.h"
@@ -325,18 +326,9 @@ TEST(CaptureReplay, InMemoryLiveAndReplayLinesMatch) {
   Lines live_out;
   {
     CaptureRecorder rec(mem, fp);
-    rein::capture::Context ctx;
-    ctx.set_abi_version(REIN_ABI_VERSION);
-    ctx.set_realtime_minus_boottime_ns(1'700'000'000'000'000'000LL);
-    auto* spec = ctx.add_selector_specs();
-    spec->set_kind(uint32_t(rein::pipeline::SelectorKind::Exe));
-    spec->set_value("/usr/bin/agent");
-    spec->set_name("agent");
-    spec->set_agent_class(62);
-    ctx.set_prices_path(prices_path);
+    const auto ctx = rein::pipeline::testutil::agent_context(prices_path);
     rec.context(ctx);
-    auto sels = rein::pipeline::SelectorSet::build(
-        {{rein::pipeline::SelectorKind::Exe, "/usr/bin/agent", "agent", 62}});
+    auto sels = rein::pipeline::testutil::agent_selectors();
     ASSERT_TRUE(sels);
     rein::pipeline::SensorPipeline pipe(std::move(*sels), live_out,
                                         rec.wrap(rein::pipeline::TrackFn{}), nullptr,

@@ -28,6 +28,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1e9));
   run->add_option("--ring-mib", ro.ring_mib, "Payload ring buffer size in MiB (power of two)")
       ->check(CLI::IsMember({1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u}));
+  run->add_option("--control-ring-mib", ro.control_ring_mib,
+                  "Control record ring buffer size in MiB (power of two)")
+      ->check(CLI::IsMember({1u, 2u, 4u, 8u, 16u, 32u, 64u}))
+      ->group("");  // for sizing experiments (docs/operations.md "Memory")
   run->add_option("--agent-data-mibps", ro.agent_data_mibps,
                   "Payload each agent may have captured per second, MiB (0: unlimited)")
       ->check(CLI::Range(0u, 4096u));
@@ -43,6 +47,8 @@ int main(int argc, char** argv) {
                 "Do not make processes that send LLM API requests into agents");
   run->add_flag("--no-plain-http", ro.no_plain_http,
                 "Do not decode plain HTTP of tracked processes (local model servers)");
+  run->add_flag("--no-detections", ro.no_detections,
+                "Run no detectors: no detect.* events, no secret scanning of request bodies");
   run->add_option("--tls-hooks", ro.tls_hooks,
                   "process: hook TLS only in tracked processes (default); system: hook libssl, "
                   "GnuTLS and node for every process (discovers IP-only clients, costs everyone)")
@@ -70,7 +76,7 @@ int main(int argc, char** argv) {
                   "Serve Prometheus metrics at http://ADDR:PORT/metrics and /healthz "
                   "(IPv4:PORT or [IPv6]:PORT; default: off)");
   run->add_option("--metrics-max-label-values", ro.metrics_max_label_values,
-                  "Distinct agent names and models with their own metric series; the rest "
+                  "Distinct agent names, models and pod names with their own metric series; the rest "
                   "are counted as \"other\"")
       ->check(CLI::Range(1u, 10000u));
   run->add_option("--control-socket", ro.control_socket, "Unix socket for holds/approve/deny (root only)");
@@ -119,8 +125,13 @@ int main(int argc, char** argv) {
   usage->add_option("--format", uo.format, "table, json or csv")
       ->check(CLI::IsMember({"table", "json", "csv"}));
   rein::cli::TopOptions to;
-  auto* top = app.add_subcommand("top", "Live view of agents from the sensor's --output file");
+  auto* top = app.add_subcommand("top", "Live view of agents from the sensor's --output file or its control socket");
   top->add_option("--file", to.file, "Events file written by `rein run --output`");
+  top->add_option("--socket", to.socket,
+                  "Subscribe on the running sensor's control socket instead of reading a file "
+                  "(no value: the default socket)")
+      ->expected(0, 1)
+      ->default_str("/run/rein/control.sock");
   top->add_option("--interval", to.interval_s, "Seconds between redraws")
       ->check(CLI::Range(0.05, 3600.0));
   top->add_flag("--once", to.once, "Print one plain frame (no escapes) and exit");

@@ -1,5 +1,6 @@
 #include "cli/run_command.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -17,7 +18,9 @@
 #include <fmt/format.h>
 
 #include "cli/bpf_actuator.h"
+#include "cli/health_extras.h"
 #include "cli/capture_setup.h"
+#include "cli/event_subscribers.h"
 #include "cli/metrics_server.h"
 #include "cli/prices_path.h"
 #include "detect/detection_engine.h"
@@ -29,12 +32,15 @@
 #include "loader/tls_hooks.h"
 #include "metrics/listen_address.h"
 #include "metrics/metrics_feed.h"
+#include "metrics/pod_llm_metrics.h"
 #include "enforce/control_socket.h"
 #include "enforce/enforcer.h"
 #include "enforce/policy_compiler.h"
 #include "enforce/rule_shadowing.h"
 #include "policy/policy_parser.h"
+#include "pipeline/capture_detections.h"
 #include "pipeline/capture_inputs.h"
+#include "pipeline/llm_call_observers.h"
 #include "pipeline/sensor_pipeline.h"
 #include "process/cgroup_resolver.h"
 #include "process/k8s_identity.h"
@@ -42,6 +48,7 @@
 #include "process/resolv_conf.h"
 #include "proto/decode_budget.h"
 #include "sinks/line_file_sink.h"
+#include "sinks/subscriber_fanout.h"
 #include "source/ring_source.h"
 
 namespace rein::cli {
@@ -231,8 +238,9 @@ int run(const RunOptions& o) {
   }
   auto sink = sinks::LineFileSink::open(o.output);
   if (!sink) return fail(sink.error().message);
+  sinks::SubscriberFanout fanout(**sink);  // the same lines to `rein top --socket` clients
 
-  auto sensor = loader::BpfSensor::load(o.ring_mib * 1024 * 1024);
+  auto sensor = loader::BpfSensor::load(o.ring_mib * 1024 * 1024, o.control_ring_mib * 1024 * 1024);
   if (!sensor) return fail(sensor.error().message);
   auto& bpf = **sensor;
   bpf.set_self(uint32_t(getpid()));
@@ -290,7 +298,9 @@ int run(const RunOptions& o) {
   if (auto ok = detections.set_state_dir(o.state_dir); !ok)
     fmt::print(stderr, "rein: detections: {}\n", ok.error().message);
   std::optional<detect::SecretScanner> secret_scanner;  // request bodies: secrets and PII
-  if (auto sc = detect::SecretScanner::create(*fingerprinter); sc) {
+  if (o.no_detections) {
+    // no Hyperscan database either
+  } else if (auto sc = detect::SecretScanner::create(*fingerprinter); sc) {
     secret_scanner.emplace(std::move(*sc));
     detections.set_secret_scanner(&*secret_scanner);
   } else {
@@ -339,15 +349,23 @@ int run(const RunOptions& o) {
     k8s_labels = std::make_unique<process::K8sLabelFetcher>(std::move(*cfg));
     k8s.set_label_fetcher(k8s_labels.get());
   }
+  // Every llm.call also goes to the ledger and to the per-pod metrics (declared before the
+  // pipeline: they outlive it).
+  std::unique_ptr<metrics::PodLlmMetrics> pod_metrics;
+  if (metrics_feed) pod_metrics = std::make_unique<metrics::PodLlmMetrics>(metrics_feed->registry());
+  pipeline::LlmCallObservers llm_observers;
+  llm_observers.add(usage_ledger.get());
+  llm_observers.add(pod_metrics.get());
   // --capture: every input the pipeline gets is journaled (pipeline/capture_inputs.h).
   std::unique_ptr<pipeline::CaptureWriterJournal> capture_journal;
   std::unique_ptr<pipeline::CaptureRecorder> capture_rec;
   if (capture_writer) {
     capture_journal = std::make_unique<pipeline::CaptureWriterJournal>(*capture_writer);
     capture_rec = std::make_unique<pipeline::CaptureRecorder>(*capture_journal, *fingerprinter);
+    pipeline::journal_detections(detections, *capture_rec->inputs(), o.state_dir);  // replay's inputs
   }
   pipeline::SensorPipeline pipe(
-      std::move(*selectors), **sink,
+      std::move(*selectors), fanout,
       pipeline::capture_track(capture_rec.get(), [&bpf](uint32_t tgid, uint32_t root, uint32_t sel, uint64_t start) -> Result<void> {
         if (auto ok = bpf.track(tgid, root, sel, start); !ok) return ok;
         if (tgid != root) return {};
@@ -377,8 +395,8 @@ int run(const RunOptions& o) {
   pipe.set_enforcer(enforcer.get());
   pipe.set_k8s_identity(&k8s);
   if (metrics_feed) pipe.set_observer(metrics_feed.get());
-  if (usage_ledger) pipe.set_llm_call_observer(usage_ledger.get());
-  pipe.set_detections(&detections);
+  if (!llm_observers.empty()) pipe.set_llm_call_observer(&llm_observers);
+  if (!o.no_detections) pipe.set_detections(&detections);  // --no-detections: none of their cost
   if (enforcer)
     for (const auto& l : leftovers)
       if (l.action != enforce::LeftoverAction::kNone)
@@ -471,11 +489,17 @@ int run(const RunOptions& o) {
   sigaction(SIGHUP, &hup, nullptr);
 
   std::optional<enforce::ControlServer> control;
-  if (enforcer) {
-    auto srv = enforce::ControlServer::listen(o.control_socket);
-    if (!srv) return fail(srv.error().message);
+  // Holds need it; without a policy it serves `subscribe` (rein top) and is optional, and
+  // another running sensor's socket is left to it.
+  if (!enforcer && control_socket_in_use(o.control_socket))
+    fmt::print(stderr, "rein: degraded: another sensor serves {} (no `rein top --socket` here)\n",
+               o.control_socket);
+  else if (auto srv = enforce::ControlServer::listen(o.control_socket); srv)
     control.emplace(std::move(*srv));
-  }
+  else if (enforcer)
+    return fail(srv.error().message);
+  else
+    fmt::print(stderr, "rein: degraded: {} (no `rein top --socket`)\n", srv.error().message);
   time_t policy_mtime = o.policy.empty() ? 0 : mtime_of(o.policy);
   // A new policy is parsed and compiled first; a bad one leaves the running one in force.
   auto reload = [&]() {
@@ -532,6 +556,9 @@ int run(const RunOptions& o) {
     metrics_server->set_ready(true);
     fmt::print(stderr, "rein: metrics at http://{}/metrics\n", o.metrics_addr);
   }
+  // Start-up's peaks (BTF parsing, the Hyperscan compile) are freed by now, but glibc keeps
+  // the pages: ~5 MiB of idle RSS (docs/operations.md "Memory").
+  malloc_trim(0);
   fmt::print(stderr, "rein: ready ({} running processes adopted{})\n", adopted,
              defaults ? ", default agent selectors" : "");
   fflush(stderr);
@@ -540,6 +567,7 @@ int run(const RunOptions& o) {
   auto start = clock::now();
   auto next_health = start + std::chrono::duration<double>(o.health_interval_s);
   auto next_metrics = start;
+  auto next_trim = start + std::chrono::seconds(10);
   int rc = 0;
   while (!g_stop.load()) {
     // The kernel wakes us only for a full batch or an urgent record; poll's timeout plus a
@@ -557,11 +585,13 @@ int run(const RunOptions& o) {
     if (capture_rec) capture_rec->tick(boot);
     if (usage_ledger) usage_ledger->tick();  // one transaction for this round's calls
     if (control)
-      control->serve_pending([&pipe](const std::string& req) {
-        // "shutdown" ends every hold: only rein itself says it, when it stops
-        return req == "shutdown" ? std::string(R"({"ok":false,"error":"unknown request"})")
-                                 : pipe.control(req);
-      });
+      control->serve_pending(
+          [&pipe](const std::string& req) {
+            // "shutdown" ends every hold: only rein itself says it, when it stops
+            return req == "shutdown" ? std::string(R"({"ok":false,"error":"unknown request"})")
+                                     : pipe.control(req);
+          },
+          [&fanout](const std::string& req, int fd) { return subscribe(fanout, req, fd); });
     // SIGHUP: reopen --output (log rotation) and reload the policy
     bool hup = g_reload.exchange(false);
     if (hup)
@@ -576,7 +606,9 @@ int run(const RunOptions& o) {
     tls.poll(boot);
     report_tls();
     if (o.health_interval_s > 0 && now >= next_health) {
-      pipeline::emit_health_maybe_captured(capture_rec.get(), pipe, boot, "running", named(bpf.counters()), [&bpf](sinks::JsonWriter& w) {
+      pipeline::emit_health_maybe_captured(capture_rec.get(), pipe, boot, "running", named(bpf.counters()), [&bpf, &capture_writer, &fanout](sinks::JsonWriter& w) {
+        if (capture_writer) write_capture_health(w, capture_writer->stats());
+        write_subscriber_health(w, fanout);
         w.key("track_quota_hits");  // agents whose children went untracked (drop_track_quota)
         w.begin_array();
         for (const auto& q : bpf.quota_hits()) {
@@ -598,7 +630,11 @@ int run(const RunOptions& o) {
       metrics_feed->set_loss_counters(metrics::pipeline_loss_counters(pipe, (*sink)->write_errors()));
       next_metrics = now + std::chrono::seconds(1);
     }
-    (*sink)->flush();
+    fanout.flush();  // the file, then what subscribers' sockets take
+    if (now >= next_trim) {  // what a burst allocated and freed goes back to the kernel
+      malloc_trim(0);
+      next_trim = now + std::chrono::seconds(10);
+    }
     if (o.duration_s > 0 && now - start >= std::chrono::duration<double>(o.duration_s)) break;
   }
   (void)ring->drain();
@@ -608,8 +644,11 @@ int run(const RunOptions& o) {
   if (capture_rec) capture_rec->finish(finish_ns);
   if (auto ok = detections.flush(); !ok) fmt::print(stderr, "rein: detections: {}\n", ok.error().message);
   if (usage_ledger) usage_ledger->flush();
-  pipeline::emit_health_maybe_captured(capture_rec.get(), pipe, pipeline::Clock::boot_now_ns(), "stopped", named(bpf.counters()));
-  (*sink)->flush();
+  pipeline::emit_health_maybe_captured(capture_rec.get(), pipe, pipeline::Clock::boot_now_ns(), "stopped", named(bpf.counters()), [&capture_writer, &fanout](sinks::JsonWriter& w) {
+    if (capture_writer) write_capture_health(w, capture_writer->stats());
+    write_subscriber_health(w, fanout);
+  });
+  fanout.flush();  // subscribers see "stopped" too (what their sockets take now)
   return rc;
 }
 

@@ -11,7 +11,10 @@ struct RunOptions {
   std::string output;
   double health_interval_s = 10.0;
   double duration_s = 0;  // 0: until SIGINT/SIGTERM
-  unsigned ring_mib = 16;            // payload ring; control records have their own 4 MiB ring
+  // Ring sizes, MiB: each counts twice in RSS (mapped twice for wrap-around). 4 + 2 keep the
+  // fleet and LLM benchmarks at 0 drops (docs/operations.md "Memory").
+  unsigned ring_mib = 4;          // payload ring
+  unsigned control_ring_mib = 2;  // control records (hidden option)
   unsigned agent_data_mibps = 16;   // per-agent payload budget (MiB/s; 0: unlimited)
   unsigned agent_data_burst_mib = 64;
   unsigned decode_mib = 256;         // user-space decoding memory budget
@@ -20,6 +23,7 @@ struct RunOptions {
   unsigned track_quota = 16384;            // tracked processes per agent (hidden option)
   bool no_autodiscover = false;  // LLM-shaped requests make their sender an agent
   bool no_plain_http = false;    // plain HTTP of tracked processes (local model servers)
+  bool no_detections = false;    // run no detectors (detect.* events, secret scanning)
   std::string prices;            // price table (default: the shipped data/prices.json)
   std::string prices_override;   // user prices merged on top
   std::string state_dir = "/var/lib/rein";  // fingerprint key

@@ -16,10 +16,12 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "cli/top_source.h"
 #include "common/result.h"
 #include "top/agent_board.h"
 
@@ -69,7 +71,7 @@ class Fd {
 // Follows the events file like `tail -F`: new lines as they are appended; a new file at
 // the path (inode changed: logrotate's rename + create, or --output-max-mib rotation) or a
 // shrunk one (copytruncate) is read from its start after the old one is drained.
-class Follower {
+class Follower : public TopSource {
  public:
   explicit Follower(std::string path) : path_(std::move(path)) {}
 
@@ -85,21 +87,19 @@ class Follower {
     ino_ = st.st_ino;
     dev_ = st.st_dev;
     offset_ = 0;
-    partial_.clear();
+    split_.reset();
     tail_.clear();
-    discarding_ = false;
     return {};
   }
 
   // Reads what is there (at most `budget` bytes: the screen stays responsive while a large
   // file is caught up), then checks for rotation. Returns false on a read error.
-  bool poll(AgentBoard& board, size_t budget) {
+  bool poll(AgentBoard& board, size_t budget) override {
     if (truncated()) {
       ::lseek(fd_.get(), 0, SEEK_SET);
       offset_ = 0;
-      partial_.clear();
+      split_.reset();
       tail_.clear();
-      discarding_ = false;
       ++rotations_;
     }
     if (!drain(board, budget)) return false;
@@ -121,11 +121,11 @@ class Follower {
     return true;
   }
 
-  const std::string& status() const { return status_; }
+  const std::string& status() const override { return status_; }
   uint64_t rotations() const { return rotations_; }
-  const std::string& error() const { return error_; }
+  const std::string& error() const override { return error_; }
   // The last poll stopped at its budget: there is more to read right away.
-  bool behind() const { return behind_; }
+  bool behind() const override { return behind_; }
 
  private:
   // Truncated in place (copytruncate): shorter than what was read, or, when it was
@@ -161,34 +161,9 @@ class Follower {
       const size_t keep = std::min(static_cast<size_t>(n), kTailBytes);
       tail_.append(buf + n - keep, keep);
       if (tail_.size() > kTailBytes) tail_.erase(0, tail_.size() - kTailBytes);
-      split(board, std::string_view(buf, static_cast<size_t>(n)));
+      split_.feed(board, std::string_view(buf, static_cast<size_t>(n)));
     }
     return true;
-  }
-
-  void split(AgentBoard& board, std::string_view chunk) {
-    while (!chunk.empty()) {
-      size_t nl = chunk.find('\n');
-      std::string_view piece = chunk.substr(0, nl);
-      if (discarding_) {
-        if (nl != std::string_view::npos) discarding_ = false;
-      } else if (partial_.size() + piece.size() > top::kMaxLineBytes) {
-        // Bounded: an over-long line is dropped, not buffered whole.
-        board.note_skipped_line();
-        partial_.clear();
-        discarding_ = nl == std::string_view::npos;
-      } else if (nl == std::string_view::npos) {
-        partial_.append(piece);
-      } else if (partial_.empty()) {
-        board.feed(piece);
-      } else {
-        partial_.append(piece);
-        board.feed(partial_);
-        partial_.clear();
-      }
-      if (nl == std::string_view::npos) break;
-      chunk.remove_prefix(nl + 1);
-    }
   }
 
   std::string path_;
@@ -197,8 +172,9 @@ class Follower {
   dev_t dev_ = 0;
   off_t offset_ = 0;
   static constexpr size_t kTailBytes = 64;
-  std::string partial_, tail_;
-  bool discarding_ = false, behind_ = false;
+  LineSplitter split_{/*sensor_notices=*/false};
+  std::string tail_;
+  bool behind_ = false;
   std::string status_, error_;
   uint64_t rotations_ = 0;
 };
@@ -312,7 +288,7 @@ Frame render_drill(const AgentBoard& b, const AgentStats* a, size_t width) {
 }
 
 // The whole screen as lines; `height` 0 means unbounded (--once).
-Frame render(const AgentBoard& b, View& v, const Follower& fl, const std::string& file,
+Frame render(const AgentBoard& b, View& v, const TopSource& fl, const std::string& file,
              size_t width, size_t height) {
   auto rows = b.sorted(v.sort);
   if (!v.selected_id.empty()) {  // keep the same agent selected when the order changes
@@ -443,21 +419,44 @@ std::vector<Key> parse_keys(std::string_view in) {
 
 constexpr size_t kCatchUpBytes = size_t{16} << 20;  // per redraw while a big file is read
 
+// The --output file, or with --socket a subscription to the running sensor.
+Result<std::unique_ptr<TopSource>> open_source(const TopOptions& o) {
+  if (!o.socket.empty()) {
+    auto s = std::make_unique<SocketFollower>(o.socket);
+    if (auto r = s->open(); !r) return r.error();
+    return std::unique_ptr<TopSource>(std::move(s));
+  }
+  auto f = std::make_unique<Follower>(o.file);
+  if (auto r = f->open(); !r) return r.error();
+  return std::unique_ptr<TopSource>(std::move(f));
+}
+
+std::string source_name(const TopOptions& o) {
+  return o.socket.empty() ? o.file : "sensor " + o.socket;
+}
+
 int run_once(const TopOptions& o) {
-  Follower fl(o.file);
-  if (auto r = fl.open(); !r) {
-    fmt::print(stderr, "rein top: {}\n", r.error().message);
+  auto src = open_source(o);
+  if (!src) {
+    fmt::print(stderr, "rein top: {}\n", src.error().message);
     return 1;
   }
+  TopSource& fl = **src;
   AgentBoard board;
-  if (!fl.poll(board, SIZE_MAX)) {
-    fmt::print(stderr, "rein top: {}\n", fl.error());
-    return 1;
-  }
+  // A file is read whole; a subscription shows what the sensor writes during one interval.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(o.interval_s);
+  do {
+    if (!fl.poll(board, SIZE_MAX)) {
+      fmt::print(stderr, "rein top: {}\n", fl.error());
+      return 1;
+    }
+    if (o.socket.empty()) break;
+    ::usleep(50'000);
+  } while (std::chrono::steady_clock::now() < until);
   size_t w = 160, rows = 0;
   if (::isatty(STDOUT_FILENO)) window_size(w, rows);
   View v;
-  Frame f = render(board, v, fl, o.file, w, 0);  // every agent: no height limit
+  Frame f = render(board, v, fl, source_name(o), w, 0);  // every agent: no height limit
   std::string out;
   for (auto& l : f.lines) out += l + "\n";
   return write_all(STDOUT_FILENO, out) ? 0 : 1;
@@ -474,8 +473,9 @@ int top(const TopOptions& o) {
   if (!std::isfinite(o.interval_s) || o.interval_s < 0.05) return fail("--interval below 0.05 s");
   if (!::isatty(STDIN_FILENO) || !::isatty(STDOUT_FILENO))
     return fail("needs a terminal; use --once for a plain frame");
-  Follower fl(o.file);
-  if (auto r = fl.open(); !r) return fail(r.error().message);
+  auto src = open_source(o);
+  if (!src) return fail(src.error().message);
+  TopSource& fl = **src;
 
   struct sigaction sa {};
   sa.sa_handler = on_stop;  // no SA_RESTART: poll() returns EINTR and the loop sees the flag
@@ -514,7 +514,7 @@ int top(const TopOptions& o) {
       dirty = true;
     }
     if (dirty) {
-      Frame f = render(board, v, fl, o.file, w, h);
+      Frame f = render(board, v, fl, source_name(o), w, h);
       std::string out = "\x1b[H";
       for (size_t i = 0; i < f.lines.size(); ++i) {
         if (static_cast<int>(i) == f.highlight)

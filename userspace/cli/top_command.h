@@ -1,4 +1,5 @@
-// `rein top`: a live terminal view of agents, following the file `rein run --output` writes.
+// `rein top`: a live terminal view of agents, following the file `rein run --output` writes
+// or a subscription on the running sensor's control socket.
 #pragma once
 #include <string>
 
@@ -6,6 +7,9 @@ namespace rein::cli {
 
 struct TopOptions {
   std::string file = "/var/log/rein/events.jsonl";
+  // Non-empty: subscribe on the running sensor's control socket instead of reading `file`
+  // (lines from the moment of the subscription on).
+  std::string socket;
   double interval_s = 1.0;
   bool once = false;  // one plain frame (no escapes) on stdout, then exit
 };

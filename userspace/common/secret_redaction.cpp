@@ -1,5 +1,9 @@
 #include "common/secret_redaction.h"
 
+#include <algorithm>
+#include <array>
+#include <cstdint>
+
 namespace rein {
 namespace {
 
@@ -80,7 +84,31 @@ std::string_view auth_context(std::string_view text, size_t start) {
     return "authorization";
   return {};
 }
+// Which first two bytes some prefix starts with (all prefixes have at least two), as 256
+// bitsets of the second byte: built from kPrefixes, so it cannot fall out of step.
+using PairTable = std::array<std::array<uint64_t, 4>, 256>;
+constexpr PairTable make_pairs() {
+  PairTable t{};
+  for (const auto& p : kPrefixes) {
+    const auto a = uint8_t(p.prefix[0]), b = uint8_t(p.prefix[1]);
+    t[a][b / 64] |= uint64_t(1) << (b % 64);
+  }
+  return t;
+}
+constexpr PairTable kPairs = make_pairs();
+constexpr size_t min_classed_token() {
+  size_t m = SIZE_MAX;
+  for (const auto& p : kPrefixes) m = std::min(m, p.prefix.size() + kMinTail);
+  return m;
+}
+constexpr size_t kMinClassedToken = min_classed_token();
 }  // namespace
+
+bool secret_token_may_have_class(std::string_view token) {
+  if (token.size() < kMinClassedToken) return false;
+  const auto a = uint8_t(token[0]), b = uint8_t(token[1]);
+  return (kPairs[a][b / 64] >> (b % 64)) & 1;
+}
 
 std::string_view secret_prefix_class(std::string_view s) {
   for (const auto& p : kPrefixes)

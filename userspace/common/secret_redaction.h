@@ -13,6 +13,9 @@ std::string_view secret_prefix_class(std::string_view s);
 // The class of a token shaped like a credential: a known prefix and enough after it to be
 // a real key ("sk-short" is a word, not a key). Empty when it is not one.
 std::string_view secret_token_class(std::string_view token);
+// False when secret_token_class(token) is surely empty (too short, or no prefix starts with
+// its first two bytes): a table lookup, for scanners that test every token of a stream.
+bool secret_token_may_have_class(std::string_view token);
 
 enum class RedactionMarker {
   kPlain,   // "[redacted]"

@@ -18,12 +18,18 @@ void DetectionEngine::configure(const policy::DetectionsConfig& c) {
   cost_.configure(c.cost_anomaly);
   prompt_.configure(c.prompt_drift);
   secrets_.configure(c.secrets);
+  ContentNeeds needs;
+  needs.request_hash = needs.tool_calls = c.retry_spiral.enabled;
+  needs.prompt_shape = c.prompt_drift.enabled;
+  needs.response_text = c.hallucinated_endpoint.enabled;
+  extractor_.set_needs(needs);
 }
 
 LlmContent DetectionEngine::content(const proto::HttpExchange& ex) {
   LlmContent c = extractor_.extract(ex);
   if (scanner_ && secrets_.enabled() && !ex.request.body.empty()) {
-    auto r = scanner_->scan(ex.request.body);
+    auto scan = [&] { return scanner_->scan(ex.request.body); };
+    auto r = scan_hook_ ? scan_hook_(scan) : scan();
     c.secrets = std::move(r.findings);
     c.secrets_truncated = r.truncated || ex.request.body_truncated;
   }
@@ -39,7 +45,15 @@ void DetectionEngine::set_time_format(TimeFormat f) {
 }
 
 Result<void> DetectionEngine::set_state_dir(const std::string& dir) {
-  return scope_.load(dir + "/detect-baselines.json");
+  auto scope = scope_.load(dir + "/detect-baselines.json");
+  auto prompts = prompt_.load(dir + "/detect-prompt-baselines.json");
+  return !scope ? scope : prompts;
+}
+
+Result<void> DetectionEngine::flush() {
+  auto scope = scope_.save();
+  auto prompts = prompt_.save();
+  return !scope ? scope : prompts;
 }
 
 std::vector<Detection> DetectionEngine::counted(std::vector<Detection> ds) {
@@ -81,6 +95,13 @@ std::vector<Detection> DetectionEngine::on_http(const HttpFact& f) {
   return counted(std::move(out));
 }
 
+std::vector<Detection> DetectionEngine::on_tls_failure(const TlsFailureFact& f) {
+  std::vector<Detection> out;
+  if (f.who.session.empty()) return out;
+  hallucinated_.on_tls_failure(f, out);
+  return counted(std::move(out));
+}
+
 std::vector<Detection> DetectionEngine::on_exec(const ExecFact& f) {
   std::vector<Detection> out;
   if (f.who.session.empty()) return out;
@@ -112,9 +133,10 @@ void DetectionEngine::on_session_end(std::string_view session) {
 
 void DetectionEngine::tick(uint64_t now) {
   cost_.tick(now);
-  if (scope_.dirty() && now >= last_save_ns_ + kSaveEveryNs) {
+  if ((scope_.dirty() || prompt_.dirty()) && now >= last_save_ns_ + kSaveEveryNs) {
     last_save_ns_ = now;
-    if (!scope_.save()) save_errors_++;
+    if (scope_.dirty() && !scope_.save()) save_errors_++;
+    if (prompt_.dirty() && !prompt_.save()) save_errors_++;
   }
 }
 

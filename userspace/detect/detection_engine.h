@@ -3,6 +3,7 @@
 // events and routes to the enforcer when their action is not "alert". Runs on the
 // pipeline's thread. docs/detections.md describes every detector.
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,8 +28,12 @@ class DetectionEngine {
   void configure(const policy::DetectionsConfig& c);
   const policy::DetectionsConfig& config() const { return cfg_; }
   void set_time_format(TimeFormat f);
-  void set_wall_clock(WallClock c) { scope_.set_wall_clock(std::move(c)); }
-  // Learned scope baselines live in DIR/detect-baselines.json.
+  void set_wall_clock(WallClock c) {
+    scope_.set_wall_clock(c);
+    prompt_.set_wall_clock(std::move(c));
+  }
+  // Learned scope baselines live in DIR/detect-baselines.json, earlier sessions' prompts
+  // in DIR/detect-prompt-baselines.json.
   Result<void> set_state_dir(const std::string& dir);
 
   // Bodies of an LLM exchange -> the few facts the detectors use (the bodies are not kept).
@@ -36,18 +41,24 @@ class DetectionEngine {
   // The secrets/PII scanner for request bodies (detect.secret_in_prompt); null: not scanned.
   // Not owned.
   void set_secret_scanner(const SecretScanner* s) { scanner_ = s; }
+  // Capture and replay (pipeline/capture_detections.h): every scan's result goes through
+  // this hook; live it is recorded, in replay it is answered from the capture (which holds
+  // no secret to scan again). `scan` runs the scanner. Empty: the scanner is called directly.
+  using ScanHook = std::function<SecretScanResult(const std::function<SecretScanResult()>& scan)>;
+  void set_scan_hook(ScanHook h) { scan_hook_ = std::move(h); }
 
   std::vector<Detection> on_llm(const LlmFact& f);
   std::vector<Detection> on_dns(const DnsFact& f);
   std::vector<Detection> on_connect(const ConnectFact& f);
   std::vector<Detection> on_http(const HttpFact& f);
+  std::vector<Detection> on_tls_failure(const TlsFailureFact& f);
   std::vector<Detection> on_exec(const ExecFact& f);
   std::vector<Detection> on_exit(const ExitFact& f);
   std::vector<Detection> on_file(const FileFact& f);
   void on_session_end(std::string_view session);
   // Periodic: closes spend buckets, saves learned baselines (at most every 30 s).
   void tick(uint64_t now_ns);
-  Result<void> flush() { return scope_.save(); }
+  Result<void> flush();
 
   // Entries held by all detectors (the memory bound reported in sensor.health).
   size_t tracked() const;
@@ -66,6 +77,7 @@ class DetectionEngine {
   PromptDriftDetector prompt_;
   SecretsInPromptDetector secrets_;
   const SecretScanner* scanner_ = nullptr;
+  ScanHook scan_hook_;
   std::map<std::string, uint64_t> counts_;  // detections by kind
   uint64_t last_save_ns_ = 0;
   uint64_t save_errors_ = 0;

@@ -36,6 +36,17 @@ struct ConnectFact {
   int32_t result = 0;  // 0 or -errno (the outcome for non-blocking connects)
 };
 
+// A TLS connection of a process whose TLS library is hooked that never carried plaintext:
+// its handshake failed (a certificate name mismatch, an unknown CA) or it was abandoned
+// before any request. The pipeline's TLS watch reports it.
+struct TlsFailureFact {
+  uint64_t ts_ns = 0;
+  Who who;
+  std::string_view sni;      // empty when the ClientHello had none
+  std::string_view address;  // numeric
+  uint16_t port = 0;
+};
+
 struct DnsFact {
   uint64_t ts_ns = 0;
   Who who;

@@ -158,6 +158,24 @@ void HallucinatedEndpointDetector::on_connect(const ConnectFact& f, std::vector<
   }
 }
 
+void HallucinatedEndpointDetector::on_tls_failure(const TlsFailureFact& f,
+                                                  std::vector<Detection>& out) {
+  if (!cfg_.enabled) return;
+  Session* s = session(f.who, f.ts_ns);
+  if (!s) return;
+  std::string addr = lower_host(f.address), name = lower_host(f.sni);
+  for (auto it = s->mentions.rbegin(); it != s->mentions.rend(); ++it) {
+    const auto& m = it->m;
+    if (m.kind == Mention::Kind::kPackage) continue;
+    // The name the client asked for is the mention's: an address alone says less (many
+    // names share one), so it counts only for a mention that is an address.
+    if ((name.empty() || m.host != name) && m.host != addr) continue;
+    if (m.port && m.port != f.port) continue;
+    report(f.who, f.ts_ns, "tls_failed", fmt::format("{}:{}", m.host, f.port), *it, out);
+    return;
+  }
+}
+
 void HallucinatedEndpointDetector::on_http(const HttpFact& f, std::vector<Detection>& out) {
   if (!cfg_.enabled || f.status != 404) return;
   Session* s = session(f.who, f.ts_ns);

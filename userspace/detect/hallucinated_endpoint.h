@@ -1,7 +1,7 @@
 // Hallucinated endpoint: the agent fails to reach something (NXDOMAIN, connection refused,
-// HTTP 404, a package install that exits non-zero) that a recent LLM response of the same
-// session named. The event links the response id and the span of its text. One event per
-// (session, mention).
+// a TLS connection that never carried data, HTTP 404, a package install that exits
+// non-zero) that a recent LLM response of the same session named. The event links the
+// response id and the span of its text. One event per (session, mention).
 #pragma once
 #include <deque>
 #include <set>
@@ -22,6 +22,7 @@ class HallucinatedEndpointDetector {
   void on_dns(const DnsFact& f, std::vector<Detection>& out);
   void on_connect(const ConnectFact& f, std::vector<Detection>& out);
   void on_http(const HttpFact& f, std::vector<Detection>& out);
+  void on_tls_failure(const TlsFailureFact& f, std::vector<Detection>& out);
   void on_exec(const ExecFact& f);
   void on_exit(const ExitFact& f, std::vector<Detection>& out);
   void on_session_end(std::string_view session) { sessions_.erase(std::string(session)); }

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
+#include "detect/prompt_baseline.h"
 #include "llm/json_util.h"
 #include "llm/text_util.h"
 #include "proto/ndjson.h"
@@ -129,6 +131,8 @@ TextShape shape_of(std::string_view text) {
     size_t nl = text.find('\n', pos);
     if (nl == std::string_view::npos) nl = text.size();
     s.line_hashes.push_back(fnv1a(text.substr(pos, nl - pos)));
+    if (std::string st = stable_line(text.substr(pos, nl - pos)); !st.empty())
+      s.stable_hashes.push_back(fnv1a(st));
     pos = nl + 1;
   }
   return s;
@@ -196,6 +200,7 @@ std::optional<TextShape> tool_list(json::Element root) {
     }
     auto add = [&](std::string_view n) {
       if (s.names.size() < kMaxToolNames) s.names.emplace_back(n.substr(0, 128));
+      s.stable_hashes.push_back(fnv1a(n));
       s.line_hashes.push_back(fnv1a(fmt::format("{}", hash_value(t, fnv1a(n), 0))));
     };
     if (name) {
@@ -213,13 +218,110 @@ std::optional<TextShape> tool_list(json::Element root) {
   return s;
 }
 
+// The `data` of every event of a complete SSE body whose lines end in LF only (what every
+// provider sends), as proto::SseParser would hand them out (BOM, comments, multi-line data
+// joined with '\n', the unterminated last event, oversized events dropped), found with
+// memchr instead of a byte loop. False, having called nothing, when the body has a CR: the
+// caller uses SseParser.
+template <typename Fn>
+bool for_each_lf_sse_data(std::string_view body, Fn&& on_data) {
+  if (std::memchr(body.data(), '\r', body.size()) != nullptr) return false;
+  constexpr size_t kMax = proto::SseParser::kDefaultMaxEventBytes;
+  std::string joined;         // only for events of several data lines
+  std::string_view single;    // the one data line of the usual event, not copied
+  size_t lines = 0;
+  bool overflow = false;
+  auto dispatch = [&] {
+    if (lines > 0 && !overflow) on_data(lines == 1 ? single : std::string_view(joined));
+    lines = 0;
+    overflow = false;
+    joined.clear();
+  };
+  size_t pos = 0;
+  if (body.substr(0, 3) == "\xEF\xBB\xBF") pos = 3;
+  while (pos <= body.size()) {
+    const void* nl = std::memchr(body.data() + pos, '\n', body.size() - pos);
+    const size_t end = nl ? size_t(static_cast<const char*>(nl) - body.data()) : body.size();
+    std::string_view line = body.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.empty()) {
+      if (nl) dispatch();
+      if (!nl) break;
+      continue;
+    }
+    if (line.size() > kMax) overflow = true;
+    if (line.front() == ':' || overflow) {
+      if (!nl) break;
+      continue;
+    }
+    size_t colon = line.find(':');
+    std::string_view field = line.substr(0, colon);
+    std::string_view value = colon == std::string_view::npos ? std::string_view() : line.substr(colon + 1);
+    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    if (field == "data") {
+      const size_t have = lines == 0 ? 0 : lines == 1 ? single.size() : joined.size();
+      if (have + value.size() + 1 > kMax) {
+        overflow = true;
+      } else if (lines == 0) {
+        single = value;
+      } else {
+        if (lines == 1) joined.assign(single);
+        joined.push_back('\n');
+        joined.append(value);
+      }
+      lines++;
+    }
+    if (!nl) break;
+  }
+  dispatch();  // unterminated last event (a stream cut after its last data line)
+  return true;
+}
+
 }  // namespace
 
 struct LlmContentExtractor::Impl {
   json::DocParser parser;
+  ContentNeeds needs;
   LlmContent* out = nullptr;
   std::string tool_sig;
   bool tool_sig_truncated = false;
+
+  // A tool call: {"name": ..., "arguments"/"input"/"args": ...}. One pass over the fields
+  // (the first of each key counts, as at_key would find it) instead of five key lookups:
+  // this runs for every object of every streamed event.
+  void tool_call(simdjson::dom::object obj) {
+    std::optional<std::string_view> name, type;
+    std::optional<json::Element> input, args;
+    bool seen_name = false, seen_type = false, arguments = false;
+    for (auto [k, v] : obj) {
+      if (k == "name") {
+        if (!seen_name && v.type() == element_type::STRING) name = v.get_string().value_unsafe();
+        seen_name = true;
+      } else if (k == "type") {
+        if (!seen_type && v.type() == element_type::STRING) type = v.get_string().value_unsafe();
+        seen_type = true;
+      } else if (k == "input") {
+        if (!input) input = v;
+      } else if (k == "args") {
+        if (!args) args = v;
+      } else if (k == "arguments") {
+        arguments = true;
+      }
+    }
+    if (!name) return;
+    if (!input) input = args;
+    bool call = arguments || input || (type && (*type == "tool_use" || *type == "function_call"));
+    if (!call) return;
+    append_bounded(tool_sig, "\x1f", kMaxResponseText, tool_sig_truncated);
+    append_bounded(tool_sig, *name, kMaxResponseText, tool_sig_truncated);
+    if (out->tool_call_names.size() < kMaxToolNamesBytes) {
+      if (!out->tool_call_names.empty()) out->tool_call_names += ",";
+      out->tool_call_names += std::string(name->substr(0, 64));
+    }
+    if (input && input->type() == element_type::OBJECT)
+      append_bounded(tool_sig, fmt::format("{:x}", hash_value(*input, 1, 0)), kMaxResponseText,
+                     tool_sig_truncated);
+  }
 
   // Assistant text and tool calls wherever the APIs put them (buffered or streamed).
   void walk(json::Element e, size_t depth, std::string_view key) {
@@ -228,32 +330,17 @@ struct LlmContentExtractor::Impl {
       case element_type::STRING: {
         auto s = e.get_string().value_unsafe();
         if (key == "content" || key == "text" || key == "delta" || key == "response" ||
-            key == "output_text")
-          append_bounded(out->response_text, s, kMaxResponseText, out->response_text_truncated);
-        else if (key == "arguments" || key == "partial_json")
-          append_bounded(tool_sig, s, kMaxResponseText, tool_sig_truncated);
+            key == "output_text") {
+          if (needs.response_text)
+            append_bounded(out->response_text, s, kMaxResponseText, out->response_text_truncated);
+        } else if (key == "arguments" || key == "partial_json") {
+          if (needs.tool_calls) append_bounded(tool_sig, s, kMaxResponseText, tool_sig_truncated);
+        }
         return;
       }
       case element_type::OBJECT: {
         auto obj = obj_of(e);
-        // a tool call: {"name": ..., "arguments"/"input"/"args": ...}
-        auto name = json::str(e, "name");
-        auto args = json::field(e, "input");
-        if (!args) args = json::field(e, "args");
-        auto type = json::str(e, "type");
-        bool call = name && (json::field(e, "arguments") || args ||
-                             (type && (*type == "tool_use" || *type == "function_call")));
-        if (call) {
-          append_bounded(tool_sig, "\x1f", kMaxResponseText, tool_sig_truncated);
-          append_bounded(tool_sig, *name, kMaxResponseText, tool_sig_truncated);
-          if (out->tool_call_names.size() < kMaxToolNamesBytes) {
-            if (!out->tool_call_names.empty()) out->tool_call_names += ",";
-            out->tool_call_names += std::string(name->substr(0, 64));
-          }
-          if (args && args->type() == element_type::OBJECT)
-            append_bounded(tool_sig, fmt::format("{:x}", hash_value(*args, 1, 0)), kMaxResponseText,
-                           tool_sig_truncated);
-        }
+        if (needs.tool_calls) tool_call(obj);
         for (auto [k, v] : obj) walk(v, depth + 1, k);
         return;
       }
@@ -277,11 +364,13 @@ struct LlmContentExtractor::Impl {
     if (body.empty()) return;
     if (type.find("event-stream") != std::string::npos || llm::starts_with(body, "data:") ||
         llm::starts_with(body, "event:")) {
-      proto::SseParser sse;
-      auto on = [&](const proto::SseEvent& ev) {
-        std::string_view data = llm::trim(ev.data);
+      auto on_data = [&](std::string_view d) {
+        std::string_view data = llm::trim(d);
         if (!data.empty() && data != "[DONE]") doc(data);
       };
+      if (for_each_lf_sse_data(body, on_data)) return;
+      proto::SseParser sse;
+      auto on = [&](const proto::SseEvent& ev) { on_data(ev.data); };
       sse.feed(body, on);
       sse.finish(on);
       return;
@@ -302,31 +391,41 @@ struct LlmContentExtractor::Impl {
 LlmContentExtractor::LlmContentExtractor() : impl_(std::make_unique<Impl>()) {}
 LlmContentExtractor::~LlmContentExtractor() = default;
 
+void LlmContentExtractor::set_needs(const ContentNeeds& n) {
+  impl_->needs = n;
+}
+
 LlmContent LlmContentExtractor::extract(const proto::HttpExchange& ex) {
   LlmContent c;
   json::Element root;
-  if (!ex.request.body_truncated &&
+  const ContentNeeds& needs = impl_->needs;
+  if ((needs.request_hash || needs.prompt_shape) && !ex.request.body_truncated &&
       impl_->parser.parse(ex.request.body, root) == json::DocParser::Status::kOk &&
       json::is_object(root)) {
     c.request_parsed = true;
-    uint64_t h = fnv1a(ex.request.target);
-    for (auto [k, v] : obj_of(root)) {
-      if (volatile_key(k)) continue;
-      h = fnv1a(k, h);
-      h = hash_value(v, h, 0);
+    if (needs.request_hash) {
+      uint64_t h = fnv1a(ex.request.target);
+      for (auto [k, v] : obj_of(root)) {
+        if (volatile_key(k)) continue;
+        h = fnv1a(k, h);
+        h = hash_value(v, h, 0);
+      }
+      c.request_hash = h ? h : 1;
     }
-    c.request_hash = h ? h : 1;
-    c.system_prompt = system_prompt(root);
-    c.tools = tool_list(root);
-    c.conversation = conversation_of(root);
+    if (needs.prompt_shape) {
+      c.system_prompt = system_prompt(root);
+      c.tools = tool_list(root);
+      c.conversation = conversation_of(root);
+    }
   }
   if (ex.response && ex.response->status < 400) {
     impl_->out = &c;
     impl_->tool_sig.clear();
     impl_->tool_sig_truncated = false;
-    impl_->response(*ex.response);
+    if (needs.response_text || needs.tool_calls) impl_->response(*ex.response);
     impl_->out = nullptr;
     if (!impl_->tool_sig.empty()) c.tool_call_hash = fnv1a(impl_->tool_sig) | 1;
+    c.response_cut = ex.response->status >= 200 && !ex.response->complete;
   }
   return c;
 }

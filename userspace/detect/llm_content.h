@@ -24,6 +24,9 @@ struct TextShape {
   uint64_t size = 0;
   std::vector<uint64_t> line_hashes;  // at most kMaxShapeLines, for a diff summary
   std::vector<std::string> names;     // tools: their names (at most kMaxToolNames)
+  // What earlier sessions are compared on (detect/prompt_baseline.h): prompts, per non-empty
+  // line with digits and paths masked (stable_line); tools, per tool name.
+  std::vector<uint64_t> stable_hashes;
 };
 
 struct LlmContent {
@@ -37,6 +40,9 @@ struct LlmContent {
   // Only during the call that carried it: the detectors extract mentions and drop it.
   std::string response_text;
   bool response_text_truncated = false;
+  // A response that began (status < 400) but ended before its end: the connection closed
+  // or reset mid-stream, before the last chunk (a retry spiral counts it as a failure).
+  bool response_cut = false;
   uint64_t tool_call_hash = 0;  // 0: the response asked for no tool call
   std::string tool_call_names;  // comma-joined, bounded
   // Secrets and PII in the request body (types, counts, places, fingerprints: no values).
@@ -44,11 +50,20 @@ struct LlmContent {
   bool secrets_truncated = false;
 };
 
+// What the enabled detectors read: the rest of a body is not parsed or walked.
+struct ContentNeeds {
+  bool request_hash = true;   // retry spiral: near-identical requests
+  bool prompt_shape = true;   // prompt drift: system prompt, tool list, conversation
+  bool response_text = true;  // hallucinated endpoint: mentions in the answer
+  bool tool_calls = true;     // retry spiral: repeated tool calls
+};
+
 class LlmContentExtractor {
  public:
   LlmContentExtractor();
   ~LlmContentExtractor();
   LlmContent extract(const proto::HttpExchange& ex);
+  void set_needs(const ContentNeeds& n);
 
  private:
   struct Impl;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <ctime>
 #include <map>
 
 namespace rein::detect {
@@ -10,9 +11,49 @@ namespace rein::detect {
 namespace {
 constexpr size_t kMaxKeys = 8192;
 constexpr size_t kMaxNamesShown = 16;
+
+// What changed, against what, and in which call: how both comparisons start their event.
+void write_call(sinks::JsonWriter& w, const LlmFact& f, std::string_view what,
+                std::string_view compared_with) {
+  w.key("what");
+  w.string(what);
+  w.key("compared_with");
+  w.string(compared_with);
+  w.key("provider");
+  w.string(f.call->provider);
+  w.key("model");
+  w.string(f.call->request_model);
+  w.key("response_id");
+  if (f.call->response_id.empty())
+    w.null();
+  else
+    w.string(f.call->response_id);
+}
+
+void write_shape(sinks::JsonWriter& w, std::string_view key, const TextShape& s, bool tools,
+                 uint64_t ts, const TimeFormat& time) {
+  w.key(key);
+  w.begin_object();
+  w.key("hash");
+  w.string(s.hash);
+  w.key(tools ? "tools" : "bytes");
+  w.number(s.size);
+  w.key("time");
+  w.string(time ? time(ts) : fmt::format("{}", ts));
+  w.end_object();
+}
+
+void write_names(sinks::JsonWriter& w, std::string_view key,
+                 const std::vector<std::string>& names) {
+  w.key(key);
+  w.begin_array();
+  for (size_t i = 0; i < names.size() && i < kMaxNamesShown; i++) w.string(names[i]);
+  w.end_array();
+}
 }  // namespace
 
 void PromptDriftDetector::on_session_end(std::string_view session) {
+  baselines_.on_session_end(session);
   const std::string prefix = std::string(session) + "\x1f";
   for (auto it = last_.begin(); it != last_.end();)
     it = it->first.compare(0, prefix.size(), prefix) == 0 ? last_.erase(it) : std::next(it);
@@ -49,62 +90,28 @@ void PromptDriftDetector::compare(const LlmFact& f, std::string_view what, const
                           now.size, added, removed)
             : fmt::format("system prompt changed: {} -> {} bytes, +{} -{} lines from line {}",
                           before.size, now.size, added, removed, first_change + 1);
-  auto d = make_detection(
-      "prompt_drift", f.who, f.ts_ns, cfg_.action, summary, [&](sinks::JsonWriter& w) {
-        w.key("what");
-        w.string(what);
-        w.key("provider");
-        w.string(f.call->provider);
-        w.key("model");
-        w.string(f.call->request_model);
-        w.key("response_id");
-        if (f.call->response_id.empty())
-          w.null();
-        else
-          w.string(f.call->response_id);
-        w.key("before");
-        w.begin_object();
-        w.key("hash");
-        w.string(before.hash);
-        w.key(tools ? "tools" : "bytes");
-        w.number(before.size);
-        w.key("time");
-        w.string(time_ ? time_(before_ts) : fmt::format("{}", before_ts));
-        w.end_object();
-        w.key("after");
-        w.begin_object();
-        w.key("hash");
-        w.string(now.hash);
-        w.key(tools ? "tools" : "bytes");
-        w.number(now.size);
-        w.key("time");
-        w.string(time_ ? time_(f.ts_ns) : fmt::format("{}", f.ts_ns));
-        w.end_object();
-        w.key("diff");
-        w.begin_object();
-        w.key(tools ? "definitions_added" : "lines_added");
-        w.number(added);
-        w.key(tools ? "definitions_removed" : "lines_removed");
-        w.number(removed);
-        if (tools) {
-          w.key("tools_added");
-          w.begin_array();
-          for (size_t i = 0; i < names_added.size() && i < kMaxNamesShown; i++)
-            w.string(names_added[i]);
-          w.end_array();
-          w.key("tools_removed");
-          w.begin_array();
-          for (size_t i = 0; i < names_removed.size() && i < kMaxNamesShown; i++)
-            w.string(names_removed[i]);
-          w.end_array();
-        } else {
-          w.key("first_changed_line");
-          w.number(uint64_t(first_change + 1));
-        }
-        w.end_object();
-        w.key("summary");
-        w.string(summary);
-      });
+  auto d = make_detection("prompt_drift", f.who, f.ts_ns, cfg_.action, summary,
+                          [&](sinks::JsonWriter& w) {
+                            write_call(w, f, what, "previous_call");
+                            write_shape(w, "before", before, tools, before_ts, time_);
+                            write_shape(w, "after", now, tools, f.ts_ns, time_);
+                            w.key("diff");
+                            w.begin_object();
+                            w.key(tools ? "definitions_added" : "lines_added");
+                            w.number(added);
+                            w.key(tools ? "definitions_removed" : "lines_removed");
+                            w.number(removed);
+                            if (tools) {
+                              write_names(w, "tools_added", names_added);
+                              write_names(w, "tools_removed", names_removed);
+                            } else {
+                              w.key("first_changed_line");
+                              w.number(uint64_t(first_change + 1));
+                            }
+                            w.end_object();
+                            w.key("summary");
+                            w.string(summary);
+                          });
   out.push_back(std::move(d));
 }
 
@@ -133,6 +140,53 @@ void PromptDriftDetector::on_llm(const LlmFact& f, std::vector<Detection>& out) 
     }
   }
   if (fresh && last_.size() > kMaxKeys) bound_by_last(last_, kMaxKeys);
+  using Across = policy::PromptDriftConfig::AcrossSessions;
+  if (f.content->system_prompt && cfg_.across_sessions == Across::kAll)
+    across_sessions(f, "system_prompt", *f.content->system_prompt, out);
+  if (f.content->tools && cfg_.across_sessions != Across::kOff)
+    across_sessions(f, "tools", *f.content->tools, out);
+}
+
+void PromptDriftDetector::across_sessions(const LlmFact& f, std::string_view what,
+                                          const TextShape& now, std::vector<Detection>& out) {
+  const int64_t t = wall_ ? wall_() : int64_t(::time(nullptr));
+  auto d = baselines_.check(f.who.name, f.call->request_model, what, f.who.session, now.hash,
+                            now.stable_hashes, t);
+  if (!d) return;
+  const bool tools = what == "tools";
+  std::vector<std::string> names_added;
+  if (tools)
+    for (const auto& n : now.names)
+      if (std::binary_search(d->added.begin(), d->added.end(), fnv1a(n))) names_added.push_back(n);
+  std::string summary =
+      tools ? fmt::format("tool list differs from {} earlier sessions: +{} tools",
+                          d->baseline_sessions, d->added.size())
+            : fmt::format("system prompt differs from {} earlier sessions: +{} -{} lines",
+                          d->baseline_sessions, d->added.size(), d->removed);
+  out.push_back(make_detection("prompt_drift", f.who, f.ts_ns, cfg_.action, summary,
+                               [&](sinks::JsonWriter& w) {
+                                 write_call(w, f, what, "earlier_sessions");
+                                 w.key("baseline");
+                                 w.begin_object();
+                                 w.key("hash");
+                                 w.string(d->baseline_hash);
+                                 w.key("sessions");
+                                 w.number(uint64_t(d->baseline_sessions));
+                                 w.key(tools ? "tools" : "lines");
+                                 w.number(d->baseline_lines);
+                                 w.end_object();
+                                 write_shape(w, "after", now, tools, f.ts_ns, time_);
+                                 w.key("diff");
+                                 w.begin_object();
+                                 w.key(tools ? "definitions_added" : "lines_added");
+                                 w.number(uint64_t(d->added.size()));
+                                 w.key(tools ? "definitions_removed" : "lines_removed");
+                                 w.number(d->removed);
+                                 if (tools) write_names(w, "tools_added", names_added);
+                                 w.end_object();
+                                 w.key("summary");
+                                 w.string(summary);
+                               }));
 }
 
 }  // namespace rein::detect

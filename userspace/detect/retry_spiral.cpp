@@ -57,7 +57,10 @@ void RetrySpiralDetector::judge(const LlmFact& f, Series& s, Attempt a, uint32_t
   std::vector<double> gaps;
   bool honoured = true, hinted = false;
   for (size_t i = 1; i < s.attempts.size(); i++) {
-    double g = double(s.attempts[i].ts - s.attempts[i - 1].ts) / 1e9;
+    // Facts can come out of order (a cut stream is judged when its stream is closed, after
+    // the calls that followed it): no negative gaps.
+    const uint64_t t1 = s.attempts[i].ts, t0 = s.attempts[i - 1].ts;
+    double g = t1 > t0 ? double(t1 - t0) / 1e9 : 0;
     gaps.push_back(g);
     if (s.attempts[i - 1].retry_after_s >= 0) {
       hinted = true;
@@ -99,6 +102,9 @@ void RetrySpiralDetector::judge(const LlmFact& f, Series& s, Attempt a, uint32_t
         w.begin_array();
         for (const auto& x : s.attempts) w.number(int64_t(x.status));
         w.end_array();
+        w.key("cut_streams");
+        w.number(uint64_t(std::count_if(s.attempts.begin(), s.attempts.end(),
+                                        [](const Attempt& x) { return x.cut; })));
         w.key("response_ids");
         w.begin_array();
         for (const auto& x : s.attempts)
@@ -138,13 +144,11 @@ void RetrySpiralDetector::on_llm(const LlmFact& f, std::vector<Detection>& out) 
   const uint64_t window = uint64_t(cfg_.window.count()) * 1'000'000'000ULL;
   bound_series(ses.requests, f.ts_ns, window);
   bound_series(ses.tool_calls, f.ts_ns, window);
-  Attempt a{f.ts_ns,
-            c.status,
-            call_usd(c),
-            call_tokens(c),
-            c.retry_after_s.value_or(-1),
-            c.response_id.substr(0, 128)};
-  if (call_failed(c)) {
+  Attempt a{f.ts_ns, c.status, call_usd(c), call_tokens(c), c.retry_after_s.value_or(-1),
+            c.response_id.substr(0, 128),
+            // A stream cut before its end is a failure even though it began with 200.
+            f.content && f.content->response_cut && !call_failed(c)};
+  if (call_failed(c) || a.cut) {
     judge(f, ses.failures, a, cfg_.failures, "failures", out);
     return;
   }

@@ -28,6 +28,7 @@ class RetrySpiralDetector {
     int64_t tokens = 0;
     double retry_after_s = -1;
     std::string response_id;
+    bool cut = false;  // 2xx whose stream or body ended before its end
   };
   struct Series {
     std::deque<Attempt> attempts;

@@ -1,16 +1,13 @@
 #include "detect/scope_drift.h"
 
-#include <errno.h>
 #include <fmt/format.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <ctime>
-#include <memory>
 
+#include "detect/baseline_file.h"
 #include "llm/json_util.h"
 #include "llm/text_util.h"
 
@@ -137,38 +134,13 @@ Result<std::map<std::string, ScopeDriftDetector::Baseline>> ScopeDriftDetector::
 
 Result<void> ScopeDriftDetector::load(const std::string& path) {
   path_ = path;
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!f) {
-    if (errno == ENOENT) return {};
-    return make_error(fmt::format("{}: {}", path, strerror(errno)));
-  }
-  std::string text;
-  char buf[65536];
-  while (text.size() <= kMaxFileBytes) {
-    size_t got = std::fread(buf, 1, sizeof buf, f.get());
-    text.append(buf, got);
-    if (got < sizeof buf) break;
-  }
-  auto parsed = parse(text);
-  if (!parsed)
-    return make_error(
-        fmt::format("{}: {} (starting with empty baselines)", path, parsed.error().message));
-  learned_ = std::move(*parsed);
-  return {};
+  return load_baseline_file(path, kMaxFileBytes, &parse, "baselines", learned_);
 }
 
 Result<void> ScopeDriftDetector::save() {
   dirty_ = false;
   if (path_.empty()) return {};
-  sinks::JsonWriter w;
-  w.begin_object();
-  w.key("version");
-  w.number(int64_t(1));
-  w.key("names");
-  w.begin_object();
-  for (const auto& [name, b] : learned_) {
-    w.key(name);
-    w.begin_object();
+  return save_baseline_file(path_, "names", learned_, [](sinks::JsonWriter& w, const Baseline& b) {
     w.key("since");
     w.number(b.since);
     w.key("items");
@@ -178,21 +150,7 @@ Result<void> ScopeDriftDetector::save() {
       w.number(t);
     }
     w.end_object();
-    w.end_object();
-  }
-  w.end_object();
-  w.end_object();
-  const std::string tmp = path_ + ".tmp";
-  {
-    std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(tmp.c_str(), "wb"), &std::fclose);
-    if (!f) return make_error(fmt::format("{}: {}", tmp, strerror(errno)));
-    const auto& s = w.str();
-    if (std::fwrite(s.data(), 1, s.size(), f.get()) != s.size() || std::fflush(f.get()) != 0)
-      return make_error(fmt::format("{}: {}", tmp, strerror(errno)));
-  }
-  if (::rename(tmp.c_str(), path_.c_str()) != 0)
-    return make_error(fmt::format("{}: {}", path_, strerror(errno)));
-  return {};
+  });
 }
 
 void ScopeDriftDetector::observe(const Who& who, uint64_t ts, std::string_view dimension,

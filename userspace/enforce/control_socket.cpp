@@ -72,7 +72,7 @@ ControlServer::~ControlServer() {
   }
 }
 
-int ControlServer::serve_pending(const Handler& handler) {
+int ControlServer::serve_pending(const Handler& handler, const Takeover& takeover) {
   int served = 0;
   // This runs on the event loop: a few short requests per turn, a short read deadline, so a
   // client that connects and says nothing cannot stall event processing.
@@ -85,7 +85,12 @@ int ControlServer::serve_pending(const Handler& handler) {
     if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != 0) {
       reply = R"({"ok":false,"error":"permission denied: the control socket serves root only"})";
     } else {
-      reply = handler(read_line(c, 100));
+      std::string request = read_line(c, 100);
+      if (takeover && takeover(request, c)) {
+        served++;
+        continue;
+      }
+      reply = handler(request);
     }
     reply += '\n';
     (void)!send(c, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);

@@ -19,8 +19,11 @@ class ControlServer {
   ControlServer(ControlServer&& o) noexcept;
   ControlServer& operator=(ControlServer&&) = delete;
   ~ControlServer();
+  // Given a request and the connection, true when it keeps the connection (a `subscribe`
+  // stream): it then owns the fd and sends its own reply.
+  using Takeover = std::function<bool(const std::string& request, int fd)>;
   // Serves connections that are already waiting, without blocking. Returns how many.
-  int serve_pending(const Handler& handler);
+  int serve_pending(const Handler& handler, const Takeover& takeover = {});
   const std::string& path() const { return path_; }
 
  private:

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/rfc3339.h"
+
 namespace rein::ledger {
 
 namespace {
@@ -66,17 +68,6 @@ const char* kInsert =
 std::optional<std::string> opt_str(std::string_view v) {
   if (v.empty()) return std::nullopt;
   return std::string(v);
-}
-
-bool digits(std::string_view s, size_t pos, size_t n, int* out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (size_t i = pos; i < pos + n; i++) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return true;
 }
 
 // Checks the file is ours; reports what it is otherwise. A brand-new (empty) file has no
@@ -150,53 +141,10 @@ int64_t realtime_now_ns() {
 }
 
 Result<int64_t> parse_rfc3339_ns(std::string_view s) {
-  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)
-  int y, mo, d, h, mi, sec;
-  if (s.size() < 20 || !digits(s, 0, 4, &y) || s[4] != '-' || !digits(s, 5, 2, &mo) ||
-      s[7] != '-' || !digits(s, 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      !digits(s, 11, 2, &h) || s[13] != ':' || !digits(s, 14, 2, &mi) || s[16] != ':' ||
-      !digits(s, 17, 2, &sec))
-    return make_error(fmt::format("'{}' is not an RFC 3339 time", s));
-  size_t pos = 19;
-  int64_t frac = 0;
-  if (pos < s.size() && s[pos] == '.') {
-    pos++;
-    int n = 0;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (n < 9) frac = frac * 10 + (s[pos] - '0'), n++;
-      pos++;
-    }
-    if (n == 0) return make_error(fmt::format("'{}' is not an RFC 3339 time", s));
-    for (; n < 9; n++) frac *= 10;
-  }
-  int64_t offset_s = 0;
-  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
-    pos++;
-  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int oh, om;
-    if (!digits(s, pos + 1, 2, &oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
-        !digits(s, pos + 4, 2, &om) || oh > 23 || om > 59)
-      return make_error(fmt::format("'{}' is not an RFC 3339 time", s));
-    offset_s = (s[pos] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
-    pos += 6;
-  } else {
+  if (auto t = rein::parse_rfc3339_ns(s)) return *t;
+  if (rein::parse_rfc3339_ns(s, {.zone_optional = true}))
     return make_error(fmt::format("'{}' is not an RFC 3339 time (no time zone)", s));
-  }
-  if (pos != s.size() || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-    return make_error(fmt::format("'{}' is not an RFC 3339 time", s));
-  tm t{};
-  t.tm_year = y - 1900;
-  t.tm_mon = mo - 1;
-  t.tm_mday = d;
-  t.tm_hour = h;
-  t.tm_min = mi;
-  t.tm_sec = sec;
-  const int64_t secs = int64_t(timegm(&t)) - offset_s;
-  if (t.tm_mday != d) return make_error(fmt::format("'{}': no such day", s));
-  // Nanoseconds since 1970 fit in 64 bits from 1677 to 2262: saturate outside.
-  if (secs >= INT64_MAX / kNsPerSec) return INT64_MAX;
-  if (secs <= INT64_MIN / kNsPerSec) return INT64_MIN;
-  return secs * kNsPerSec + frac;
+  return make_error(fmt::format("'{}' is not an RFC 3339 time", s));
 }
 
 LedgerRow row_from(const pipeline::ObservedLlmCall& o) {

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -163,7 +165,21 @@ std::string classify_key(std::string_view secret) {
   return cls.empty() ? "unknown" : std::string(cls);
 }
 
-Fingerprinter::Fingerprinter(std::array<uint8_t, 32> key) : key_(key) {
+namespace {
+std::shared_ptr<EVP_MAC_CTX> keyed_hmac(const std::array<uint8_t, 32>& key) {
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (!mac) return nullptr;
+  std::shared_ptr<EVP_MAC_CTX> ctx(EVP_MAC_CTX_new(mac), EVP_MAC_CTX_free);
+  EVP_MAC_free(mac);  // the context keeps its own reference
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
+  if (!ctx || EVP_MAC_init(ctx.get(), key.data(), key.size(), params) != 1) return nullptr;
+  return ctx;
+}
+}  // namespace
+
+Fingerprinter::Fingerprinter(std::array<uint8_t, 32> key) : key_(key), mac_(keyed_hmac(key)) {
   OPENSSL_cleanse(key.data(), key.size());
 }
 
@@ -184,12 +200,20 @@ Result<Fingerprinter> Fingerprinter::from_key_file(const std::string& path) {
 std::string Fingerprinter::hmac12(std::string_view secret) const {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
-  if (HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
-           reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), md, &md_len) ==
-          nullptr ||
-      md_len < 6) {
+  const auto* in = reinterpret_cast<const unsigned char*>(secret.data());
+  if (mac_) {
+    std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_dup(mac_.get()),
+                                                                   EVP_MAC_CTX_free);
+    size_t n = 0;
+    if (!ctx || EVP_MAC_update(ctx.get(), in, secret.size()) != 1 ||
+        EVP_MAC_final(ctx.get(), md, &n, sizeof(md)) != 1)
+      return "unavailable";
+    md_len = static_cast<unsigned int>(n);
+  } else if (HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()), in, secret.size(), md,
+                  &md_len) == nullptr) {
     return "unavailable";
   }
+  if (md_len < 6) return "unavailable";
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   for (int i = 0; i < 6; ++i) {

@@ -5,6 +5,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,8 @@
 
 #include "common/result.h"
 #include "proto/http_message.h"
+
+struct evp_mac_ctx_st;  // OpenSSL's EVP_MAC_CTX
 
 namespace rein::llm {
 
@@ -59,6 +62,9 @@ class Fingerprinter {
   std::string hmac12(std::string_view secret) const;  // first 12 hex digits of the HMAC
 
   std::array<uint8_t, 32> key_;
+  // HMAC-SHA256 keyed once (fetching the algorithm per call cost ~5% of the sensor's CPU);
+  // each fingerprint works on a copy, so the template is only read. Null: one-shot HMAC().
+  std::shared_ptr<evp_mac_ctx_st> mac_;
   const CredentialObserver* observer_ = nullptr;
 };
 

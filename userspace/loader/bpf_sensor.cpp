@@ -72,7 +72,7 @@ const char* counter_name(uint32_t idx) {
   return idx < REIN_CTR_MAX ? names[idx] : "unknown";
 }
 
-Result<std::unique_ptr<BpfSensor>> BpfSensor::load(uint32_t ring_bytes) {
+Result<std::unique_ptr<BpfSensor>> BpfSensor::load(uint32_t ring_bytes, uint32_t control_ring_bytes) {
   if (auto ok = preflight(); !ok) return ok.error();
   libbpf_set_print(quiet_libbpf);
   struct ::rein_bpf* skel = rein_bpf__open();
@@ -81,6 +81,11 @@ Result<std::unique_ptr<BpfSensor>> BpfSensor::load(uint32_t ring_bytes) {
   if (ring_bytes) {
     if (int err = bpf_map__set_max_entries(skel->maps.data_events, ring_bytes); err)
       return make_error(fmt::format("ring buffer size {}: {}", ring_bytes, errno_text(err)));
+  }
+  if (control_ring_bytes) {
+    if (int err = bpf_map__set_max_entries(skel->maps.events, control_ring_bytes); err)
+      return make_error(
+          fmt::format("control ring buffer size {}: {}", control_ring_bytes, errno_text(err)));
   }
   // TLS programs become uprobe_multi programs where the kernel has them; such a program
   // cannot be attached the per-offset way, so the choice is made here, once.

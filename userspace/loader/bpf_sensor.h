@@ -43,7 +43,8 @@ struct HookStatus {
 class BpfSensor {
  public:
   // Fails with one clear sentence when the machine cannot run the sensor.
-  static Result<std::unique_ptr<BpfSensor>> load(uint32_t ring_bytes);
+  // Ring sizes in bytes (powers of two; 0: the size compiled into the BPF object).
+  static Result<std::unique_ptr<BpfSensor>> load(uint32_t ring_bytes, uint32_t control_ring_bytes = 0);
   ~BpfSensor();
   BpfSensor(const BpfSensor&) = delete;
   BpfSensor& operator=(const BpfSensor&) = delete;

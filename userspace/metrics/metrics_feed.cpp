@@ -4,6 +4,8 @@
 
 #include "common/secret_redaction.h"
 #include "llm/cost.h"
+#include "metrics/pod_llm_metrics.h"
+#include "metrics/token_counts.h"
 #include "proto/decode_budget.h"
 
 namespace rein::metrics {
@@ -61,7 +63,12 @@ std::vector<std::pair<std::string, uint64_t>> pipeline_loss_counters(
 
 MetricsFeed::MetricsFeed(FeedOptions opts)
     : registry_(RegistryLimits{
-          {{"agent", opts.max_agents}, {"gen_ai_request_model", opts.max_models}}, 100, 2000}) {
+          {{"agent", opts.max_agents},
+           {"gen_ai_request_model", opts.max_models},
+           {kPodNamespaceLabel, opts.max_agents},  // pod_llm_metrics.h: as many as agents
+           {kPodNameLabel, opts.max_agents},
+           {kPodContainerLabel, opts.max_agents}},
+          100, 2000}) {
   const std::vector<std::string> gen_ai = {"gen_ai_token_type", "gen_ai_provider_name",
                                            "gen_ai_request_model", "gen_ai_operation_name"};
   token_usage_ = registry_.add(family("gen_ai_client_token_usage",
@@ -143,14 +150,9 @@ void MetricsFeed::on_llm_call(const process::Agent* agent, const llm::LlmCall& c
   if (call.usage.output_tokens)
     registry_.observe(token_usage_, {"output", provider, model, op},
                       double(*call.usage.output_tokens));
-  const std::pair<const char*, const std::optional<int64_t>*> raw[] = {
-      {"input", &call.usage.input_tokens},
-      {"output", &call.usage.output_tokens},
-      {"cache_read", &call.usage.cache_read_input_tokens},
-      {"cache_creation", &call.usage.cache_creation_input_tokens},
-      {"reasoning", &call.usage.reasoning_tokens}};
-  for (const auto& [kind, n] : raw)
-    if (*n) registry_.inc(tokens_, {kind, who, provider, model}, double(**n));
+  for_each_token_count(call.usage, [&](const char* kind, int64_t n) {
+    registry_.inc(tokens_, {kind, who, provider, model}, double(n));
+  });
 }
 
 void MetricsFeed::on_policy_action(const enforce::Decision& d) {

@@ -304,7 +304,22 @@ size_t CaptureRecorder::adopt(SensorPipeline& pipe, const std::string& proc_root
   }
   remove_tree(work_dir);
   append_secrets(std::move(secrets));
-  sink_.append(std::move(e));
+  // Split so that no entry passes the writer's limit; replay joins them again.
+  capture::Entry chunk;
+  size_t bytes = 0;
+  for (auto& f : *a->mutable_proc_snapshot()) {
+    const size_t size = f.path().size() + f.content().size() + 16;
+    if (bytes && bytes + size > adopt_chunk_bytes_) {
+      chunk.mutable_adopt()->set_continued(true);
+      sink_.append(std::move(chunk));
+      chunk = capture::Entry();
+      bytes = 0;
+    }
+    *chunk.mutable_adopt()->add_proc_snapshot() = std::move(f);
+    bytes += size;
+  }
+  chunk.mutable_adopt();  // the last (or only, maybe empty) part
+  sink_.append(std::move(chunk));
   return n;
 }
 

@@ -64,6 +64,8 @@ class ReplayInputJournal final : public InputJournal {
   void on_lookup(const capture::Lookup& l);
   std::optional<std::string> lookup(
       std::string_view key, const std::function<std::optional<std::string>()>& compute) override;
+  // Whether the capture answered `key` at all (an answer can be "not found").
+  bool recorded(std::string_view key) const { return answers_.count(std::string(key)) != 0; }
 
  private:
   std::unordered_map<std::string, std::optional<std::string>> answers_;
@@ -106,8 +108,11 @@ class CaptureRecorder {
               const std::vector<std::pair<std::string, uint64_t>>& kernel,
               const std::function<void(sinks::JsonWriter&)>& extra = {});
   // adopt_existing from a snapshot of proc_root (so live and replay read the same files);
-  // the snapshot goes into the Adopt entry. work_dir: where the snapshot is unpacked.
+  // the snapshot goes into Adopt entries of at most about adopt_chunk_bytes each (an entry
+  // over kMaxEntryBytes would be dropped). work_dir: where the snapshot is unpacked.
   size_t adopt(SensorPipeline& pipe, const std::string& proc_root, const std::string& work_dir);
+  static constexpr size_t kAdoptChunkBytes = 3u << 20;
+  void set_adopt_chunk_bytes(size_t n) { adopt_chunk_bytes_ = n; }  // tests
   void policy_reload(const std::string& path, const std::string& text, bool ok);
   void finish(uint64_t now_boot_ns);
   TrackFn wrap(TrackFn live);
@@ -135,6 +140,7 @@ class CaptureRecorder {
   SecretScrubber scrubber_;
   RecordingInputJournal inputs_;
   std::string scratch_;
+  size_t adopt_chunk_bytes_ = kAdoptChunkBytes;
 };
 
 // The live loop's callbacks, journaled when a capture runs (rec non-null).

@@ -9,8 +9,13 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "common/rfc3339.h"
+#include "detect/detection_engine.h"
+#include "detect/secret_scanner.h"
 #include "enforce/enforcer.h"
 #include "llm/price_table.h"
+#include "pipeline/capture_detections.h"
+#include "pipeline/replay_kernel.h"
 #include "policy/policy_parser.h"
 #include "proto/decode_budget.h"
 #include "rein/abi/events.h"
@@ -18,13 +23,24 @@
 namespace rein::pipeline {
 
 namespace {
+// Bounds the memory an Adopt snapshot split over many entries can take in replay.
+constexpr int kMaxAdoptFiles = 1 << 22;
+
 // Nothing a replay decides reaches a process: every action "succeeds" and does nothing.
+// Under --policy, what user space would have taught the kernel goes to the kernel model.
 class ReplayActuator final : public enforce::Actuator {
  public:
   bool signal(uint32_t, int, uint64_t) override { return true; }
-  void block_llm(uint32_t, uint32_t) override {}
-  void add_llm_endpoint(const std::array<uint8_t, 16>&, uint16_t) override {}
-  void add_network_entry(const rein_net_key&, const rein_rule&) override {}
+  void block_llm(uint32_t root, uint32_t budget_plus1) override {
+    if (kernel) kernel->block_llm(root, budget_plus1);
+  }
+  void add_llm_endpoint(const std::array<uint8_t, 16>& a, uint16_t port) override {
+    if (kernel) kernel->add_llm_endpoint(a, port);
+  }
+  void add_network_entry(const rein_net_key& k, const rein_rule& r) override {
+    if (kernel) kernel->add_network_entry(k, r);
+  }
+  ReplayKernel* kernel = nullptr;
 };
 
 bool digits(std::string_view s, size_t pos, size_t n) {
@@ -82,32 +98,8 @@ std::string mark_would(std::string_view line) {
 }  // namespace
 
 std::optional<int64_t> parse_rfc3339_ns(std::string_view s) {
-  // YYYY-MM-DD[T ]HH:MM[:SS[.frac]](Z|+hh:mm|-hh:mm)?
-  if (!digits(s, 0, 4) || s.size() < 16 || s[4] != '-' || !digits(s, 5, 2) || s[7] != '-' ||
-      !digits(s, 8, 2) || (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
-    return std::nullopt;
-  size_t pos = 11;
-  auto day_ns = clock_part(s, pos);
-  if (!day_ns) return std::nullopt;
-  int64_t offset_s = 0;
-  if (pos < s.size()) {
-    if (s[pos] == 'Z' || s[pos] == 'z') {
-      pos++;
-    } else if ((s[pos] == '+' || s[pos] == '-') && digits(s, pos + 1, 2) && pos + 3 < s.size() &&
-               s[pos + 3] == ':' && digits(s, pos + 4, 2)) {
-      offset_s = (num(s, pos + 1, 2) * 3600 + num(s, pos + 4, 2) * 60) * (s[pos] == '+' ? 1 : -1);
-      pos += 6;
-    }
-  }
-  if (pos != s.size()) return std::nullopt;
-  tm t{};
-  t.tm_year = num(s, 0, 4) - 1900;
-  t.tm_mon = num(s, 5, 2) - 1;
-  t.tm_mday = num(s, 8, 2);
-  // int64 nanoseconds end in 2262
-  if (t.tm_mon > 11 || t.tm_mday < 1 || t.tm_mday > 31 || t.tm_year > 2261 - 1900) return std::nullopt;
-  int64_t days = int64_t(timegm(&t)) / 86400;
-  return days * 86400 * 1'000'000'000 + *day_ns - offset_s * 1'000'000'000;
+  // Typed on a command line: seconds and zone may be left out (no zone: UTC).
+  return rein::parse_rfc3339_ns(s, {.seconds_optional = true, .zone_optional = true});
 }
 
 std::optional<TimeSpec> parse_time_spec(std::string_view text) {
@@ -160,9 +152,15 @@ void ReplayFilter::write_line(std::string_view line) {
 struct Replayer::Built {
   std::optional<llm::PriceTable> prices;
   std::optional<llm::Fingerprinter> fingerprinter;
+  std::vector<uint32_t> selector_classes;  // by selector index, for the kernel model's scopes
+  std::unique_ptr<ReplayKernel> kernel;    // --policy: the kernel's verdicts under it
   ReplayActuator actuator;
   std::unique_ptr<enforce::Enforcer> enforcer;
-  std::unique_ptr<SensorPipeline> pipe;
+  // the live engine's inputs from the capture; baselines in a temp dir, not --state-dir
+  ReplayDetectionState detect_state;
+  std::optional<detect::SecretScanner> scanner;
+  detect::DetectionEngine detections;
+  std::unique_ptr<SensorPipeline> pipe;  // last: destroyed before what it points to
 };
 
 Replayer::Replayer(LineSink& out, ReplayOptions o) : o_(std::move(o)), filter_(out, o_) {}
@@ -171,6 +169,13 @@ Replayer::~Replayer() = default;
 Result<void> Replayer::install_policy(const std::string& text, const std::string& path) {
   auto p = policy::parse_policy(text, path);
   if (!p) return p.error();
+  b_->detections.configure(p->detections);  // as the live install_policy
+  if (o_.policy_text && !b_->kernel) {
+    auto k = ReplayKernel::build(*p, b_->selector_classes);
+    if (!k) return k.error();
+    b_->kernel = std::move(*k);
+    b_->actuator.kernel = b_->kernel.get();
+  }
   auto next = std::make_unique<enforce::Enforcer>(std::move(*p), b_->actuator);
   if (b_->enforcer) next->adopt(std::move(*b_->enforcer));
   b_->enforcer = std::move(next);
@@ -185,8 +190,10 @@ Result<void> Replayer::on_context(const capture::Context& c) {
                                   c.abi_version(), REIN_ABI_VERSION));
   b_ = std::make_unique<Built>();
   std::vector<Selector> sels;
-  for (const auto& s : c.selector_specs())
+  for (const auto& s : c.selector_specs()) {
     sels.push_back({SelectorKind(s.kind()), s.value(), s.name(), s.agent_class()});
+    b_->selector_classes.push_back(s.agent_class());
+  }
   auto selectors = SelectorSet::build(std::move(sels));
   if (!selectors) return selectors.error();
   std::string prices_path = c.prices_path();
@@ -202,7 +209,10 @@ Result<void> Replayer::on_context(const capture::Context& c) {
   b_->fingerprinter->set_observer(&creds_);
   if (c.decode_budget_bytes()) proto::DecodeBudget::global().set_limit(c.decode_budget_bytes());
   auto track = [this](uint32_t tgid, uint32_t root, uint32_t sel, uint64_t start) -> Result<void> {
-    if (journal_.lookup(track_key(tgid, root, sel, start), {})) return {};
+    if (journal_.lookup(track_key(tgid, root, sel, start), {})) {
+      if (b_->kernel && tgid == root) b_->kernel->on_track(root, sel);
+      return {};
+    }
     return make_error("not tracked live");
   };
   b_->pipe = std::make_unique<SensorPipeline>(std::move(*selectors), filter_, track, nullptr,
@@ -213,6 +223,16 @@ Result<void> Replayer::on_context(const capture::Context& c) {
     auto v = journal_.lookup(fmt::format("tls.coverage/{}", pid), {});
     return v ? decode_coverage(*v) : TlsCoverage{};
   });
+  // The detection engine, as `rein run` builds it (its scans and clock answered by the
+  // capture), when the live sensor ran one
+  if (detections_recorded(journal_)) {
+    if (auto sc = detect::SecretScanner::create(*b_->fingerprinter); sc) {
+      b_->scanner.emplace(std::move(*sc));
+      b_->detections.set_secret_scanner(&*b_->scanner);
+    }
+    if (auto ok = b_->detect_state.attach(b_->detections, journal_); !ok) return ok;
+    b_->pipe->set_detections(&b_->detections);
+  }
   if (o_.policy_text) return install_policy(*o_.policy_text, o_.policy_path.value_or("--policy"));
   if (!c.policy_text().empty()) return install_policy(c.policy_text(), c.policy_path());
   return {};
@@ -245,6 +265,11 @@ void Replayer::on_record(std::string bytes) {
       case REIN_REC_POLICY_NET: return;
       default: break;
     }
+    // ...and the kernel model says what the kernel would have decided under --policy
+    if (b_->kernel)
+      if (auto pn = b_->kernel->judge(bytes))
+        b_->pipe->on_record(
+            std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(pn->data()), pn->size()));
   }
   b_->pipe->on_record(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
 }
@@ -294,7 +319,18 @@ Result<void> Replayer::feed(const capture::Entry& e) {
     b_->pipe->emit_health(e.health().now_boot_ns(), e.health().state(), kernel,
                           write_health_fields(fields));
   } else if (e.has_adopt()) {
-    on_adopt(e.adopt());
+    // a snapshot split over entries is adopted whole, at its last part
+    if (e.adopt().continued() || adopt_parts_.proc_snapshot_size()) {
+      if (adopt_parts_.proc_snapshot_size() + e.adopt().proc_snapshot_size() > kMaxAdoptFiles)
+        return make_error("capture: an adoption snapshot of more than 2^22 files");
+      adopt_parts_.MergeFrom(e.adopt());
+      if (e.adopt().continued()) return {};
+      adopt_parts_.set_continued(false);
+      on_adopt(adopt_parts_);
+      adopt_parts_.Clear();
+    } else {
+      on_adopt(e.adopt());
+    }
   } else if (e.has_policy_reload()) {
     if (e.policy_reload().ok() && !o_.policy_text)
       if (auto ok = install_policy(e.policy_reload().policy_text(), e.policy_reload().policy_path()); !ok)

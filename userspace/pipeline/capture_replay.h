@@ -79,6 +79,7 @@ class Replayer {
   ReplayStats stats_;
   bool have_context() const { return context_.abi_version() != 0 || context_.selector_specs_size(); }
   capture::Context context_;
+  capture::Adopt adopt_parts_;  // an Adopt snapshot split over several entries, so far
   ReplayInputJournal journal_;
   RecordedCredentials creds_;
   struct Built;

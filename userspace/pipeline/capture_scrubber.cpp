@@ -24,11 +24,35 @@ constexpr std::string_view kCredentialParams[] = {"key",          "api-key",    
                                                   "apikey",       "access_token",   "x-goog-api-key",
                                                   "x-amz-credential"};
 
-bool token_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_' || c == '.';
+// Character classes as tables: scrub_tokens tests every byte of every record.
+enum : uint8_t { kTokenChar = 1, kValueChar = 2 };
+constexpr std::array<uint8_t, 256> make_classes() {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; c++) {
+    bool tok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '_' || c == '.';
+    if (tok) t[c] |= kTokenChar | kValueChar;
+    if (c == '+' || c == '/' || c == '=' || c == '~') t[c] |= kValueChar;
+  }
+  return t;
 }
-bool value_char(char c) { return token_char(c) || c == '+' || c == '/' || c == '=' || c == '~'; }
+constexpr std::array<uint8_t, 256> kClasses = make_classes();
+
+constexpr bool header_names_end_in_n_or_y() {
+  for (std::string_view n : kCredentialHeaders)
+    if (n.back() != 'n' && n.back() != 'y') return false;
+  return true;
+}
+static_assert(header_names_end_in_n_or_y(), "scrub_headers' colon filter must see every name");
+constexpr bool params_start_with_k_a_or_x() {
+  for (std::string_view n : kCredentialParams)
+    if (n.front() != 'k' && n.front() != 'a' && n.front() != 'x') return false;
+  return true;
+}
+static_assert(params_start_with_k_a_or_x(), "scrub_query's first-letter filter must see every name");
+
+bool token_char(char c) { return kClasses[uint8_t(c)] & kTokenChar; }
+bool value_char(char c) { return kClasses[uint8_t(c)] & kValueChar; }
 char lower(char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; }
 
 bool iequal_at(std::string_view text, size_t pos, std::string_view word) {
@@ -232,40 +256,76 @@ void SecretScrubber::replace(std::string& bytes, size_t pos, size_t len,
   OPENSSL_cleanse(secret.data(), secret.size());
 }
 
+// One pass over the colons rather than one pass per header name: a header name ends right
+// before a colon (maybe after blanks), and every name ends in 'n' or 'y', which rules out
+// nearly every colon of a JSON body ('"' before it) at the cost of one byte test.
 void SecretScrubber::scrub_headers(std::string& bytes) const {
-  for (std::string_view name : kCredentialHeaders) {
-    size_t pos = 0;
-    while ((pos = [&] {
-              for (size_t i = pos; i + name.size() < bytes.size(); i++)
-                if (iequal_at(bytes, i, name) && (i == 0 || !token_char(bytes[i - 1]))) return i;
-              return std::string::npos;
-            }()) != std::string::npos) {
-      size_t p = pos + name.size();
-      pos = p;
-      while (p < bytes.size() && (bytes[p] == ' ' || bytes[p] == '\t')) p++;
-      if (p >= bytes.size() || bytes[p] != ':') continue;
-      p++;
-      while (p < bytes.size() && (bytes[p] == ' ' || bytes[p] == '\t')) p++;
-      size_t end = p;
-      while (end < bytes.size() && bytes[end] != '\r' && bytes[end] != '\n' && bytes[end] != '\0')
-        end++;
-      std::string value = bytes.substr(p, end - p);
-      auto [off, len] = credential_span(name, value);
-      if (len) {
+  size_t from = 0;
+  while (from < bytes.size()) {
+    const void* hit = std::memchr(bytes.data() + from, ':', bytes.size() - from);
+    if (hit == nullptr) break;
+    const size_t colon = size_t(static_cast<const char*>(hit) - bytes.data());
+    from = colon + 1;
+    size_t name_end = colon;
+    while (name_end > 0 && (bytes[name_end - 1] == ' ' || bytes[name_end - 1] == '\t')) name_end--;
+    if (name_end == 0) continue;
+    const char last = lower(bytes[name_end - 1]);
+    if (last != 'n' && last != 'y') continue;
+    std::string_view name;
+    for (std::string_view n : kCredentialHeaders) {
+      if (n.size() > name_end) continue;
+      size_t start = name_end - n.size();
+      if (iequal_at(bytes, start, n) && (start == 0 || !token_char(bytes[start - 1]))) {
+        name = n;
+        break;
+      }
+    }
+    if (name.empty()) continue;
+    size_t p = colon + 1;
+    while (p < bytes.size() && (bytes[p] == ' ' || bytes[p] == '\t')) p++;
+    size_t end = p;
+    while (end < bytes.size() && bytes[end] != '\r' && bytes[end] != '\n' && bytes[end] != '\0')
+      end++;
+    std::string value = bytes.substr(p, end - p);
+    auto [off, len] = credential_span(name, value);
+    if (len) {
+      // An agent sends the same key on every request: a known one takes its placeholder
+      // directly, without an HMAC (fingerprint_request) per record.
+      std::string credential = value.substr(off, len);
+      auto known = known_.find(credential);
+      if (issued_.count(credential)) {
+        // already a placeholder
+      } else if (known != known_.end() && known->second.placeholder.size() == len) {
+        std::memcpy(bytes.data() + p + off, known->second.placeholder.data(), len);
+      } else {
         proto::HttpRequest req;
         req.headers.push_back({std::string(name), value});
         auto fp = fp_.fingerprint_request(req);
         if (!fp.fingerprint.empty()) replace(bytes, p + off, len, fp.fingerprint);
+        OPENSSL_cleanse(req.headers[0].value.data(), req.headers[0].value.size());
       }
-      OPENSSL_cleanse(value.data(), value.size());
-      pos = end;
+      OPENSSL_cleanse(credential.data(), credential.size());
     }
+    OPENSSL_cleanse(value.data(), value.size());
   }
 }
 
 void SecretScrubber::scrub_query(std::string& bytes) const {
-  for (size_t i = 0; i < bytes.size(); i++) {
-    if (bytes[i] != '?' && bytes[i] != '&') continue;
+  // Next '?' and next '&' found with memchr (most records have neither).
+  auto next = [&](char c, size_t from) {
+    if (from >= bytes.size()) return bytes.size();
+    const void* hit = std::memchr(bytes.data() + from, c, bytes.size() - from);
+    return hit ? size_t(static_cast<const char*>(hit) - bytes.data()) : bytes.size();
+  };
+  size_t q = next('?', 0), a = next('&', 0);
+  for (size_t i = std::min(q, a); i < bytes.size(); i = std::min(q, a)) {
+    if (i == q) q = next('?', i + 1);
+    if (i == a) a = next('&', i + 1);
+    if (i + 1 >= bytes.size()) break;
+    if (bytes[i] != '?' && bytes[i] != '&') continue;  // overwritten by an earlier placeholder
+    // Every parameter name starts with 'k', 'a' or 'x'.
+    const char first = lower(bytes[i + 1]);
+    if (first != 'k' && first != 'a' && first != 'x') continue;
     for (std::string_view name : kCredentialParams) {
       if (!iequal_at(bytes, i + 1, name) || i + 1 + name.size() >= bytes.size() ||
           bytes[i + 1 + name.size()] != '=')
@@ -416,6 +476,11 @@ void SecretScrubber::scrub_tokens(std::string& bytes) const {
     }
     size_t end = i;
     while (end < bytes.size() && token_char(bytes[end])) end++;
+    // Most tokens are words: too short, or not starting like any secret prefix.
+    if (!secret_token_may_have_class(std::string_view(bytes.data() + i, end - i))) {
+      i = end;
+      continue;
+    }
     std::string_view tok(bytes.data() + i, end - i);
     // A placeholder (maybe followed by binary that happens to be token characters, as in
     // an HPACK block) is not a secret: re-scrubbing it would overwrite those bytes.

@@ -62,7 +62,13 @@ struct CostAnomalyConfig : DetectorBase {
   double growth_factor = 3;         // ... and the last at least this times the first
 };
 
-struct PromptDriftConfig : DetectorBase {};
+struct PromptDriftConfig : DetectorBase {
+  // What a session's first call is also compared with earlier sessions of the agent name
+  // on: the tool list (default), the system prompt too (prompts carry git status, dates and
+  // paths, so it is opt-in), or nothing.
+  enum class AcrossSessions : uint8_t { kOff, kTools, kAll };
+  AcrossSessions across_sessions = AcrossSessions::kTools;
+};
 
 // Secrets and PII in LLM request bodies (userspace/detect/secret_scanner.h).
 struct SecretsConfig : DetectorBase {

@@ -178,6 +178,17 @@ class DetectionsReader {
       if (auto b = r_.boolean(*v, m.field("pii"))) c.pii = *b;
   }
 
+  void prompt_drift(const YamlNode& n, const std::string& f, PromptDriftConfig& c) {
+    Map m = r_.map(n, f, {"enabled", "action", "across_sessions"});
+    if (!m.ok()) return;
+    base(m, c);
+    if (const YamlNode* v = m.get("across_sessions"))
+      if (auto s = r_.choice(*v, m.field("across_sessions"), {"off", "tools", "all"}))
+        c.across_sessions = *s == "off"   ? PromptDriftConfig::AcrossSessions::kOff
+                            : *s == "all" ? PromptDriftConfig::AcrossSessions::kAll
+                                          : PromptDriftConfig::AcrossSessions::kTools;
+  }
+
   void simple(const YamlNode& n, const std::string& f, DetectorBase& c) {
     Map m = r_.map(n, f, {"enabled", "action"});
     if (m.ok()) base(m, c);
@@ -205,7 +216,7 @@ void parse_detections(FieldReader& r, const YamlNode& n, const std::string& f,
   if (const YamlNode* v = m.get("cost_anomaly"))
     d.cost_anomaly(*v, m.field("cost_anomaly"), out.cost_anomaly);
   if (const YamlNode* v = m.get("prompt_drift"))
-    d.simple(*v, m.field("prompt_drift"), out.prompt_drift);
+    d.prompt_drift(*v, m.field("prompt_drift"), out.prompt_drift);
   if (const YamlNode* v = m.get("secrets")) d.secrets(*v, m.field("secrets"), out.secrets);
 }
 

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/rfc3339.h"
 #include "llm/json_util.h"
 
 namespace rein::report {
@@ -19,37 +20,6 @@ namespace {
 
 constexpr int64_t kNsPerSec = 1000000000;
 constexpr int64_t kNsPerDay = kNsPerSec * 86400;
-
-bool digits(std::string_view s, size_t pos, size_t n, int* out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return true;
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil):
-// no time zone database, no timegm() state.
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-bool leap(int y) {
-  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-int days_in_month(int y, int m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && leap(y) ? 29 : kDays[m - 1];
-}
 
 std::optional<int64_t> integer(json::Element e, std::string_view key) {
   auto v = json::field(e, key);
@@ -147,54 +117,20 @@ std::string clip(std::string_view s, size_t max) {
 }
 
 std::optional<int64_t> parse_rfc3339(std::string_view s) {
-  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)
-  int y, mo, d, h, mi, sec;
-  if (s.size() < 20 || !digits(s, 0, 4, &y) || s[4] != '-' || !digits(s, 5, 2, &mo) ||
-      s[7] != '-' || !digits(s, 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      !digits(s, 11, 2, &h) || s[13] != ':' || !digits(s, 14, 2, &mi) || s[16] != ':' ||
-      !digits(s, 17, 2, &sec))
-    return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
-    return std::nullopt;
-  size_t pos = 19;
-  int64_t frac = 0;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    int n = 0;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (n < 9) frac = frac * 10 + (s[pos] - '0'), ++n;
-      ++pos;
-    }
-    if (n == 0) return std::nullopt;
-    for (; n < 9; ++n) frac *= 10;
-  }
-  int64_t offset_s = 0;
-  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
-    ++pos;
-  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int oh, om;
-    if (!digits(s, pos + 1, 2, &oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
-        !digits(s, pos + 4, 2, &om) || oh > 23 || om > 59)
-      return std::nullopt;
-    offset_s = (s[pos] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
-    pos += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (pos != s.size()) return std::nullopt;
-  // Sensor times are after 1970 and nanoseconds fit int64 until 2262: anything outside is
-  // not a time we can place (and keeping times non-negative keeps every difference of two
-  // of them, such as a duration, from overflowing).
-  const int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset_s;
-  if (secs < 0 || secs >= INT64_MAX / kNsPerSec - 1) return std::nullopt;
-  return secs * kNsPerSec + frac;
+  // Sensor times are after 1970 and before 2262: anything outside (saturated) is not a time
+  // we can place, and keeping times non-negative keeps every difference of two of them, such
+  // as a duration, from overflowing.
+  auto t = rein::parse_rfc3339_ns(s);
+  if (!t || *t < 0 || *t >= INT64_MAX - kNsPerSec) return std::nullopt;
+  return t;
 }
 
 Result<TimeBound> parse_time_bound(std::string_view s) {
   TimeBound b;
   int h, mi, sec = 0;
-  if ((s.size() == 5 || s.size() == 8) && digits(s, 0, 2, &h) && s[2] == ':' &&
-      digits(s, 3, 2, &mi) && (s.size() == 5 || (s[5] == ':' && digits(s, 6, 2, &sec)))) {
+  if ((s.size() == 5 || s.size() == 8) && rein::fixed_digits(s, 0, 2, &h) && s[2] == ':' &&
+      rein::fixed_digits(s, 3, 2, &mi) &&
+      (s.size() == 5 || (s[5] == ':' && rein::fixed_digits(s, 6, 2, &sec)))) {
     if (h > 23 || mi > 59 || sec > 59)
       return make_error(fmt::format("'{}' is not a time of day (HH:MM or HH:MM:SS)", s));
     b.day_offset_ns = (int64_t(h) * 3600 + mi * 60 + sec) * kNsPerSec;

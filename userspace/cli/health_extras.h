@@ -1,0 +1,19 @@
+// Fields rein run adds to sensor.health beyond the pipeline's own.
+// The capture writer's counters as sensor.health reports them (`capture` object): what
+// reached the journal and what was dropped, by reason. Drops are otherwise silent: the
+// writer never blocks the sensor, so a slow disk or ENOSPC shows only here and as gaps in
+// Entry.seq.
+#pragma once
+#include "capture/capture_writer.h"
+#include "sinks/json_writer.h"
+#include "sinks/subscriber_fanout.h"
+
+namespace rein::cli {
+
+void write_capture_health(sinks::JsonWriter& w, const capture::CaptureStats& s);
+// `subscribers`: control-socket clients (`rein top --socket`), the lines they lost to a full
+// queue and the clients cut off for stalling. Kept out of the drop counters: a slow viewer
+// is not lost telemetry.
+void write_subscriber_health(sinks::JsonWriter& w, const sinks::SubscriberFanout& f);
+
+}  // namespace rein::cli

@@ -7,6 +7,7 @@
 #include "binary/awslc_finder.h"
 #include "binary/boringssl_finder.h"
 #include "binary/go_tls_finder.h"
+#include "binary/openssl_core.h"
 #include "rein/abi/events.h"
 
 namespace rein::binary {
@@ -42,6 +43,28 @@ bool plan_exports(const ElfFile& elf, const Export* fns, size_t n, uint32_t sour
     found++;
   }
   return found > 0;
+}
+
+// OpenSSL through its internal read/write functions when the wrappers prove them (see
+// openssl_core.h): one trap per hook instead of two, the same data.
+bool plan_openssl(const ElfFile& elf, TlsPlan& plan) {
+  if (!elf.symbol("SSL_read_ex") || !elf.symbol("SSL_write_ex"))
+    return plan_exports(elf, kOpenSsl, std::size(kOpenSsl), REIN_SRC_OPENSSL, plan);
+  auto core = find_openssl_core(elf);
+  if (!core) return plan_exports(elf, kOpenSsl, std::size(kOpenSsl), REIN_SRC_OPENSSL, plan);
+  auto add = [&](uint64_t off, uint32_t dir) {
+    uint64_t cookie = tls_cookie(REIN_SRC_OPENSSL, dir, 1);
+    plan.probes.push_back({off, ProbeProgram::TlsEnter, cookie});
+    plan.probes.push_back({off, ProbeProgram::TlsExit, cookie});
+  };
+  add(core->write_offset, REIN_DIR_EGRESS);
+  add(core->read_offset, REIN_DIR_INGRESS);
+  // A wrapper that does not go through the internal function keeps its own hook.
+  const Export* rest[2] = {core->covers_ssl_write ? nullptr : &kOpenSsl[0],
+                           core->covers_ssl_read ? nullptr : &kOpenSsl[2]};
+  for (const Export* e : rest)
+    if (e) plan_exports(elf, e, 1, REIN_SRC_OPENSSL, plan);
+  return true;
 }
 
 void plan_bun(const ElfFile& elf, TlsPlan& plan) {
@@ -154,7 +177,7 @@ const char* probe_program_name(ProbeProgram p) {
 TlsPlan plan_tls_hooks(const ElfFile& elf) {
   auto start = std::chrono::steady_clock::now();
   TlsPlan plan;
-  if (plan_exports(elf, kOpenSsl, std::size(kOpenSsl), REIN_SRC_OPENSSL, plan))
+  if (plan_openssl(elf, plan))
     plan.libraries.push_back("openssl");
   else if (plan_exports(elf, kGnuTls, std::size(kGnuTls), REIN_SRC_GNUTLS, plan))
     plan.libraries.push_back("gnutls");

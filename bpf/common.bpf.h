@@ -87,6 +87,19 @@ static __always_inline void fill_hdr(struct rein_hdr *h, __u16 kind, __u32 size)
  * record. The reader's poll timeout bounds the latency of a quiet ring. */
 #define REIN_WAKEUP_BYTES (64 * 1024)
 
+/* Wake when this record takes the backlog across a multiple of REIN_WAKEUP_BYTES, not for
+ * every record while the backlog is above it: each forced wakeup raises an irq_work
+ * (a self-IPI, a VM exit on this host), and while the reader is busy delivering the last
+ * batch every record found the backlog over the mark (a third of a tracked open/write/close
+ * loop's time went there). A crossing missed by two CPUs racing is caught at the next one;
+ * an epoll reader stays ready while data is left, so one wakeup per batch is enough. */
+static __always_inline __u64 wake_flags(void *ring, __u64 size) {
+  __u64 avail = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
+  return (avail / REIN_WAKEUP_BYTES) != ((avail + size + 8) / REIN_WAKEUP_BYTES)
+             ? BPF_RB_FORCE_WAKEUP
+             : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void emit_flags(void *rec, __u64 size, __u64 flags) {
   if (bpf_ringbuf_output(&events, rec, size, flags) == 0)
     count(REIN_CTR_RECORDS);
@@ -96,18 +109,12 @@ static __always_inline void emit_flags(void *rec, __u64 size, __u64 flags) {
 
 /* Copies a record to the ring; `size` must already be bounded by the caller. */
 static __always_inline void emit(void *rec, __u64 size) {
-  emit_flags(rec, size,
-             bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= REIN_WAKEUP_BYTES
-                 ? BPF_RB_FORCE_WAKEUP
-                 : BPF_RB_NO_WAKEUP);
+  emit_flags(rec, size, wake_flags(&events, size));
 }
 
 /* Payload records go to their own ring (see data_budget.bpf.h). */
 static __always_inline void emit_data(void *rec, __u64 size) {
-  __u64 flags = bpf_ringbuf_query(&data_events, BPF_RB_AVAIL_DATA) >= REIN_WAKEUP_BYTES
-                    ? BPF_RB_FORCE_WAKEUP
-                    : BPF_RB_NO_WAKEUP;
-  if (bpf_ringbuf_output(&data_events, rec, size, flags) == 0)
+  if (bpf_ringbuf_output(&data_events, rec, size, wake_flags(&data_events, size)) == 0)
     count(REIN_CTR_RECORDS);
   else
     count(REIN_CTR_DROP_RINGBUF);

@@ -262,18 +262,21 @@ static __noinline int emit_open(const struct pending_call *c, long ret) {
 
   __u64 fid = (__u64)f;
   if (flags & REIN_F_WRITABLE) {
-    struct open_file_val *old = bpf_map_lookup_elem(&open_files, &fid);
-    if (old) { /* a freed file we missed the last close of (close_range, exec) */
-      struct rein_file_close cl = {};
-      fill_hdr(&cl.h, REIN_REC_FILE_CLOSE, sizeof(cl));
-      cl.file_id = fid;
-      cl.fd = old->fd;
-      cl.writes = old->writes;
-      cl.bytes = old->bytes;
-      emit(&cl, sizeof(cl));
-    }
     struct open_file_val v = {.tgid = bpf_get_current_pid_tgid() >> 32, .fd = ret};
-    if (bpf_map_update_elem(&open_files, &fid, &v, BPF_ANY)) count(REIN_CTR_DROP_OPENFILE_FULL);
+    /* the common case inserts; only a failed insert pays for the lookup */
+    if (bpf_map_update_elem(&open_files, &fid, &v, BPF_NOEXIST)) {
+      struct open_file_val *old = bpf_map_lookup_elem(&open_files, &fid);
+      if (old) { /* a freed file we missed the last close of (close_range, exec) */
+        struct rein_file_close cl = {};
+        fill_hdr(&cl.h, REIN_REC_FILE_CLOSE, sizeof(cl));
+        cl.file_id = fid;
+        cl.fd = old->fd;
+        cl.writes = old->writes;
+        cl.bytes = old->bytes;
+        emit(&cl, sizeof(cl));
+      }
+      if (bpf_map_update_elem(&open_files, &fid, &v, BPF_ANY)) count(REIN_CTR_DROP_OPENFILE_FULL);
+    }
   }
   struct rein_file_open *e = (struct rein_file_open *)s->rec;
   struct path_req r = {.dentry = BPF_CORE_READ(f, f_path.dentry),
@@ -285,7 +288,7 @@ static __noinline int emit_open(const struct pending_call *c, long ret) {
   __u8 outcome = 0;
   __u32 op = (flags & REIN_F_CREATED) ? REIN_OP_CREATE
              : (flags & REIN_F_TRUNCATED) ? REIN_OP_TRUNCATE : REIN_OP_WRITE;
-  if (match_file(s, sizeof(*e), len, op, &rr)) {
+  if (cfg.file_rules && match_file(s, sizeof(*e), len, op, &rr)) {
     outcome = enforce_rule(&rr);
   } else if (match_inode_file(f, op, &rr)) {
     flags |= REIN_F_INODE_RULE;
@@ -336,11 +339,8 @@ static __always_inline __u64 last_tracked_ref(__s32 fd) {
   return fid;
 }
 
-/* The summary of writes through a file whose last descriptor is going away (close, or
- * dup2 over it, as shells do to restore redirected stdout). */
-static __always_inline void report_close(__u64 fid, __s32 fd) {
-  struct open_file_val *v = bpf_map_lookup_elem(&open_files, &fid);
-  if (!v) return;
+/* The summary record of v, and fid is forgotten. */
+static __always_inline void emit_close(__u64 fid, __s32 fd, const struct open_file_val *v) {
   struct rein_file_close c = {};
   fill_hdr(&c.h, REIN_REC_FILE_CLOSE, sizeof(c));
   c.file_id = fid;
@@ -349,6 +349,22 @@ static __always_inline void report_close(__u64 fid, __s32 fd) {
   c.bytes = v->bytes;
   emit(&c, sizeof(c));
   bpf_map_delete_elem(&open_files, &fid);
+}
+
+/* The summary of writes through a file whose last descriptor is going away (close, or
+ * dup2 over it, as shells do to restore redirected stdout). */
+static __always_inline void report_close(__u64 fid, __s32 fd) {
+  struct open_file_val *v = bpf_map_lookup_elem(&open_files, &fid);
+  if (v) emit_close(fid, fd, v);
+}
+
+/* close(fd): as last_tracked_ref + report_close, with one lookup of open_files. */
+static __always_inline void close_fd(__s32 fd) {
+  struct file *f = fd_file(fd);
+  if (!f) return;
+  __u64 fid = (__u64)f;
+  struct open_file_val *v = bpf_map_lookup_elem(&open_files, &fid);
+  if (v && last_reference(f)) emit_close(fid, fd, v);
 }
 
 /* A read-only close-on-exec open by a tracked process succeeded: if it is a TLS library

@@ -156,12 +156,15 @@ static __noinline __u32 put_path(struct scratch *s, __u32 off, struct path_req *
   return (wlen + 1 + ulen) & REIN_PATH_MASK;
 }
 
-/* The file behind a descriptor of the current task, or NULL. */
+/* The file behind a descriptor of the current task, or NULL. The task pointer from
+ * bpf_get_current_task_btf is typed: the chain to the fd array is plain (fault-checked)
+ * loads, not one probe-read helper call per step (it runs at every tracked write and
+ * close). */
 static __always_inline struct file *fd_file(int fd) {
-  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-  struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-  if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds)) return NULL;
-  struct file **arr = BPF_CORE_READ(fdt, fd);
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct fdtable *fdt = task->files->fdt;
+  if (fd < 0 || (unsigned int)fd >= fdt->max_fds) return NULL;
+  struct file **arr = fdt->fd;
   struct file *f = NULL;
   bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
   return f;

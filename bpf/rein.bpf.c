@@ -50,11 +50,9 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
   c.args[3] = regs->r10;
   c.args[4] = regs->r8;
   switch (nr) {
-  case NR_close: {
-    __u64 fid = last_tracked_ref(c.args[0]);
-    if (fid) report_close(fid, c.args[0]);
+  case NR_close:
+    close_fd(c.args[0]);
     return 0;
-  }
   case NR_dup2:
   case NR_dup3: /* replacing a descriptor closes what it referred to */
     if (c.args[0] == c.args[1]) return 0;

@@ -146,16 +146,35 @@ def varint(b, at):
             return v, at
 
 
+def decompress_block(tag, payload):
+    """A block's entries: zlib ("RBLK", segments before format version 2) or zstd ("RBLZ",
+    what the writer writes), with python3-zstandard if installed, else the zstd tool; None
+    when neither is there."""
+    if tag == b"RBLK":
+        return zlib.decompress(payload)
+    try:
+        import zstandard
+        return zstandard.ZstdDecompressor().decompress(payload)
+    except ImportError:
+        pass
+    if not shutil.which("zstd"):
+        return None
+    return subprocess.run(["zstd", "-d", "-c", "-q"], input=payload, capture_output=True, check=True).stdout
+
+
 def capture_breakdown(d):
-    """Entry bytes (before compression) by entry kind, records by ring record kind."""
+    """Entry bytes (before compression) by entry kind, records by ring record kind; {} when
+    the blocks cannot be decompressed here."""
     by = {}
     for seg in sorted(glob.glob(os.path.join(d, "segment-*.rcap"))):
         with open(seg, "rb") as f:
             b = f.read()
         at = 112
-        while at + 16 <= len(b) and b[at:at + 4] == b"RBLK":
+        while at + 16 <= len(b) and b[at:at + 4] in (b"RBLK", b"RBLZ"):
             csize = struct.unpack_from("<I", b, at + 4)[0]
-            raw = zlib.decompress(b[at + 16:at + 16 + csize])
+            raw = decompress_block(b[at:at + 4], b[at + 16:at + 16 + csize])
+            if raw is None:
+                return {}
             at += 16 + csize + 32
             i = 0
             while i + 4 <= len(raw):
@@ -185,14 +204,15 @@ def capture_breakdown(d):
 def capture_size(d):
     """(bytes on disk, entry bytes before compression) of a capture directory, from the block
     headers (userspace/capture/segment_format.h: 112-byte header, then blocks of
-    "RBLK" | u32 compressed | u32 raw | u32 entries | zlib | 32-byte MAC, then a trailer)."""
+    "RBLZ" (zstd) or "RBLK" (zlib) | u32 compressed | u32 raw | u32 entries | payload
+    | 32-byte MAC, then a trailer)."""
     disk = raw = 0
     for seg in sorted(glob.glob(os.path.join(d, "segment-*.rcap"))):
         with open(seg, "rb") as f:
             b = f.read()
         disk += len(b)
         at = 112
-        while at + 16 <= len(b) and b[at:at + 4] == b"RBLK":
+        while at + 16 <= len(b) and b[at:at + 4] in (b"RBLK", b"RBLZ"):
             csize, rsize = struct.unpack_from("<II", b, at + 4)
             raw += rsize
             at += 16 + csize + 32
@@ -215,7 +235,7 @@ rate = {k: [] for k in ("u_off", "u_on", "u_sys", "t_off", "t_on", "t_nodet", "t
 cpu = {k: [] for k in ("t_on", "t_nodet", "t_cap")}  # sensor CPU seconds per tracked loop
 rss = {k: [] for k in cpu}
 idle = []  # sensor CPU per second while idle (--no-detections, after its loop)
-det_entries = []  # pipeline.detection_state_entries at stop (default mode)
+det_entries = []  # pipeline.detection_state_entries and _bytes at stop (default mode)
 caps = []  # (dir, sensor lifetime s, loop s, client pid) of each round's --capture run
 added_s = 0.0  # wall time of what issues 9 and 11 added to this bench
 for rnd in range(ROUNDS):
@@ -227,7 +247,8 @@ for rnd in range(ROUNDS):
     t_pid, r_t, _, c, _, _ = tracked_cpu(s, settle=False)
     rss["t_on"].append(rss_mib(s.pid()))
     finish(s, tracked_pid=t_pid, untracked_pid=u_pid, what=f"round {rnd + 1}, per-process hooks")
-    det_entries.append(rh.health(s.events(), "stopped")[-1]["pipeline"].get("detection_state_entries"))
+    det_p = rh.health(s.events(), "stopped")[-1]["pipeline"]
+    det_entries.append((det_p.get("detection_state_entries"), det_p.get("detection_state_bytes")))
     rate["u_on"].append(r_u)
     rate["t_on"].append(r_t)
     cpu["t_on"].append(c)
@@ -378,14 +399,16 @@ c = cpu_ratio("t_cap", "t_on")
 print(f"  --capture DIR            {per_k('t_cap'):.3f} s   RSS {statistics.median(rss['t_cap']):.1f} MiB   "
       f"{(statistics.median(c) - 1) * 100:+.1f}% vs default ({(min(c) - 1) * 100:+.0f}% to "
       f"{(max(c) - 1) * 100:+.0f}%), target <= +10%")
-print(f"  detection baselines: pipeline.detection_state_entries at stop {det_entries} (an entry "
-      f"count: sensor.health reports no bytes; RSS above is the whole process)")
+print(f"  detection state at stop (pipeline.detection_state_entries, detection_state_bytes): "
+      f"{det_entries} (bytes: the detectors' estimate from their containers; RSS above is the "
+      f"whole process)")
 disk, raw, wall, recs, span_s, loop_s, rcpu = (statistics.median(x) for x in zip(*replays))
 print(f"\nCapture of the tracked run ({N} calls), medians of {len(replays)}: {disk / 1e6:.2f} MB on disk "
       f"({disk / N:.0f} bytes per call), {raw / 1e6:.2f} MB of entries before compression: "
       f"ratio {raw / disk:.2f}")
-print("  entries (last round, before compression): " + ", ".join(
-    f"{k} {n} = {b / 1e6:.2f} MB" for k, (n, b) in sorted(breakdown.items(), key=lambda kv: -kv[1][1])))
+print("  entries (last round, before compression): " + (", ".join(
+    f"{k} {n} = {b / 1e6:.2f} MB" for k, (n, b) in sorted(breakdown.items(), key=lambda kv: -kv[1][1]))
+    or "n/a (no python3-zstandard and no zstd tool to decompress the blocks)"))
 print(f"rein replay: {wall:.2f} s wall ({rcpu:.2f} s CPU; most of it fixed: start, unpacking the /proc "
       f"snapshot) for {recs:.0f} records = {recs / wall / 1e3:.0f}k records/s "
       f"(target >= 500k/s); the capture covers {span_s:.1f} s (sensor start to stop): "

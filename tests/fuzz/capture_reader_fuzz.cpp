@@ -1,6 +1,7 @@
-// Any bytes as a capture segment file: the scanner, the block inflater and the entry
-// splitter must return errors, never crash or allocate beyond their bounds. The seed is a
-// real segment written by CaptureWriter under the key below, so mutations reach past the
+// Any bytes as a capture segment file: the scanner, the block decompressors (zlib, zstd)
+// and the entry splitter must return errors, never crash or allocate beyond their bounds.
+// The seeds are real segments written under the key below (zstd blocks as CaptureWriter
+// writes them now, and a version 1 segment of zlib blocks), so mutations reach past the
 // header into blocks; the second half feeds the post-HMAC parsers directly, which a
 // mutated file could only reach with the key.
 #include <cstddef>
@@ -22,7 +23,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint32_t count = data[0];
   const size_t raw_size = (size_t(data[1]) << 8 | data[2]) * 16;
   std::string_view rest(reinterpret_cast<const char*>(data + 3), size - 3);
-  if (auto raw = inflate_block(rest, raw_size); raw) {
+  // zstd's frame magic picks the zstd decoder, anything else zlib's
+  const BlockCodec codec = rest.substr(0, 4) == std::string_view("\x28\xb5\x2f\xfd", 4)
+                               ? BlockCodec::kZstd
+                               : BlockCodec::kZlib;
+  if (auto raw = decompress_block(codec, rest, raw_size); raw) {
     if (auto entries = split_entries(*raw, count); entries)
       for (auto e : *entries) {
         Entry parsed;

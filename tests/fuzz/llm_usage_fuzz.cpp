@@ -1,12 +1,14 @@
 // Arbitrary response bodies (and request bodies, and a few header values) fed through
 // llm::analyze() as each provider's reply: must never crash, never report a negative
-// count, and keep error messages within their bound.
+// count, and keep error messages within their bound. The detections' content extractor
+// rides on the same parse (llm/body_observer.h) and stays within its bounds.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "detect/llm_content.h"
 #include "llm/llm_analyzer.h"
 
 namespace {
@@ -96,7 +98,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   static const rein::llm::Fingerprinter fp(std::array<uint8_t, 32>{1});
   rein::llm::ExtractStats stats;
-  auto call = rein::llm::analyze(ex, prices(), fp, &stats);
+  static rein::detect::LlmContentExtractor content;
+  auto call = rein::llm::analyze(ex, prices(), fp, &stats, content.observer());
+  const rein::detect::LlmContent c = content.extract(ex);
+  if (c.response_text.size() > rein::detect::kMaxResponseText) std::abort();
+  if (c.tool_call_names.size() > 1024) std::abort();
   if (!call) {
     // Only the generic-host Ollama path may be rejected (it needs an inference-shaped body).
     if (std::string_view(sc.host) != "localhost") std::abort();

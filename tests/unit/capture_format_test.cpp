@@ -52,15 +52,66 @@ TEST(CaptureFormat, InflateNeverProducesMoreThanClaimed) {
   std::string big(1 << 20, 'a');
   std::string raw;
   append_entry_frame(raw, big);
+  for (BlockCodec codec : {BlockCodec::kZlib, BlockCodec::kZstd}) {
+    Digest mac{};
+    auto b = encode_block(raw, 1, test_key(), Digest{}, &mac, codec);
+    ASSERT_TRUE(b);
+    std::string_view payload(b->data() + kBlockHeaderSize, b->size() - kBlockHeaderSize - kMacSize);
+    EXPECT_TRUE(decompress_block(codec, payload, raw.size()));
+    EXPECT_FALSE(decompress_block(codec, payload, raw.size() - 1));  // more data than claimed
+    EXPECT_FALSE(decompress_block(codec, payload, raw.size() + 1));  // less than claimed
+    EXPECT_FALSE(decompress_block(codec, payload, kMaxBlockRawBytes + 1));
+    EXPECT_FALSE(decompress_block(codec, "not compressed", 10));
+    // the other codec does not take it
+    EXPECT_FALSE(decompress_block(
+        codec == BlockCodec::kZlib ? BlockCodec::kZstd : BlockCodec::kZlib, payload, raw.size()));
+  }
+}
+
+// The writer writes zstd blocks ("RBLZ") in version 2 segments; segments written before
+// (version 1, zlib "RBLK" blocks) still read and verify, and a version 1 segment cannot
+// hold a zstd block.
+std::string segment_with(uint32_t version, BlockCodec codec,
+                         const std::vector<std::string>& entries) {
+  SegmentHeader h;
+  h.version = version;
+  h.key_id = key_id_of(test_key());
+  Digest chain{};
+  std::string out = encode_header(h, test_key(), &chain);
+  std::string raw;
+  for (const auto& e : entries) append_entry_frame(raw, e);
   Digest mac{};
-  auto b = encode_block(raw, 1, test_key(), Digest{}, &mac);
-  ASSERT_TRUE(b);
-  std::string_view payload(b->data() + kBlockHeaderSize, b->size() - kBlockHeaderSize - kMacSize);
-  EXPECT_TRUE(inflate_block(payload, raw.size()));
-  EXPECT_FALSE(inflate_block(payload, raw.size() - 1));  // more data than claimed
-  EXPECT_FALSE(inflate_block(payload, raw.size() + 1));  // less than claimed
-  EXPECT_FALSE(inflate_block(payload, kMaxBlockRawBytes + 1));
-  EXPECT_FALSE(inflate_block("not zlib", 10));
+  auto b = encode_block(raw, uint32_t(entries.size()), test_key(), chain, &mac, codec);
+  EXPECT_TRUE(b);
+  out += *b;
+  out += encode_trailer(1, entries.size(), test_key(), mac);
+  return out;
+}
+
+TEST(CaptureFormat, ReadsZlibAndZstdBlocks) {
+  Entry e = record_entry("hello");
+  auto scan = [](const std::string& s) {
+    return scan_segment_bytes({reinterpret_cast<const uint8_t*>(s.data()), s.size()}, test_key());
+  };
+  std::string v2 = one_segment({e.SerializeAsString()});
+  EXPECT_EQ(v2.substr(kHeaderSize, 4), "RBLZ");
+  EXPECT_EQ(uint8_t(v2[8]), kFormatVersion);
+  auto n = scan(v2);
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, 1u);
+  for (uint32_t version : {kFormatVersionZlibOnly, kFormatVersion}) {
+    std::string s = segment_with(version, BlockCodec::kZlib, {e.SerializeAsString()});
+    EXPECT_EQ(s.substr(kHeaderSize, 4), "RBLK");
+    n = scan(s);
+    ASSERT_TRUE(n) << n.error().message;
+    EXPECT_EQ(*n, 1u);
+  }
+  n = scan(segment_with(kFormatVersionZlibOnly, BlockCodec::kZstd, {e.SerializeAsString()}));
+  ASSERT_FALSE(n);
+  EXPECT_NE(n.error().message.find("bad record tag"), std::string::npos) << n.error().message;
+  n = scan(segment_with(3, BlockCodec::kZstd, {e.SerializeAsString()}));
+  ASSERT_FALSE(n);
+  EXPECT_NE(n.error().message.find("unsupported format version"), std::string::npos);
 }
 
 TEST(CaptureFormat, SplitEntriesChecksEveryLength) {
@@ -88,7 +139,7 @@ TEST(CaptureFormat, HostileBlockSizesAreRejectedBeforeAllocating) {
       scan_segment_bytes({reinterpret_cast<const uint8_t*>(bad.data()), bad.size()}, test_key());
   ASSERT_FALSE(n);
   EXPECT_NE(n.error().message.find("out of bounds"), std::string::npos) << n.error().message;
-  // raw size claiming a ratio zlib cannot reach
+  // raw size claiming a ratio zstd cannot reach (also over the raw bound)
   bad = s;
   bad[kHeaderSize + 8] = '\0';
   bad[kHeaderSize + 10] = '\x7f';

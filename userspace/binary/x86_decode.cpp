@@ -1,20 +1,98 @@
 #include "binary/x86_decode.h"
 
-#include <capstone/capstone.h>
+#include <capstone/capstone.h>  // types and constants only: the library is dlopen'ed
+#include <dlfcn.h>
+
+#include <mutex>
 
 namespace rein::binary {
 namespace {
 
 constexpr size_t kMaxInsnLen = 15;  // architectural limit
+// The soname whose ABI capstone/capstone.h (4.x) describes: cs_insn and cs_detail layouts
+// change between majors, so no other version is tried.
+constexpr const char* kCapstoneLib = "libcapstone.so.4";
+
+// The capstone functions this file calls. The first decoder loads the library and it stays
+// loaded until unload_idle_x86_decoder() finds no decoder alive: a load relocates ~75k
+// entries (20-30 ms here), too slow to repeat per finder call or fuzz input.
+struct Capstone {
+  void* lib = nullptr;  // dlopen handle; null when not loaded
+  decltype(&::cs_version) version = nullptr;
+  decltype(&::cs_open) open = nullptr;
+  decltype(&::cs_option) option = nullptr;
+  decltype(&::cs_close) close = nullptr;
+  decltype(&::cs_malloc) malloc = nullptr;
+  decltype(&::cs_free) free = nullptr;
+  decltype(&::cs_disasm_iter) disasm_iter = nullptr;
+  decltype(&::cs_strerror) strerror = nullptr;
+};
+
+std::mutex g_mu;
+Capstone g_cs;       // written under g_mu, and only while g_users == 0
+size_t g_users = 0;  // decoders holding an open capstone handle: g_cs stays as it is
+
+template <typename Fn>
+bool resolve(void* lib, const char* name, Fn& out, std::string& error) {
+  out = reinterpret_cast<Fn>(dlsym(lib, name));
+  if (!out) error = std::string(kCapstoneLib) + ": no symbol " + name;
+  return out != nullptr;
+}
+
+bool load(Capstone& cs, std::string& error) {
+  void* lib = dlopen(kCapstoneLib, RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    const char* why = dlerror();
+    error = std::string("cannot load ") + kCapstoneLib +
+            " (Debian package libcapstone4): " + (why ? why : "unknown error");
+    return false;
+  }
+  if (!resolve(lib, "cs_version", cs.version, error) || !resolve(lib, "cs_open", cs.open, error) ||
+      !resolve(lib, "cs_option", cs.option, error) || !resolve(lib, "cs_close", cs.close, error) ||
+      !resolve(lib, "cs_malloc", cs.malloc, error) || !resolve(lib, "cs_free", cs.free, error) ||
+      !resolve(lib, "cs_disasm_iter", cs.disasm_iter, error) ||
+      !resolve(lib, "cs_strerror", cs.strerror, error)) {
+    dlclose(lib);
+    return false;
+  }
+  int major = 0, minor = 0;
+  cs.version(&major, &minor);
+  if (major != CS_API_MAJOR) {
+    error = std::string(kCapstoneLib) + " reports API " + std::to_string(major) + "." +
+            std::to_string(minor) + ", built against " + std::to_string(CS_API_MAJOR);
+    dlclose(lib);
+    return false;
+  }
+  cs.lib = lib;
+  return true;
+}
+
+// Loads capstone if needed and counts one user; nullptr with `error` set when unusable.
+const Capstone* acquire(std::string& error) {
+  std::lock_guard lock(g_mu);
+  if (!g_cs.lib) {
+    Capstone cs;
+    if (!load(cs, error)) return nullptr;
+    g_cs = cs;
+  }
+  ++g_users;
+  return &g_cs;
+}
+
+void release() {
+  std::lock_guard lock(g_mu);
+  --g_users;
+}
 
 // capstone's cs_insn owns a detail block; this keeps the pair exception-free and leak-free.
 struct InsnBuf {
-  explicit InsnBuf(csh h) : p(cs_malloc(h)) {}
+  InsnBuf(const Capstone& cs, csh h) : cs(cs), p(cs.malloc(h)) {}
   ~InsnBuf() {
-    if (p) cs_free(p, 1);
+    if (p) cs.free(p, 1);
   }
   InsnBuf(const InsnBuf&) = delete;
   InsnBuf& operator=(const InsnBuf&) = delete;
+  const Capstone& cs;
   cs_insn* p;
 };
 
@@ -119,10 +197,18 @@ Gpr canonical_gpr(unsigned r) {
 }
 
 X86Decoder::X86Decoder() {
+  const Capstone* cs = acquire(error_);
+  if (!cs) return;
   csh h = 0;
-  if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK) return;
-  if (cs_option(h, CS_OPT_DETAIL, CS_OPT_ON) != CS_ERR_OK) {
-    cs_close(&h);
+  if (cs_err e = cs->open(CS_ARCH_X86, CS_MODE_64, &h); e != CS_ERR_OK) {
+    error_ = std::string("capstone x86-64: ") + cs->strerror(e);
+    release();
+    return;
+  }
+  if (cs_err e = cs->option(h, CS_OPT_DETAIL, CS_OPT_ON); e != CS_ERR_OK) {
+    error_ = std::string("capstone detail mode: ") + cs->strerror(e);
+    cs->close(&h);
+    release();
     return;
   }
   handle_ = h;
@@ -131,25 +217,28 @@ X86Decoder::X86Decoder() {
 X86Decoder::~X86Decoder() {
   if (handle_) {
     csh h = handle_;
-    cs_close(&h);
+    g_cs.close(&h);  // handle_ != 0: this decoder is a user, g_cs is loaded and stable
+    release();
   }
 }
 
 std::optional<Insn> X86Decoder::decode(std::span<const uint8_t> code, uint64_t addr) const {
   if (!handle_ || code.empty()) return std::nullopt;
-  InsnBuf buf(handle_);
+  const Capstone& cs = g_cs;  // handle_ != 0: this decoder is a user, g_cs is stable
+  InsnBuf buf(cs, handle_);
   if (!buf.p) return std::nullopt;
   const uint8_t* p = code.data();
   size_t len = code.size() < kMaxInsnLen ? code.size() : kMaxInsnLen;
   uint64_t a = addr;
-  if (!cs_disasm_iter(handle_, &p, &len, &a, buf.p)) return std::nullopt;
+  if (!cs.disasm_iter(handle_, &p, &len, &a, buf.p)) return std::nullopt;
   return convert(buf.p);
 }
 
 bool X86Decoder::decode_range(std::span<const uint8_t> code, uint64_t code_addr, uint64_t start,
                               uint64_t end, std::vector<Insn>& out) const {
   if (!handle_ || start < code_addr || start - code_addr > code.size()) return false;
-  InsnBuf buf(handle_);
+  const Capstone& cs = g_cs;  // handle_ != 0: this decoder is a user, g_cs is stable
+  InsnBuf buf(cs, handle_);
   if (!buf.p) return false;
   uint64_t skip = start - code_addr;
   const uint8_t* p = code.data() + skip;
@@ -158,9 +247,17 @@ bool X86Decoder::decode_range(std::span<const uint8_t> code, uint64_t code_addr,
   // Each iteration consumes >= 1 byte of `len`, so the loop is bounded by the code size.
   while (a < end) {
     if (len == 0) return false;
-    if (!cs_disasm_iter(handle_, &p, &len, &a, buf.p)) return false;
+    if (!cs.disasm_iter(handle_, &p, &len, &a, buf.p)) return false;
     out.push_back(convert(buf.p));
   }
+  return true;
+}
+
+bool unload_idle_x86_decoder() {
+  std::lock_guard lock(g_mu);
+  if (!g_cs.lib || g_users > 0) return false;
+  dlclose(g_cs.lib);
+  g_cs = Capstone{};
   return true;
 }
 

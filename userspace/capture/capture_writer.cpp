@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -44,19 +45,20 @@ bool write_all(int fd, std::string_view data) {
   return true;
 }
 
-// Entry.seq is field 1 (varint): a field placed first is overridden by a later one of the
-// same number, so prefixing our number never changes what the caller serialized.
-std::string with_seq(uint64_t seq, std::string_view body) {
-  std::string out;
-  out.reserve(body.size() + 11);
-  out.push_back(0x08);
-  while (seq >= 0x80) {
-    out.push_back(static_cast<char>((seq & 0x7F) | 0x80));
-    seq >>= 7;
+size_t put_varint(char* out, uint64_t v) {
+  size_t n = 0;
+  while (v >= 0x80) {
+    out[n++] = static_cast<char>((v & 0x7F) | 0x80);
+    v >>= 7;
   }
-  out.push_back(static_cast<char>(seq));
-  out.append(body);
-  return out;
+  out[n++] = static_cast<char>(v);
+  return n;
+}
+
+size_t varint_size(uint64_t v) {
+  size_t n = 1;
+  for (; v >= 0x80; v >>= 7) n++;
+  return n;
 }
 
 }  // namespace
@@ -69,7 +71,7 @@ Result<std::unique_ptr<CaptureWriter>> CaptureWriter::open(const std::string& di
   if (opts.max_segments < 1) return make_error("capture must keep at least one segment");
   if (!opts.clock) opts.clock = wall_now_ns;
   if (opts.block_bytes == 0 || opts.block_bytes > kMaxBlockRawBytes / 2)
-    opts.block_bytes = 1u << 20;
+    opts.block_bytes = CaptureWriterOptions{}.block_bytes;
   if (auto ok = make_private_dir(dir); !ok) return ok.error();
   auto existing = list_segments(dir);
   if (!existing) return existing.error();
@@ -90,7 +92,12 @@ Result<std::unique_ptr<CaptureWriter>> CaptureWriter::open(const std::string& di
 }
 
 CaptureWriter::CaptureWriter(std::string dir, const HostKey& key, CaptureWriterOptions opts)
-    : dir_(std::move(dir)), key_(key), opts_(std::move(opts)) {}
+    : dir_(std::move(dir)), key_(key), opts_(std::move(opts)) {
+  // Sized once: growing them (copy, fresh pages) while the sensor runs cost more than the
+  // copies into them.
+  raw_.reserve(opts_.block_bytes);
+  queue_.reserve(2 * opts_.block_bytes);
+}
 
 CaptureWriter::~CaptureWriter() {
   close();
@@ -109,27 +116,48 @@ bool CaptureWriter::append(const Entry& e) {
 }
 
 bool CaptureWriter::append_serialized(std::string_view entry_bytes) {
-  uint64_t seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
-  if (entry_bytes.size() + 11 > kMaxEntryBytes) {
+  return enqueue({}, entry_bytes);
+}
+
+bool CaptureWriter::append_record(std::string_view data) {
+  // Entry.record is field 3, RingRecord.data field 1, both length-delimited.
+  char head[2 + 2 * 10];
+  size_t n = 0;
+  head[n++] = 0x1a;
+  n += put_varint(head + n, 1 + varint_size(data.size()) + data.size());
+  head[n++] = 0x0a;
+  n += put_varint(head + n, data.size());
+  return enqueue({head, n}, data);
+}
+
+bool CaptureWriter::enqueue(std::string_view head, std::string_view body) {
+  const uint64_t seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
+  if (head.size() + body.size() + 11 > kMaxEntryBytes) {
     drop_large_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  return enqueue(with_seq(seq, entry_bytes));
-}
-
-bool CaptureWriter::enqueue(std::string bytes) {
+  // Entry.seq is field 1 (varint): a field placed first is overridden by a later one of the
+  // same number, so prefixing our number never changes what the caller serialized.
+  char seq_field[11];
+  seq_field[0] = 0x08;
+  const size_t seq_len = 1 + put_varint(seq_field + 1, seq);
+  const size_t len = seq_len + head.size() + body.size();
+  const size_t frame = 4 + len;
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (closed_) {
       drop_write_.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
-    if (queued_bytes_ + bytes.size() > opts_.max_queue_bytes) {
+    if (queued_bytes_ + frame > opts_.max_queue_bytes) {
       drop_full_.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
-    queued_bytes_ += bytes.size();
-    queue_.push_back(std::move(bytes));
+    append_entry_frame_header(queue_, uint32_t(len));
+    queue_.append(seq_field, seq_len);
+    queue_.append(head);
+    queue_.append(body);
+    queued_bytes_ += frame;
     enqueued_gen_++;
     appended_.fetch_add(1, std::memory_order_relaxed);
     if (queued_bytes_ < opts_.block_bytes) return true;
@@ -187,7 +215,8 @@ int64_t CaptureWriter::now() const {
 }
 
 void CaptureWriter::run() {
-  std::vector<std::string> batch;
+  std::string batch;
+  batch.reserve(2 * opts_.block_bytes);
   int64_t next_flush = now() + opts_.flush_interval_ns;
   for (;;) {
     uint64_t gen;
@@ -205,8 +234,18 @@ void CaptureWriter::run() {
       flush_now = flush_requested_;
       flush_requested_ = false;
     }
-    for (auto& e : batch) add_entry(e);
+    for (size_t pos = 0; pos + 4 <= batch.size();) {
+      const auto* p = reinterpret_cast<const uint8_t*>(batch.data() + pos);
+      const size_t len =
+          uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+      add_frame(std::string_view(batch.data() + pos, 4 + len));
+      pos += 4 + len;
+    }
     batch.clear();
+    // A burst may have grown it to the queue's bound (32 MiB): do not keep that much. Up to
+    // 4 MiB is kept, or a writer that is behind would regrow (copies, fresh pages) every round.
+    if (batch.capacity() > std::max<size_t>(4 * opts_.block_bytes, 4u << 20))
+      std::string().swap(batch);
     int64_t t = now();
     if (flush_now || stopping || t >= next_flush) {
       if (raw_count_) write_block();
@@ -234,9 +273,9 @@ void CaptureWriter::run() {
   done_.notify_all();
 }
 
-void CaptureWriter::add_entry(const std::string& e) {
-  if (raw_.size() + 4 + e.size() > opts_.block_bytes && raw_count_) write_block();
-  append_entry_frame(raw_, e);
+void CaptureWriter::add_frame(std::string_view frame) {
+  if (raw_.size() + frame.size() > opts_.block_bytes && raw_count_) write_block();
+  raw_.append(frame);
   raw_count_++;
 }
 
@@ -247,25 +286,26 @@ void CaptureWriter::write_block() {
     set_error(why);
   };
   Digest mac{};
-  auto block = encode_block(raw_, count, key_, chain_, &mac);
-  if (block && fd_ && seg_blocks_ > 0 &&
-      (seg_bytes_ + block->size() + kTrailerSize > opts_.max_segment_bytes ||
+  std::string& block = block_buf_;
+  auto encoded = encode_block_into(block, raw_, count, key_, chain_, &mac);
+  if (encoded && fd_ && seg_blocks_ > 0 &&
+      (seg_bytes_ + block.size() + kTrailerSize > opts_.max_segment_bytes ||
        now() - seg_created_ >= opts_.max_segment_age_ns)) {
     close_segment();
   }
-  if (block && !fd_) {
+  if (encoded && !fd_) {
     if (!open_segment()) {
       raw_.clear();
       raw_count_ = 0;
       return drop(stats().last_error);
     }
     // the MAC chain starts over in the new segment (rare: once per rotation)
-    block = encode_block(raw_, count, key_, chain_, &mac);
+    encoded = encode_block_into(block, raw_, count, key_, chain_, &mac);
   }
   raw_.clear();
   raw_count_ = 0;
-  if (!block) return drop(block.error().message);
-  if (!write_all(fd_.get(), *block)) {
+  if (!encoded) return drop(encoded.error().message);
+  if (!write_all(fd_.get(), block)) {
     int err = errno;
     drop(seg_path_ + ": write: " + std::strerror(err));
     // Cut the partial block off so the segment stays verifiable up to its last whole block.
@@ -277,12 +317,12 @@ void CaptureWriter::write_block() {
     return;
   }
   chain_ = mac;
-  seg_sha_->update(*block);
-  seg_bytes_ += block->size();
+  seg_sha_->update(block);
+  seg_bytes_ += block.size();
   seg_blocks_++;
   seg_entries_ += count;
   blocks_.fetch_add(1, std::memory_order_relaxed);
-  bytes_.fetch_add(block->size(), std::memory_order_relaxed);
+  bytes_.fetch_add(block.size(), std::memory_order_relaxed);
   written_.fetch_add(count, std::memory_order_relaxed);
 }
 

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
+#include <zstd_errors.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -79,6 +81,22 @@ class Mac {
   EVP_MAC_CTX* ctx_ = nullptr;
   bool ok_ = false;
 };
+
+// One compression and one decompression context per thread, kept: creating a zstd context
+// per block would cost more than compressing a small block.
+struct ZstdContexts {
+  ZSTD_CCtx* c = nullptr;
+  ZSTD_DCtx* d = nullptr;
+  std::string out;  // compressed output, before it is framed
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(c);
+    ZSTD_freeDCtx(d);
+  }
+};
+ZstdContexts& zstd_contexts() {
+  thread_local ZstdContexts ctx;
+  return ctx;
+}
 
 bool mac_equal(const Digest& a, const uint8_t* b) {
   return CRYPTO_memcmp(a.data(), b, a.size()) == 0;
@@ -202,21 +220,54 @@ void append_entry_frame(std::string& raw, std::string_view entry) {
   raw.append(entry);
 }
 
+void append_entry_frame_header(std::string& raw, uint32_t entry_size) {
+  const char le[4] = {char(entry_size & 0xFF), char((entry_size >> 8) & 0xFF),
+                      char((entry_size >> 16) & 0xFF), char((entry_size >> 24) & 0xFF)};
+  raw.append(le, 4);
+}
+
 Result<std::string> encode_block(std::string_view entries, uint32_t entry_count, const HostKey& key,
-                                 const Digest& chain, Digest* mac_out) {
-  if (entries.size() > kMaxBlockRawBytes) return make_error("block larger than the format allows");
-  uLongf bound = compressBound(uLong(entries.size()));
+                                 const Digest& chain, Digest* mac_out, BlockCodec codec) {
   std::string out;
-  out.resize(kBlockHeaderSize + bound);
-  uLongf clen = bound;
-  // Level 1: the writer must keep up with the ring (>= 100 MB/s); the ratio barely differs.
-  int rc = compress2(reinterpret_cast<Bytef*>(out.data() + kBlockHeaderSize), &clen,
-                     reinterpret_cast<const Bytef*>(entries.data()), uLong(entries.size()), 1);
-  if (rc != Z_OK) return make_error("zlib compress failed: " + std::to_string(rc));
+  if (auto ok = encode_block_into(out, entries, entry_count, key, chain, mac_out, codec); !ok)
+    return ok.error();
+  return out;
+}
+
+Result<void> encode_block_into(std::string& out, std::string_view entries, uint32_t entry_count,
+                               const HostKey& key, const Digest& chain, Digest* mac_out,
+                               BlockCodec codec) {
+  if (entries.size() > kMaxBlockRawBytes) return make_error("block larger than the format allows");
+  out.clear();
+  size_t clen = 0;
+  if (codec == BlockCodec::kZstd) {
+    auto& ctx = zstd_contexts();
+    if (!ctx.c && !(ctx.c = ZSTD_createCCtx())) return make_error("zstd: no memory for a context");
+    // Into the thread's scratch buffer, grown only: resizing `out` to the bound for every
+    // block would zero-fill the whole bound each time.
+    const size_t bound = ZSTD_compressBound(entries.size());
+    if (ctx.out.size() < bound) ctx.out.resize(bound);
+    // Level 1: the writer must keep up with the ring at a small share of the sensor's CPU.
+    clen = ZSTD_compressCCtx(ctx.c, ctx.out.data(), bound, entries.data(), entries.size(), 1);
+    if (ZSTD_isError(clen))
+      return make_error(std::string("zstd compress failed: ") + ZSTD_getErrorName(clen));
+    if (clen > kMaxBlockCompressedBytes) return make_error("compressed block too large");
+    out.reserve(kBlockHeaderSize + clen + kMacSize);
+    out.resize(kBlockHeaderSize);
+    out.append(ctx.out.data(), clen);
+  } else {
+    uLongf bound = compressBound(uLong(entries.size()));
+    out.resize(kBlockHeaderSize + bound);
+    uLongf zlen = bound;
+    int rc = compress2(reinterpret_cast<Bytef*>(out.data() + kBlockHeaderSize), &zlen,
+                       reinterpret_cast<const Bytef*>(entries.data()), uLong(entries.size()), 1);
+    if (rc != Z_OK) return make_error("zlib compress failed: " + std::to_string(rc));
+    clen = zlen;
+  }
   if (clen > kMaxBlockCompressedBytes) return make_error("compressed block too large");
   out.resize(kBlockHeaderSize + clen);
   std::string hdr;
-  put32(hdr, kBlockTag);
+  put32(hdr, codec == BlockCodec::kZstd ? kBlockTagZstd : kBlockTag);
   put32(hdr, uint32_t(clen));
   put32(hdr, uint32_t(entries.size()));
   put32(hdr, entry_count);
@@ -227,7 +278,7 @@ Result<std::string> encode_block(std::string_view entries, uint32_t entry_count,
   Digest mac = m.finish();
   out.append(reinterpret_cast<const char*>(mac.data()), mac.size());
   *mac_out = mac;
-  return out;
+  return {};
 }
 
 std::string encode_trailer(uint32_t block_count, uint64_t entry_count, const HostKey& key,
@@ -285,8 +336,9 @@ Result<SegmentHeader> SegmentScanner::read_header() {
   }
   SegmentHeader h;
   h.version = get32(b + 8);
-  if (h.version != kFormatVersion)
+  if (h.version != kFormatVersion && h.version != kFormatVersionZlibOnly)
     return make_error("unsupported format version " + std::to_string(h.version));
+  version_ = h.version;
   if (get32(b + 12) != kHeaderSize) return make_error("bad header size");
   h.index = get64(b + 16);
   h.created_unix_ns = int64_t(get64(b + 24));
@@ -346,17 +398,20 @@ Result<SegmentScanner::Item> SegmentScanner::next() {
     if (*e != 0) return make_error("data after the trailer (appended to a closed segment)");
     return Item::kTrailer;
   }
-  if (tag != kBlockTag) {
+  // Version 1 segments hold zlib blocks only.
+  if (tag != kBlockTag && (tag != kBlockTagZstd || version_ == kFormatVersionZlibOnly)) {
     done_ = true;
     return make_error(where + ": bad record tag (corrupt or modified)");
   }
+  const BlockCodec codec = tag == kBlockTagZstd ? BlockCodec::kZstd : BlockCodec::kZlib;
+  const size_t max_ratio = codec == BlockCodec::kZstd ? kMaxZstdRatio : kMaxInflateRatio;
   auto m = read_exact(hdr + 4, kBlockHeaderSize - 4);
   if (!m) return m.error();
   if (*m < kBlockHeaderSize - 4) return truncated("block header");
   const uint32_t clen = get32(hdr + 4), rlen = get32(hdr + 8), count = get32(hdr + 12);
   // Bounds before allocating; the MAC comes after the payload, so these are unauthenticated.
   if (clen > kMaxBlockCompressedBytes || rlen > kMaxBlockRawBytes || count > kMaxEntriesPerBlock ||
-      size_t(rlen) > size_t(clen) * kMaxInflateRatio + 64 || size_t(count) * 4 > rlen) {
+      size_t(rlen) > size_t(clen) * max_ratio + 64 || size_t(count) * 4 > rlen) {
     done_ = true;
     return make_error(where + ": block sizes out of bounds (corrupt or modified)");
   }
@@ -375,7 +430,8 @@ Result<SegmentScanner::Item> SegmentScanner::next() {
     done_ = true;
     return make_error(where + ": HMAC mismatch: modified (or blocks reordered)");
   }
-  auto raw = inflate_block(std::string_view(compressed_.data() + kBlockHeaderSize, clen), rlen);
+  auto raw =
+      decompress_block(codec, std::string_view(compressed_.data() + kBlockHeaderSize, clen), rlen);
   if (!raw) {
     done_ = true;
     return make_error(where + ": " + raw.error().message);
@@ -406,6 +462,27 @@ Result<std::string> inflate_block(std::string_view compressed, size_t raw_size) 
     return make_error(rc == Z_BUF_ERROR || rc == Z_OK ? "block inflates beyond its stated size"
                                                       : "zlib data corrupt");
   if (produced != raw_size || left_in != 0) return make_error("block size mismatch");
+  return out;
+}
+
+Result<std::string> decompress_block(BlockCodec codec, std::string_view compressed,
+                                     size_t raw_size) {
+  if (codec == BlockCodec::kZlib) return inflate_block(compressed, raw_size);
+  if (raw_size > kMaxBlockRawBytes || compressed.size() > kMaxBlockCompressedBytes)
+    return make_error("block too large");
+  auto& ctx = zstd_contexts();
+  if (!ctx.d && !(ctx.d = ZSTD_createDCtx())) return make_error("zstd: no memory for a context");
+  std::string out(raw_size, '\0');
+  // Into a flat buffer of the stated size: zstd never writes past it (dstSize_tooSmall), so
+  // a frame claiming more than the block says fails instead of allocating.
+  const size_t n =
+      ZSTD_decompressDCtx(ctx.d, out.data(), out.size(), compressed.data(), compressed.size());
+  if (ZSTD_isError(n)) {
+    const bool too_big = ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall;
+    ZSTD_DCtx_reset(ctx.d, ZSTD_reset_session_and_parameters);
+    return make_error(too_big ? "block inflates beyond its stated size" : "zstd data corrupt");
+  }
+  if (n != raw_size) return make_error("block size mismatch");
   return out;
 }
 

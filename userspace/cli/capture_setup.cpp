@@ -4,6 +4,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "capture/capture_key.h"
 #include "policy/duration.h"
 #include "rein/abi/events.h"
@@ -46,7 +48,8 @@ Result<std::unique_ptr<capture::CaptureWriter>> open_run_capture(const RunOption
   wo.max_total_bytes = uint64_t(o.capture_max_mib) << 20;
   wo.max_segments = o.capture_keep;
   // small test segments: small blocks too, or one block would fill a segment
-  if (wo.max_segment_bytes < (4u << 20)) wo.block_bytes = size_t(wo.max_segment_bytes / 4);
+  if (wo.max_segment_bytes < (4u << 20))
+    wo.block_bytes = std::min(wo.block_bytes, size_t(wo.max_segment_bytes / 4));
   auto w = capture::CaptureWriter::open(o.capture_dir, *key, std::move(wo));
   if (!w) return make_error(fmt::format("--capture {}: {}", o.capture_dir, w.error().message));
   (*w)->append(basic_context(o));

@@ -13,6 +13,8 @@ struct MHD_Daemon;
 
 namespace rein::cli {
 
+class MicrohttpdLib;
+
 class MetricsServer {
  public:
   // Binds the address itself (so "in use" or "cannot assign" name the flag and the reason).
@@ -25,11 +27,13 @@ class MetricsServer {
   void set_ready(bool ready) { ready_.store(ready); }
   bool ready() const { return ready_.load(); }
   const metrics::Registry& registry() const { return registry_; }
+  const MicrohttpdLib& mhd() const { return *mhd_; }
 
  private:
-  explicit MetricsServer(const metrics::Registry& r) : registry_(r) {}
+  explicit MetricsServer(const metrics::Registry& r);  // out of line: needs MicrohttpdLib
   const metrics::Registry& registry_;
   std::atomic<bool> ready_{false};
+  std::unique_ptr<MicrohttpdLib> mhd_;  // unloaded after the destructor stops daemon_
   MHD_Daemon* daemon_ = nullptr;
 };
 

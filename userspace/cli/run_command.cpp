@@ -17,6 +17,7 @@
 #include <set>
 #include <fmt/format.h>
 
+#include "binary/x86_decode.h"
 #include "cli/bpf_actuator.h"
 #include "cli/health_extras.h"
 #include "cli/capture_setup.h"
@@ -414,9 +415,11 @@ int run(const RunOptions& o) {
                  h.feature);
   }
 
+  // v2: OpenSSL plans hook its internal read/write functions; a v1 line would keep the
+  // slower export hooks forever, since cache lines never expire.
   loader::TlsHooks tls(bpf.tls_programs(),
                       system_hooks ? loader::TlsHooks::Mode::SystemWide : loader::TlsHooks::Mode::PerProcess,
-                      o.state_dir + "/tls-plans.cache");
+                      o.state_dir + "/tls-plans-v2.cache");
   if (system_hooks)
     tls.attach_system_wide({"/usr/lib/x86_64-linux-gnu/libssl.so.3", "/usr/lib/x86_64-linux-gnu/libssl.so.1.1",
                             "/usr/lib/x86_64-linux-gnu/libgnutls.so.30", "/usr/lib64/libssl.so.3",
@@ -632,6 +635,7 @@ int run(const RunOptions& o) {
     }
     fanout.flush();  // the file, then what subscribers' sockets take
     if (now >= next_trim) {  // what a burst allocated and freed goes back to the kernel
+      binary::unload_idle_x86_decoder();  // capstone, once a TLS plan has been computed
       malloc_trim(0);
       next_trim = now + std::chrono::seconds(10);
     }

@@ -110,6 +110,12 @@ bool secret_token_may_have_class(std::string_view token) {
   return (kPairs[a][b / 64] >> (b % 64)) & 1;
 }
 
+std::vector<std::string_view> secret_token_prefixes() {
+  std::vector<std::string_view> out;
+  for (const auto& p : kPrefixes) out.push_back(p.prefix);
+  return out;
+}
+
 std::string_view secret_prefix_class(std::string_view s) {
   for (const auto& p : kPrefixes)
     if (s.substr(0, p.prefix.size()) == p.prefix) return p.cls;

@@ -4,6 +4,7 @@
 #pragma once
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rein {
 
@@ -16,6 +17,8 @@ std::string_view secret_token_class(std::string_view token);
 // False when secret_token_class(token) is surely empty (too short, or no prefix starts with
 // its first two bytes): a table lookup, for scanners that test every token of a stream.
 bool secret_token_may_have_class(std::string_view token);
+// Every prefix secret_token_class knows, for scanners that look for them all in one pass.
+std::vector<std::string_view> secret_token_prefixes();
 
 enum class RedactionMarker {
   kPlain,   // "[redacted]"

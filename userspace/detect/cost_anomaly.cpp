@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "detect/state_bytes.h"
 #include "llm/cost.h"
 
 namespace rein::detect {
@@ -54,6 +55,13 @@ void CostAnomalyDetector::on_session_end(std::string_view session) {
   const std::string prefix = std::string(session) + "\x1f";
   for (auto it = runs_.begin(); it != runs_.end();)
     it = it->first.compare(0, prefix.size(), prefix) == 0 ? runs_.erase(it) : std::next(it);
+}
+
+size_t CostAnomalyDetector::state_bytes() const {
+  size_t n = mem::nodes(names_) + mem::nodes(runs_);
+  for (const auto& [k, v] : names_) n += mem::str(k);
+  for (const auto& [k, v] : runs_) n += mem::str(k);
+  return n;
 }
 
 void CostAnomalyDetector::on_llm(const LlmFact& f, std::vector<Detection>& out) {

@@ -27,6 +27,7 @@ class CostAnomalyDetector {
   void tick(uint64_t now_ns);
   void on_session_end(std::string_view session);
   size_t tracked() const { return names_.size() + runs_.size(); }
+  size_t state_bytes() const;  // estimate (detect/state_bytes.h)
 
  private:
   struct Name {

@@ -145,4 +145,9 @@ size_t DetectionEngine::tracked() const {
          prompt_.tracked() + secrets_.tracked();
 }
 
+size_t DetectionEngine::state_bytes() const {
+  return retry_.state_bytes() + hallucinated_.state_bytes() + scope_.state_bytes() +
+         cost_.state_bytes() + prompt_.state_bytes() + secrets_.state_bytes();
+}
+
 }  // namespace rein::detect

@@ -37,7 +37,9 @@ class DetectionEngine {
   Result<void> set_state_dir(const std::string& dir);
 
   // Bodies of an LLM exchange -> the few facts the detectors use (the bodies are not kept).
+  // For the exchange llm::analyze just analysed with body_observer(), from that parse.
   LlmContent content(const proto::HttpExchange& ex);
+  llm::BodyObserver* body_observer() { return extractor_.observer(); }
   // The secrets/PII scanner for request bodies (detect.secret_in_prompt); null: not scanned.
   // Not owned.
   void set_secret_scanner(const SecretScanner* s) { scanner_ = s; }
@@ -62,6 +64,8 @@ class DetectionEngine {
 
   // Entries held by all detectors (the memory bound reported in sensor.health).
   size_t tracked() const;
+  // Bytes those entries hold: an estimate from the containers' sizes (detect/state_bytes.h).
+  size_t state_bytes() const;
   const std::map<std::string, uint64_t>& counts() const { return counts_; }
   uint64_t save_errors() const { return save_errors_; }
 

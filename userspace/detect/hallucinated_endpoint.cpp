@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fmt/format.h>
 
+#include "detect/state_bytes.h"
 #include "llm/text_util.h"
 
 namespace rein::detect {
@@ -28,6 +29,23 @@ std::string_view path_of(std::string_view target) {
 size_t HallucinatedEndpointDetector::tracked() const {
   size_t n = installs_.size();
   for (const auto& [k, s] : sessions_) n += 1 + s.mentions.size() + s.reported.size();
+  return n;
+}
+
+size_t HallucinatedEndpointDetector::state_bytes() const {
+  auto recent = [](const Recent& r) {
+    return mem::str(r.response_id) + mem::str(r.provider) + mem::str(r.model) + mem::str(r.m.host) +
+           mem::str(r.m.path) + mem::str(r.m.manager) + mem::str(r.m.package);
+  };
+  size_t n = mem::nodes(sessions_) + mem::nodes(installs_);
+  for (const auto& [k, s] : sessions_) {
+    n += mem::str(k) + mem::deque(s.mentions) + mem::nodes(s.reported);
+    for (const auto& r : s.mentions) n += recent(r);
+    for (const auto& r : s.reported) n += mem::str(r);
+  }
+  for (const auto& [pid, p] : installs_)
+    n += mem::str(p.session) + mem::str(p.name) + mem::str(p.manager) + mem::str(p.package) +
+         mem::str(p.command) + recent(p.mention);
   return n;
 }
 

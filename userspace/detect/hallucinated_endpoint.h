@@ -27,6 +27,7 @@ class HallucinatedEndpointDetector {
   void on_exit(const ExitFact& f, std::vector<Detection>& out);
   void on_session_end(std::string_view session) { sessions_.erase(std::string(session)); }
   size_t tracked() const;
+  size_t state_bytes() const;  // estimate (detect/state_bytes.h)
 
  private:
   struct Recent {

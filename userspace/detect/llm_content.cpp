@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <iterator>
 
 #include "detect/prompt_baseline.h"
 #include "llm/json_util.h"
@@ -31,24 +32,19 @@ std::string short_sha256(std::string_view s) {
   unsigned int n = 0;
   if (EVP_Digest(s.data(), s.size(), md.data(), &n, EVP_sha256(), nullptr) != 1 || n < 8)
     return fmt::format("{:016x}", fnv1a(s));
-  std::string out;
-  for (unsigned i = 0; i < 8; i++) out += fmt::format("{:02x}", md[i]);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (unsigned i = 0; i < 8; i++) {
+    out[2 * i] = kHex[md[i] >> 4];
+    out[2 * i + 1] = kHex[md[i] & 15];
+  }
   return out;
 }
 
 namespace {
 
-// By value: a range-for over get_object().value_unsafe() would iterate a dead temporary.
-simdjson::dom::object obj_of(llm::json::Element e) {
-  simdjson::dom::object o;
-  (void)e.get_object().get(o);
-  return o;
-}
-simdjson::dom::array arr_of(llm::json::Element e) {
-  simdjson::dom::array a;
-  (void)e.get_array().get(a);
-  return a;
-}
+using json::arr_of;
+using json::obj_of;
 
 constexpr size_t kMaxDepth = 64;
 constexpr size_t kMaxSystemBytes = 1 << 20;
@@ -56,12 +52,40 @@ constexpr size_t kMaxToolNamesBytes = 512;
 
 // Request fields that differ between retries of the same request (ids, user tags, stream
 // options) and so are left out of the near-identity hash.
+// `k` is `lit` (a literal of N characters plus its NUL), compared with a constant length
+// the compiler inlines; callers check the length first.
+template <size_t N>
+inline bool is(std::string_view k, const char (&lit)[N]) {
+  return std::memcmp(k.data(), lit, N - 1) == 0;
+}
+
 bool volatile_key(std::string_view k) {
-  static constexpr std::string_view kKeys[] = {
-      "metadata",        "user",  "request_id", "prompt_cache_key", "safety_identifier",
-      "stream_options",  "seed",  "store",      "service_tier",     "previous_response_id",
-      "client_metadata", "labels"};
-  return std::find(std::begin(kKeys), std::end(kKeys), k) != std::end(kKeys);
+  switch (k.size()) {
+    case 4:
+      return is(k, "user") || is(k, "seed");
+    case 5:
+      return is(k, "store");
+    case 6:
+      return is(k, "labels");
+    case 8:
+      return is(k, "metadata");
+    case 10:
+      return is(k, "request_id");
+    case 12:
+      return is(k, "service_tier");
+    case 14:
+      return is(k, "stream_options");
+    case 15:
+      return is(k, "client_metadata");
+    case 16:
+      return is(k, "prompt_cache_key");
+    case 17:
+      return is(k, "safety_identifier");
+    case 20:
+      return is(k, "previous_response_id");
+    default:
+      return false;
+  }
 }
 
 // Hash of a JSON value's content (key order kept: the same client serialises the same way).
@@ -81,18 +105,57 @@ uint64_t hash_value(json::Element e, uint64_t h, size_t depth) {
       return h;
     case element_type::STRING:
       return fnv1a(e.get_string().value_unsafe(), h);
-    case element_type::INT64:
-      return fnv1a(fmt::format("{}", e.get_int64().value_unsafe()), h);
-    case element_type::UINT64:
-      return fnv1a(fmt::format("{}", e.get_uint64().value_unsafe()), h);
-    case element_type::DOUBLE:
-      return fnv1a(fmt::format("{}", e.get_double().value_unsafe()), h);
+    // Numbers hash as their decimal text ("{}"), formatted without a heap string: hashes
+    // of tool lists are kept in --state-dir and must not change.
+    case element_type::INT64: {
+      fmt::format_int f(e.get_int64().value_unsafe());
+      return fnv1a(std::string_view(f.data(), f.size()), h);
+    }
+    case element_type::UINT64: {
+      fmt::format_int f(e.get_uint64().value_unsafe());
+      return fnv1a(std::string_view(f.data(), f.size()), h);
+    }
+    case element_type::DOUBLE: {
+      fmt::memory_buffer b;
+      fmt::format_to(std::back_inserter(b), "{}", e.get_double().value_unsafe());
+      return fnv1a(std::string_view(b.data(), b.size()), h);
+    }
     case element_type::BOOL:
       return fnv1a(e.get_bool().value_unsafe() ? "t" : "f", h);
     case element_type::NULL_VALUE:
       return h;
   }
   return h;
+}
+
+// What a key means to the walk below, found by length first: the walk asks it of every
+// string and every object member of every streamed event.
+enum class KeyRole : uint8_t { kOther, kText, kArgs, kName, kType, kInput, kArgsValue };
+inline KeyRole key_role(std::string_view k) {
+  switch (k.size()) {
+    case 4:
+      if (is(k, "text")) return KeyRole::kText;
+      if (is(k, "name")) return KeyRole::kName;
+      if (is(k, "type")) return KeyRole::kType;
+      if (is(k, "args")) return KeyRole::kArgsValue;
+      return KeyRole::kOther;
+    case 5:
+      if (is(k, "delta")) return KeyRole::kText;
+      if (is(k, "input")) return KeyRole::kInput;
+      return KeyRole::kOther;
+    case 7:
+      return is(k, "content") ? KeyRole::kText : KeyRole::kOther;
+    case 8:
+      return is(k, "response") ? KeyRole::kText : KeyRole::kOther;
+    case 9:
+      return is(k, "arguments") ? KeyRole::kArgs : KeyRole::kOther;
+    case 11:
+      return is(k, "output_text") ? KeyRole::kText : KeyRole::kOther;
+    case 12:
+      return is(k, "partial_json") ? KeyRole::kArgs : KeyRole::kOther;
+    default:
+      return KeyRole::kOther;
+  }
 }
 
 void append_bounded(std::string& out, std::string_view s, size_t max, bool& truncated) {
@@ -201,7 +264,8 @@ std::optional<TextShape> tool_list(json::Element root) {
     auto add = [&](std::string_view n) {
       if (s.names.size() < kMaxToolNames) s.names.emplace_back(n.substr(0, 128));
       s.stable_hashes.push_back(fnv1a(n));
-      s.line_hashes.push_back(fnv1a(fmt::format("{}", hash_value(t, fnv1a(n), 0))));
+      fmt::format_int tool_hash(hash_value(t, fnv1a(n), 0));
+      s.line_hashes.push_back(fnv1a(std::string_view(tool_hash.data(), tool_hash.size())));
     };
     if (name) {
       add(*name);
@@ -279,12 +343,62 @@ bool for_each_lf_sse_data(std::string_view body, Fn&& on_data) {
 
 }  // namespace
 
-struct LlmContentExtractor::Impl {
+// Both ways of filling an LlmContent go through the observer calls: riding on the LLM
+// stage's parse (begin, on_request_doc, on_response_doc from llm::analyze), or parsing the
+// bodies here (extract() of an exchange the analyzer did not see), so both give the same.
+struct LlmContentExtractor::Impl final : llm::BodyObserver {
   json::DocParser parser;
   ContentNeeds needs;
-  LlmContent* out = nullptr;
+  LlmContent cur;  // of the exchange being observed
+  const proto::HttpExchange* observed = nullptr;
+  std::string_view target;  // of the observed request, for the near-identity hash
+  bool read_request = false, read_response = false;
   std::string tool_sig;
   bool tool_sig_truncated = false;
+
+  void begin(const proto::HttpExchange& ex) override {
+    cur = LlmContent{};
+    observed = &ex;
+    target = ex.request.target;
+    read_request = (needs.request_hash || needs.prompt_shape) && !ex.request.body_truncated;
+    read_response =
+        ex.response && ex.response->status < 400 && (needs.response_text || needs.tool_calls);
+    tool_sig.clear();
+    tool_sig_truncated = false;
+  }
+
+  void on_request_doc(json::Element root) override {
+    if (!read_request || !json::is_object(root)) return;
+    read_request = false;  // one request document per exchange
+    cur.request_parsed = true;
+    if (needs.request_hash) {
+      uint64_t h = fnv1a(target);
+      for (auto [k, v] : obj_of(root)) {
+        if (volatile_key(k)) continue;
+        h = fnv1a(k, h);
+        h = hash_value(v, h, 0);
+      }
+      cur.request_hash = h ? h : 1;
+    }
+    if (needs.prompt_shape) {
+      cur.system_prompt = system_prompt(root);
+      cur.tools = tool_list(root);
+      cur.conversation = conversation_of(root);
+    }
+  }
+
+  void on_response_doc(json::Element doc) override {
+    if (read_response) walk(doc, 0, KeyRole::kOther);
+  }
+
+  LlmContent finish(const proto::HttpExchange& ex) {
+    observed = nullptr;
+    if (ex.response && ex.response->status < 400) {
+      if (!tool_sig.empty()) cur.tool_call_hash = fnv1a(tool_sig) | 1;
+      cur.response_cut = ex.response->status >= 200 && !ex.response->complete;
+    }
+    return std::move(cur);
+  }
 
   // A tool call: {"name": ..., "arguments"/"input"/"args": ...}. One pass over the fields
   // (the first of each key counts, as at_key would find it) instead of five key lookups:
@@ -294,18 +408,26 @@ struct LlmContentExtractor::Impl {
     std::optional<json::Element> input, args;
     bool seen_name = false, seen_type = false, arguments = false;
     for (auto [k, v] : obj) {
-      if (k == "name") {
-        if (!seen_name && v.type() == element_type::STRING) name = v.get_string().value_unsafe();
-        seen_name = true;
-      } else if (k == "type") {
-        if (!seen_type && v.type() == element_type::STRING) type = v.get_string().value_unsafe();
-        seen_type = true;
-      } else if (k == "input") {
-        if (!input) input = v;
-      } else if (k == "args") {
-        if (!args) args = v;
-      } else if (k == "arguments") {
-        arguments = true;
+      switch (key_role(k)) {
+        case KeyRole::kName:
+          if (!seen_name && v.type() == element_type::STRING) name = v.get_string().value_unsafe();
+          seen_name = true;
+          break;
+        case KeyRole::kType:
+          if (!seen_type && v.type() == element_type::STRING) type = v.get_string().value_unsafe();
+          seen_type = true;
+          break;
+        case KeyRole::kInput:
+          if (!input) input = v;
+          break;
+        case KeyRole::kArgsValue:
+          if (!args) args = v;
+          break;
+        case KeyRole::kArgs:
+          if (k.size() == 9) arguments = true;  // "arguments", not "partial_json"
+          break;
+        default:
+          break;
       }
     }
     if (!name) return;
@@ -314,9 +436,9 @@ struct LlmContentExtractor::Impl {
     if (!call) return;
     append_bounded(tool_sig, "\x1f", kMaxResponseText, tool_sig_truncated);
     append_bounded(tool_sig, *name, kMaxResponseText, tool_sig_truncated);
-    if (out->tool_call_names.size() < kMaxToolNamesBytes) {
-      if (!out->tool_call_names.empty()) out->tool_call_names += ",";
-      out->tool_call_names += std::string(name->substr(0, 64));
+    if (cur.tool_call_names.size() < kMaxToolNamesBytes) {
+      if (!cur.tool_call_names.empty()) cur.tool_call_names += ",";
+      cur.tool_call_names += std::string(name->substr(0, 64));
     }
     if (input && input->type() == element_type::OBJECT)
       append_bounded(tool_sig, fmt::format("{:x}", hash_value(*input, 1, 0)), kMaxResponseText,
@@ -324,24 +446,33 @@ struct LlmContentExtractor::Impl {
   }
 
   // Assistant text and tool calls wherever the APIs put them (buffered or streamed).
-  void walk(json::Element e, size_t depth, std::string_view key) {
+  void walk(json::Element e, size_t depth, KeyRole key) {
     if (depth > kMaxDepth) return;
     switch (e.type()) {
       case element_type::STRING: {
-        auto s = e.get_string().value_unsafe();
-        if (key == "content" || key == "text" || key == "delta" || key == "response" ||
-            key == "output_text") {
+        if (key == KeyRole::kText) {
           if (needs.response_text)
-            append_bounded(out->response_text, s, kMaxResponseText, out->response_text_truncated);
-        } else if (key == "arguments" || key == "partial_json") {
-          if (needs.tool_calls) append_bounded(tool_sig, s, kMaxResponseText, tool_sig_truncated);
+            append_bounded(cur.response_text, e.get_string().value_unsafe(), kMaxResponseText,
+                           cur.response_text_truncated);
+        } else if (key == KeyRole::kArgs) {
+          if (needs.tool_calls)
+            append_bounded(tool_sig, e.get_string().value_unsafe(), kMaxResponseText,
+                           tool_sig_truncated);
         }
         return;
       }
       case element_type::OBJECT: {
         auto obj = obj_of(e);
         if (needs.tool_calls) tool_call(obj);
-        for (auto [k, v] : obj) walk(v, depth + 1, k);
+        for (auto [k, v] : obj) {
+          // A key matters to strings under it, directly or in arrays; not to objects, and
+          // other scalars are not read.
+          const auto t = v.type();
+          if (t == element_type::OBJECT)
+            walk(v, depth + 1, KeyRole::kOther);
+          else if (t == element_type::STRING || t == element_type::ARRAY)
+            walk(v, depth + 1, key_role(k));
+        }
         return;
       }
       case element_type::ARRAY:
@@ -354,7 +485,7 @@ struct LlmContentExtractor::Impl {
 
   void doc(std::string_view text) {
     json::Element d;
-    if (parser.parse(text, d) == json::DocParser::Status::kOk) walk(d, 0, "");
+    if (parser.parse(text, d) == json::DocParser::Status::kOk) on_response_doc(d);
   }
 
   void response(const proto::HttpResponse& r) {
@@ -395,39 +526,19 @@ void LlmContentExtractor::set_needs(const ContentNeeds& n) {
   impl_->needs = n;
 }
 
+llm::BodyObserver* LlmContentExtractor::observer() {
+  return impl_.get();
+}
+
 LlmContent LlmContentExtractor::extract(const proto::HttpExchange& ex) {
-  LlmContent c;
+  Impl& x = *impl_;
+  if (x.observed == &ex) return x.finish(ex);  // the analyzer's parse already fed it
+  x.begin(ex);
   json::Element root;
-  const ContentNeeds& needs = impl_->needs;
-  if ((needs.request_hash || needs.prompt_shape) && !ex.request.body_truncated &&
-      impl_->parser.parse(ex.request.body, root) == json::DocParser::Status::kOk &&
-      json::is_object(root)) {
-    c.request_parsed = true;
-    if (needs.request_hash) {
-      uint64_t h = fnv1a(ex.request.target);
-      for (auto [k, v] : obj_of(root)) {
-        if (volatile_key(k)) continue;
-        h = fnv1a(k, h);
-        h = hash_value(v, h, 0);
-      }
-      c.request_hash = h ? h : 1;
-    }
-    if (needs.prompt_shape) {
-      c.system_prompt = system_prompt(root);
-      c.tools = tool_list(root);
-      c.conversation = conversation_of(root);
-    }
-  }
-  if (ex.response && ex.response->status < 400) {
-    impl_->out = &c;
-    impl_->tool_sig.clear();
-    impl_->tool_sig_truncated = false;
-    if (needs.response_text || needs.tool_calls) impl_->response(*ex.response);
-    impl_->out = nullptr;
-    if (!impl_->tool_sig.empty()) c.tool_call_hash = fnv1a(impl_->tool_sig) | 1;
-    c.response_cut = ex.response->status >= 200 && !ex.response->complete;
-  }
-  return c;
+  if (x.read_request && x.parser.parse(ex.request.body, root) == json::DocParser::Status::kOk)
+    x.on_request_doc(root);
+  if (x.read_response) x.response(*ex.response);
+  return x.finish(ex);
 }
 
 }  // namespace rein::detect

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "detect/secret_scanner.h"
+#include "llm/body_observer.h"
 #include "proto/http_message.h"
 
 namespace rein::detect {
@@ -62,6 +63,10 @@ class LlmContentExtractor {
  public:
   LlmContentExtractor();
   ~LlmContentExtractor();
+  // Rides on the LLM stage's parse: pass it to llm::analyze, and extract() of the exchange
+  // the analyzer just saw returns what it was fed instead of parsing the bodies again.
+  llm::BodyObserver* observer();
+  // Of any other exchange, parses its bodies (the same content as through observer()).
   LlmContent extract(const proto::HttpExchange& ex);
   void set_needs(const ContentNeeds& n);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "detect/baseline_file.h"
+#include "detect/state_bytes.h"
 #include "llm/json_util.h"
 #include "sinks/json_writer.h"
 
@@ -16,16 +17,8 @@ constexpr size_t kMaxKeyBytes = 1024;
 constexpr size_t kMaxHashBytes = 64;
 constexpr size_t kMaxJudged = 16384;
 
-simdjson::dom::object obj_of(llm::json::Element e) {
-  simdjson::dom::object o;
-  (void)e.get_object().get(o);
-  return o;
-}
-simdjson::dom::array arr_of(llm::json::Element e) {
-  simdjson::dom::array a;
-  (void)e.get_array().get(a);
-  return a;
-}
+using llm::json::arr_of;
+using llm::json::obj_of;
 
 size_t common(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
   size_t n = 0;
@@ -73,6 +66,17 @@ std::string stable_line(std::string_view line) {
     i = end;
   }
   return out;
+}
+
+size_t PromptBaselines::state_bytes() const {
+  size_t n =
+      mem::nodes(entries_) + mem::nodes(judged_);  // not path_: replay keeps its files elsewhere
+  for (const auto& j : judged_) n += mem::str(j);
+  for (const auto& [k, e] : entries_) {
+    n += mem::str(k) + mem::vec(e.variants);
+    for (const auto& v : e.variants) n += mem::str(v.hash) + mem::vec(v.lines);
+  }
+  return n;
 }
 
 size_t PromptBaselines::tracked() const {

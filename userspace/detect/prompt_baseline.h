@@ -59,6 +59,7 @@ class PromptBaselines {
   Result<void> save();
   bool dirty() const { return dirty_; }
   size_t tracked() const;
+  size_t state_bytes() const;  // estimate (detect/state_bytes.h)
 
   // Parses a saved file; exposed for the fuzzer.
   static Result<std::map<std::string, Entry>> parse(std::string_view text);

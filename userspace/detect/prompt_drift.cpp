@@ -6,6 +6,8 @@
 #include <ctime>
 #include <map>
 
+#include "detect/state_bytes.h"
+
 namespace rein::detect {
 
 namespace {
@@ -113,6 +115,19 @@ void PromptDriftDetector::compare(const LlmFact& f, std::string_view what, const
                             w.string(summary);
                           });
   out.push_back(std::move(d));
+}
+
+size_t PromptDriftDetector::state_bytes() const {
+  auto shape = [](const std::optional<TextShape>& s) {
+    if (!s) return size_t{0};
+    size_t b = mem::str(s->hash) + mem::vec(s->line_hashes) + mem::vec(s->names) +
+               mem::vec(s->stable_hashes);
+    for (const auto& name : s->names) b += mem::str(name);
+    return b;
+  };
+  size_t n = mem::nodes(last_) + baselines_.state_bytes();
+  for (const auto& [k, s] : last_) n += mem::str(k) + shape(s.system) + shape(s.tools);
+  return n;
 }
 
 void PromptDriftDetector::on_llm(const LlmFact& f, std::vector<Detection>& out) {

@@ -24,6 +24,7 @@ class PromptDriftDetector {
   void on_llm(const LlmFact& f, std::vector<Detection>& out);
   void on_session_end(std::string_view session);
   size_t tracked() const { return last_.size() + baselines_.tracked(); }
+  size_t state_bytes() const;  // estimate (detect/state_bytes.h)
   // Earlier sessions' prompts per agent name: loaded from and saved to this file.
   Result<void> load(const std::string& path) { return baselines_.load(path); }
   Result<void> save() { return baselines_.save(); }

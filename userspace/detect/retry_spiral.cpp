@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "detect/state_bytes.h"
+
 namespace rein::detect {
 
 namespace {
@@ -29,6 +31,21 @@ size_t RetrySpiralDetector::tracked() const {
   size_t n = 0;
   for (const auto& [k, s] : sessions_)
     n += 1 + s.failures.attempts.size() + s.requests.size() + s.tool_calls.size();
+  return n;
+}
+
+size_t RetrySpiralDetector::state_bytes() const {
+  auto series = [](const Series& s) {
+    size_t b = mem::deque(s.attempts);
+    for (const auto& a : s.attempts) b += mem::str(a.response_id);
+    return b;
+  };
+  size_t n = mem::nodes(sessions_);
+  for (const auto& [k, s] : sessions_) {
+    n += mem::str(k) + series(s.failures) + mem::nodes(s.requests) + mem::nodes(s.tool_calls);
+    for (const auto& [h, r] : s.requests) n += series(r);
+    for (const auto& [h, t] : s.tool_calls) n += series(t);
+  }
   return n;
 }
 
@@ -134,12 +151,13 @@ void RetrySpiralDetector::judge(const LlmFact& f, Series& s, Attempt a, uint32_t
 void RetrySpiralDetector::on_llm(const LlmFact& f, std::vector<Detection>& out) {
   if (!cfg_.enabled || f.who.session.empty() || !f.call) return;
   const auto& c = *f.call;
-  auto [it, fresh] = sessions_.try_emplace(std::string(f.who.session));
-  Session& s = it->second;
-  s.last = f.ts_ns;
-  if (fresh) bound_by_last(sessions_, kMaxSessions);
-  auto found = sessions_.find(std::string(f.who.session));
-  if (found == sessions_.end()) return;
+  auto [found, fresh] = sessions_.try_emplace(std::string(f.who.session));
+  found->second.last = f.ts_ns;
+  if (fresh && sessions_.size() > kMaxSessions) {  // eviction invalidates `found`
+    bound_by_last(sessions_, kMaxSessions);
+    found = sessions_.find(std::string(f.who.session));
+    if (found == sessions_.end()) return;
+  }
   Session& ses = found->second;
   const uint64_t window = uint64_t(cfg_.window.count()) * 1'000'000'000ULL;
   bound_series(ses.requests, f.ts_ns, window);

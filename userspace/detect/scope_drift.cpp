@@ -8,18 +8,14 @@
 #include <ctime>
 
 #include "detect/baseline_file.h"
+#include "detect/state_bytes.h"
 #include "llm/json_util.h"
 #include "llm/text_util.h"
 
 namespace rein::detect {
 
 namespace {
-// By value: a range-for over get_object().value_unsafe() would iterate a dead temporary.
-simdjson::dom::object obj_of(llm::json::Element e) {
-  simdjson::dom::object o;
-  (void)e.get_object().get(o);
-  return o;
-}
+using llm::json::obj_of;
 
 constexpr size_t kMaxNames = 1024;
 constexpr size_t kMaxItemsPerName = 4096;
@@ -101,6 +97,15 @@ int64_t ScopeDriftDetector::now() const {
 size_t ScopeDriftDetector::tracked() const {
   size_t n = 0;
   for (const auto& [k, b] : learned_) n += 1 + b.items.size();
+  return n;
+}
+
+size_t ScopeDriftDetector::state_bytes() const {
+  size_t n = mem::nodes(learned_);  // not path_: replay keeps its files elsewhere
+  for (const auto& [k, b] : learned_) {
+    n += mem::str(k) + mem::nodes(b.items);
+    for (const auto& [item, seen] : b.items) n += mem::str(item);
+  }
   return n;
 }
 

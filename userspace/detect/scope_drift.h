@@ -34,6 +34,7 @@ class ScopeDriftDetector {
   void on_connect(const ConnectFact& f, std::vector<Detection>& out);
   void on_llm(const LlmFact& f, std::vector<Detection>& out);
   size_t tracked() const;
+  size_t state_bytes() const;  // estimate (detect/state_bytes.h)
 
   // Parses a saved baseline file; exposed for the fuzzer.
   struct Baseline {

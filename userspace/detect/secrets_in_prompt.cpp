@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "detect/state_bytes.h"
+
 namespace rein::detect {
 
 namespace {
@@ -12,6 +14,15 @@ constexpr size_t kMaxFingerprints = 1024;
 size_t SecretsInPromptDetector::tracked() const {
   size_t n = 0;
   for (const auto& [k, s] : seen_) n += 1 + s.fingerprints.size();
+  return n;
+}
+
+size_t SecretsInPromptDetector::state_bytes() const {
+  size_t n = mem::nodes(seen_);
+  for (const auto& [k, s] : seen_) {
+    n += mem::str(k) + mem::nodes(s.fingerprints);
+    for (const auto& f : s.fingerprints) n += mem::str(f);
+  }
   return n;
 }
 

@@ -21,6 +21,7 @@ class SecretsInPromptDetector {
   void on_llm(const LlmFact& f, std::vector<Detection>& out);
   void on_session_end(std::string_view session) { seen_.erase(std::string(session)); }
   size_t tracked() const;
+  size_t state_bytes() const;  // estimate (detect/state_bytes.h)
 
  private:
   struct Seen {

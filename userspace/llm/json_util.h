@@ -50,4 +50,17 @@ std::optional<double> number(Element e, std::string_view key);
 bool is_object(Element e);
 bool is_array(Element e);
 
+// The object or array `e` is, empty when it is another type. By value: a range-for over
+// get_object().value_unsafe() would iterate a dead temporary.
+inline simdjson::dom::object obj_of(Element e) {
+  simdjson::dom::object o;
+  (void)e.get_object().get(o);
+  return o;
+}
+inline simdjson::dom::array arr_of(Element e) {
+  simdjson::dom::array a;
+  (void)e.get_array().get(a);
+  return a;
+}
+
 }  // namespace rein::llm::json

@@ -17,7 +17,8 @@ std::optional<double> span_ms(uint64_t from_ns, uint64_t to_ns) {
 }  // namespace
 
 std::optional<LlmCall> analyze(const proto::HttpExchange& ex, const PriceTable& prices,
-                               const Fingerprinter& fingerprinter, ExtractStats* stats) {
+                               const Fingerprinter& fingerprinter, ExtractStats* stats,
+                               BodyObserver* observer) {
   const proto::HttpRequest& req = ex.request;
   std::string_view sniff = std::string_view(req.body).substr(0, kBodySniffBytes);
   auto det = detect_provider(req.host, req.method, req.target, req.headers, sniff);
@@ -35,7 +36,7 @@ std::optional<LlmCall> analyze(const proto::HttpExchange& ex, const PriceTable& 
   call.api_key_fingerprint = std::move(fp.fingerprint);
   call.api_key_class = std::move(fp.key_class);
 
-  extract_usage(ex, *det, call, stats);
+  extract_usage(ex, *det, call, stats, observer);
 
   if (ex.response) {
     const proto::HttpResponse& resp = *ex.response;

@@ -11,7 +11,10 @@
 
 namespace rein::llm {
 
+// `observer` (optional) sees the bodies' JSON documents as they are parsed, only for an
+// exchange that is an LLM call (llm/body_observer.h).
 std::optional<LlmCall> analyze(const proto::HttpExchange& ex, const PriceTable& prices,
-                               const Fingerprinter& fingerprinter, ExtractStats* stats = nullptr);
+                               const Fingerprinter& fingerprinter, ExtractStats* stats = nullptr,
+                               BodyObserver* observer = nullptr);
 
 }  // namespace rein::llm

@@ -92,7 +92,8 @@ std::unique_ptr<UsageSink> make_sink(Api api, LlmCall& call, const proto::HttpRe
 // Parses JSON documents for one exchange and hands them to the sink, counting failures.
 class DocFeeder {
  public:
-  DocFeeder(UsageSink& sink, ExtractStats* stats) : sink_(sink), stats_(stats) {}
+  DocFeeder(UsageSink& sink, ExtractStats* stats, BodyObserver* observer)
+      : sink_(sink), stats_(stats), observer_(observer) {}
 
   // Returns false when the text was not a valid JSON document.
   bool feed(std::string_view text, std::string_view event) {
@@ -101,6 +102,7 @@ class DocFeeder {
       case json::DocParser::Status::kOk:
         if (stats_) ++stats_->json_docs;
         sink_.on_doc(doc, event);
+        if (observer_) observer_->on_response_doc(doc);
         return true;
       case json::DocParser::Status::kTooLarge:
         if (stats_) ++stats_->json_oversized;
@@ -117,6 +119,7 @@ class DocFeeder {
  private:
   UsageSink& sink_;
   ExtractStats* stats_;
+  BodyObserver* observer_;
   json::DocParser parser_;
   bool oversized_ = false;
 };
@@ -207,7 +210,8 @@ std::optional<time_t> parse_http_date(std::string_view s) {
 
 }  // namespace
 
-RequestInfo parse_request(const proto::HttpRequest& req, ExtractStats* stats) {
+RequestInfo parse_request(const proto::HttpRequest& req, ExtractStats* stats,
+                          BodyObserver* observer) {
   RequestInfo info;
   std::string_view body = trim(req.body);
   if (body.empty() || body.front() != '{') return info;
@@ -217,6 +221,7 @@ RequestInfo parse_request(const proto::HttpRequest& req, ExtractStats* stats) {
   if (status == json::DocParser::Status::kOk) {
     if (stats) ++stats->json_docs;
     info.parsed = true;
+    if (observer) observer->on_request_doc(doc);
     if (auto m = json::str(doc, "model")) info.model = truncate_utf8(*m, 256);
     info.stream = json::boolean(doc, "stream");
     if (auto opts = json::field(doc, "stream_options")) {
@@ -249,8 +254,9 @@ std::optional<double> retry_after_from_headers(const std::vector<proto::HttpHead
 }
 
 void extract_usage(const proto::HttpExchange& ex, const Detection& det, LlmCall& call,
-                   ExtractStats* stats) {
-  RequestInfo req = parse_request(ex.request, stats);
+                   ExtractStats* stats, BodyObserver* observer) {
+  if (observer) observer->begin(ex);
+  RequestInfo req = parse_request(ex.request, stats, observer);
   // Path-named models win: Gemini/Vertex/Bedrock have no body model, and Azure classic
   // deployments ignore it.
   call.request_model = det.path_model.empty() ? req.model : det.path_model;
@@ -279,7 +285,8 @@ void extract_usage(const proto::HttpExchange& ex, const Detection& det, LlmCall&
   end.body_complete = resp.complete && !resp.body_truncated;
   end.include_usage_requested = req.include_usage;
   end.status = resp.status;
-  DocFeeder feeder(*sink, stats);
+  // Eventstream payloads are Bedrock's own shapes, which the observer never read.
+  DocFeeder feeder(*sink, stats, framing == Framing::kEventStream ? nullptr : observer);
   run_framing(framing, resp.body, feeder, *sink, end, stats);
   sink->finish(end);
 

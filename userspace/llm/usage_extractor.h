@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "llm/body_observer.h"
 #include "llm/llm_call.h"
 #include "llm/provider_detect.h"
 #include "proto/http_message.h"
@@ -30,12 +31,15 @@ struct RequestInfo {
   bool parsed = false;             // false: body not JSON (or truncated); fields scanned
 };
 
-RequestInfo parse_request(const proto::HttpRequest& req, ExtractStats* stats = nullptr);
+// `observer` (optional) also gets the parsed document.
+RequestInfo parse_request(const proto::HttpRequest& req, ExtractStats* stats = nullptr,
+                          BodyObserver* observer = nullptr);
 
 // Fills request_model, response_model, stream, usage, usage_missing/usage_note,
-// response_id, error_type/error_message, retry_after_s and reported_cost_usd.
+// response_id, error_type/error_message, retry_after_s and reported_cost_usd. `observer`
+// (optional) rides on the same parse (llm/body_observer.h).
 void extract_usage(const proto::HttpExchange& ex, const Detection& det, LlmCall& call,
-                   ExtractStats* stats = nullptr);
+                   ExtractStats* stats = nullptr, BodyObserver* observer = nullptr);
 
 // Retry hint in seconds from retry-after-ms / retry-after (delta seconds or an HTTP date
 // relative to the Date header). nullopt when absent or unparseable.

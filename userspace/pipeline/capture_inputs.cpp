@@ -254,9 +254,7 @@ void CaptureRecorder::record(std::span<const uint8_t> bytes) {
   uint16_t kind = 0;
   if (bytes.size() >= sizeof(kind)) std::memcpy(&kind, bytes.data(), sizeof(kind));
   append_secrets(scrubber_.scrub(scratch_, kind == REIN_REC_DATA || kind == REIN_REC_EXEC));
-  capture::Entry e;
-  e.mutable_record()->set_data(scratch_);
-  sink_.append(std::move(e));
+  sink_.append_record(scratch_);
 }
 
 void CaptureRecorder::tick(uint64_t now) {

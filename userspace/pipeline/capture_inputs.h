@@ -27,6 +27,12 @@ class JournalSink {
  public:
   virtual ~JournalSink() = default;
   virtual void append(capture::Entry&& e) = 0;
+  // A RingRecord entry (the hot path: a sink may encode it without building an Entry).
+  virtual void append_record(std::string_view data) {
+    capture::Entry e;
+    e.mutable_record()->set_data(std::string(data));
+    append(std::move(e));
+  }
 };
 
 // The capture writer of `rein run --capture` (never blocks; drops are its stats()).
@@ -34,6 +40,7 @@ class CaptureWriterJournal final : public JournalSink {
  public:
   explicit CaptureWriterJournal(capture::CaptureWriter& w) : w_(w) {}
   void append(capture::Entry&& e) override { w_.append(e); }
+  void append_record(std::string_view data) override { w_.append_record(data); }
 
  private:
   capture::CaptureWriter& w_;

@@ -188,11 +188,39 @@ std::string hpack_length_prefix(size_t len, bool huffman) {
   return out;
 }
 
+// Horspool search: skips up to the needle's length (at most 255) per step. A credential
+// is searched for in every record; memmem and std::string::find test nearly every position
+// of text made of the same letters as the key.
+void make_skip(std::string_view needle, std::array<uint8_t, 256>& t) {
+  const size_t m = needle.size();
+  t.fill(uint8_t(std::min<size_t>(m, 255)));
+  for (size_t i = 0; i + 1 < m; i++)
+    t[uint8_t(needle[i])] = uint8_t(std::min<size_t>(m - 1 - i, 255));
+}
+
+size_t skip_find(std::string_view hay, std::string_view needle, const std::array<uint8_t, 256>& t,
+                 size_t from) {
+  const size_t m = needle.size();
+  if (m == 0 || from > hay.size() || hay.size() - from < m) return std::string::npos;
+  const char last = needle[m - 1];
+  for (size_t pos = from; pos + m <= hay.size(); pos += t[uint8_t(hay[pos + m - 1])]) {
+    if (hay[pos + m - 1] == last && std::memcmp(hay.data() + pos, needle.data(), m - 1) == 0)
+      return pos;
+  }
+  return std::string::npos;
+}
+
 bool credential_header(std::string_view name) {
   return std::find(std::begin(kCredentialHeaders), std::end(kCredentialHeaders), name) !=
          std::end(kCredentialHeaders);
 }
 }  // namespace
+
+SecretScrubber::SecretScrubber(const llm::Fingerprinter& fingerprinter) : fp_(fingerprinter) {
+  const std::vector<std::string_view> prefixes = secret_token_prefixes();
+  prefilter_ = std::make_unique<ScrubPrefilter>(kCredentialHeaders, kCredentialParams, prefixes);
+  if (!prefilter_->ok()) prefilter_.reset();  // the full scans then
+}
 
 SecretScrubber::~SecretScrubber() {
   for (auto& [secret, k] : known_) OPENSSL_cleanse(const_cast<char*>(secret.data()), secret.size());
@@ -253,6 +281,7 @@ void SecretScrubber::replace(std::string& bytes, size_t pos, size_t len,
   if (issued_.count(secret)) return;
   const std::string& ph = placeholder_for(secret, fingerprint);
   std::memcpy(bytes.data() + pos, ph.data(), len);
+  modified_ = true;
   OPENSSL_cleanse(secret.data(), secret.size());
 }
 
@@ -281,33 +310,39 @@ void SecretScrubber::scrub_headers(std::string& bytes) const {
       }
     }
     if (name.empty()) continue;
-    size_t p = colon + 1;
-    while (p < bytes.size() && (bytes[p] == ' ' || bytes[p] == '\t')) p++;
-    size_t end = p;
-    while (end < bytes.size() && bytes[end] != '\r' && bytes[end] != '\n' && bytes[end] != '\0')
-      end++;
-    std::string value = bytes.substr(p, end - p);
-    auto [off, len] = credential_span(name, value);
-    if (len) {
-      // An agent sends the same key on every request: a known one takes its placeholder
-      // directly, without an HMAC (fingerprint_request) per record.
-      std::string credential = value.substr(off, len);
-      auto known = known_.find(credential);
-      if (issued_.count(credential)) {
-        // already a placeholder
-      } else if (known != known_.end() && known->second.placeholder.size() == len) {
-        std::memcpy(bytes.data() + p + off, known->second.placeholder.data(), len);
-      } else {
-        proto::HttpRequest req;
-        req.headers.push_back({std::string(name), value});
-        auto fp = fp_.fingerprint_request(req);
-        if (!fp.fingerprint.empty()) replace(bytes, p + off, len, fp.fingerprint);
-        OPENSSL_cleanse(req.headers[0].value.data(), req.headers[0].value.size());
-      }
-      OPENSSL_cleanse(credential.data(), credential.size());
-    }
-    OPENSSL_cleanse(value.data(), value.size());
+    scrub_header_value(bytes, name, colon);
   }
+}
+
+void SecretScrubber::scrub_header_value(std::string& bytes, std::string_view name,
+                                        size_t colon) const {
+  size_t p = colon + 1;
+  while (p < bytes.size() && (bytes[p] == ' ' || bytes[p] == '\t')) p++;
+  size_t end = p;
+  while (end < bytes.size() && bytes[end] != '\r' && bytes[end] != '\n' && bytes[end] != '\0')
+    end++;
+  std::string value = bytes.substr(p, end - p);
+  auto [off, len] = credential_span(name, value);
+  if (len) {
+    // An agent sends the same key on every request: a known one takes its placeholder
+    // directly, without an HMAC (fingerprint_request) per record.
+    std::string credential = value.substr(off, len);
+    auto known = known_.find(credential);
+    if (issued_.count(credential)) {
+      // already a placeholder
+    } else if (known != known_.end() && known->second.placeholder.size() == len) {
+      std::memcpy(bytes.data() + p + off, known->second.placeholder.data(), len);
+      modified_ = true;
+    } else {
+      proto::HttpRequest req;
+      req.headers.push_back({std::string(name), value});
+      auto fp = fp_.fingerprint_request(req);
+      if (!fp.fingerprint.empty()) replace(bytes, p + off, len, fp.fingerprint);
+      OPENSSL_cleanse(req.headers[0].value.data(), req.headers[0].value.size());
+    }
+    OPENSSL_cleanse(credential.data(), credential.size());
+  }
+  OPENSSL_cleanse(value.data(), value.size());
 }
 
 void SecretScrubber::scrub_query(std::string& bytes) const {
@@ -322,27 +357,32 @@ void SecretScrubber::scrub_query(std::string& bytes) const {
     if (i == q) q = next('?', i + 1);
     if (i == a) a = next('&', i + 1);
     if (i + 1 >= bytes.size()) break;
-    if (bytes[i] != '?' && bytes[i] != '&') continue;  // overwritten by an earlier placeholder
-    // Every parameter name starts with 'k', 'a' or 'x'.
-    const char first = lower(bytes[i + 1]);
-    if (first != 'k' && first != 'a' && first != 'x') continue;
-    for (std::string_view name : kCredentialParams) {
-      if (!iequal_at(bytes, i + 1, name) || i + 1 + name.size() >= bytes.size() ||
-          bytes[i + 1 + name.size()] != '=')
-        continue;
-      size_t start = i + 2 + name.size();
-      size_t end = start;
-      while (end < bytes.size() && !std::strchr("&# \r\n\t", bytes[end]) && bytes[end] != '\0') end++;
-      if (end == start) break;
-      std::string value = bytes.substr(start, end - start);
-      proto::HttpRequest req;
-      req.target = "/?" + std::string(name) + "=" + value;
-      auto fp = fp_.fingerprint_request(req);
-      if (!fp.fingerprint.empty()) replace(bytes, start, end - start, fp.fingerprint);
-      OPENSSL_cleanse(value.data(), value.size());
-      OPENSSL_cleanse(req.target.data(), req.target.size());
-      break;
-    }
+    scrub_param_at(bytes, i);
+  }
+}
+
+void SecretScrubber::scrub_param_at(std::string& bytes, size_t i) const {
+  if (i + 1 >= bytes.size()) return;
+  if (bytes[i] != '?' && bytes[i] != '&') return;  // overwritten by an earlier placeholder
+  // Every parameter name starts with 'k', 'a' or 'x'.
+  const char first = lower(bytes[i + 1]);
+  if (first != 'k' && first != 'a' && first != 'x') return;
+  for (std::string_view name : kCredentialParams) {
+    if (!iequal_at(bytes, i + 1, name) || i + 1 + name.size() >= bytes.size() ||
+        bytes[i + 1 + name.size()] != '=')
+      continue;
+    size_t start = i + 2 + name.size();
+    size_t end = start;
+    while (end < bytes.size() && !std::strchr("&# \r\n\t", bytes[end]) && bytes[end] != '\0') end++;
+    if (end == start) break;
+    std::string value = bytes.substr(start, end - start);
+    proto::HttpRequest req;
+    req.target = "/?" + std::string(name) + "=" + value;
+    auto fp = fp_.fingerprint_request(req);
+    if (!fp.fingerprint.empty()) replace(bytes, start, end - start, fp.fingerprint);
+    OPENSSL_cleanse(value.data(), value.size());
+    OPENSSL_cleanse(req.target.data(), req.target.size());
+    break;
   }
 }
 
@@ -352,14 +392,16 @@ void SecretScrubber::scrub_query(std::string& bytes) const {
 // the same byte length. Indexed references are untouched: the decoder's table keeps the
 // same entries (only a shorter value), so later references still resolve the same.
 void SecretScrubber::scrub_hpack(std::string& bytes) const {
-  auto rec = decode::decode_record(std::span<const uint8_t>(
-      reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
-  if (!rec || !std::holds_alternative<decode::DataRec>(*rec)) return;
-  const auto& d = std::get<decode::DataRec>(*rec);
-  if (d.dir != REIN_DIR_EGRESS || d.data.empty()) return;
-  size_t base = size_t(reinterpret_cast<const char*>(d.data.data()) - bytes.data());
-  if (base > bytes.size()) return;
-  size_t pos = base;
+  // The checks decode_record makes for a data record, without the rest of its work (it
+  // formats the peer address, say): this runs for every payload record.
+  rein_data d{};
+  if (bytes.size() < sizeof(d)) return;
+  std::memcpy(&d, bytes.data(), sizeof(d));
+  if (d.h.abi != REIN_ABI_VERSION || d.h.size != bytes.size() || d.h.kind != REIN_REC_DATA ||
+      d.len > bytes.size() - sizeof(d))
+    return;
+  if (d.dir != REIN_DIR_EGRESS || d.len == 0) return;
+  size_t pos = sizeof(d);
   static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
   if (std::string_view(bytes).substr(pos, kPreface.size()) == kPreface) pos += kPreface.size();
   while (pos + 9 <= bytes.size()) {
@@ -423,6 +465,7 @@ void SecretScrubber::scrub_hpack(std::string& bytes) const {
       if (!fingerprint.empty() && !credential.empty() && !issued_.count(credential)) {
         // Later copies (other connections, HTTP/1) are found by value.
         const std::string& ph = placeholder_for(credential, fingerprint);
+        modified_ = true;
         if (!v->huffman && *value == credential) {
           std::memcpy(bytes.data() + v->pos, ph.data(), v->len);
         } else {
@@ -442,14 +485,25 @@ void SecretScrubber::scrub_hpack(std::string& bytes) const {
 }
 
 void SecretScrubber::scrub_known(std::string& bytes) const {
-  for (const auto& [secret, k] : known_) {
+  for (auto& [secret, k] : known_) {
     if (secret.size() < 4) continue;
-    for (size_t pos = bytes.find(secret); pos != std::string::npos;
-         pos = bytes.find(secret, pos + secret.size()))
+    if (!k.skip_built) {
+      make_skip(secret, k.skip);
+      k.skip_built = true;
+    }
+    for (size_t pos = skip_find(bytes, secret, k.skip, 0); pos != std::string::npos;
+         pos = skip_find(bytes, secret, k.skip, pos + secret.size())) {
       std::memcpy(bytes.data() + pos, k.placeholder.data(), k.placeholder.size());
+      modified_ = true;
+    }
     if (k.huffman.size() < 4) continue;
-    for (size_t pos = bytes.find(k.huffman); pos != std::string::npos;
-         pos = bytes.find(k.huffman, pos + 1)) {
+    if (k.huffman_skip_len != k.huffman.size()) {
+      make_skip(k.huffman, k.huffman_skip);
+      k.huffman_skip_len = k.huffman.size();
+    }
+    for (size_t pos = skip_find(bytes, k.huffman, k.huffman_skip, 0); pos != std::string::npos;
+         pos = skip_find(bytes, k.huffman, k.huffman_skip, pos + 1)) {
+      modified_ = true;
       std::string prefix = hpack_length_prefix(k.huffman.size(), true);
       if (pos < prefix.size() || bytes.compare(pos - prefix.size(), prefix.size(), prefix) != 0) {
         // not a complete HPACK string: destroy the copy rather than keep the secret
@@ -474,36 +528,67 @@ void SecretScrubber::scrub_tokens(std::string& bytes) const {
       i++;
       continue;
     }
-    size_t end = i;
-    while (end < bytes.size() && token_char(bytes[end])) end++;
-    // Most tokens are words: too short, or not starting like any secret prefix.
-    if (!secret_token_may_have_class(std::string_view(bytes.data() + i, end - i))) {
-      i = end;
-      continue;
+    i = scrub_token_at(bytes, i);
+  }
+}
+
+// `i` starts a token (a token character after a non-token one or the start).
+size_t SecretScrubber::scrub_token_at(std::string& bytes, size_t i) const {
+  size_t end = i;
+  while (end < bytes.size() && token_char(bytes[end])) end++;
+  // Most tokens are words: too short, or not starting like any secret prefix.
+  if (!secret_token_may_have_class(std::string_view(bytes.data() + i, end - i))) return end;
+  std::string_view tok(bytes.data() + i, end - i);
+  // A placeholder (maybe followed by binary that happens to be token characters, as in
+  // an HPACK block) is not a secret: re-scrubbing it would overwrite those bytes.
+  if (secret_token_class(tok).empty() || tok.find("REDACTED") != std::string_view::npos) return end;
+  while (end < bytes.size() && value_char(bytes[end])) end++;
+  std::string secret = bytes.substr(i, end - i);
+  if (!issued_.count(secret)) replace(bytes, i, end - i, fp_.fingerprint(secret));
+  OPENSSL_cleanse(secret.data(), secret.size());
+  return end;
+}
+
+// The same stages as the full scans, in the same order, visiting only the prefilter's
+// hits; each is checked as the full scan checks it, on the bytes as they are by then.
+void SecretScrubber::scrub_prefiltered(std::string& bytes, bool payload) {
+  if (payload) {
+    for (const auto& h : hits_.headers) {
+      const std::string_view name = kCredentialHeaders[h.name];
+      const size_t start = h.start;
+      if (!iequal_at(bytes, start, name) || (start > 0 && token_char(bytes[start - 1]))) continue;
+      size_t colon = start + name.size();
+      while (colon < bytes.size() && (bytes[colon] == ' ' || bytes[colon] == '\t')) colon++;
+      if (colon < bytes.size() && bytes[colon] == ':') scrub_header_value(bytes, name, colon);
     }
-    std::string_view tok(bytes.data() + i, end - i);
-    // A placeholder (maybe followed by binary that happens to be token characters, as in
-    // an HPACK block) is not a secret: re-scrubbing it would overwrite those bytes.
-    if (secret_token_class(tok).empty() || tok.find("REDACTED") != std::string_view::npos) {
-      i = end;
-      continue;
-    }
-    while (end < bytes.size() && value_char(bytes[end])) end++;
-    std::string secret = bytes.substr(i, end - i);
-    if (!issued_.count(secret)) replace(bytes, i, end - i, fp_.fingerprint(secret));
-    OPENSSL_cleanse(secret.data(), secret.size());
-    i = end;
+    for (uint32_t i : hits_.params) scrub_param_at(bytes, i);
+    scrub_hpack(bytes);
+  }
+  scrub_known(bytes);
+  // What the stages above wrote can make the token hits stale: look again (rare: a record
+  // that carried a credential).
+  if (modified_ && !prefilter_->scan(bytes, true, hits_)) return scrub_tokens(bytes);
+  size_t done = 0;  // tokens before this were handled whole
+  for (uint32_t i : hits_.tokens) {
+    if (i < done || (i > 0 && token_char(bytes[i - 1])) || !token_char(bytes[i])) continue;
+    done = scrub_token_at(bytes, i);
   }
 }
 
 std::vector<SecretMapping> SecretScrubber::scrub(std::string& bytes, bool payload) {
-  if (payload) {
+  modified_ = false;
+  if (use_prefilter_ && prefilter_ && prefilter_->scan(bytes, !payload, hits_)) {
+    scrub_prefiltered(bytes, payload);
+  } else if (payload) {
     scrub_headers(bytes);
     scrub_query(bytes);
     scrub_hpack(bytes);
+    scrub_known(bytes);
+    scrub_tokens(bytes);
+  } else {
+    scrub_known(bytes);
+    scrub_tokens(bytes);
   }
-  scrub_known(bytes);
-  scrub_tokens(bytes);
   std::vector<SecretMapping> out;
   out.swap(fresh_);
   return out;

@@ -5,7 +5,9 @@
 // carries the fingerprint the live sensor printed. What is and is not found: docs/capture.md
 // ("Secrets").
 #pragma once
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "llm/key_fingerprint.h"
+#include "pipeline/capture_scrub_prefilter.h"
 
 namespace rein::pipeline {
 
@@ -24,7 +27,7 @@ struct SecretMapping {
 
 class SecretScrubber final : public llm::CredentialObserver {
  public:
-  explicit SecretScrubber(const llm::Fingerprinter& fingerprinter) : fp_(fingerprinter) {}
+  explicit SecretScrubber(const llm::Fingerprinter& fingerprinter);
   ~SecretScrubber() override;
   SecretScrubber(const SecretScrubber&) = delete;
   SecretScrubber& operator=(const SecretScrubber&) = delete;
@@ -43,25 +46,43 @@ class SecretScrubber final : public llm::CredentialObserver {
   // AIza, eyJ...) so the pipeline still treats it as key-shaped, then "REDACTED<n>X...".
   static std::string make_placeholder(std::string_view secret, uint64_t n);
 
+  // Tests: off makes scrub() walk every byte as before the prefilter (the two must agree).
+  void use_prefilter(bool on) { use_prefilter_ = on; }
+
  private:
   const std::string& placeholder_for(std::string_view secret, const std::string& fingerprint) const;
   void replace(std::string& bytes, size_t pos, size_t len, const std::string& fingerprint) const;
+  // Full scans (no prefilter) and the checks they make at one place, which the
+  // prefilter's hits go through too.
   void scrub_headers(std::string& bytes) const;
+  void scrub_header_value(std::string& bytes, std::string_view name, size_t colon) const;
   void scrub_query(std::string& bytes) const;
+  void scrub_param_at(std::string& bytes, size_t i) const;
   void scrub_hpack(std::string& bytes) const;
   void scrub_known(std::string& bytes) const;
   void scrub_tokens(std::string& bytes) const;
+  size_t scrub_token_at(std::string& bytes, size_t i) const;  // returns where the token ends
+  void scrub_prefiltered(std::string& bytes, bool payload);
 
   const llm::Fingerprinter& fp_;
   // credential -> (fingerprint, placeholder); bounded. Kept in memory only: it is how later
   // copies of the same credential are found.
   struct Known {
     std::string fingerprint, placeholder, huffman;
+    // Horspool skip tables for finding the credential and its Huffman form in every record,
+    // built on first use (huffman only ever goes from empty to set: its size tells).
+    std::array<uint8_t, 256> skip{}, huffman_skip{};
+    bool skip_built = false;
+    size_t huffman_skip_len = 0;
   };
   mutable std::unordered_map<std::string, Known> known_;
   mutable std::unordered_set<std::string> issued_;  // placeholders handed out
   mutable std::vector<SecretMapping> fresh_;        // issued since the last scrub() returned
   mutable uint64_t next_ = 1;
+  mutable bool modified_ = false;  // scrub() changed a byte (the token hits are then stale)
+  std::unique_ptr<ScrubPrefilter> prefilter_;
+  ScrubHits hits_;
+  bool use_prefilter_ = true;
 };
 
 // Replay side: placeholders -> the fingerprints recorded live.

@@ -152,13 +152,18 @@ sinks::JsonWriter& EventBuilder::begin(std::string_view type, uint64_t boot_ns,
   str_or_null("exe", p && !p->exe.empty() ? &p->exe : nullptr);
   w_.key("args");
   if (p) {
-    w_.begin_array();
-    bool secret_next = false;
-    for (const auto& a : p->args) {
-      bool flag = false;
-      w_.string(redact_arg(a, secret_next, &flag));
-      secret_next = flag;
+    if (p->args != args_seen_) {
+      args_redacted_.clear();
+      bool secret_next = false;
+      for (const auto& a : p->args) {
+        bool flag = false;
+        args_redacted_.push_back(redact_arg(a, secret_next, &flag));
+        secret_next = flag;
+      }
+      args_seen_ = p->args;
     }
+    w_.begin_array();
+    for (const auto& a : args_redacted_) w_.string(a);
     w_.end_array();
   } else {
     w_.null();

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "process/agent_registry.h"
 #include "process/k8s_identity.h"
@@ -51,6 +52,10 @@ class EventBuilder {
   const Clock& clock_;
   sinks::JsonWriter w_;
   process::K8sIdentityResolver* k8s_ = nullptr;
+  // The last argv redacted and its result: a busy process's events come in runs, and the
+  // redaction scan cost more per file event than the rest of the process block.
+  std::vector<std::string> args_seen_;
+  std::vector<std::string> args_redacted_;
 };
 
 // argv with credentials masked: values of --*key*/--*token*/--*secret*/--password flags and

@@ -63,6 +63,7 @@ const std::string& health_event(EventBuilder& b, uint64_t now, const ProcessView
   put("decode_budget_refusals", budget.refusals());
   if (src.detect) {  // the detectors' memory bound, and baselines not saved
     put("detection_state_entries", src.detect->tracked());
+    put("detection_state_bytes", src.detect->state_bytes());
     put("detection_save_errors", src.detect->save_errors());
   }
   w.end_object();

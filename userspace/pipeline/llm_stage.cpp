@@ -51,7 +51,7 @@ void LlmStage::on_exchange(const CallContext& ctx, proto::HttpExchange&& ex) {
   stats_.exchanges++;
   if (on_request_ && !ex.request.method.empty()) on_request_(ctx, ex.request);
   if (!prices_ || !fingerprinter_) return;
-  auto call = llm::analyze(ex, *prices_, *fingerprinter_);
+  auto call = llm::analyze(ex, *prices_, *fingerprinter_, nullptr, body_observer_);
   if (on_exchange_hook_) on_exchange_hook_(ctx, ex, call.has_value());
   if (!call) {
     stats_.not_llm++;

@@ -17,6 +17,7 @@
 #include "proto/http2_connection.h"
 
 namespace rein::llm {
+class BodyObserver;
 class WsResponsesSession;
 }
 namespace rein::proto {
@@ -60,6 +61,9 @@ class LlmStage {
   using OnExchange =
       std::function<void(const CallContext&, const proto::HttpExchange&, bool is_llm_call)>;
   void set_exchange_hook(OnExchange hook) { on_exchange_hook_ = std::move(hook); }
+  // Reads the bodies during the analyzer's parse (the detections' content, read by the
+  // exchange hook), so they are parsed once. Not owned; null: none.
+  void set_body_observer(llm::BodyObserver* o) { body_observer_ = o; }
   LlmStage(const llm::PriceTable* prices, const llm::Fingerprinter* fingerprinter, OnCall on_call,
            size_t max_streams = 4096);
   ~LlmStage();
@@ -85,6 +89,7 @@ class LlmStage {
   OnCall on_call_;
   OnRequest on_request_;
   OnExchange on_exchange_hook_;
+  llm::BodyObserver* body_observer_ = nullptr;
   size_t max_streams_;
   std::map<Key, std::unique_ptr<Stream>> streams_;
   std::map<Key, uint64_t> aliases_;  // (tgid, key) -> socket stream, after a bind

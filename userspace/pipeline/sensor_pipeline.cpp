@@ -99,6 +99,7 @@ void SensorPipeline::set_detections(detect::DetectionEngine* d) {
                                                               bool is_llm) {
     policy_.on_http_exchange(ctx, ex, is_llm);
   });
+  llm_.set_body_observer(d ? d->body_observer() : nullptr);
 }
 
 // Undecoded TLS of an agent: who, which peer and name, which TLS code, and why.

@@ -1,0 +1,23 @@
+// A second reader of an LLM exchange's bodies that rides on the usage extractor's parse
+// (the detections' content extractor, detect/llm_content.h): it is handed the request's JSON
+// document and every response document the extractor parses, so each body is parsed once
+// for all its readers. Elements are valid only during the call that passes them.
+#pragma once
+#include "llm/json_util.h"
+#include "proto/http_message.h"
+
+namespace rein::llm {
+
+class BodyObserver {
+ public:
+  virtual ~BodyObserver() = default;
+  // Before anything else of `ex` (only for exchanges that are LLM API calls).
+  virtual void begin(const proto::HttpExchange& ex) = 0;
+  // The request body, when it parsed as a JSON document.
+  virtual void on_request_doc(json::Element root) = 0;
+  // Each JSON document of the response in order: the body, or one per SSE event, NDJSON
+  // line or streamed array element (not AWS eventstream payloads).
+  virtual void on_response_doc(json::Element doc) = 0;
+};
+
+}  // namespace rein::llm

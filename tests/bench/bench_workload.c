@@ -1,5 +1,7 @@
 /* Workloads for the overhead benchmark. Prints the elapsed seconds of the measured part.
- *   openwrite N DIR   N x (open O_CREAT|O_TRUNC, write 64 bytes, close) on DIR (tmpfs)
+ *   openwrite N DIR [RATE]
+ *                     N x (open O_CREAT|O_TRUNC, write 64 bytes, close) on DIR (tmpfs); with
+ *                     RATE, at most RATE iterations per second (paced every 1,000)
  *   forkexec N        N x (fork, exec /bin/true, wait)
  *   connect N PORT    N x (socket, connect to 127.0.0.1:PORT, close)
  *   sleepers N        N children that sleep until this process's stdin closes; prints the
@@ -25,7 +27,8 @@ static double now(void) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s openwrite N DIR | forkexec N | connect N PORT | sleepers N\n", argv[0]);
+    fprintf(stderr, "usage: %s openwrite N DIR [RATE] | forkexec N | connect N PORT | sleepers N\n",
+            argv[0]);
     return 2;
   }
   long n = atol(argv[2]);
@@ -34,7 +37,15 @@ int main(int argc, char **argv) {
     char path[4096], buf[64];
     memset(buf, 'x', sizeof(buf));
     snprintf(path, sizeof(path), "%s/bench-%d.dat", argv[3], (int)getpid());
+    double rate = argc >= 5 ? atof(argv[4]) : 0;
     for (long i = 0; i < n; i++) {
+      if (rate > 0 && i % 1000 == 0) {
+        double ahead = t0 + i / rate - now();
+        if (ahead > 0) {
+          struct timespec d = {(time_t)ahead, (long)((ahead - (time_t)ahead) * 1e9)};
+          nanosleep(&d, NULL);
+        }
+      }
       int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
       if (fd < 0) return 1;
       if (write(fd, buf, sizeof(buf)) != sizeof(buf)) return 1;

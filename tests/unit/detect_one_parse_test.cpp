@@ -177,7 +177,7 @@ TEST(DetectOneParse, AnalyzerHandsEveryDocument) {
     int begun = 0, requests = 0, docs = 0;
     void begin(const proto::HttpExchange&) override { begun++; }
     void on_request_doc(llm::json::Element) override { requests++; }
-    void on_response_doc(llm::json::Element) override { docs++; }
+    void on_response_doc(llm::json::Element, std::string_view) override { docs++; }
   } n;
   ASSERT_TRUE(llm::analyze(exchange(specs()[0]), prices(), fingerprinter(), nullptr, &n));
   EXPECT_EQ(n.begun, 1);

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "llm/text_util.h"
 #include "llm/tool_calls.h"
 
 using rein::llm::extract_tool_calls;
@@ -154,4 +155,22 @@ TEST(ToolCalls, BoundedInCountAndArgumentBytes) {
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].arguments.size(), 100u);
   EXPECT_TRUE(f[0].arguments_truncated);
+}
+
+TEST(ToolCalls, AnchoredSearchAgreesWithFind) {
+  using rein::llm::contains_anchored;
+  const std::string needles[] = {"_call", "tool_use", "functionCall", "name\"", "\\u"};
+  const size_t anchors[] = {0, 4, 8, 2, 0};
+  const std::string hays[] = {"", "_", "_call", "x_cal", "tool_us", "tool_use", "atool_usex",
+                              "functionCal", "functionCall", "{\"name\":1}", "nam\"name",
+                              "\\n\\t", "a\\u0041", "call_call_", "CCCCfunctionCallC"};
+  for (size_t i = 0; i < std::size(needles); i++)
+    for (const auto& h : hays)
+      EXPECT_EQ(contains_anchored(h, needles[i], anchors[i]),
+                h.find(needles[i]) != std::string::npos)
+          << needles[i] << " in " << h;
+  // the anchor byte at the text's edges, with no room for the rest of the needle
+  EXPECT_FALSE(contains_anchored("C", "functionCall", 8));
+  EXPECT_FALSE(contains_anchored("Call", "functionCall", 8));
+  EXPECT_TRUE(contains_anchored("", "", 0));
 }

@@ -430,13 +430,12 @@ Result<SegmentScanner::Item> SegmentScanner::next() {
     done_ = true;
     return make_error(where + ": HMAC mismatch: modified (or blocks reordered)");
   }
-  auto raw =
-      decompress_block(codec, std::string_view(compressed_.data() + kBlockHeaderSize, clen), rlen);
+  auto raw = decompress_block(
+      codec, std::string_view(compressed_.data() + kBlockHeaderSize, clen), rlen, raw_);
   if (!raw) {
     done_ = true;
     return make_error(where + ": " + raw.error().message);
   }
-  raw_ = std::move(*raw);
   chain_ = d;
   entry_count_ = count;
   blocks_++;
@@ -444,10 +443,10 @@ Result<SegmentScanner::Item> SegmentScanner::next() {
   return Item::kBlock;
 }
 
-Result<std::string> inflate_block(std::string_view compressed, size_t raw_size) {
+Result<void> inflate_block(std::string_view compressed, size_t raw_size, std::string& out) {
   if (raw_size > kMaxBlockRawBytes || compressed.size() > kMaxBlockCompressedBytes)
     return make_error("block too large");
-  std::string out(raw_size, '\0');
+  out.resize(raw_size);
   z_stream zs{};
   if (inflateInit(&zs) != Z_OK) return make_error("zlib init failed");
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
@@ -462,17 +461,17 @@ Result<std::string> inflate_block(std::string_view compressed, size_t raw_size) 
     return make_error(rc == Z_BUF_ERROR || rc == Z_OK ? "block inflates beyond its stated size"
                                                       : "zlib data corrupt");
   if (produced != raw_size || left_in != 0) return make_error("block size mismatch");
-  return out;
+  return {};
 }
 
-Result<std::string> decompress_block(BlockCodec codec, std::string_view compressed,
-                                     size_t raw_size) {
-  if (codec == BlockCodec::kZlib) return inflate_block(compressed, raw_size);
+Result<void> decompress_block(BlockCodec codec, std::string_view compressed, size_t raw_size,
+                              std::string& out) {
+  if (codec == BlockCodec::kZlib) return inflate_block(compressed, raw_size, out);
   if (raw_size > kMaxBlockRawBytes || compressed.size() > kMaxBlockCompressedBytes)
     return make_error("block too large");
   auto& ctx = zstd_contexts();
   if (!ctx.d && !(ctx.d = ZSTD_createDCtx())) return make_error("zstd: no memory for a context");
-  std::string out(raw_size, '\0');
+  out.resize(raw_size);
   // Into a flat buffer of the stated size: zstd never writes past it (dstSize_tooSmall), so
   // a frame claiming more than the block says fails instead of allocating.
   const size_t n =
@@ -483,7 +482,7 @@ Result<std::string> decompress_block(BlockCodec codec, std::string_view compress
     return make_error(too_big ? "block inflates beyond its stated size" : "zstd data corrupt");
   }
   if (n != raw_size) return make_error("block size mismatch");
-  return out;
+  return {};
 }
 
 Result<std::vector<std::string_view>> split_entries(std::string_view raw, uint32_t entry_count) {

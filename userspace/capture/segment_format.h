@@ -199,11 +199,19 @@ class SegmentScanner {
   bool done_ = false;
 };
 
-// Inflates a zlib block payload that claims `raw_size` bytes, never producing more.
-Result<std::string> inflate_block(std::string_view compressed, size_t raw_size);
+// Inflates a zlib block payload that claims `raw_size` bytes, never producing more, into
+// `out` (resized to raw_size; its capacity is reused, so a reader pays no fresh pages and no
+// zero fill per block).
+Result<void> inflate_block(std::string_view compressed, size_t raw_size, std::string& out);
 // The same for either codec.
-Result<std::string> decompress_block(BlockCodec codec, std::string_view compressed,
-                                     size_t raw_size);
+Result<void> decompress_block(BlockCodec codec, std::string_view compressed, size_t raw_size,
+                              std::string& out);
+inline Result<std::string> decompress_block(BlockCodec codec, std::string_view compressed,
+                                            size_t raw_size) {
+  std::string out;
+  if (auto ok = decompress_block(codec, compressed, raw_size, out); !ok) return ok.error();
+  return out;
+}
 // Splits a block's raw buffer into its entries; every length is checked against the buffer.
 Result<std::vector<std::string_view>> split_entries(std::string_view raw, uint32_t entry_count);
 

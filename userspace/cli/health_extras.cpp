@@ -47,4 +47,20 @@ void write_subscriber_health(sinks::JsonWriter& w, const sinks::SubscriberFanout
   w.end_object();
 }
 
+void write_detection_time(sinks::JsonWriter& w, const detect::TimeMeter& m) {
+  w.key("detection_time");
+  w.begin_object();
+  w.key("estimated_ns");
+  w.number(m.estimated_ns());
+  w.key("timed_calls");
+  w.number(m.timed_calls());
+  w.key("sampled_one_in");
+  w.number(detect::TimeMeter::kOneIn);
+  w.key("clipped_calls");  // timed calls over 1 ms, counted as 1 ms (preemption)
+  w.number(m.clipped());
+  w.key("clock_ns");  // a clock read's cost, taken off every timed call
+  w.number(m.clock_ns());
+  w.end_object();
+}
+
 }  // namespace rein::cli

@@ -5,6 +5,7 @@
 // Entry.seq.
 #pragma once
 #include "capture/capture_writer.h"
+#include "detect/time_meter.h"
 #include "sinks/json_writer.h"
 #include "sinks/subscriber_fanout.h"
 
@@ -15,5 +16,8 @@ void write_capture_health(sinks::JsonWriter& w, const capture::CaptureStats& s);
 // queue and the clients cut off for stalling. Kept out of the drop counters: a slow viewer
 // is not lost telemetry.
 void write_subscriber_health(sinks::JsonWriter& w, const sinks::SubscriberFanout& f);
+// `detection_time`: the pipeline's time in the detection engine and its glue, estimated from
+// a sample of the calls (detect/time_meter.h); benchmarks set it against the sensor's CPU.
+void write_detection_time(sinks::JsonWriter& w, const detect::TimeMeter& m);
 
 }  // namespace rein::cli

@@ -163,6 +163,8 @@ int main(int argc, char** argv) {
   replay->add_option("--output", rco.output, "Write lines here (default: stdout)");
   replay->add_option("--state-dir", rco.state_dir, "Where the capture's host key is (as for `rein run`)");
   replay->add_option("--dump-entries", rco.dump_entries, "Tests: decompressed entries to this file")->group("");
+  replay->add_flag("--no-detections", rco.no_detections,
+                   "Benchmarks: without the detection engine (its share of replay CPU)")->group("");
   auto* version = app.add_subcommand("version", "Print the version");
   try {
     app.parse(argc, argv);

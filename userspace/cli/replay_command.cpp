@@ -31,6 +31,7 @@ int replay(const ReplayCommandOptions& o) {
   if (!o.to.empty() && !(ro.to = pipeline::parse_time_spec(o.to)))
     return fail(fmt::format("--to {}: not RFC 3339 or HH:MM[:SS]", o.to));
   ro.agent = o.agent;
+  ro.no_detections = o.no_detections;
   ro.default_prices_path = default_prices_path();
   if (!o.policy.empty()) {
     bool cut = false;

@@ -12,6 +12,7 @@ struct ReplayCommandOptions {
   std::string policy;    // replace the captured policy: what would it have done
   std::string output;    // "" or "-": stdout
   std::string state_dir = "/var/lib/rein";  // the capture's host key (HMACs)
+  bool no_detections = false;  // hidden (benchmarks): the pipeline without the detection engine
   std::string dump_entries;  // hidden (tests): every decompressed entry, serialized, to this file
 };
 

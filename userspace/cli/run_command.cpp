@@ -609,9 +609,10 @@ int run(const RunOptions& o) {
     tls.poll(boot);
     report_tls();
     if (o.health_interval_s > 0 && now >= next_health) {
-      pipeline::emit_health_maybe_captured(capture_rec.get(), pipe, boot, "running", named(bpf.counters()), [&bpf, &capture_writer, &fanout](sinks::JsonWriter& w) {
+      pipeline::emit_health_maybe_captured(capture_rec.get(), pipe, boot, "running", named(bpf.counters()), [&bpf, &capture_writer, &fanout, &detections, &o](sinks::JsonWriter& w) {
         if (capture_writer) write_capture_health(w, capture_writer->stats());
         write_subscriber_health(w, fanout);
+        if (!o.no_detections) write_detection_time(w, detections.meter());
         w.key("track_quota_hits");  // agents whose children went untracked (drop_track_quota)
         w.begin_array();
         for (const auto& q : bpf.quota_hits()) {
@@ -648,9 +649,10 @@ int run(const RunOptions& o) {
   if (capture_rec) capture_rec->finish(finish_ns);
   if (auto ok = detections.flush(); !ok) fmt::print(stderr, "rein: detections: {}\n", ok.error().message);
   if (usage_ledger) usage_ledger->flush();
-  pipeline::emit_health_maybe_captured(capture_rec.get(), pipe, pipeline::Clock::boot_now_ns(), "stopped", named(bpf.counters()), [&capture_writer, &fanout](sinks::JsonWriter& w) {
+  pipeline::emit_health_maybe_captured(capture_rec.get(), pipe, pipeline::Clock::boot_now_ns(), "stopped", named(bpf.counters()), [&capture_writer, &fanout, &detections, &o](sinks::JsonWriter& w) {
     if (capture_writer) write_capture_health(w, capture_writer->stats());
     write_subscriber_health(w, fanout);
+    if (!o.no_detections) write_detection_time(w, detections.meter());
   });
   fanout.flush();  // subscribers see "stopped" too (what their sockets take now)
   return rc;

@@ -18,6 +18,7 @@
 #include "detect/retry_spiral.h"
 #include "detect/scope_drift.h"
 #include "detect/secrets_in_prompt.h"
+#include "detect/time_meter.h"
 #include "policy/detections.h"
 
 namespace rein::detect {
@@ -39,7 +40,7 @@ class DetectionEngine {
   // Bodies of an LLM exchange -> the few facts the detectors use (the bodies are not kept).
   // For the exchange llm::analyze just analysed with body_observer(), from that parse.
   LlmContent content(const proto::HttpExchange& ex);
-  llm::BodyObserver* body_observer() { return extractor_.observer(); }
+  llm::BodyObserver* body_observer() { return &timed_observer_; }
   // The secrets/PII scanner for request bodies (detect.secret_in_prompt); null: not scanned.
   // Not owned.
   void set_secret_scanner(const SecretScanner* s) { scanner_ = s; }
@@ -68,8 +69,33 @@ class DetectionEngine {
   size_t state_bytes() const;
   const std::map<std::string, uint64_t>& counts() const { return counts_; }
   uint64_t save_errors() const { return save_errors_; }
+  // Callers time their calls into the engine, and the glue around them, with meter().scope();
+  // body_observer()'s calls are timed here.
+  TimeMeter& meter() { return meter_; }
+  const TimeMeter& meter() const { return meter_; }
 
  private:
+  // The extractor's observer, each call a meter scope.
+  class TimedObserver final : public llm::BodyObserver {
+   public:
+    TimedObserver(llm::BodyObserver* inner, TimeMeter& m) : inner_(inner), m_(m) {}
+    void begin(const proto::HttpExchange& ex) override {
+      auto t = m_.scope();
+      inner_->begin(ex);
+    }
+    void on_request_doc(llm::json::Element root) override {
+      auto t = m_.scope();
+      inner_->on_request_doc(root);
+    }
+    void on_response_doc(llm::json::Element doc, std::string_view text) override {
+      auto t = m_.scope();
+      inner_->on_response_doc(doc, text);
+    }
+
+   private:
+    llm::BodyObserver* inner_;
+    TimeMeter& m_;
+  };
   std::vector<Detection> counted(std::vector<Detection> ds);
 
   policy::DetectionsConfig cfg_;
@@ -85,6 +111,8 @@ class DetectionEngine {
   std::map<std::string, uint64_t> counts_;  // detections by kind
   uint64_t last_save_ns_ = 0;
   uint64_t save_errors_ = 0;
+  TimeMeter meter_;
+  TimedObserver timed_observer_{extractor_.observer(), meter_};
 };
 
 }  // namespace rein::detect

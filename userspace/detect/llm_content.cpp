@@ -355,6 +355,7 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
   bool read_request = false, read_response = false;
   std::string tool_sig;
   bool tool_sig_truncated = false;
+  bool maybe_tool = true;  // the response document being walked may hold a tool call
 
   void begin(const proto::HttpExchange& ex) override {
     cur = LlmContent{};
@@ -387,8 +388,14 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
     }
   }
 
-  void on_response_doc(json::Element doc) override {
-    if (read_response) walk(doc, 0, KeyRole::kOther);
+  void on_response_doc(json::Element doc, std::string_view text) override {
+    if (!read_response) return;
+    // Most streamed events are text deltas: an object can be a tool call only with a "name"
+    // member, and looking for one in the bytes is cheaper than asking it of every object
+    // (a \u escape could spell a key, so then every object is asked).
+    maybe_tool = needs.tool_calls && (llm::contains_anchored(text, "name\"", 2) ||
+                                      llm::contains_anchored(text, "\\u", 0));
+    walk(doc, 0, KeyRole::kOther);
   }
 
   LlmContent finish(const proto::HttpExchange& ex) {
@@ -463,7 +470,7 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
       }
       case element_type::OBJECT: {
         auto obj = obj_of(e);
-        if (needs.tool_calls) tool_call(obj);
+        if (maybe_tool) tool_call(obj);
         for (auto [k, v] : obj) {
           // A key matters to strings under it, directly or in arrays; not to objects, and
           // other scalars are not read.
@@ -485,7 +492,7 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
 
   void doc(std::string_view text) {
     json::Element d;
-    if (parser.parse(text, d) == json::DocParser::Status::kOk) on_response_doc(d);
+    if (parser.parse(text, d) == json::DocParser::Status::kOk) on_response_doc(d, text);
   }
 
   void response(const proto::HttpResponse& r) {

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
+#include <vector>
 
 #include "detect/state_bytes.h"
 
@@ -14,8 +16,14 @@ constexpr size_t kMaxSeriesPerSession = 256;
 constexpr size_t kMaxAttempts = 1024;
 constexpr size_t kMaxGapsShown = 16;
 
+// Sweeps a session's series only once it is full: a sweep walks every series, and an agent
+// whose requests all differ would pay it on every call. An expired series left until then
+// judges as a fresh one (judge drops attempts outside the window first). A sweep that frees
+// less than a quarter also drops the series whose last attempt is oldest, down to three
+// quarters, so the next sweep is many calls away.
 template <typename M>
 void bound_series(M& m, uint64_t now, uint64_t window) {
+  if (m.size() < kMaxSeriesPerSession) return;
   for (auto it = m.begin(); it != m.end();) {
     auto& a = it->second.attempts;
     if (a.empty() || (now > a.back().ts + window && now > it->second.quiet_until))
@@ -23,7 +31,16 @@ void bound_series(M& m, uint64_t now, uint64_t window) {
     else
       ++it;
   }
-  while (m.size() > kMaxSeriesPerSession) m.erase(m.begin());
+  constexpr size_t kKeep = kMaxSeriesPerSession * 3 / 4;
+  if (m.size() <= kKeep) return;
+  std::vector<uint64_t> last;
+  last.reserve(m.size());
+  for (const auto& [k, s] : m) last.push_back(s.attempts.back().ts);
+  const size_t drop = m.size() - kKeep;
+  std::nth_element(last.begin(), last.begin() + long(drop - 1), last.end());
+  const uint64_t cut = last[drop - 1];
+  for (auto it = m.begin(); it != m.end() && m.size() > kKeep;)
+    it = it->second.attempts.back().ts <= cut ? m.erase(it) : std::next(it);
 }
 }  // namespace
 

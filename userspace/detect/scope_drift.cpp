@@ -88,6 +88,7 @@ std::string written_directory(std::string_view path) {
 
 void ScopeDriftDetector::configure(const policy::ScopeDriftConfig& c) {
   cfg_ = c;
+  forget_fresh();
 }
 
 int64_t ScopeDriftDetector::now() const {
@@ -139,6 +140,7 @@ Result<std::map<std::string, ScopeDriftDetector::Baseline>> ScopeDriftDetector::
 
 Result<void> ScopeDriftDetector::load(const std::string& path) {
   path_ = path;
+  forget_fresh();
   return load_baseline_file(path, kMaxFileBytes, &parse, "baselines", learned_);
 }
 
@@ -162,6 +164,13 @@ void ScopeDriftDetector::observe(const Who& who, uint64_t ts, std::string_view d
                                  const std::string& value, std::vector<Detection>& out) {
   if (!cfg_.enabled || who.name.empty() || value.empty() || value.size() > kMaxValueBytes) return;
   const int64_t t = now();
+  const int64_t max_age = cfg_.max_age.count();
+  Fresh& memo = fresh_[dimension == "llm" ? 0 : dimension == "host" ? 1 : dimension == "directory" ? 2 : 3];
+  // The same answer as the walk below: the item is in the baseline, not aged out, and needs
+  // no last-seen refresh yet.
+  if (memo.valid && t - memo.seen <= max_age && t - memo.seen < 3600 && memo.value == value &&
+      memo.name == who.name)
+    return;
   const std::string name(who.name);
   if (const auto* decl = declared_for(cfg_, name)) {
     if (declared_covers(*decl, dimension, value)) return;
@@ -174,18 +183,22 @@ void ScopeDriftDetector::observe(const Who& who, uint64_t ts, std::string_view d
       for (auto i = learned_.begin(); i != learned_.end(); ++i)
         if (i->first != name && i->second.since < oldest->second.since) oldest = i;
       if (oldest->first != name) learned_.erase(oldest);
+      forget_fresh();
     }
     b.since = t;
     dirty_ = true;
   }
   const std::string key = fmt::format("{}\x1f{}", dimension, value);
   auto item = b.items.find(key);
-  const int64_t max_age = cfg_.max_age.count();
   if (item != b.items.end() && t - item->second <= max_age) {
     if (t - item->second >= 3600) {  // last-seen needs only hour precision: fewer saves
       item->second = t;
       dirty_ = true;
     }
+    memo.name = name;
+    memo.value = value;
+    memo.seen = item->second;
+    memo.valid = true;
     return;
   }
   // Directories: inside when an ancestor (not "/") is in the baseline.

@@ -6,6 +6,7 @@
 // unseen for `max_age` age out, and at most max_events_per_hour events per name are sent
 // (the rest are counted in the next one).
 #pragma once
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -57,6 +58,18 @@ class ScopeDriftDetector {
   std::string path_;
   std::map<std::string, Baseline> learned_;
   bool dirty_ = false;
+  // Per dimension, the last value found fresh in a learned baseline: an agent repeats its
+  // model, hosts and executables call after call, and a hit skips the formatting and the map
+  // walks. Cleared whenever a baseline can lose an item (configure, load, eviction).
+  struct Fresh {
+    std::string name, value;
+    int64_t seen = 0;  // the item's last-seen time when it was found
+    bool valid = false;
+  };
+  std::array<Fresh, 4> fresh_;
+  void forget_fresh() {
+    for (auto& f : fresh_) f.valid = false;
+  }
 };
 
 // The directory a write lands in, with scratch trees folded (/tmp/x/y -> /tmp); empty for

@@ -16,8 +16,10 @@ class BodyObserver {
   // The request body, when it parsed as a JSON document.
   virtual void on_request_doc(json::Element root) = 0;
   // Each JSON document of the response in order: the body, or one per SSE event, NDJSON
-  // line or streamed array element (not AWS eventstream payloads).
-  virtual void on_response_doc(json::Element doc) = 0;
+  // line or streamed array element (not AWS eventstream payloads), with the JSON text it was
+  // parsed from (for byte-level prefilters: a key absent from the text, and no `\u` escape
+  // in it, is absent from the document).
+  virtual void on_response_doc(json::Element doc, std::string_view text) = 0;
 };
 
 }  // namespace rein::llm

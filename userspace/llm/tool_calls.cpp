@@ -264,11 +264,11 @@ void on_doc(Collector& c, json::Element doc) {
 }  // namespace
 
 bool may_have_tool_calls(std::string_view body) {
-  for (std::string_view needle :
-       {"tool_use", "tool_calls", "function_call", "functionCall", "custom_tool_call",
-        "local_shell_call", "mcp_call", "computer_call", "shell_call", "apply_patch_call"})
-    if (body.find(needle) != std::string_view::npos) return true;
-  return false;
+  // Runs over every LLM response: three passes stand for the ten item types (tool_calls,
+  // function_call, custom_tool_call, local_shell_call, mcp_call, computer_call, shell_call,
+  // apply_patch_call all hold "_call"), anchored on their rarest byte.
+  return contains_anchored(body, "_call", 0) || contains_anchored(body, "tool_use", 4) ||
+         contains_anchored(body, "functionCall", 8);
 }
 
 std::vector<ToolCall> extract_tool_calls(std::string_view body, std::string_view content_type,

@@ -225,7 +225,7 @@ Result<void> Replayer::on_context(const capture::Context& c) {
   });
   // The detection engine, as `rein run` builds it (its scans and clock answered by the
   // capture), when the live sensor ran one
-  if (detections_recorded(journal_)) {
+  if (!o_.no_detections && detections_recorded(journal_)) {
     if (auto sc = detect::SecretScanner::create(*b_->fingerprinter); sc) {
       b_->scanner.emplace(std::move(*sc));
       b_->detections.set_secret_scanner(&*b_->scanner);

@@ -35,6 +35,9 @@ struct ReplayOptions {
   // "replay": true with "would": the outcome the live enforcer would have produced.
   std::optional<std::string> policy_path, policy_text;
   std::string default_prices_path;  // when the capture's prices file is not here
+  // Benchmarks: replay without the detection engine even when the live sensor ran one, so
+  // the engine's share of the pipeline's CPU is measured on identical input.
+  bool no_detections = false;
 };
 
 // Filters replayed lines by time and agent; marks policy.action lines under --policy.

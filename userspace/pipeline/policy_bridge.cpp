@@ -94,7 +94,10 @@ std::string PolicyBridge::control(const std::string& request) {
 
 void PolicyBridge::tick(uint64_t now) {
   if (enforcer_) emit_decisions(enforcer_->tick(now), now);
-  if (detect_) detect_->tick(now);
+  if (detect_) {
+    auto timed = detect_->meter().scope();
+    detect_->tick(now);
+  }
 }
 
 void PolicyBridge::on_policy_net(const decode::PolicyNetRec& r, const std::string* hostname) {
@@ -212,6 +215,7 @@ void PolicyBridge::on_http_request(const CallContext& ctx, const proto::HttpRequ
 
 void PolicyBridge::on_http_exchange(const CallContext& ctx, const proto::HttpExchange& ex,
                                     bool is_llm) {
+  auto timed = detect_->meter().scope();  // set as the exchange hook only with detections
   if (is_llm) {
     llm_content_ = detect_->content(ex);
     return;
@@ -230,9 +234,11 @@ void PolicyBridge::on_llm_call(const CallContext& ctx, const process::Agent* age
     emit_decisions(enforcer_->on_llm(subject(ctx.tgid, agent->root_pid), call, ctx.peer_address,
                                      ctx.peer_port, ctx.ts_ns),
                    ctx.ts_ns);
-  if (detect_ && agent)
+  if (detect_ && agent) {
+    auto timed = detect_->meter().scope();
     emit_detections(detect_->on_llm({ctx.ts_ns, who(ctx.tgid, agent->root_pid), &call,
                                      llm_content_ ? &*llm_content_ : nullptr}));
+  }
   llm_content_.reset();
 }
 
@@ -251,11 +257,14 @@ void PolicyBridge::resolve_real_paths(const decode::FileRec& r, const std::strin
 }
 
 void PolicyBridge::detect_exec(const decode::ExecRec& r, uint32_t agent) {
-  if (detect_) emit_detections(detect_->on_exec({r.h.ts_ns, who(r.h.tgid, agent), r.exe, &r.args}));
+  if (!detect_) return;
+  auto timed = detect_->meter().scope();
+  emit_detections(detect_->on_exec({r.h.ts_ns, who(r.h.tgid, agent), r.exe, &r.args}));
 }
 
 void PolicyBridge::detect_exit(const decode::ExitRec& r) {
   if (!detect_) return;
+  auto timed = detect_->meter().scope();
   const uint32_t sig = r.status & 0x7f;
   const int code = sig == 0 ? int((r.status >> 8) & 0xff) : -1;
   emit_detections(detect_->on_exit({r.h.ts_ns, who(r.h.tgid, r.h.agent), code}));
@@ -265,14 +274,16 @@ void PolicyBridge::detect_exit(const decode::ExitRec& r) {
 
 void PolicyBridge::detect_file(const decode::Header& h, const std::string& path,
                                std::string_view op, int32_t result) {
-  if (detect_ && result == 0)
-    emit_detections(detect_->on_file({h.ts_ns, who(h.tgid, h.agent), path, op}));
+  if (!detect_ || result != 0) return;
+  auto timed = detect_->meter().scope();
+  emit_detections(detect_->on_file({h.ts_ns, who(h.tgid, h.agent), path, op}));
 }
 
 void PolicyBridge::detect_connect(const ReleasedConnect& c, const std::string* host) {
   const auto& r = c.rec;
   const bool in_progress = r.result == -EINPROGRESS;
   if (detect_ && (r.family == AF_INET || r.family == AF_INET6) && !(in_progress && !c.outcome)) {
+    auto timed = detect_->meter().scope();
     emit_detections(detect_->on_connect(
         {r.h.ts_ns, who(r.h.tgid, r.h.agent), r.address,
          host ? std::string_view(*host) : std::string_view(), r.port,
@@ -282,12 +293,15 @@ void PolicyBridge::detect_connect(const ReleasedConnect& c, const std::string* h
 
 void PolicyBridge::detect_dns(uint64_t ts, uint32_t tgid, uint32_t agent_root,
                               const std::string& name, uint32_t rcode) {
-  if (detect_) emit_detections(detect_->on_dns({ts, who(tgid, agent_root), name, rcode}));
+  if (!detect_) return;
+  auto timed = detect_->meter().scope();
+  emit_detections(detect_->on_dns({ts, who(tgid, agent_root), name, rcode}));
 }
 
 void PolicyBridge::detect_tls_failure(const TlsConnection& c, uint32_t agent_root, uint64_t ts) {
-  if (detect_)
-    emit_detections(detect_->on_tls_failure({ts, who(c.tgid, agent_root), c.sni, c.address, c.port}));
+  if (!detect_) return;
+  auto timed = detect_->meter().scope();
+  emit_detections(detect_->on_tls_failure({ts, who(c.tgid, agent_root), c.sni, c.address, c.port}));
 }
 
 }  // namespace rein::pipeline

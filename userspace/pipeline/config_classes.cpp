@@ -96,6 +96,7 @@ ConfigClassifier::ConfigClassifier() : classes_(builtin()) {
 }
 
 void ConfigClassifier::index() {
+  cache_.clear();
   for (auto& c : classes_) {
     c.basenames.clear();
     c.others.clear();
@@ -109,6 +110,7 @@ void ConfigClassifier::index() {
 }
 
 void ConfigClassifier::configure(const policy::ConfigFilesConfig* cfg) {
+  cache_.clear();
   if (!cfg) {
     classes_ = builtin();
     enabled_ = true;
@@ -139,6 +141,14 @@ void ConfigClassifier::configure(const policy::ConfigFilesConfig* cfg) {
 
 std::optional<ConfigClassMatch> ConfigClassifier::classify(std::string_view path) const {
   if (!enabled_ || path.empty() || path.front() != '/') return std::nullopt;
+  if (auto it = cache_.find(std::string(path)); it != cache_.end()) return it->second;
+  if (cache_.size() >= kMaxCached) cache_.clear();
+  auto m = match(path);
+  cache_.emplace(std::string(path), m);
+  return m;
+}
+
+std::optional<ConfigClassMatch> ConfigClassifier::match(std::string_view path) const {
   const std::string base(path.substr(path.rfind('/') + 1));
   for (const auto& c : classes_) {
     if (c.basenames.count(base)) return ConfigClassMatch{c.name, c.credential};

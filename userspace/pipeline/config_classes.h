@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -49,8 +50,14 @@ class ConfigClassifier {
 
  private:
   void index();
+  std::optional<ConfigClassMatch> match(std::string_view path) const;
   std::vector<Class> classes_;
   bool enabled_ = true;
+  // Answers by path: a busy agent writes the same files over and over, and matching a path
+  // against every class's names and globs cost more than the rest of its file event. Emptied
+  // when the classes change (index()) and when it holds kMaxCached paths.
+  static constexpr size_t kMaxCached = 4096;
+  mutable std::unordered_map<std::string, std::optional<ConfigClassMatch>> cache_;
 };
 
 }  // namespace rein::pipeline

@@ -92,11 +92,15 @@ Clock::Clock() : offset_ns_(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME))
 
 uint64_t Clock::boot_now_ns() { return static_cast<uint64_t>(clock_ns(CLOCK_BOOTTIME)); }
 
-std::string Clock::rfc3339(uint64_t boot_ns) const {
+int64_t Clock::realtime_ns(uint64_t boot_ns) const {
   // Saturate rather than overflow on a nonsense stamp (replayed or corrupt records).
   constexpr uint64_t kMax = uint64_t(INT64_MAX) / 2;
   int64_t real = static_cast<int64_t>(std::min(boot_ns, kMax)) + offset_ns_;
-  if (real < 0) real = 0;
+  return real < 0 ? 0 : real;
+}
+
+std::string Clock::rfc3339(uint64_t boot_ns) const {
+  const int64_t real = realtime_ns(boot_ns);
   time_t secs = real / 1'000'000'000;
   long nanos = real % 1'000'000'000;
   tm t{};
@@ -134,90 +138,150 @@ sinks::JsonWriter& EventBuilder::begin(std::string_view type, uint64_t boot_ns,
   w_.key("type");
   w_.string(type);
   w_.key("time");
-  w_.string(clock_.rfc3339(boot_ns));
+  w_.string(time_text(boot_ns));
   w_.key("process");
-  w_.begin_object();
-  w_.key("pid");
-  w_.number(uint64_t(proc.pid));
-  const auto* p = proc.info;
-  auto str_or_null = [&](const char* k, const std::string* v) {
-    w_.key(k);
-    if (v) w_.string(*v); else w_.null();
-  };
-  w_.key("ppid");
-  if (p) w_.number(uint64_t(p->ppid)); else w_.null();
-  w_.key("uid");
-  if (p) w_.number(uint64_t(p->uid)); else w_.null();
-  str_or_null("comm", p ? &p->comm : nullptr);
-  str_or_null("exe", p && !p->exe.empty() ? &p->exe : nullptr);
-  w_.key("args");
-  if (p) {
-    if (p->args != args_seen_) {
-      args_redacted_.clear();
-      bool secret_next = false;
-      for (const auto& a : p->args) {
-        bool flag = false;
-        args_redacted_.push_back(redact_arg(a, secret_next, &flag));
-        secret_next = flag;
-      }
-      args_seen_ = p->args;
-    }
-    w_.begin_array();
-    for (const auto& a : args_redacted_) w_.string(a);
-    w_.end_array();
-  } else {
-    w_.null();
-  }
-  w_.key("cgroup");
-  if (!proc.cgroup.empty()) w_.string(proc.cgroup); else w_.null();
-  w_.key("container_id");
-  if (auto id = process::container_id_from_cgroup(proc.cgroup)) w_.string(*id); else w_.null();
-  w_.key("k8s");
-  if (auto k = k8s_identity(proc.cgroup)) {
-    // Only what was established: a field kubelet's log tree did not give is absent.
-    w_.begin_object();
-    if (k->ns) {
-      w_.key("namespace");
-      w_.string(*k->ns);
-    }
-    if (k->pod) {
-      w_.key("pod");
-      w_.string(*k->pod);
-    }
-    w_.key("pod_uid");
-    w_.string(k->pod_uid);
-    if (k->container) {
-      w_.key("container");
-      w_.string(*k->container);
-    }
-    if (k->labels) {
-      w_.key("labels");
-      w_.begin_object();
-      for (const auto& [name, value] : *k->labels) {
-        w_.key(name);
-        w_.string(value);
-      }
-      w_.end_object();
-    }
-    w_.end_object();
-  } else {
-    w_.null();
-  }
-  w_.end_object();
+  auto k8s = k8s_identity(proc.cgroup);
+  if (process_blocks_.size() >= kMaxBlocks && !process_blocks_.count(proc.pid))
+    process_blocks_.clear();
+  auto [pb, fresh_pid] = process_blocks_.try_emplace(proc.pid);
+  if (fresh_pid || !process_block_fresh(pb->second, proc, k8s))
+    render_process_block(pb->second, proc, std::move(k8s));
+  w_.raw(pb->second.json);
   w_.key("agent");
   if (agent) {
-    w_.begin_object();
-    w_.key("id");
-    w_.string(agent->id);
-    w_.key("name");
-    w_.string(agent->name);
-    w_.key("root_pid");
-    w_.number(uint64_t(agent->root_pid));
-    w_.end_object();
+    if (agent_blocks_.size() >= kMaxBlocks && !agent_blocks_.count(agent->root_pid))
+      agent_blocks_.clear();
+    auto [ab, fresh_agent] = agent_blocks_.try_emplace(agent->root_pid);
+    if (fresh_agent || ab->second.id != agent->id || ab->second.name != agent->name)
+      render_agent_block(ab->second, *agent);
+    w_.raw(ab->second.json);
   } else {
     w_.null();
   }
   return w_;
+}
+
+bool EventBuilder::process_block_fresh(const ProcessBlock& b, const ProcessView& proc,
+                                       const std::optional<process::K8sIdentity>& k8s) {
+  const auto* p = proc.info;
+  if (b.has_info != (p != nullptr) || b.cgroup != proc.cgroup || b.k8s != k8s) return false;
+  return !p || (b.ppid == p->ppid && b.uid == p->uid && b.comm == p->comm && b.exe == p->exe &&
+                b.args == p->args);
+}
+
+void EventBuilder::render_process_block(ProcessBlock& b, const ProcessView& proc,
+                                        std::optional<process::K8sIdentity> k8s) {
+  b.has_info = proc.info != nullptr;
+  b.cgroup = proc.cgroup;
+  b.k8s = std::move(k8s);
+  if (const auto* p = proc.info) {
+    b.ppid = p->ppid;
+    b.uid = p->uid;
+    b.comm = p->comm;
+    b.exe = p->exe;
+    b.args = p->args;
+  }
+  sinks::JsonWriter& w = scratch_;
+  w.clear();
+  w.begin_object();
+  w.key("pid");
+  w.number(uint64_t(proc.pid));
+  const auto* p = proc.info;
+  auto str_or_null = [&](const char* k, const std::string* v) {
+    w.key(k);
+    if (v) w.string(*v); else w.null();
+  };
+  w.key("ppid");
+  if (p) w.number(uint64_t(p->ppid)); else w.null();
+  w.key("uid");
+  if (p) w.number(uint64_t(p->uid)); else w.null();
+  str_or_null("comm", p ? &p->comm : nullptr);
+  str_or_null("exe", p && !p->exe.empty() ? &p->exe : nullptr);
+  w.key("args");
+  if (p) {
+    w.begin_array();
+    bool secret_next = false;
+    for (const auto& a : p->args) {
+      bool flag = false;
+      w.string(redact_arg(a, secret_next, &flag));
+      secret_next = flag;
+    }
+    w.end_array();
+  } else {
+    w.null();
+  }
+  w.key("cgroup");
+  if (!proc.cgroup.empty()) w.string(proc.cgroup); else w.null();
+  w.key("container_id");
+  if (auto id = process::container_id_from_cgroup(proc.cgroup)) w.string(*id); else w.null();
+  w.key("k8s");
+  if (const auto& k = b.k8s) {
+    // Only what was established: a field kubelet's log tree did not give is absent.
+    w.begin_object();
+    if (k->ns) {
+      w.key("namespace");
+      w.string(*k->ns);
+    }
+    if (k->pod) {
+      w.key("pod");
+      w.string(*k->pod);
+    }
+    w.key("pod_uid");
+    w.string(k->pod_uid);
+    if (k->container) {
+      w.key("container");
+      w.string(*k->container);
+    }
+    if (k->labels) {
+      w.key("labels");
+      w.begin_object();
+      for (const auto& [name, value] : *k->labels) {
+        w.key(name);
+        w.string(value);
+      }
+      w.end_object();
+    }
+    w.end_object();
+  } else {
+    w.null();
+  }
+  w.end_object();
+  b.json = w.str();
+}
+
+void EventBuilder::render_agent_block(AgentBlock& b, const process::Agent& agent) {
+  b.id = agent.id;
+  b.name = agent.name;
+  sinks::JsonWriter& w = scratch_;
+  w.clear();
+  w.begin_object();
+  w.key("id");
+  w.string(agent.id);
+  w.key("name");
+  w.string(agent.name);
+  w.key("root_pid");
+  w.number(uint64_t(agent.root_pid));
+  w.end_object();
+  b.json = w.str();
+}
+
+std::string EventBuilder::time_text(uint64_t boot_ns) {
+  const int64_t real = clock_.realtime_ns(boot_ns);
+  const int64_t secs = real / 1'000'000'000;
+  if (secs != time_secs_) {
+    std::string full = clock_.rfc3339(boot_ns);
+    time_prefix_ = full.substr(0, full.size() - 10);  // less the nanoseconds and "Z"
+    time_secs_ = secs;
+    return full;
+  }
+  std::string out;
+  out.reserve(time_prefix_.size() + 10);
+  out = time_prefix_;
+  char digits[9];
+  for (int64_t i = 8, n = real % 1'000'000'000; i >= 0; i--, n /= 10) digits[i] = char('0' + n % 10);
+  out.append(digits, 9);
+  out += 'Z';
+  return out;
 }
 
 std::optional<process::K8sIdentity> EventBuilder::k8s_identity(std::string_view cgroup) {

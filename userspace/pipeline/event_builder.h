@@ -2,8 +2,10 @@
 // type, time, process {...}, agent {...} or null; the caller adds the rest.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "process/agent_registry.h"
@@ -21,6 +23,7 @@ class Clock {
   // Replay: the offset the live sensor measured (its capture's Context).
   explicit Clock(int64_t realtime_minus_boot_ns) : offset_ns_(realtime_minus_boot_ns) {}
   std::string rfc3339(uint64_t boot_ns) const;
+  int64_t realtime_ns(uint64_t boot_ns) const;  // unix ns, saturated at both ends
   static uint64_t boot_now_ns();
   int64_t offset_ns() const { return offset_ns_; }
 
@@ -52,10 +55,36 @@ class EventBuilder {
   const Clock& clock_;
   sinks::JsonWriter w_;
   process::K8sIdentityResolver* k8s_ = nullptr;
-  // The last argv redacted and its result: a busy process's events come in runs, and the
-  // redaction scan cost more per file event than the rest of the process block.
-  std::vector<std::string> args_seen_;
-  std::vector<std::string> args_redacted_;
+  // The process and agent blocks of recent events by pid, rendered, with what they were
+  // rendered from: the processes of a busy host send events in runs, and rendering a block
+  // (redacting and escaping argv, paths) was most of the cost of a file event. Compared
+  // field by field on every use, so a change is never missed; at most kMaxBlocks of each,
+  // dropped all at once when full.
+  static constexpr size_t kMaxBlocks = 256;
+  struct ProcessBlock {
+    bool has_info = false;
+    uint32_t ppid = 0, uid = 0;
+    std::string comm, exe, cgroup;
+    std::vector<std::string> args;  // as the table had them, before redaction
+    std::optional<process::K8sIdentity> k8s;
+    std::string json;
+  };
+  struct AgentBlock {
+    std::string id, name;
+    std::string json;
+  };
+  std::unordered_map<uint32_t, ProcessBlock> process_blocks_;
+  std::unordered_map<uint32_t, AgentBlock> agent_blocks_;  // by root pid
+  sinks::JsonWriter scratch_;
+  static bool process_block_fresh(const ProcessBlock& b, const ProcessView& proc,
+                                  const std::optional<process::K8sIdentity>& k8s);
+  void render_process_block(ProcessBlock& b, const ProcessView& proc,
+                            std::optional<process::K8sIdentity> k8s);
+  void render_agent_block(AgentBlock& b, const process::Agent& agent);
+  // Clock::rfc3339 for the same second as the last event reuses its date and time
+  std::string time_text(uint64_t boot_ns);
+  int64_t time_secs_ = -1;
+  std::string time_prefix_;  // "YYYY-MM-DDTHH:MM:SS."
 };
 
 // argv with credentials masked: values of --*key*/--*token*/--*secret*/--password flags and

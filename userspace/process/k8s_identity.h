@@ -26,6 +26,7 @@ struct K8sIdentity {
   std::string pod_uid;  // always set: the cgroup path names it
   std::optional<std::string> ns, pod, container;
   std::shared_ptr<const PodLabels> labels;  // from the API server (--k8s-api), when fetched
+  bool operator==(const K8sIdentity&) const = default;
 };
 
 // "<namespace>_<pod>_<uid>", kubelet's name for a pod's log directory. Namespace and pod

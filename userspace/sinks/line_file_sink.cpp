@@ -30,6 +30,9 @@ Result<FILE*> LineFileSink::open_file(const std::string& path) {
     ::close(fd);
     return make_error(fmt::format("--output {}: {}", path, std::strerror(errno)));
   }
+  // 64 KiB, as for stdout: the default (the file system's 4 KiB block) meant a write(2) per
+  // ten events in a burst. Lines still go out at every flush() (each turn of the main loop).
+  setvbuf(f, nullptr, _IOFBF, 1 << 16);
   return f;
 }
 
@@ -49,7 +52,9 @@ LineFileSink::~LineFileSink() {
 }
 
 void LineFileSink::write_line(std::string_view line) {
-  if (fwrite(line.data(), 1, line.size(), f_) != line.size() || fputc('\n', f_) == EOF)
+  // The sink has one thread: the unlocked calls skip a lock per line.
+  if (fwrite_unlocked(line.data(), 1, line.size(), f_) != line.size() ||
+      putc_unlocked('\n', f_) == EOF)
     write_errors_++;
 }
 

@@ -94,10 +94,9 @@ ReplayDetectionState::~ReplayDetectionState() {
 }
 
 Result<void> ReplayDetectionState::attach(detect::DetectionEngine& d, InputJournal& journal) {
-  char tmpl[] = "/tmp/rein-replay-detect-XXXXXX";
-  const char* dir = mkdtemp(tmpl);
-  if (!dir) return make_error(fmt::format("replay: a temporary directory: {}", strerror(errno)));
-  dir_ = dir;
+  auto dir = make_scratch_dir("rein-replay-detect");
+  if (!dir) return make_error("replay: " + dir.error().message);
+  dir_ = std::move(*dir);
   for (std::string_view file : kDetectStateFiles) {
     auto text = journal.lookup(fmt::format("detect.state/{}", file), {});
     if (!text) continue;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -164,6 +165,19 @@ Result<void> materialize_proc(const google::protobuf::RepeatedPtrField<capture::
     if (done != c.size()) return make_error(fmt::format("{}: short write", path));
   }
   return {};
+}
+
+Result<std::string> make_scratch_dir(std::string_view name) {
+  std::vector<std::string> roots = {"/dev/shm"};
+  if (const char* t = std::getenv("TMPDIR"); t && *t == '/') roots.emplace_back(t);
+  roots.emplace_back("/tmp");
+  int err = 0;
+  for (const auto& root : roots) {
+    std::string tmpl = fmt::format("{}/{}-XXXXXX", root, name);
+    if (const char* dir = ::mkdtemp(tmpl.data())) return std::string(dir);
+    err = errno;
+  }
+  return make_error(fmt::format("a temporary directory for {}: {}", name, std::strerror(err)));
 }
 
 void remove_tree(const std::string& dir) {

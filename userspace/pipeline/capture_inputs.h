@@ -87,6 +87,10 @@ Result<void> materialize_proc(const google::protobuf::RepeatedPtrField<capture::
                               const std::string& dir);
 // rm -r of a directory materialize_proc made.
 void remove_tree(const std::string& dir);
+// A new private directory (0700) for replay's scratch files, named `name`-XXXXXX: in /dev/shm
+// when it is there (a /proc snapshot of a busy host is thousands of small files, and creating
+// them on a disk file system was most of a short replay's time), else in $TMPDIR or /tmp.
+Result<std::string> make_scratch_dir(std::string_view name);
 
 // sensor.health's extra fields, as (key, JSON value) pairs: rendered once, so the live line
 // and the Health entry (and replay) carry the same text.

@@ -275,11 +275,10 @@ void Replayer::on_record(std::string bytes) {
 }
 
 void Replayer::on_adopt(const capture::Adopt& a) {
-  char tmpl[] = "/tmp/rein-replay-proc-XXXXXX";
-  const char* dir = mkdtemp(tmpl);
+  auto dir = make_scratch_dir("rein-replay-proc");
   if (!dir) return;
-  if (materialize_proc(a.proc_snapshot(), dir)) b_->pipe->adopt_existing(dir);
-  remove_tree(dir);
+  if (materialize_proc(a.proc_snapshot(), *dir)) b_->pipe->adopt_existing(*dir);
+  remove_tree(*dir);
 }
 
 Result<void> Replayer::feed(const capture::Entry& e) {

@@ -2,6 +2,8 @@
 #include "llm/key_fingerprint.h"
 
 #include <gtest/gtest.h>
+
+#include <set>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -177,3 +179,19 @@ TEST(LlmKeyFingerprint, RedactSecretsInFreeText) {
 }
 
 }  // namespace
+
+TEST(LlmKeyFingerprint, RecentMacsGiveTheSameAnswers) {
+  // The first answer for each secret, then each again after enough others to push it out of
+  // the recent-HMAC cache, and copies of the fingerprinter answer alike.
+  Fingerprinter fp(counting_key());
+  std::vector<std::string> first;
+  for (int i = 0; i < 20; i++) first.push_back(fp.fingerprint("sk-proj-secret" + std::to_string(i)));
+  Fingerprinter copy = fp;
+  for (int round = 0; round < 2; round++)
+    for (int i = 19; i >= 0; i--) {
+      EXPECT_EQ(fp.fingerprint("sk-proj-secret" + std::to_string(i)), first[size_t(i)]);
+      EXPECT_EQ(copy.fingerprint("sk-proj-secret" + std::to_string(i)), first[size_t(i)]);
+    }
+  EXPECT_EQ(std::set<std::string>(first.begin(), first.end()).size(), first.size());
+  EXPECT_EQ(Fingerprinter(counting_key()).fingerprint("sk-proj-secret3"), first[3]);
+}

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "llm/text_util.h"
+#include "common/fast_find.h"
 #include "llm/tool_calls.h"
 
 using rein::llm::extract_tool_calls;
@@ -157,20 +157,25 @@ TEST(ToolCalls, BoundedInCountAndArgumentBytes) {
   EXPECT_TRUE(f[0].arguments_truncated);
 }
 
-TEST(ToolCalls, AnchoredSearchAgreesWithFind) {
-  using rein::llm::contains_anchored;
-  const std::string needles[] = {"_call", "tool_use", "functionCall", "name\"", "\\u"};
-  const size_t anchors[] = {0, 4, 8, 2, 0};
-  const std::string hays[] = {"", "_", "_call", "x_cal", "tool_us", "tool_use", "atool_usex",
-                              "functionCal", "functionCall", "{\"name\":1}", "nam\"name",
-                              "\\n\\t", "a\\u0041", "call_call_", "CCCCfunctionCallC"};
-  for (size_t i = 0; i < std::size(needles); i++)
-    for (const auto& h : hays)
-      EXPECT_EQ(contains_anchored(h, needles[i], anchors[i]),
-                h.find(needles[i]) != std::string::npos)
-          << needles[i] << " in " << h;
-  // the anchor byte at the text's edges, with no room for the rest of the needle
-  EXPECT_FALSE(contains_anchored("C", "functionCall", 8));
-  EXPECT_FALSE(contains_anchored("Call", "functionCall", 8));
-  EXPECT_TRUE(contains_anchored("", "", 0));
+TEST(ToolCalls, FastFindAgreesWithFind) {
+  const std::string needles[] = {"_call", "tool_use", "functionCall", "name\"", "\\u", "ab"};
+  std::vector<std::string> hays = {"", "_", "_call", "x_cal", "tool_us", "tool_use", "atool_usex",
+                                   "functionCal", "functionCall", "{\"name\":1}", "nam\"name",
+                                   "\\n\\t", "a\\u0041", "call_call_", "CCCCfunctionCallC"};
+  // long texts: matches in the 16-byte blocks, across block edges and in the tail
+  for (size_t at : {0, 1, 15, 16, 17, 31, 40, 63, 64, 70, 95}) {
+    std::string h(100, 'a');
+    h.replace(at, 5, "_call");
+    hays.push_back(h);
+    hays.push_back(h.substr(0, at + 5));
+  }
+  hays.push_back(std::string(64, 'f') + "functionCal" + std::string(20, 'l'));
+  for (const auto& n : needles)
+    for (const auto& h : hays) {
+      for (size_t from : {size_t(0), size_t(1), size_t(17)})
+        EXPECT_EQ(rein::fast_find(h, n, from), h.find(n, from)) << n << " in " << h << " from " << from;
+      EXPECT_EQ(rein::fast_contains(h, n), h.find(n) != std::string::npos);
+    }
+  EXPECT_EQ(rein::fast_find("abc", "abcd"), std::string::npos);
+  EXPECT_EQ(rein::fast_find("abc", "c", 5), std::string::npos);
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <iterator>
 
+#include "common/fast_find.h"
 #include "detect/prompt_baseline.h"
 #include "llm/json_util.h"
 #include "llm/text_util.h"
@@ -393,8 +394,7 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
     // Most streamed events are text deltas: an object can be a tool call only with a "name"
     // member, and looking for one in the bytes is cheaper than asking it of every object
     // (a \u escape could spell a key, so then every object is asked).
-    maybe_tool = needs.tool_calls && (llm::contains_anchored(text, "name\"", 2) ||
-                                      llm::contains_anchored(text, "\\u", 0));
+    maybe_tool = needs.tool_calls && (fast_contains(text, "name\"") || fast_contains(text, "\\u"));
     walk(doc, 0, KeyRole::kOther);
   }
 

@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
 #include "common/secret_redaction.h"
 #include "llm/text_util.h"
@@ -179,7 +180,20 @@ std::shared_ptr<EVP_MAC_CTX> keyed_hmac(const std::array<uint8_t, 32>& key) {
 }
 }  // namespace
 
-Fingerprinter::Fingerprinter(std::array<uint8_t, 32> key) : key_(key), mac_(keyed_hmac(key)) {
+struct Fingerprinter::RecentMacs {
+  static constexpr size_t kMax = 8;
+  struct Entry {
+    std::string secret, mac;
+  };
+  std::mutex mu;
+  std::vector<Entry> entries;  // most recent last
+  ~RecentMacs() {
+    for (auto& e : entries) OPENSSL_cleanse(e.secret.data(), e.secret.size());
+  }
+};
+
+Fingerprinter::Fingerprinter(std::array<uint8_t, 32> key)
+    : key_(key), mac_(keyed_hmac(key)), recent_(std::make_shared<RecentMacs>()) {
   OPENSSL_cleanse(key.data(), key.size());
 }
 
@@ -198,6 +212,21 @@ Result<Fingerprinter> Fingerprinter::from_key_file(const std::string& path) {
 }
 
 std::string Fingerprinter::hmac12(std::string_view secret) const {
+  std::lock_guard<std::mutex> lock(recent_->mu);
+  auto& recent = recent_->entries;
+  for (const auto& e : recent)
+    if (e.secret == secret) return e.mac;
+  std::string mac = hmac12_uncached(secret);
+  if (mac == "unavailable") return mac;
+  if (recent.size() >= RecentMacs::kMax) {
+    OPENSSL_cleanse(recent.front().secret.data(), recent.front().secret.size());
+    recent.erase(recent.begin());
+  }
+  recent.push_back({std::string(secret), mac});
+  return mac;
+}
+
+std::string Fingerprinter::hmac12_uncached(std::string_view secret) const {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
   const auto* in = reinterpret_cast<const unsigned char*>(secret.data());

@@ -60,12 +60,18 @@ class Fingerprinter {
 
  private:
   std::string hmac12(std::string_view secret) const;  // first 12 hex digits of the HMAC
+  std::string hmac12_uncached(std::string_view secret) const;
 
   std::array<uint8_t, 32> key_;
   // HMAC-SHA256 keyed once (fetching the algorithm per call cost ~5% of the sensor's CPU);
   // each fingerprint works on a copy, so the template is only read. Null: one-shot HMAC().
   std::shared_ptr<evp_mac_ctx_st> mac_;
   const CredentialObserver* observer_ = nullptr;
+  // The last few secrets and their HMACs: an agent sends the same key with every call (and
+  // the capture scrubber meets it in every request record), and an HMAC through EVP_MAC was
+  // about 2 us. Secrets are wiped when dropped; shared by copies (they hold the same key).
+  struct RecentMacs;
+  std::shared_ptr<RecentMacs> recent_;
 };
 
 // The request target with the values of credential-bearing query parameters (key, api-key,

@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
 
 namespace rein::llm {
 
@@ -50,21 +49,6 @@ std::optional<double> parse_non_negative_double(std::string_view s) {
   double v = std::strtod(buf.c_str(), &end);
   if (end != buf.c_str() + buf.size() || !std::isfinite(v) || v < 0) return std::nullopt;
   return v;
-}
-
-bool contains_anchored(std::string_view hay, std::string_view needle, size_t anchor) {
-  if (needle.empty() || anchor >= needle.size() || hay.size() < needle.size()) return needle.empty();
-  const char* base = hay.data();
-  // hits of the anchor byte that leave room for the needle around them
-  const char* p = base + anchor;
-  const char* const last = base + (hay.size() - needle.size()) + anchor;
-  while (p <= last) {
-    p = static_cast<const char*>(std::memchr(p, needle[anchor], size_t(last - p) + 1));
-    if (!p) return false;
-    if (std::memcmp(p - anchor, needle.data(), needle.size()) == 0) return true;
-    ++p;
-  }
-  return false;
 }
 
 }  // namespace rein::llm

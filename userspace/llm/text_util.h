@@ -46,9 +46,4 @@ std::string truncate_utf8(std::string_view s, size_t max_bytes);
 // Strict decimal/float parse of a header value; nullopt for junk, NaN, inf or negatives.
 std::optional<double> parse_non_negative_double(std::string_view s);
 
-// Whether `needle` occurs in `hay`, found by memchr on needle[anchor] (pick a byte that is
-// rare in the text) and a compare around each hit. Prefilters over whole LLM bodies use it:
-// glibc's memmem and string_view::find both stop at far more candidates on JSON text.
-bool contains_anchored(std::string_view hay, std::string_view needle, size_t anchor);
-
 }  // namespace rein::llm

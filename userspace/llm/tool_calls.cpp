@@ -1,5 +1,7 @@
 #include "llm/tool_calls.h"
 
+#include "common/fast_find.h"
+
 #include <map>
 
 #include "llm/json_util.h"
@@ -266,9 +268,9 @@ void on_doc(Collector& c, json::Element doc) {
 bool may_have_tool_calls(std::string_view body) {
   // Runs over every LLM response: three passes stand for the ten item types (tool_calls,
   // function_call, custom_tool_call, local_shell_call, mcp_call, computer_call, shell_call,
-  // apply_patch_call all hold "_call"), anchored on their rarest byte.
-  return contains_anchored(body, "_call", 0) || contains_anchored(body, "tool_use", 4) ||
-         contains_anchored(body, "functionCall", 8);
+  // apply_patch_call all hold "_call").
+  return fast_contains(body, "_call") || fast_contains(body, "tool_use") ||
+         fast_contains(body, "functionCall");
 }
 
 std::vector<ToolCall> extract_tool_calls(std::string_view body, std::string_view content_type,

@@ -1,5 +1,7 @@
 #include "pipeline/capture_scrubber.h"
 
+#include "common/fast_find.h"
+
 #include <nghttp2/nghttp2.h>
 #include <openssl/crypto.h>
 
@@ -186,28 +188,6 @@ std::string hpack_length_prefix(size_t len, bool huffman) {
   }
   out += char(len);
   return out;
-}
-
-// Horspool search: skips up to the needle's length (at most 255) per step. A credential
-// is searched for in every record; memmem and std::string::find test nearly every position
-// of text made of the same letters as the key.
-void make_skip(std::string_view needle, std::array<uint8_t, 256>& t) {
-  const size_t m = needle.size();
-  t.fill(uint8_t(std::min<size_t>(m, 255)));
-  for (size_t i = 0; i + 1 < m; i++)
-    t[uint8_t(needle[i])] = uint8_t(std::min<size_t>(m - 1 - i, 255));
-}
-
-size_t skip_find(std::string_view hay, std::string_view needle, const std::array<uint8_t, 256>& t,
-                 size_t from) {
-  const size_t m = needle.size();
-  if (m == 0 || from > hay.size() || hay.size() - from < m) return std::string::npos;
-  const char last = needle[m - 1];
-  for (size_t pos = from; pos + m <= hay.size(); pos += t[uint8_t(hay[pos + m - 1])]) {
-    if (hay[pos + m - 1] == last && std::memcmp(hay.data() + pos, needle.data(), m - 1) == 0)
-      return pos;
-  }
-  return std::string::npos;
 }
 
 bool credential_header(std::string_view name) {
@@ -487,22 +467,14 @@ void SecretScrubber::scrub_hpack(std::string& bytes) const {
 void SecretScrubber::scrub_known(std::string& bytes) const {
   for (auto& [secret, k] : known_) {
     if (secret.size() < 4) continue;
-    if (!k.skip_built) {
-      make_skip(secret, k.skip);
-      k.skip_built = true;
-    }
-    for (size_t pos = skip_find(bytes, secret, k.skip, 0); pos != std::string::npos;
-         pos = skip_find(bytes, secret, k.skip, pos + secret.size())) {
+    for (size_t pos = fast_find(bytes, secret, 0); pos != std::string::npos;
+         pos = fast_find(bytes, secret, pos + secret.size())) {
       std::memcpy(bytes.data() + pos, k.placeholder.data(), k.placeholder.size());
       modified_ = true;
     }
     if (k.huffman.size() < 4) continue;
-    if (k.huffman_skip_len != k.huffman.size()) {
-      make_skip(k.huffman, k.huffman_skip);
-      k.huffman_skip_len = k.huffman.size();
-    }
-    for (size_t pos = skip_find(bytes, k.huffman, k.huffman_skip, 0); pos != std::string::npos;
-         pos = skip_find(bytes, k.huffman, k.huffman_skip, pos + 1)) {
+    for (size_t pos = fast_find(bytes, k.huffman, 0); pos != std::string::npos;
+         pos = fast_find(bytes, k.huffman, pos + 1)) {
       modified_ = true;
       std::string prefix = hpack_length_prefix(k.huffman.size(), true);
       if (pos < prefix.size() || bytes.compare(pos - prefix.size(), prefix.size(), prefix) != 0) {

@@ -69,11 +69,6 @@ class SecretScrubber final : public llm::CredentialObserver {
   // copies of the same credential are found.
   struct Known {
     std::string fingerprint, placeholder, huffman;
-    // Horspool skip tables for finding the credential and its Huffman form in every record,
-    // built on first use (huffman only ever goes from empty to set: its size tells).
-    std::array<uint8_t, 256> skip{}, huffman_skip{};
-    bool skip_built = false;
-    size_t huffman_skip_len = 0;
   };
   mutable std::unordered_map<std::string, Known> known_;
   mutable std::unordered_set<std::string> issued_;  // placeholders handed out

@@ -28,8 +28,8 @@ inline size_t fast_find(std::string_view hay, std::string_view needle, size_t fr
   for (; i + m - 1 + 16 <= n; i += 16) {
     const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i));
     const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i + m - 1));
-    unsigned mask = unsigned(_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first),
-                                                              _mm_cmpeq_epi8(b, last))));
+    unsigned mask = unsigned(
+        _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last))));
     while (mask) {
       const unsigned bit = unsigned(__builtin_ctz(mask));
       if (std::memcmp(h + i + bit + 1, needle.data() + 1, m - 2) == 0) return i + bit;

@@ -141,10 +141,11 @@ void ConfigClassifier::configure(const policy::ConfigFilesConfig* cfg) {
 
 std::optional<ConfigClassMatch> ConfigClassifier::classify(std::string_view path) const {
   if (!enabled_ || path.empty() || path.front() != '/') return std::nullopt;
-  if (auto it = cache_.find(std::string(path)); it != cache_.end()) return it->second;
+  std::string key(path);
+  if (auto it = cache_.find(key); it != cache_.end()) return it->second;
   if (cache_.size() >= kMaxCached) cache_.clear();
   auto m = match(path);
-  cache_.emplace(std::string(path), m);
+  cache_.emplace(std::move(key), m);
   return m;
 }
 

@@ -274,9 +274,7 @@ std::string EventBuilder::time_text(uint64_t boot_ns) {
     time_secs_ = secs;
     return full;
   }
-  std::string out;
-  out.reserve(time_prefix_.size() + 10);
-  out = time_prefix_;
+  std::string out = time_prefix_;
   char digits[9];
   for (int64_t i = 8, n = real % 1'000'000'000; i >= 0; i--, n /= 10) digits[i] = char('0' + n % 10);
   out.append(digits, 9);

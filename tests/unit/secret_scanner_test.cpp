@@ -6,11 +6,14 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "detect/json_locator.h"
 #include "detect/secret_validators.h"
+#include "temp_dir.h"
 
 namespace rein::detect {
 namespace {
@@ -443,6 +446,53 @@ TEST_F(SecretScannerTest, OversizedBodyIsTruncatedNotRejected) {
   EXPECT_TRUE(r.truncated);
   EXPECT_EQ(r.bytes_scanned, 4096u);
   EXPECT_EQ(summarize(r.findings), "github_token=1");
+}
+
+// The compiled database is kept in the cache directory: the next scanner loads it and finds
+// the same things; a file that was edited, cut short or replaced is compiled again.
+TEST_F(SecretScannerTest, CachedDatabaseScansTheSameAndABadCopyIsRecompiled) {
+  testutil::TempDir dir("rein_hsdb");
+  std::array<uint8_t, 32> key{};
+  key[0] = 7;
+  const std::string body =
+      anthropic_body(github_token() + " " + kEmail + " " + card() + " " + openai_key());
+  auto first = SecretScanner::create(llm::Fingerprinter(key), {.cache_dir = dir.path()});
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_FALSE(first->database_cached());
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) files.push_back(e.path());
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(std::filesystem::status(files[0]).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+
+  auto second = SecretScanner::create(llm::Fingerprinter(key), {.cache_dir = dir.path()});
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(second->database_cached());
+  const std::string want = summarize(first->scan(body).findings);
+  EXPECT_EQ(want, "openai_api_key=1 github_token=1 email=1 card_number=1");
+  EXPECT_EQ(summarize(second->scan(body).findings), want);
+
+  // One flipped byte in the payload, then a truncated file: both compiled again, and the
+  // rewritten file is used by the run after.
+  const auto size = std::filesystem::file_size(files[0]);
+  for (int round = 0; round < 2; round++) {
+    if (round == 0) {
+      std::fstream f(files[0], std::ios::in | std::ios::out | std::ios::binary);
+      f.seekg(std::streamoff(size - 100));
+      const char c = char(f.get());
+      f.seekp(std::streamoff(size - 100));
+      f.put(char(c ^ 0x5a));
+    } else {
+      std::filesystem::resize_file(files[0], size / 2);
+    }
+    auto again = SecretScanner::create(llm::Fingerprinter(key), {.cache_dir = dir.path()});
+    ASSERT_TRUE(again.ok());
+    EXPECT_FALSE(again->database_cached()) << "round " << round;
+    EXPECT_EQ(summarize(again->scan(body).findings), want);
+    auto next = SecretScanner::create(llm::Fingerprinter(key), {.cache_dir = dir.path()});
+    ASSERT_TRUE(next.ok());
+    EXPECT_TRUE(next->database_cached()) << "round " << round;
+  }
 }
 
 TEST_F(SecretScannerTest, EmptyAndHostileBodies) {

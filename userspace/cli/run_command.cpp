@@ -301,7 +301,8 @@ int run(const RunOptions& o) {
   std::optional<detect::SecretScanner> secret_scanner;  // request bodies: secrets and PII
   if (o.no_detections) {
     // no Hyperscan database either
-  } else if (auto sc = detect::SecretScanner::create(*fingerprinter); sc) {
+  } else if (auto sc = detect::SecretScanner::create(*fingerprinter, {.cache_dir = o.state_dir});
+             sc) {
     secret_scanner.emplace(std::move(*sc));
     detections.set_secret_scanner(&*secret_scanner);
   } else {

@@ -1,5 +1,6 @@
 #include "detect/secret_scanner.h"
 
+#include <fmt/format.h>
 #include <hs/hs.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <span>
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "detect/json_locator.h"
+#include "detect/pattern_db_cache.h"
 #include "detect/secret_validators.h"
 
 namespace rein::detect {
@@ -534,6 +537,7 @@ struct SecretScanner::Impl {
   std::unique_ptr<hs_database_t, HsDatabaseDeleter> db;
   llm::Fingerprinter fp;
   SecretScanOptions opts;
+  bool cached = false;
 
   uint64_t generation = g_db_generation.fetch_add(1, std::memory_order_relaxed) + 1;
 
@@ -1004,17 +1008,44 @@ Result<SecretScanner> SecretScanner::create(llm::Fingerprinter fingerprinter,
   }
   // hs_scan takes an unsigned length
   options.max_body_bytes = std::min<size_t>(options.max_body_bytes, size_t(1) << 30);
+  // The cache key: everything that decides the compiled bytes.
+  std::string spec = std::string(hs_version()) + "\nblock";
+  for (const PatternSpec& p : kPatterns) spec += fmt::format("\n{} {} {}", p.id, p.flags, p.expr);
+  const std::string key = options.cache_dir.empty() ? std::string() : pattern_db_key(spec);
   hs_database_t* db = nullptr;
-  hs_compile_error_t* err = nullptr;
-  if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()),
-                       HS_MODE_BLOCK, nullptr, &db, &err) != HS_SUCCESS) {
-    std::string msg = "secret scanner: pattern " +
-                      std::to_string(err != nullptr ? err->expression : -1) +
-                      " does not compile: " + (err != nullptr ? err->message : "unknown error");
-    hs_free_compile_error(err);
-    return make_error(msg);
+  bool cached = false;
+  if (!key.empty()) {
+    if (auto bytes = read_pattern_db(options.cache_dir, key);
+        bytes && hs_deserialize_database(bytes->data(), bytes->size(), &db) == HS_SUCCESS)
+      cached = true;
+    else
+      db = nullptr;
   }
-  return SecretScanner(std::make_unique<Impl>(db, std::move(fingerprinter), options));
+  if (db == nullptr) {
+    hs_compile_error_t* err = nullptr;
+    if (hs_compile_multi(exprs.data(), flags.data(), ids.data(),
+                         static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &db,
+                         &err) != HS_SUCCESS) {
+      std::string msg = "secret scanner: pattern " +
+                        std::to_string(err != nullptr ? err->expression : -1) +
+                        " does not compile: " + (err != nullptr ? err->message : "unknown error");
+      hs_free_compile_error(err);
+      return make_error(msg);
+    }
+    char* bytes = nullptr;
+    size_t len = 0;
+    if (!key.empty() && hs_serialize_database(db, &bytes, &len) == HS_SUCCESS) {
+      write_pattern_db(options.cache_dir, key, std::string_view(bytes, len));
+      std::free(bytes);  // Hyperscan's default allocator is malloc
+    }
+  }
+  auto impl = std::make_unique<Impl>(db, std::move(fingerprinter), options);
+  impl->cached = cached;
+  return SecretScanner(std::move(impl));
+}
+
+bool SecretScanner::database_cached() const {
+  return impl_->cached;
 }
 
 SecretScanner::SecretScanner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -100,6 +100,8 @@ struct SecretScanResult {
 struct SecretScanOptions {
   size_t max_body_bytes = 4u << 20;  // bytes beyond are not scanned (truncated = true)
   bool pii = true;                   // emails, phones, cards, IBANs
+  // Where the compiled database is kept between runs (--state-dir); empty: compile each time.
+  std::string cache_dir;
 };
 
 class SecretScanner {
@@ -107,10 +109,13 @@ class SecretScanner {
   static constexpr size_t kMaxLocations = 8;
   static constexpr size_t kMaxUnescapedBytes = 1u << 20;
 
-  // Compiles the pattern database once (tens of milliseconds); keep the scanner for the
-  // life of the process. Fails when Hyperscan cannot run on this CPU.
+  // Compiles the pattern database once (tens of milliseconds), or loads the copy an earlier
+  // run left in options.cache_dir; keep the scanner for the life of the process. Fails when
+  // Hyperscan cannot run on this CPU.
   static Result<SecretScanner> create(llm::Fingerprinter fingerprinter,
                                       SecretScanOptions options = {});
+  // The database was loaded from options.cache_dir, not compiled by this process.
+  bool database_cached() const;
 
   SecretScanner(SecretScanner&&) noexcept;
   SecretScanner& operator=(SecretScanner&&) noexcept;

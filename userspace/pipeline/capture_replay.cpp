@@ -226,7 +226,8 @@ Result<void> Replayer::on_context(const capture::Context& c) {
   // The detection engine, as `rein run` builds it (its scans and clock answered by the
   // capture), when the live sensor ran one
   if (!o_.no_detections && detections_recorded(journal_)) {
-    if (auto sc = detect::SecretScanner::create(*b_->fingerprinter); sc) {
+    if (auto sc = detect::SecretScanner::create(*b_->fingerprinter, {.cache_dir = o_.cache_dir});
+        sc) {
       b_->scanner.emplace(std::move(*sc));
       b_->detections.set_secret_scanner(&*b_->scanner);
     }

@@ -38,6 +38,7 @@ struct ReplayOptions {
   // Benchmarks: replay without the detection engine even when the live sensor ran one, so
   // the engine's share of the pipeline's CPU is measured on identical input.
   bool no_detections = false;
+  std::string cache_dir;  // where compiled pattern databases are kept (--state-dir)
 };
 
 // Filters replayed lines by time and agent; marks policy.action lines under --policy.
@@ -80,7 +81,9 @@ class Replayer {
   ReplayOptions o_;
   ReplayFilter filter_;
   ReplayStats stats_;
-  bool have_context() const { return context_.abi_version() != 0 || context_.selector_specs_size(); }
+  bool have_context() const {
+    return context_.abi_version() != 0 || context_.selector_specs_size();
+  }
   capture::Context context_;
   capture::Adopt adopt_parts_;  // an Adopt snapshot split over several entries, so far
   ReplayInputJournal journal_;

@@ -2,6 +2,9 @@
 // every record whose lengths do not add up is an error value (never a read past the end).
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+
+#include <array>
 #include <cstring>
 #include <variant>
 
@@ -507,6 +510,13 @@ TEST(DecodeInetText, Families) {
   auto v6 = ipv6_bytes("fe80::1");
   EXPECT_EQ(rein::decode::inet_text(AF_INET6, v6.data()), "fe80::1");
   EXPECT_EQ(rein::decode::inet_text(AF_UNIX, v6.data()), "");
+  // The IPv4 fast path agrees with inet_ntop on every octet value and width.
+  for (unsigned v = 0; v < 256; v++) {
+    const std::array<uint8_t, 4> a{uint8_t(v), uint8_t(255 - v), 0, uint8_t(v * 7)};
+    char want[INET_ADDRSTRLEN] = {};
+    ASSERT_NE(inet_ntop(AF_INET, a.data(), want, sizeof want), nullptr);
+    EXPECT_EQ(rein::decode::inet_text(AF_INET, a.data()), want);
+  }
 }
 
 }  // namespace

@@ -109,6 +109,20 @@ ConnectRec decode_connect(const rein_connect& c) {
 }  // namespace
 
 std::string inet_text(uint16_t family, const uint8_t* addr) {
+  if (family == AF_INET) {
+    // Every TLS/HTTP data record names its peer: glibc's inet_ntop formats IPv4 through
+    // sprintf, which was 5% of a replay.
+    char buf[16];
+    size_t n = 0;
+    for (int i = 0; i < 4; i++) {
+      unsigned v = addr[i];
+      if (i) buf[n++] = '.';
+      if (v >= 100) buf[n++] = char('0' + v / 100);
+      if (v >= 10) buf[n++] = char('0' + v / 10 % 10);
+      buf[n++] = char('0' + v % 10);
+    }
+    return std::string(buf, n);
+  }
   char buf[INET6_ADDRSTRLEN] = {};
   if (!inet_ntop(family, addr, buf, sizeof(buf))) return {};
   return buf;

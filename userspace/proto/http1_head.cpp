@@ -29,17 +29,6 @@ bool is_target_char(unsigned char c) { return c > 0x20 && c != 0x7f; }
 
 }  // namespace
 
-bool is_tchar(unsigned char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
 bool parse_request_line(std::string_view line, Http1Head& out) {
   const size_t sp1 = line.find(' ');
   const size_t sp2 = line.rfind(' ');
@@ -88,12 +77,14 @@ Result<void> parse_http1_fields(std::string_view block, size_t max_fields,
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) return make_error("http1: malformed header");
     std::string_view name = line.substr(0, colon);
-    for (unsigned char c : name)
-      if (!is_tchar(c)) return make_error("http1: malformed header name");
-    if (out.size() >= max_fields) return make_error("http1: too many headers");
     HttpHeader h;
-    h.name.reserve(name.size());
-    for (char c : name) h.name.push_back(lower(c));
+    h.name.resize(name.size());
+    for (size_t i = 0; i < name.size(); i++) {
+      if (!is_tchar(static_cast<unsigned char>(name[i])))
+        return make_error("http1: malformed header name");
+      h.name[i] = lower(name[i]);
+    }
+    if (out.size() >= max_fields) return make_error("http1: too many headers");
     h.value.assign(trim_ows(line.substr(colon + 1)));
     out.push_back(std::move(h));
   }

@@ -124,7 +124,7 @@ void CostAnomalyDetector::on_llm(const LlmFact& f, std::vector<Detection>& out) 
   // to zero and make the next ordinary call look like an anomaly.
   if (!c.cost_usd || *c.cost_usd <= 0 || call_failed(c)) return;
   const double usd = *c.cost_usd;
-  auto [it, fresh] = names_.try_emplace(std::string(f.who.name));
+  auto [it, fresh] = find_or_emplace(names_, f.who.name);
   Name& n = it->second;
   n.last = f.ts_ns;
   // Per-call cost against this name's history.

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/string_map.h"
 #include "detect/detector_util.h"
 
 namespace rein::detect {
@@ -49,7 +50,7 @@ class CostAnomalyDetector {
 
   policy::CostAnomalyConfig cfg_;
   TimeFormat time_;
-  std::unordered_map<std::string, Name> names_;
+  StringMap<Name> names_;
   std::unordered_map<std::string, Run> runs_;  // session + model
 };
 

@@ -52,7 +52,7 @@ size_t HallucinatedEndpointDetector::state_bytes() const {
 HallucinatedEndpointDetector::Session* HallucinatedEndpointDetector::session(const Who& who,
                                                                              uint64_t now) {
   if (who.session.empty()) return nullptr;
-  auto it = sessions_.find(std::string(who.session));
+  auto it = sessions_.find(who.session);
   if (it == sessions_.end()) return nullptr;
   const uint64_t window = uint64_t(cfg_.window.count()) * 1'000'000'000ULL;
   auto& m = it->second.mentions;
@@ -65,10 +65,10 @@ void HallucinatedEndpointDetector::on_llm(const LlmFact& f) {
     return;
   auto mentions = extract_mentions(f.content->response_text);
   if (mentions.empty()) return;
-  auto [it, fresh] = sessions_.try_emplace(std::string(f.who.session));
+  auto [it, fresh] = find_or_emplace(sessions_, f.who.session);
   it->second.last = f.ts_ns;
   if (fresh) bound_by_last(sessions_, kMaxSessions);
-  auto s = sessions_.find(std::string(f.who.session));
+  auto s = sessions_.find(f.who.session);
   if (s == sessions_.end()) return;
   for (auto& m : mentions) {
     if (m.kind == Mention::Kind::kPackage && !cfg_.packages) continue;
@@ -82,7 +82,7 @@ void HallucinatedEndpointDetector::on_llm(const LlmFact& f) {
 void HallucinatedEndpointDetector::report(const Who& who, uint64_t ts, std::string_view failure,
                                           std::string_view what, const Recent& r,
                                           std::vector<Detection>& out) {
-  auto it = sessions_.find(std::string(who.session));
+  auto it = sessions_.find(who.session);
   if (it != sessions_.end()) {
     std::string key = fmt::format("{}|{}|{}", failure, what, r.response_id);
     if (it->second.reported.size() >= kMaxReported) it->second.reported.clear();

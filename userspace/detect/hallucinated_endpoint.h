@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/string_map.h"
 #include "detect/detector_util.h"
 #include "detect/mentions.h"
 
@@ -52,7 +53,7 @@ class HallucinatedEndpointDetector {
 
   policy::HallucinatedEndpointConfig cfg_;
   TimeFormat time_;
-  std::unordered_map<std::string, Session> sessions_;
+  StringMap<Session> sessions_;
   std::unordered_map<uint32_t, PendingInstall> installs_;  // by pid
 };
 

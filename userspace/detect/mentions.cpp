@@ -197,8 +197,9 @@ std::vector<Mention> extract_mentions(std::string_view text, size_t max) {
     pos = p;
     add(out, std::move(m), max);
   }
-  // Bare host names, with a port when written host:port.
-  for (size_t i = 0; i < lower.size() && out.size() < max;) {
+  // Bare host names, with a port when written host:port: none without a dot.
+  const bool dotted = lower.find('.') != std::string::npos;
+  for (size_t i = 0; dotted && i < lower.size() && out.size() < max;) {
     if (!host_char(lower[i]) || (i > 0 && (host_char(lower[i - 1]) || lower[i - 1] == '/' ||
                                            lower[i - 1] == '@' || lower[i - 1] == ':'))) {
       i++;
@@ -206,13 +207,14 @@ std::vector<Mention> extract_mentions(std::string_view text, size_t max) {
     }
     size_t e = i;
     while (e < lower.size() && host_char(lower[e]) && e - i <= kMaxHostBytes) e++;
-    std::string host = lower.substr(i, e - i);
-    while (!host.empty() && host.back() == '.') host.pop_back();
+    // Most words are not hosts: look at them in place, copy only a host.
+    std::string_view host = std::string_view(lower).substr(i, e - i);
+    while (!host.empty() && host.back() == '.') host.remove_suffix(1);
     bool after_scheme = e + 2 < lower.size() && lower.compare(e, 3, "://") == 0;
-    if (!after_scheme && host.find('.') != std::string::npos && plausible_host(host)) {
+    if (!after_scheme && host.find('.') != std::string_view::npos && plausible_host(host)) {
       Mention m;
       m.kind = Mention::Kind::kHost;
-      m.host = host;
+      m.host = std::string(host);
       size_t q = i + host.size();
       if (q < lower.size() && lower[q] == ':') {
         size_t r = q + 1;

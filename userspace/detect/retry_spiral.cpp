@@ -168,11 +168,11 @@ void RetrySpiralDetector::judge(const LlmFact& f, Series& s, Attempt a, uint32_t
 void RetrySpiralDetector::on_llm(const LlmFact& f, std::vector<Detection>& out) {
   if (!cfg_.enabled || f.who.session.empty() || !f.call) return;
   const auto& c = *f.call;
-  auto [found, fresh] = sessions_.try_emplace(std::string(f.who.session));
+  auto [found, fresh] = find_or_emplace(sessions_, f.who.session);
   found->second.last = f.ts_ns;
   if (fresh && sessions_.size() > kMaxSessions) {  // eviction invalidates `found`
     bound_by_last(sessions_, kMaxSessions);
-    found = sessions_.find(std::string(f.who.session));
+    found = sessions_.find(f.who.session);
     if (found == sessions_.end()) return;
   }
   Session& ses = found->second;

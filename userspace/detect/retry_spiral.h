@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/string_map.h"
 #include "detect/detector_util.h"
 
 namespace rein::detect {
@@ -45,7 +46,7 @@ class RetrySpiralDetector {
 
   policy::RetrySpiralConfig cfg_;
   TimeFormat time_;
-  std::unordered_map<std::string, Session> sessions_;
+  StringMap<Session> sessions_;
 };
 
 }  // namespace rein::detect

@@ -28,10 +28,10 @@ size_t SecretsInPromptDetector::state_bytes() const {
 
 void SecretsInPromptDetector::on_llm(const LlmFact& f, std::vector<Detection>& out) {
   if (!cfg_.enabled || !f.content || f.content->secrets.empty() || f.who.session.empty()) return;
-  auto [it, fresh] = seen_.try_emplace(std::string(f.who.session));
+  auto [it, fresh] = find_or_emplace(seen_, f.who.session);
   it->second.last = f.ts_ns;
   if (fresh) bound_by_last(seen_, kMaxSessions);
-  auto s = seen_.find(std::string(f.who.session));
+  auto s = seen_.find(f.who.session);
   if (s == seen_.end()) return;
   std::vector<const SecretFinding*> fresh_findings;
   for (const auto& x : f.content->secrets) {

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/string_map.h"
 #include "detect/detector_util.h"
 #include "detect/secret_scanner.h"
 
@@ -29,7 +30,7 @@ class SecretsInPromptDetector {
     uint64_t last = 0;
   };
   policy::SecretsConfig cfg_;
-  std::unordered_map<std::string, Seen> seen_;
+  StringMap<Seen> seen_;
 };
 
 }  // namespace rein::detect

@@ -4,8 +4,11 @@
 // 12-byte API key moved at most 12 bytes a step; glibc's memmem and string_view::find were
 // slower still on JSON text, where the first letter of a needle is everywhere.
 #pragma once
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <string_view>
 
 #if defined(__SSE2__)
@@ -42,6 +45,53 @@ inline size_t fast_find(std::string_view hay, std::string_view needle, size_t fr
 
 inline bool fast_contains(std::string_view hay, std::string_view needle) {
   return fast_find(hay, needle) != std::string_view::npos;
+}
+
+// Whether any of up to four needles of 2+ bytes occurs in `hay`, in one pass: each block of
+// `hay` is loaded once for all of them (a pass per needle read a whole response body again
+// for each).
+inline bool fast_contains_any(std::string_view hay,
+                              std::initializer_list<std::string_view> needles) {
+  constexpr size_t kMax = 4;
+  size_t longest = 0, shortest = SIZE_MAX;
+  for (auto nd : needles) {
+    longest = std::max(longest, nd.size());
+    shortest = std::min(shortest, nd.size());
+  }
+  if (needles.size() > kMax || shortest < 2) {
+    for (auto nd : needles)
+      if (fast_contains(hay, nd)) return true;
+    return false;
+  }
+  const size_t n = hay.size();
+  size_t i = 0;
+#if defined(__SSE2__)
+  const std::string_view* nds = needles.begin();
+  const size_t k = needles.size();
+  __m128i first[kMax], last[kMax];
+  for (size_t j = 0; j < k; j++) {
+    first[j] = _mm_set1_epi8(nds[j][0]);
+    last[j] = _mm_set1_epi8(nds[j][nds[j].size() - 1]);
+  }
+  const char* h = hay.data();
+  for (; i + longest - 1 + 16 <= n; i += 16) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i));
+    for (size_t j = 0; j < k; j++) {
+      const size_t m = nds[j].size();
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i + m - 1));
+      unsigned mask = unsigned(_mm_movemask_epi8(
+          _mm_and_si128(_mm_cmpeq_epi8(a, first[j]), _mm_cmpeq_epi8(b, last[j]))));
+      while (mask) {
+        const unsigned bit = unsigned(__builtin_ctz(mask));
+        if (std::memcmp(h + i + bit + 1, nds[j].data() + 1, m - 2) == 0) return true;
+        mask &= mask - 1;
+      }
+    }
+  }
+#endif
+  for (auto nd : needles)  // starts from i on (or everything without SSE2)
+    if (fast_find(hay, nd, i) != std::string_view::npos) return true;
+  return false;
 }
 
 }  // namespace rein

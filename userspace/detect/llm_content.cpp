@@ -292,8 +292,8 @@ template <typename Fn>
 bool for_each_lf_sse_data(std::string_view body, Fn&& on_data) {
   if (std::memchr(body.data(), '\r', body.size()) != nullptr) return false;
   constexpr size_t kMax = proto::SseParser::kDefaultMaxEventBytes;
-  std::string joined;         // only for events of several data lines
-  std::string_view single;    // the one data line of the usual event, not copied
+  std::string joined;       // only for events of several data lines
+  std::string_view single;  // the one data line of the usual event, not copied
   size_t lines = 0;
   bool overflow = false;
   auto dispatch = [&] {
@@ -321,7 +321,8 @@ bool for_each_lf_sse_data(std::string_view body, Fn&& on_data) {
     }
     size_t colon = line.find(':');
     std::string_view field = line.substr(0, colon);
-    std::string_view value = colon == std::string_view::npos ? std::string_view() : line.substr(colon + 1);
+    std::string_view value =
+        colon == std::string_view::npos ? std::string_view() : line.substr(colon + 1);
     if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
     if (field == "data") {
       const size_t have = lines == 0 ? 0 : lines == 1 ? single.size() : joined.size();
@@ -356,7 +357,8 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
   bool read_request = false, read_response = false;
   std::string tool_sig;
   bool tool_sig_truncated = false;
-  bool maybe_tool = true;  // the response document being walked may hold a tool call
+  bool maybe_tool = true;       // the response document being walked may hold a tool call
+  bool body_maybe_tool = true;  // the response body may hold one
 
   void begin(const proto::HttpExchange& ex) override {
     cur = LlmContent{};
@@ -365,6 +367,11 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
     read_request = (needs.request_hash || needs.prompt_shape) && !ex.request.body_truncated;
     read_response =
         ex.response && ex.response->status < 400 && (needs.response_text || needs.tool_calls);
+    // Every response document is parsed from the (decoded) body, and a tool call's key cannot
+    // be split across SSE lines: one pass over the body settles most responses, instead of two
+    // short searches per streamed event.
+    body_maybe_tool = needs.tool_calls && read_response &&
+                      fast_contains_any(ex.response->body, {"name\"", "\\u"});
     tool_sig.clear();
     tool_sig_truncated = false;
   }
@@ -394,7 +401,7 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
     // Most streamed events are text deltas: an object can be a tool call only with a "name"
     // member, and looking for one in the bytes is cheaper than asking it of every object
     // (a \u escape could spell a key, so then every object is asked).
-    maybe_tool = needs.tool_calls && (fast_contains(text, "name\"") || fast_contains(text, "\\u"));
+    maybe_tool = body_maybe_tool && fast_contains_any(text, {"name\"", "\\u"});
     walk(doc, 0, KeyRole::kOther);
   }
 

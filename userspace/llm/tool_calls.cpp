@@ -1,9 +1,8 @@
 #include "llm/tool_calls.h"
 
-#include "common/fast_find.h"
-
 #include <map>
 
+#include "common/fast_find.h"
 #include "llm/json_util.h"
 #include "llm/text_util.h"
 #include "proto/sse.h"
@@ -266,11 +265,10 @@ void on_doc(Collector& c, json::Element doc) {
 }  // namespace
 
 bool may_have_tool_calls(std::string_view body) {
-  // Runs over every LLM response: three passes stand for the ten item types (tool_calls,
-  // function_call, custom_tool_call, local_shell_call, mcp_call, computer_call, shell_call,
-  // apply_patch_call all hold "_call").
-  return fast_contains(body, "_call") || fast_contains(body, "tool_use") ||
-         fast_contains(body, "functionCall");
+  // Runs over every LLM response: one pass for three needles that stand for the ten item
+  // types (tool_calls, function_call, custom_tool_call, local_shell_call, mcp_call,
+  // computer_call, shell_call, apply_patch_call all hold "_call").
+  return fast_contains_any(body, {"_call", "tool_use", "functionCall"});
 }
 
 std::vector<ToolCall> extract_tool_calls(std::string_view body, std::string_view content_type,

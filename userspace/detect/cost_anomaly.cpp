@@ -82,8 +82,11 @@ void CostAnomalyDetector::on_llm(const LlmFact& f, std::vector<Detection>& out) 
   };
   // Context growth: per session and model (side calls to a small model do not break it).
   if (auto in = llm::total_input_tokens(c); in && !f.who.session.empty() && c.status < 400) {
-    std::string key = fmt::format("{}\x1f{}", f.who.session, c.request_model);
-    auto [it, fresh] = runs_.try_emplace(key);
+    // The key is built in a kept buffer: a new string per call was most of this detector's cost.
+    run_key_.assign(f.who.session);
+    run_key_ += '\x1f';
+    run_key_ += c.request_model;
+    auto [it, fresh] = find_or_emplace(runs_, run_key_);
     Run& r = it->second;
     if (!fresh && *in > r.last_tokens) {
       r.length++;

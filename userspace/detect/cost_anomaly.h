@@ -51,7 +51,8 @@ class CostAnomalyDetector {
   policy::CostAnomalyConfig cfg_;
   TimeFormat time_;
   StringMap<Name> names_;
-  std::unordered_map<std::string, Run> runs_;  // session + model
+  StringMap<Run> runs_;  // session + model
+  std::string run_key_;
 };
 
 }  // namespace rein::detect

@@ -448,6 +448,64 @@ TEST_F(SecretScannerTest, OversizedBodyIsTruncatedNotRejected) {
   EXPECT_EQ(summarize(r.findings), "github_token=1");
 }
 
+// Short bodies skip the Hyperscan pass when they hold no literal any pattern needs: every
+// type, in every spelling the patterns accept, is found the same with and without that check.
+TEST_F(SecretScannerTest, LiteralCheckFindsWhatTheFullScanFinds) {
+  std::array<uint8_t, 32> key{};
+  key[0] = 7;
+  auto full = SecretScanner::create(llm::Fingerprinter(key), {.literal_check = false});
+  ASSERT_TRUE(full.ok());
+  const std::string id = aws_id(), sec = aws_secret();
+  const std::vector<std::string> texts = {
+      "OPENAI_API_KEY=" + openai_key(),
+      anthropic_key(),
+      google_key(),
+      "id " + id,
+      "aws_secret_access_key = " + sec,
+      "AWS_SECRET_ACCESS_KEY=" + sec + " " + id,
+      "SecretAccessKey: " + sec,
+      github_token(),
+      slack_token(),
+      stripe_key(),
+      "STRIPE_KEY=" + std::string("rk") + "_live_" + rnd(30, 21),
+      std::string("github_") + "pat_" +
+          rnd(82, 22, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"),
+      std::string("gs") + "k_" + rnd(52, 23),
+      std::string("xa") + "i-" + rnd(40, 24),
+      std::string("h") + "f_" + rnd(34, 25),
+      jwt(),
+      "DATABASE_URL=" + db_url(),
+      kEmail,
+      kPhoneIntl,
+      kPhoneUs,
+      card_spaced(),
+      card(),
+      kIban,
+      "DE89370400440532013000",
+      "sk\\u002dproj-" + rnd(40, 26),
+      "postgres:\\/\\/u:" + kUrlPassword + "@db:5432",
+      "\\n" + github_token(),
+      "nothing to see here",
+      "ssh -i key host",
+      "x.y.z"};
+  for (const auto& t : texts) {
+    for (const std::string& body : {anthropic_body(t), t}) {
+      SCOPED_TRACE(body);
+      auto a = scan(body), b = full->scan(body, "anthropic");
+      ASSERT_EQ(a.findings.size(), b.findings.size())
+          << summarize(a.findings) << " vs " << summarize(b.findings);
+      for (size_t i = 0; i < a.findings.size(); i++) {
+        EXPECT_EQ(a.findings[i].type, b.findings[i].type);
+        EXPECT_EQ(a.findings[i].fingerprint, b.findings[i].fingerprint);
+        EXPECT_EQ(a.findings[i].locations, b.findings[i].locations);
+      }
+    }
+  }
+  // and the check is not vacuous: the benign body is clean, the short key is found
+  EXPECT_TRUE(scan(anthropic_body("nothing to see here")).findings.empty());
+  EXPECT_EQ(summarize(scan(github_token()).findings), "github_token=1");
+}
+
 // The compiled database is kept in the cache directory: the next scanner loads it and finds
 // the same things; a file that was edited, cut short or replaced is compiled again.
 TEST_F(SecretScannerTest, CachedDatabaseScansTheSameAndABadCopyIsRecompiled) {

@@ -102,6 +102,9 @@ struct SecretScanOptions {
   bool pii = true;                   // emails, phones, cards, IBANs
   // Where the compiled database is kept between runs (--state-dir); empty: compile each time.
   std::string cache_dir;
+  // Short bodies without any literal a pattern needs skip the Hyperscan pass (tests turn it
+  // off to compare).
+  bool literal_check = true;
 };
 
 class SecretScanner {

@@ -109,8 +109,7 @@ bool has_pattern_literal(std::string_view t) {
         if (at(i, "sk-")) return true;
         if (i + 6 <= n) {
           bool secret = true;
-          for (size_t j = 0; j < 6 && secret; j++)
-            secret = (t[i + j] | 0x20) == "secret"[j];
+          for (size_t j = 0; j < 6 && secret; j++) secret = (t[i + j] | 0x20) == "secret"[j];
           if (secret) return true;
         }
         break;

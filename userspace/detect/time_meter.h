@@ -1,15 +1,16 @@
-// How long the pipeline spends on detections, estimated from timing a random 1 in 32 of the
+// How long the pipeline spends on detections, estimated from timing a random 1 in 8 of the
 // calls into them. Timing every call would cost about a fifth of what it measures (a clock
-// read is ~30-100 ns on this class of VM, and a streamed LLM exchange makes dozens of such
-// calls, one per streamed event); 1 in 8 still showed the clock at ~0.7% of the sensor's
-// samples, and 1 in 32 leaves thousands of timed calls per thousand LLM calls. Two
-// corrections keep the estimate honest: the clock's own cost (the least of back-to-back
-// reads, measured at start) is taken off every sample, since most calls are not much longer
-// than that; and a sample over kClipNs counts as kClipNs, since on a busy host that is the
-// pipeline's thread losing the CPU, not detector work (clipped() says how often; a detector
-// call that long on its own would need a request body of about a megabyte). Benchmarks
-// divide the estimate by the sensor's CPU time for the detections' share, a figure the A/B
-// of two whole runs cannot give on a noisy host.
+// read is ~30 ns on this class of VM, and a streamed LLM exchange makes ~100 such calls, one
+// per streamed event); sampling keeps the meter near 1% of it. Rarer sampling makes the
+// estimate unstable: with 1 in 32, one sampled rare long call weighs 32 times, and a CI run
+// read ~40% where runs at 1 in 8 read ~13-20%. Two corrections keep the estimate honest: the
+// clock's own cost (the least of back-to-back reads, measured at start) is taken off every
+// sample, since most calls are not much longer than that; and a sample over kClipNs counts
+// as kClipNs, since on a busy host that is the pipeline's thread losing the CPU, not
+// detector work (clipped() says how often; a detector call that long on its own would need
+// a request body of about a megabyte). Benchmarks divide the estimate by the sensor's CPU
+// time for the detections' share, a figure the A/B of two whole runs cannot give on a noisy
+// host.
 #pragma once
 #include <algorithm>
 #include <chrono>
@@ -19,7 +20,7 @@ namespace rein::detect {
 
 class TimeMeter {
  public:
-  static constexpr uint64_t kOneIn = 32;
+  static constexpr uint64_t kOneIn = 8;
   static constexpr uint64_t kClipNs = 1'000'000;
 
   TimeMeter() {

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <vector>
 
+#include "capture/unique_fd.h"
+
 namespace rein::detect {
 
 namespace {
@@ -30,16 +32,6 @@ std::array<unsigned char, kDigest> sha256(std::string_view s) {
 std::string file_of(const std::string& dir, std::string_view key) {
   return dir + "/" + std::string(kPrefix) + std::string(key.substr(0, 16)) + std::string(kSuffix);
 }
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 bool write_all(int fd, std::string_view s) {
   while (!s.empty()) {
@@ -66,15 +58,16 @@ std::string pattern_db_key(std::string_view text) {
 std::optional<std::string> read_pattern_db(const std::string& dir, std::string_view key,
                                            size_t max_bytes) {
   if (dir.empty() || key.size() < 16) return std::nullopt;
-  Fd f(::open(file_of(dir, key).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  capture::UniqueFd f(::open(file_of(dir, key).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   struct stat st {};
-  if (f.fd < 0 || ::fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() ||
-      (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 || size_t(st.st_size) > max_bytes)
+  if (f.get() < 0 || ::fstat(f.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      st.st_uid != ::geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
+      size_t(st.st_size) > max_bytes)
     return std::nullopt;
   std::string text(size_t(st.st_size), '\0');
   size_t got = 0;
   while (got < text.size()) {
-    ssize_t n = ::read(f.fd, text.data() + got, text.size() - got);
+    ssize_t n = ::read(f.get(), text.data() + got, text.size() - got);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return std::nullopt;
     got += size_t(n);
@@ -97,13 +90,14 @@ bool write_pattern_db(const std::string& dir, std::string_view key, std::string_
   const std::string tmp = path + ".tmp";
   bool ok = false;
   {
-    Fd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (f.fd < 0) return false;
+    capture::UniqueFd f(
+        ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (f.get() < 0) return false;
     auto md = sha256(bytes);
     std::string head(kMagic);
     head.append(key).push_back('\n');
     head.append(reinterpret_cast<const char*>(md.data()), md.size());
-    ok = write_all(f.fd, head) && write_all(f.fd, bytes);
+    ok = write_all(f.get(), head) && write_all(f.get(), bytes);
   }
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
     ::unlink(tmp.c_str());

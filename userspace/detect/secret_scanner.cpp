@@ -1066,9 +1066,12 @@ Result<SecretScanner> SecretScanner::create(llm::Fingerprinter fingerprinter,
   // hs_scan takes an unsigned length
   options.max_body_bytes = std::min<size_t>(options.max_body_bytes, size_t(1) << 30);
   // The cache key: everything that decides the compiled bytes.
-  std::string spec = std::string(hs_version()) + "\nblock";
-  for (const PatternSpec& p : kPatterns) spec += fmt::format("\n{} {} {}", p.id, p.flags, p.expr);
-  const std::string key = options.cache_dir.empty() ? std::string() : pattern_db_key(spec);
+  std::string key;
+  if (!options.cache_dir.empty()) {
+    std::string spec = std::string(hs_version()) + "\nblock";
+    for (const PatternSpec& p : kPatterns) spec += fmt::format("\n{} {} {}", p.id, p.flags, p.expr);
+    key = pattern_db_key(spec);
+  }
   hs_database_t* db = nullptr;
   bool cached = false;
   if (!key.empty()) {

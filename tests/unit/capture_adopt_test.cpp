@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -14,6 +15,9 @@
 #include "llm/price_table.h"
 #include "pipeline/capture_inputs.h"
 #include "pipeline/capture_replay.h"
+#include "pipeline/proc_snapshot_source.h"
+#include "process/proc_reader.h"
+#include "process/process_table.h"
 
 namespace {
 
@@ -76,7 +80,7 @@ TEST(CaptureAdopt, LargeSnapshotIsSplitAndReplaysTheSame) {
     pipe.set_input_journal(rec.inputs());
     pipe.set_clock_offset(ctx.realtime_minus_boottime_ns());
     rec.health(pipe, 900'000'000, "started", {});
-    EXPECT_EQ(rec.adopt(pipe, proc, std::string(tmpl) + "/work"), 1u);
+    EXPECT_EQ(rec.adopt(pipe, proc), 1u);
     rec.finish(5'000'000'000);
     pipe.finish(5'000'000'000);
   }
@@ -102,6 +106,93 @@ TEST(CaptureAdopt, LargeSnapshotIsSplitAndReplaysTheSame) {
   ASSERT_EQ(replay.lines.size(), live.lines.size());
   for (size_t i = 0; i < live.lines.size(); i++) EXPECT_EQ(replay.lines[i], live.lines[i]);
   fs::remove_all(tmpl);
+}
+
+// The in-memory snapshot seeds the table exactly as the directory it was taken from does
+// (the owner fallback aside: a snapshot keeps no owners, so a process without a readable
+// status line gets uid 0 there and the directory owner here).
+TEST(CaptureAdopt, SnapshotSeedsLikeTheDirectoryItWasTakenFrom) {
+  char tmpl[] = "/tmp/rein-snap-XXXXXX";
+  ASSERT_TRUE(mkdtemp(tmpl));
+  const std::string proc = tmpl;
+  for (uint32_t pid : {300u, 301u, 302u}) {
+    const std::string d = proc + "/" + std::to_string(pid);
+    fs::create_directories(d);
+    write_file(d + "/stat", stat_line(pid, pid == 302 ? "a b) c" : "w", 300, 50 + pid));
+    write_file(d + "/status", "Name:\tx\nUid:\t" + std::to_string(1000 + pid) + "\t0\t0\t0\n");
+    write_file(d + "/cmdline", pid == 301 ? std::string(rein::process::kMaxCmdlineBytes + 9, 'z')
+                                          : std::string("/bin/w\0-v\0", 10));
+    write_file(d + "/cgroup", "0::/user.slice/x\n");
+    fs::create_symlink("/usr/bin/w" + std::to_string(pid), d + "/exe");
+    fs::create_symlink("/srv (deleted)", d + "/cwd");
+  }
+  fs::create_directories(proc + "/303");  // no stat: not a process, skipped by both
+  write_file(proc + "/303/cmdline", "x");
+  fs::create_directories(proc + "/self");
+
+  google::protobuf::RepeatedPtrField<rein::capture::ProcFile> files;
+  for (auto& f : rein::pipeline::snapshot_proc(proc, nullptr, nullptr)) *files.Add() = f;
+  auto snap = rein::pipeline::ProcSnapshotSource::from(files);
+  ASSERT_TRUE(snap) << snap.error().message;
+
+  rein::process::ProcessTable from_dir, from_snap;
+  std::vector<std::string> cgroups_dir, cgroups_snap;
+  auto note = [](std::vector<std::string>& v) {
+    return [&v](std::string_view p) -> std::optional<uint64_t> {
+      v.emplace_back(p);
+      return 7;
+    };
+  };
+  EXPECT_EQ(from_dir.seed_from_proc(proc, note(cgroups_dir), 1), 3u);
+  EXPECT_EQ(from_snap.seed_from_proc(*snap, note(cgroups_snap), 1), 3u);
+  std::sort(cgroups_dir.begin(), cgroups_dir.end());
+  std::sort(cgroups_snap.begin(), cgroups_snap.end());
+  EXPECT_EQ(cgroups_dir, cgroups_snap);
+  for (uint32_t pid : {300u, 301u, 302u}) {
+    const auto* a = from_dir.find(pid);
+    const auto* b = from_snap.find(pid);
+    ASSERT_TRUE(a && b) << pid;
+    EXPECT_EQ(a->comm, b->comm);
+    EXPECT_EQ(a->ppid, b->ppid);
+    EXPECT_EQ(a->uid, b->uid);
+    EXPECT_EQ(a->uid, 1000 + pid);
+    EXPECT_EQ(a->exe, b->exe);
+    EXPECT_EQ(a->cwd, "/srv");
+    EXPECT_EQ(a->cwd, b->cwd);
+    EXPECT_EQ(a->args, b->args);
+    EXPECT_EQ(a->start_ns, b->start_ns);
+    EXPECT_EQ(a->cgroup_id, 7u);
+    EXPECT_EQ(a->cgroup_id, b->cgroup_id);
+  }
+  EXPECT_EQ(from_snap.find(302)->comm, "a b) c");
+  EXPECT_EQ(from_snap.find(301)->args.at(0).size(), rein::process::kMaxCmdlineBytes);
+  EXPECT_EQ(from_snap.find(303), nullptr);
+  fs::remove_all(tmpl);
+}
+
+TEST(CaptureAdopt, SnapshotWithABadPathIsRefusedWhole) {
+  for (const char* bad : {"../1/stat", "1", "1/", "abc/stat", "1/a/b", "/stat", "0/stat",
+                          "01/stat", "99999999999/stat"}) {
+    google::protobuf::RepeatedPtrField<rein::capture::ProcFile> files;
+    auto* good = files.Add();
+    good->set_path("5/stat");
+    good->set_content("5 (x) S 1 0");
+    files.Add()->set_path(bad);
+    EXPECT_FALSE(rein::pipeline::ProcSnapshotSource::from(files)) << bad;
+  }
+  // a file read as a link (or the reverse) is not there, as with readlink on a regular file
+  google::protobuf::RepeatedPtrField<rein::capture::ProcFile> files;
+  auto* exe = files.Add();
+  exe->set_path("5/exe");
+  exe->set_content("/bin/x");
+  auto snap = rein::pipeline::ProcSnapshotSource::from(files);
+  ASSERT_TRUE(snap);
+  EXPECT_FALSE(snap->read_link(5, "exe"));
+  EXPECT_EQ(snap->read(5, "exe", 100, nullptr).value_or(""), "/bin/x");
+  bool cut = false;
+  EXPECT_EQ(snap->read(5, "exe", 3, &cut).value_or(""), "/bi");
+  EXPECT_TRUE(cut);
+  EXPECT_FALSE(snap->read(6, "exe", 100, nullptr));
 }
 
 }  // namespace

@@ -551,7 +551,7 @@ int run(const RunOptions& o) {
   };
   pipeline::emit_health_maybe_captured(capture_rec.get(), pipe, pipeline::Clock::boot_now_ns(), "started", named(bpf.counters()), hooks_json);
   // with --capture, adopted from a snapshot of /proc that the capture keeps (replay reads it)
-  size_t adopted = capture_rec ? capture_rec->adopt(pipe, "/proc", fmt::format("{}/capture-proc.{}", o.state_dir, getpid()))
+  size_t adopted = capture_rec ? capture_rec->adopt(pipe, "/proc")
                                : pipe.adopt_existing();
   for (uint32_t pid : pipe.table().pids())
     if (bpf.is_tracked(pid)) tls.on_process(pid, pipeline::Clock::boot_now_ns());

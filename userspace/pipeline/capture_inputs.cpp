@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "pipeline/proc_snapshot_source.h"
 #include "process/proc_reader.h"
 #include "rein/abi/events.h"
 
@@ -130,41 +131,6 @@ std::vector<capture::ProcFile> snapshot_proc(const std::string& proc_root, Secre
   }
   ::closedir(dir);
   return out;
-}
-
-Result<void> materialize_proc(const google::protobuf::RepeatedPtrField<capture::ProcFile>& files,
-                              const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    return make_error(fmt::format("{}: {}", dir, std::strerror(errno)));
-  for (const auto& f : files) {
-    const std::string& rel = f.path();
-    size_t slash = rel.find('/');
-    // "<pid>/<name>": nothing else (a hostile capture must not write outside dir)
-    if (slash == std::string::npos || slash == 0 || rel.find('/', slash + 1) != std::string::npos ||
-        !all_digits(rel.substr(0, slash).c_str()) || rel.find("..") != std::string::npos)
-      return make_error(fmt::format("capture: bad /proc snapshot path {:?}", rel));
-    std::string pid_dir = dir + "/" + rel.substr(0, slash);
-    if (::mkdir(pid_dir.c_str(), 0700) != 0 && errno != EEXIST)
-      return make_error(fmt::format("{}: {}", pid_dir, std::strerror(errno)));
-    std::string path = dir + "/" + rel;
-    if (f.symlink()) {
-      if (::symlink(f.content().c_str(), path.c_str()) != 0 && errno != EEXIST)
-        return make_error(fmt::format("{}: {}", path, std::strerror(errno)));
-      continue;
-    }
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return make_error(fmt::format("{}: {}", path, std::strerror(errno)));
-    const std::string& c = f.content();
-    size_t done = 0;
-    while (done < c.size()) {
-      ssize_t n = ::write(fd, c.data() + done, c.size() - done);
-      if (n <= 0) break;
-      done += size_t(n);
-    }
-    ::close(fd);
-    if (done != c.size()) return make_error(fmt::format("{}: short write", path));
-  }
-  return {};
 }
 
 Result<std::string> make_scratch_dir(std::string_view name) {
@@ -300,21 +266,19 @@ void CaptureRecorder::health(SensorPipeline& pipe, uint64_t now, std::string_vie
   sink_.append(std::move(e));
 }
 
-size_t CaptureRecorder::adopt(SensorPipeline& pipe, const std::string& proc_root,
-                              const std::string& work_dir) {
+size_t CaptureRecorder::adopt(SensorPipeline& pipe, const std::string& proc_root) {
   std::vector<SecretMapping> secrets;
   auto files = snapshot_proc(proc_root, &scrubber_, &secrets);
   capture::Entry e;
   auto* a = e.mutable_adopt();
   for (auto& f : files) *a->add_proc_snapshot() = std::move(f);
   size_t n = 0;
-  if (auto ok = materialize_proc(a->proc_snapshot(), work_dir); ok) {
-    n = pipe.adopt_existing(work_dir);
+  if (auto snap = ProcSnapshotSource::from(a->proc_snapshot()); snap) {
+    n = pipe.adopt_existing(*snap);
   } else {
     n = pipe.adopt_existing(proc_root);  // the capture then differs: replay says so
     a->clear_proc_snapshot();
   }
-  remove_tree(work_dir);
   append_secrets(std::move(secrets));
   // Split so that no entry passes the writer's limit; replay joins them again.
   capture::Entry chunk;

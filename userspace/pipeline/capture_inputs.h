@@ -82,14 +82,11 @@ class ReplayInputJournal final : public InputJournal {
 // of status, cmdline (key-shaped arguments replaced by `scrubber`), exe, cwd, cgroup.
 std::vector<capture::ProcFile> snapshot_proc(const std::string& proc_root, SecretScrubber* scrubber,
                                              std::vector<SecretMapping>* mappings);
-// Writes a snapshot as a directory seed_from_proc can read (symlinks as symlinks).
-Result<void> materialize_proc(const google::protobuf::RepeatedPtrField<capture::ProcFile>& files,
-                              const std::string& dir);
-// rm -r of a directory materialize_proc made.
+// rm -r of a scratch directory (make_scratch_dir).
 void remove_tree(const std::string& dir);
 // A new private directory (0700) for replay's scratch files, named `name`-XXXXXX: in /dev/shm
-// when it is there (a /proc snapshot of a busy host is thousands of small files, and creating
-// them on a disk file system was most of a short replay's time), else in $TMPDIR or /tmp.
+// when it is there (memory, and replay's scratch files are short-lived), else in $TMPDIR or
+// /tmp.
 Result<std::string> make_scratch_dir(std::string_view name);
 
 // sensor.health's extra fields, as (key, JSON value) pairs: rendered once, so the live line
@@ -120,8 +117,9 @@ class CaptureRecorder {
               const std::function<void(sinks::JsonWriter&)>& extra = {});
   // adopt_existing from a snapshot of proc_root (so live and replay read the same files);
   // the snapshot goes into Adopt entries of at most about adopt_chunk_bytes each (an entry
-  // over kMaxEntryBytes would be dropped). work_dir: where the snapshot is unpacked.
-  size_t adopt(SensorPipeline& pipe, const std::string& proc_root, const std::string& work_dir);
+  // over kMaxEntryBytes would be dropped). The pipeline reads the snapshot in memory
+  // (ProcSnapshotSource), as replay does.
+  size_t adopt(SensorPipeline& pipe, const std::string& proc_root);
   static constexpr size_t kAdoptChunkBytes = 3u << 20;
   void set_adopt_chunk_bytes(size_t n) { adopt_chunk_bytes_ = n; }  // tests
   void policy_reload(const std::string& path, const std::string& text, bool ok);

@@ -15,6 +15,7 @@
 #include "enforce/enforcer.h"
 #include "llm/price_table.h"
 #include "pipeline/capture_detections.h"
+#include "pipeline/proc_snapshot_source.h"
 #include "pipeline/replay_kernel.h"
 #include "policy/policy_parser.h"
 #include "proto/decode_budget.h"
@@ -276,10 +277,8 @@ void Replayer::on_record(std::string bytes) {
 }
 
 void Replayer::on_adopt(const capture::Adopt& a) {
-  auto dir = make_scratch_dir("rein-replay-proc");
-  if (!dir) return;
-  if (materialize_proc(a.proc_snapshot(), *dir)) b_->pipe->adopt_existing(*dir);
-  remove_tree(*dir);
+  if (auto snap = ProcSnapshotSource::from(a.proc_snapshot()); snap)
+    b_->pipe->adopt_existing(*snap);
 }
 
 Result<void> Replayer::feed(const capture::Entry& e) {

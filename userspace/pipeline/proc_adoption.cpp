@@ -11,7 +11,7 @@
 namespace rein::pipeline {
 
 size_t adopt_from_proc(
-    PipelineState& s, const TrackFn& track, const std::string& proc_root,
+    PipelineState& s, const TrackFn& track, const process::ProcSource& proc,
     const std::function<void(uint32_t pid, uint64_t now, uint32_t flags)>& adopted_fn) {
   process::CgroupPathToId to_id;
   if (s.cgroups && !s.journal)
@@ -28,7 +28,7 @@ size_t adopt_from_proc(
   auto now_text = s.ask(
       "adopt.now", [] { return std::optional<std::string>(std::to_string(Clock::boot_now_ns())); });
   const uint64_t now = now_text ? std::strtoull(now_text->c_str(), nullptr, 10) : 0;
-  s.table.seed_from_proc(proc_root, to_id, now);
+  s.table.seed_from_proc(proc, to_id, now);
   std::vector<std::pair<uint32_t, uint32_t>> roots;  // pid, selector
   const uint32_t self = s.self_pid();
   for (uint32_t pid : s.table.pids()) {

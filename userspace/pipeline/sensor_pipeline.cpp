@@ -342,8 +342,12 @@ void SensorPipeline::tick(uint64_t now) {
 }
 
 size_t SensorPipeline::adopt_existing(const std::string& proc_root) {
+  return adopt_existing(process::ProcDirSource(proc_root));
+}
+
+size_t SensorPipeline::adopt_existing(const process::ProcSource& proc) {
   return adopt_from_proc(
-      state_, track_, proc_root,
+      state_, track_, proc,
       [this](uint32_t pid, uint64_t now, uint32_t flags) { emit_exec(pid, now, true, flags); });
 }
 

@@ -58,6 +58,7 @@ class SensorPipeline {
   // Seeds the process table from /proc and tracks processes matching the selectors, with
   // every descendant; emits process.exec with "existing": true for each. Returns the count.
   size_t adopt_existing(const std::string& proc_root = "/proc");
+  size_t adopt_existing(const process::ProcSource& proc);
   // Periodic work: unanswered DNS queries, table gc.
   void tick(uint64_t now_boot_ns);
   // A sensor.health event with kernel counters (by name) and pipeline counters.

@@ -161,8 +161,11 @@ std::optional<std::string> read_link_bounded(const std::string& path) {
 
 std::optional<ProcRecord> read_proc_pid(const std::string& proc_root, uint32_t pid,
                                         long ticks_per_sec) {
-  const std::string dir = proc_root + "/" + std::to_string(pid);
-  auto stat_text = read_file_bounded(dir + "/stat", kMaxSmallProcFileBytes);
+  return read_proc_pid(ProcDirSource(proc_root), pid, ticks_per_sec);
+}
+
+std::optional<ProcRecord> read_proc_pid(const ProcSource& src, uint32_t pid, long ticks_per_sec) {
+  auto stat_text = src.read(pid, "stat", kMaxSmallProcFileBytes);
   if (!stat_text) return std::nullopt;
   auto st = parse_proc_stat(*stat_text);
   if (!st) return std::nullopt;
@@ -180,22 +183,19 @@ std::optional<ProcRecord> read_proc_pid(const std::string& proc_root, uint32_t p
   p.exited = st->state == 'Z' || st->state == 'X';
 
   std::optional<uint32_t> uid;
-  if (auto status = read_file_bounded(dir + "/status", kMaxSmallProcFileBytes)) {
+  if (auto status = src.read(pid, "status", kMaxSmallProcFileBytes)) {
     uid = parse_status_real_uid(*status);
   }
-  if (!uid) {
-    // The directory is owned by the effective uid: a fallback better than claiming root.
-    struct stat sb {};
-    if (::stat(dir.c_str(), &sb) == 0) uid = sb.st_uid;
-  }
+  // The directory is owned by the effective uid: a fallback better than claiming root.
+  if (!uid) uid = src.owner(pid);
   p.uid = uid.value_or(0);
 
-  if (auto cmd = read_file_bounded(dir + "/cmdline", kMaxCmdlineBytes, &rec.cmdline_truncated)) {
+  if (auto cmd = src.read(pid, "cmdline", kMaxCmdlineBytes, &rec.cmdline_truncated)) {
     p.args = split_cmdline(*cmd);
   }
-  if (auto exe = read_link_bounded(dir + "/exe")) p.exe = strip_deleted_suffix(std::move(*exe));
-  if (auto cwd = read_link_bounded(dir + "/cwd")) p.cwd = strip_deleted_suffix(std::move(*cwd));
-  if (auto cg = read_file_bounded(dir + "/cgroup", kMaxSmallProcFileBytes)) {
+  if (auto exe = src.read_link(pid, "exe")) p.exe = strip_deleted_suffix(std::move(*exe));
+  if (auto cwd = src.read_link(pid, "cwd")) p.cwd = strip_deleted_suffix(std::move(*cwd));
+  if (auto cg = src.read(pid, "cgroup", kMaxSmallProcFileBytes)) {
     rec.cgroup_path = parse_cgroup_v2_path(*cg).value_or("");
   }
   return rec;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "process/process_info.h"
+#include "process/proc_source.h"
 
 namespace rein::process {
 
@@ -56,6 +57,8 @@ struct ProcRecord {
 // nullopt when stat cannot be read or parsed: the process vanished or is not a process.
 // ticks_per_sec <= 0 means sysconf(_SC_CLK_TCK).
 std::optional<ProcRecord> read_proc_pid(const std::string& proc_root, uint32_t pid,
+                                        long ticks_per_sec = 0);
+std::optional<ProcRecord> read_proc_pid(const ProcSource& src, uint32_t pid,
                                         long ticks_per_sec = 0);
 
 }  // namespace rein::process

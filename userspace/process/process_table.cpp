@@ -1,12 +1,10 @@
 #include "process/process_table.h"
 
-#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <deque>
 #include <limits>
 #include <unordered_set>
@@ -27,14 +25,6 @@ uint64_t boottime_now_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-std::optional<uint32_t> pid_from_dirname(const char* name) {
-  std::string_view s(name);
-  if (s.empty() || s.size() > 10 || s[0] < '1' || s[0] > '9') return std::nullopt;
-  uint32_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
 
 }  // namespace
 
@@ -252,29 +242,24 @@ size_t ProcessTable::gc(uint64_t now_ns) {
 
 size_t ProcessTable::seed_from_proc(const std::string& proc_root,
                                     const CgroupPathToId& cgroup_id_of, uint64_t now_ns) {
-  DIR* dir = ::opendir(proc_root.c_str());
-  if (dir == nullptr) return 0;
+  return seed_from_proc(ProcDirSource(proc_root), cgroup_id_of, now_ns);
+}
+
+size_t ProcessTable::seed_from_proc(const ProcSource& src, const CgroupPathToId& cgroup_id_of,
+                                    uint64_t now_ns) {
+  bool complete = false;
+  std::vector<uint32_t> present = src.pids(&complete);
+  if (present.empty() && !complete) return 0;
   const uint64_t now = now_ns ? now_ns : boottime_now_ns();
   const long hz = ::sysconf(_SC_CLK_TCK);
-  std::vector<uint32_t> present;
   size_t seeded = 0;
-  bool complete = true;
-  for (;;) {
-    errno = 0;
-    const dirent* de = ::readdir(dir);
-    if (de == nullptr) {
-      complete = errno == 0;
-      break;
-    }
-    auto pid = pid_from_dirname(de->d_name);
-    if (!pid) continue;
-    present.push_back(*pid);
-    auto existing = entries_.find(*pid);
+  for (uint32_t pid : present) {
+    auto existing = entries_.find(pid);
     if (existing != entries_.end() && !existing->second.info.from_proc &&
         !existing->second.info.exited) {
       continue;  // built from kernel events, which are fresher than /proc
     }
-    auto rec = read_proc_pid(proc_root, *pid, hz);
+    auto rec = read_proc_pid(src, pid, hz);
     if (!rec) continue;  // vanished while we read
     ProcessInfo& info = rec->info;
     if (existing != entries_.end()) {
@@ -293,7 +278,6 @@ size_t ProcessTable::seed_from_proc(const std::string& proc_root,
     }
     if (insert_fresh(std::move(info), /*may_drop=*/true) != nullptr) ++seeded;
   }
-  ::closedir(dir);
 
   // Untracked processes never report their exit; a full listing is the only way to learn
   // that a seeded process is gone. A partial listing proves nothing.

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "process/process_info.h"
+#include "process/proc_source.h"
 
 namespace rein::process {
 
@@ -60,6 +61,8 @@ class ProcessTable {
   // now_ns: the boot time exits found here are dated (0: now; replay passes the live one).
   size_t seed_from_proc(const std::string& proc_root = "/proc",
                         const CgroupPathToId& cgroup_id_of = {}, uint64_t now_ns = 0);
+  size_t seed_from_proc(const ProcSource& src, const CgroupPathToId& cgroup_id_of = {},
+                        uint64_t now_ns = 0);
 
   size_t size() const { return entries_.size(); }
   size_t max_entries() const { return max_entries_; }

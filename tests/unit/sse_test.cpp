@@ -1,3 +1,4 @@
+#include "common/fast_find.h"
 #include "proto/sse.h"
 
 #include <gtest/gtest.h>
@@ -134,3 +135,19 @@ TEST(ProtoSse, HostileBinaryNeverCrashes) {
 }
 
 }  // namespace
+
+// The 16-byte search for a line end answers as a byte loop, wherever the CR or LF sits
+// (block edges, the tail, the start offset) and when there is none.
+TEST(Sse, FindLineEndAgreesWithAByteLoop) {
+  for (size_t len : {0u, 1u, 15u, 16u, 17u, 31u, 32u, 33u, 100u})
+    for (char end : {'\n', '\r'})
+      for (size_t at = 0; at <= len; at++)
+        for (size_t from : {size_t(0), size_t(1), size_t(15), size_t(16), at}) {
+          std::string s(len, 'x');
+          if (at < len) s[at] = end;
+          size_t want = from;
+          while (want < s.size() && s[want] != '\n' && s[want] != '\r') want++;
+          if (from > s.size()) continue;
+          EXPECT_EQ(rein::find_line_end(s, from), want) << len << " " << at << " " << from;
+        }
+}

@@ -44,8 +44,7 @@ std::string counts(const SegmentScanner& s) {
   return plural(s.blocks(), "block", "blocks") + ", " + plural(s.entries(), "entry", "entries");
 }
 
-Result<Entry> parse_entry(std::string_view bytes) {
-  Entry e;
+Result<void> parse_entry_into(std::string_view bytes, Entry& e) {
   bool ok = false;
   try {
     ok = e.ParseFromArray(bytes.data(), int(bytes.size()));
@@ -53,6 +52,12 @@ Result<Entry> parse_entry(std::string_view bytes) {
     return make_error(std::string("entry does not parse: ") + ex.what());
   }
   if (!ok) return make_error("entry does not parse");
+  return {};
+}
+
+Result<Entry> parse_entry(std::string_view bytes) {
+  Entry e;
+  if (auto ok = parse_entry_into(bytes, e); !ok) return ok.error();
   return e;
 }
 
@@ -106,15 +111,23 @@ Result<void> CaptureReader::finish_segment() {
 }
 
 Result<std::optional<Entry>> CaptureReader::next() {
+  Entry e;
+  auto got = next_into(e);
+  if (!got) return got.error();
+  if (!*got) return std::optional<Entry>();
+  return std::optional<Entry>(std::move(e));
+}
+
+Result<bool> CaptureReader::next_into(Entry& out) {
   for (;;) {
     if (entry_pos_ < entries_.size()) {
-      auto e = parse_entry(entries_[entry_pos_++]);
-      if (!e) return make_error(files_[file_pos_ - 1].name + ": " + e.error().message);
-      return std::optional<Entry>(std::move(*e));
+      auto ok = parse_entry_into(entries_[entry_pos_++], out);
+      if (!ok) return make_error(files_[file_pos_ - 1].name + ": " + ok.error().message);
+      return true;
     }
     entries_.clear();
     entry_pos_ = 0;
-    if (done_) return std::optional<Entry>();
+    if (done_) return false;
     if (!scanner_) {
       auto opened = open_next_segment();
       if (!opened) {
@@ -123,7 +136,7 @@ Result<std::optional<Entry>> CaptureReader::next() {
       }
       if (!*opened) {
         done_ = true;
-        return std::optional<Entry>();
+        return false;
       }
     }
     const bool last = file_pos_ == files_.size();

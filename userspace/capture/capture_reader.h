@@ -27,6 +27,9 @@ class CaptureReader {
   // error naming the segment. A last segment cut short (crash, or still being written) ends
   // the stream at its last whole block: truncated_tail() tells.
   Result<std::optional<Entry>> next();
+  // The same, parsed into `out` (its buffers are reused: one entry per ring record made a
+  // message, a string and their frees per record). False after the last.
+  Result<bool> next_into(Entry& out);
 
   bool truncated_tail() const { return truncated_tail_; }
   const std::vector<SegmentFile>& segments() const { return files_; }

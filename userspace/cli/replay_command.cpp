@@ -58,18 +58,19 @@ int replay(const ReplayCommandOptions& o) {
       if (f) fclose(f);
     }
   } closer{dump};
+  capture::Entry e;  // reused: its buffers keep their capacity from record to record
   for (;;) {
-    auto e = (*reader)->next();
-    if (!e) {
+    auto got = (*reader)->next_into(e);
+    if (!got) {
       replayer.end();
-      return fail(e.error().message);
+      return fail(got.error().message);
     }
-    if (!*e) break;
+    if (!*got) break;
     if (dump) {
-      std::string bytes = (*e)->SerializeAsString();
+      std::string bytes = e.SerializeAsString();
       fwrite(bytes.data(), 1, bytes.size(), dump);
     }
-    if (auto ok = replayer.feed(**e); !ok) {
+    if (auto ok = replayer.feed(e); !ok) {
       replayer.end();
       return fail(ok.error().message);
     }

@@ -43,6 +43,27 @@ inline size_t fast_find(std::string_view hay, std::string_view needle, size_t fr
   return hay.find(needle, i);  // the tail (or everything without SSE2)
 }
 
+// The first position >= from of a CR or LF in `s`, or s.size(): where a line of an event
+// stream ends. SSE data lines are JSON documents of hundreds of bytes, and a byte loop over
+// them was the event-stream parser's whole cost.
+inline size_t find_line_end(std::string_view s, size_t from = 0) {
+  const size_t n = s.size();
+  size_t i = from;
+#if defined(__SSE2__)
+  const __m128i lf = _mm_set1_epi8('\n');
+  const __m128i cr = _mm_set1_epi8('\r');
+  const char* h = s.data();
+  for (; i + 16 <= n; i += 16) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i));
+    const unsigned mask =
+        unsigned(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(a, lf), _mm_cmpeq_epi8(a, cr))));
+    if (mask) return i + unsigned(__builtin_ctz(mask));
+  }
+#endif
+  while (i < n && s[i] != '\n' && s[i] != '\r') ++i;
+  return i;
+}
+
 inline bool fast_contains(std::string_view hay, std::string_view needle) {
   return fast_find(hay, needle) != std::string_view::npos;
 }

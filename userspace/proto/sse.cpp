@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "common/fast_find.h"
+
 namespace rein::proto {
 
 namespace {
@@ -19,8 +21,7 @@ void SseParser::feed(std::string_view chunk, const SseCallback& on_event) {
   }
   while (pos < n) {
     // Find the next CR or LF; both end a line.
-    size_t eol = pos;
-    while (eol < n && chunk[eol] != '\n' && chunk[eol] != '\r') ++eol;
+    size_t eol = find_line_end(chunk, pos);
     std::string_view piece = chunk.substr(pos, eol - pos);
     if (eol == n) {
       // No line end in this chunk: carry the partial line, bounded.

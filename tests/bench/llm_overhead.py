@@ -420,8 +420,8 @@ print(f"\nCapture of the tracked run ({N} calls), medians of {len(replays)}: {di
 print("  entries (last round, before compression): " + (", ".join(
     f"{k} {n} = {b / 1e6:.2f} MB" for k, (n, b) in sorted(breakdown.items(), key=lambda kv: -kv[1][1]))
     or "n/a (no python3-zstandard and no zstd tool to decompress the blocks)"))
-print(f"rein replay: {wall:.2f} s wall ({rcpu:.2f} s CPU; most of it fixed: start, unpacking the /proc "
-      f"snapshot) for {recs:.0f} records = {recs / wall / 1e3:.0f}k records/s "
+print(f"rein replay: {wall:.3f} s wall ({rcpu:.3f} s CPU; ~0.02 s of it fixed: process start, "
+      f"OpenSSL and Hyperscan database load, pipeline set-up) for {recs:.0f} records = {recs / wall / 1e3:.0f}k records/s "
       f"(target >= 500k/s); the capture covers {span_s:.1f} s (sensor start to stop): "
       f"{span_s / wall:.1f}x real time, {loop_s / wall:.1f}x against the client loop's {loop_s:.2f} s "
       f"alone (target >= 10x); {N}/{N} llm.call lines replayed each time")

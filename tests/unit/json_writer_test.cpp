@@ -9,6 +9,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -386,3 +387,20 @@ TEST(SinksJsonWriter, ClearStartsAFreshValue) {
 }
 
 }  // namespace
+
+// Long plain runs are checked 16 bytes at a time: a byte that needs escaping (or a UTF-8
+// sequence) anywhere in or across a block comes out as it does on its own.
+TEST(SinksJsonEscape, SpecialBytesAnywhereInLongRuns) {
+  const std::vector<std::string> specials = {"\"",   "\\",       "\n",       std::string(1, '\0'),
+                                             "\x1f", "\x7f",     "\x80",     "\xc3\xa9",
+                                             "~",    " ",        "\xe2\x80\xa8", "\xff"};
+  for (const auto& sp : specials)
+    for (size_t at = 0; at <= 40; at++) {
+      const std::string before(at, 'a'), after(47 - at, 'b');
+      std::string alone;
+      json_escape_append(alone, sp);
+      std::string got;
+      json_escape_append(got, before + sp + after);
+      EXPECT_EQ(got, before + alone + after) << at;
+    }
+}

@@ -4,6 +4,10 @@
 #include <charconv>
 #include <cmath>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace rein::sinks {
 namespace {
 
@@ -15,6 +19,27 @@ constexpr std::array<bool, 256> kPlainAscii = [] {
   t['\\'] = false;
   return t;
 }();
+
+// How many bytes from p on, in whole blocks of 16, are plain (kPlainAscii): most of an
+// event's text is, and a byte-at-a-time table loop over it was 3% of a replay.
+size_t plain_prefix16(const unsigned char* p, size_t n) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i space = _mm_set1_epi8(0x20);
+  const __m128i del = _mm_set1_epi8(0x7F);
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i bslash = _mm_set1_epi8('\\');
+  for (; i + 16 <= n; i += 16) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    // a signed compare: bytes >= 0x80 are negative, so "below a space" catches them too
+    __m128i bad = _mm_or_si128(_mm_cmpeq_epi8(a, quote), _mm_cmpeq_epi8(a, bslash));
+    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(a, del));
+    bad = _mm_or_si128(bad, _mm_cmplt_epi8(a, space));
+    if (_mm_movemask_epi8(bad)) break;
+  }
+#endif
+  return i;
+}
 
 constexpr char kHex[] = "0123456789abcdef";
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
@@ -85,7 +110,7 @@ void json_escape_append(std::string& out, std::string_view s) {
   const size_t n = s.size();
   size_t i = 0;
   while (i < n) {
-    size_t run_end = i;
+    size_t run_end = i + plain_prefix16(p + i, n - i);
     while (run_end < n) {
       const unsigned char c = p[run_end];
       if (kPlainAscii[c]) {

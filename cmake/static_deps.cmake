@@ -1,9 +1,9 @@
 # Third-party libraries for rein_core: shared libraries for tests, fuzzers and benchmarks,
 # Debian's static archives inside the `rein` binary (targets with the REIN_STATIC_DEPS
-# property). Resolving the symbols of twenty shared libraries was about 7 ms of every start,
-# a third of a short `rein replay` or `rein verify` (docs/capture.md). simdjson, fmt and the
-# C/C++ runtimes stay shared: Debian ships no archive of the first two, and one copy of
-# libstdc++ must serve them all.
+# property). Resolving the symbols of twenty shared libraries was a large part of every
+# start of a short `rein replay` or `rein verify` (docs/capture.md, "Night of 2026-11-30").
+# simdjson, fmt and the C/C++ runtimes stay shared: Debian ships no archive of the first
+# two, and one copy of libstdc++ must serve them all.
 option(REIN_STATIC_DEPS "Link the static archives of third-party libraries into rein" ON)
 set(REIN_STATIC_HEAD "$<BOOL:$<TARGET_PROPERTY:REIN_STATIC_DEPS>>")
 

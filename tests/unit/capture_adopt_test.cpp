@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -193,6 +194,18 @@ TEST(CaptureAdopt, SnapshotWithABadPathIsRefusedWhole) {
   EXPECT_EQ(snap->read(5, "exe", 3, &cut).value_or(""), "/bi");
   EXPECT_TRUE(cut);
   EXPECT_FALSE(snap->read(6, "exe", 100, nullptr));
+  // a link target no readlink of /proc could give is not taken
+  google::protobuf::RepeatedPtrField<rein::capture::ProcFile> links;
+  for (size_t len : {size_t(10), size_t(PATH_MAX)}) {
+    auto* l = links.Add();
+    l->set_path(std::to_string(7 + len) + "/exe");
+    l->set_content("/" + std::string(len - 1, 'x'));
+    l->set_symlink(true);
+  }
+  auto lsnap = rein::pipeline::ProcSnapshotSource::from(links);
+  ASSERT_TRUE(lsnap);
+  EXPECT_EQ(lsnap->read_link(17, "exe").value_or("").size(), 10u);
+  EXPECT_FALSE(lsnap->read_link(7 + PATH_MAX, "exe"));
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <climits>
+
 namespace rein::pipeline {
 
 Result<ProcSnapshotSource> ProcSnapshotSource::from(const Files& files) {
@@ -22,6 +24,7 @@ Result<ProcSnapshotSource> ProcSnapshotSource::from(const Files& files) {
       if (n == name) {
         file = &f;
         replaced = true;
+        break;
       }
     if (!replaced) named.emplace_back(name, &f);
   }
@@ -54,7 +57,8 @@ std::optional<std::string> ProcSnapshotSource::read(uint32_t pid, std::string_vi
 std::optional<std::string> ProcSnapshotSource::read_link(uint32_t pid,
                                                          std::string_view name) const {
   const auto* f = find(pid, name, true);
-  if (!f) return std::nullopt;
+  // readlink on a real /proc never gives PATH_MAX bytes or more: a longer target is hostile
+  if (!f || f->content().size() >= PATH_MAX) return std::nullopt;
   return f->content();
 }
 

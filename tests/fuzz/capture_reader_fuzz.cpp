@@ -3,14 +3,28 @@
 // The seeds are real segments written under the key below (zstd blocks as CaptureWriter
 // writes them now, and a version 1 segment of zlib blocks), so mutations reach past the
 // header into blocks; the second half feeds the post-HMAC parsers directly, which a
-// mutated file could only reach with the key.
+// mutated file could only reach with the key. Every entry is also read by the ring-record
+// fast path (capture/record_entry.h), which must agree with protobuf whenever it answers.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "capture/capture_reader.h"
+#include "capture/record_entry.h"
 #include "capture/segment_format.h"
 #include "pipeline/capture_detections.h"
+
+namespace {
+void parse_both_ways(std::string_view e) {
+  rein::capture::Entry parsed;
+  const bool ok = parsed.ParseFromArray(e.data(), int(e.size()));
+  if (auto fast = rein::capture::read_record_entry(e)) {
+    if (!ok || !parsed.has_record() || parsed.record().data() != fast->data ||
+        parsed.seq() != fast->seq)
+      __builtin_trap();
+  }
+}
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace rein::capture;
@@ -29,16 +43,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                : BlockCodec::kZlib;
   if (auto raw = decompress_block(codec, rest, raw_size); raw) {
     if (auto entries = split_entries(*raw, count); entries)
-      for (auto e : *entries) {
-        Entry parsed;
-        (void)parsed.ParseFromArray(e.data(), int(e.size()));
-      }
+      for (auto e : *entries) parse_both_ways(e);
   }
   if (auto entries = split_entries(rest, count); entries)
-    for (auto e : *entries) {
-      Entry parsed;
-      (void)parsed.ParseFromArray(e.data(), int(e.size()));
-    }
+    for (auto e : *entries) parse_both_ways(e);
+  parse_both_ways(rest);
   // a Lookup "detect.scan" value as replay decodes it (pipeline/capture_detections.h)
   (void)rein::pipeline::decode_scan(rest);
   return 0;

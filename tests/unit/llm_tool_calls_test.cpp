@@ -242,3 +242,34 @@ TEST(ToolCalls, FastContainsAnyAgreesWithFind) {
         EXPECT_EQ(rein::fast_contains_any(h, {set[0], set[1], set[2], set[3]}), want) << h;
     }
 }
+
+// The AVX2 scans (taken for haystacks of 64 bytes and more on a CPU that has AVX2) give the
+// SSE2 scans' answers, wherever the match sits against their 32-byte steps and the tail.
+TEST(ToolCalls, Avx2ScansAgreeWithSse2) {
+  if (!rein::detail::have_avx2()) GTEST_SKIP() << "no AVX2 on this CPU: only the SSE2 scan runs";
+  const std::vector<std::string> needles = {"_call", "tool_use", "functionCall", "name\"", "\\u"};
+  std::vector<std::string> hays;
+  for (size_t len : {64, 65, 95, 96, 97, 130, 300})
+    for (const auto& nd : needles)
+      for (size_t at = 0; at + nd.size() <= len; at += (at < 70 ? 1 : 13)) {
+        std::string h(len, '.');
+        h.replace(at, nd.size(), nd);
+        hays.push_back(h);
+      }
+  hays.push_back(std::string(200, 'n') + "ame");  // first bytes everywhere, never the needle
+  hays.push_back(std::string(200, '_') + "cal");
+  for (const auto& h : hays) {
+    for (const auto& nd : needles)
+      for (size_t from : {size_t(0), size_t(1), size_t(33)})
+        ASSERT_EQ(rein::detail::fast_find_avx2(h, nd, from), h.find(nd, from))
+            << nd << " in " << h << " from " << from;
+    const std::string_view sets[2][3] = {{"_call", "tool_use", "functionCall"},
+                                         {"name\"", "\\u", "\\u"}};
+    for (const auto& set : sets) {
+      bool want = false;
+      for (auto n : set) want = want || h.find(n) != std::string::npos;
+      ASSERT_EQ(rein::detail::fast_contains_any_avx2(h, set, 3), want) << h;
+      ASSERT_EQ(rein::detail::fast_contains_any_sse2(h, {set[0], set[1], set[2]}), want) << h;
+    }
+  }
+}

@@ -1,5 +1,7 @@
 #include "capture/capture_reader.h"
 
+#include "capture/record_entry.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -118,16 +120,13 @@ Result<std::optional<Entry>> CaptureReader::next() {
   return std::optional<Entry>(std::move(e));
 }
 
-Result<bool> CaptureReader::next_into(Entry& out) {
+Result<std::optional<std::string_view>> CaptureReader::next_bytes() {
   for (;;) {
-    if (entry_pos_ < entries_.size()) {
-      auto ok = parse_entry_into(entries_[entry_pos_++], out);
-      if (!ok) return make_error(files_[file_pos_ - 1].name + ": " + ok.error().message);
-      return true;
-    }
+    if (entry_pos_ < entries_.size())
+      return std::optional<std::string_view>(entries_[entry_pos_++]);
     entries_.clear();
     entry_pos_ = 0;
-    if (done_) return false;
+    if (done_) return std::optional<std::string_view>();
     if (!scanner_) {
       auto opened = open_next_segment();
       if (!opened) {
@@ -136,7 +135,7 @@ Result<bool> CaptureReader::next_into(Entry& out) {
       }
       if (!*opened) {
         done_ = true;
-        return false;
+        return std::optional<std::string_view>();
       }
     }
     const bool last = file_pos_ == files_.size();
@@ -166,6 +165,29 @@ Result<bool> CaptureReader::next_into(Entry& out) {
     if (*item == SegmentScanner::Item::kEndOfData && last) truncated_tail_ = true;
     if (auto ok = finish_segment(); !ok) return ok.error();
   }
+}
+
+Result<bool> CaptureReader::next_into(Entry& out) {
+  auto bytes = next_bytes();
+  if (!bytes) return bytes.error();
+  if (!*bytes) return false;
+  auto ok = parse_entry_into(**bytes, out);
+  if (!ok) return make_error(files_[file_pos_ - 1].name + ": " + ok.error().message);
+  return true;
+}
+
+Result<bool> CaptureReader::next_fast(Entry& out, std::optional<std::string_view>& record) {
+  auto bytes = next_bytes();
+  if (!bytes) return bytes.error();
+  if (!*bytes) return false;
+  if (auto r = read_record_entry(**bytes)) {
+    record = r->data;
+    return true;
+  }
+  record.reset();
+  auto ok = parse_entry_into(**bytes, out);
+  if (!ok) return make_error(files_[file_pos_ - 1].name + ": " + ok.error().message);
+  return true;
 }
 
 // ---------------------------------------------------------------- verify

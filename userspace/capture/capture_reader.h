@@ -30,6 +30,10 @@ class CaptureReader {
   // The same, parsed into `out` (its buffers are reused: one entry per ring record made a
   // message, a string and their frees per record). False after the last.
   Result<bool> next_into(Entry& out);
+  // The same, except that a ring record (most of a capture) is not parsed: `record` is set to
+  // its bytes, valid until the next call, and `out` is left as it was. Any other entry is
+  // parsed into `out` and `record` is reset.
+  Result<bool> next_fast(Entry& out, std::optional<std::string_view>& record);
 
   bool truncated_tail() const { return truncated_tail_; }
   const std::vector<SegmentFile>& segments() const { return files_; }
@@ -37,6 +41,8 @@ class CaptureReader {
  private:
   CaptureReader(const HostKey& key, std::vector<SegmentFile> files)
       : key_(key), files_(std::move(files)) {}
+  // The next entry's serialized bytes (valid until the next call), nullopt after the last.
+  Result<std::optional<std::string_view>> next_bytes();
   Result<bool> open_next_segment();
   Result<void> finish_segment();
 

@@ -59,8 +59,10 @@ int replay(const ReplayCommandOptions& o) {
     }
   } closer{dump};
   capture::Entry e;  // reused: its buffers keep their capacity from record to record
+  std::optional<std::string_view> record;  // a ring record, read without parsing an Entry
   for (;;) {
-    auto got = (*reader)->next_into(e);
+    // --dump-entries writes each Entry as parsed, so it takes the parsing path for all
+    auto got = dump ? (*reader)->next_into(e) : (*reader)->next_fast(e, record);
     if (!got) {
       replayer.end();
       return fail(got.error().message);
@@ -70,7 +72,7 @@ int replay(const ReplayCommandOptions& o) {
       std::string bytes = e.SerializeAsString();
       fwrite(bytes.data(), 1, bytes.size(), dump);
     }
-    if (auto ok = replayer.feed(e); !ok) {
+    if (auto ok = record ? replayer.feed_record(*record) : replayer.feed(e); !ok) {
       replayer.end();
       return fail(ok.error().message);
     }

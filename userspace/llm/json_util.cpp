@@ -7,12 +7,40 @@ namespace rein::llm::json {
 
 using simdjson::dom::element_type;
 
+namespace {
+// A DocParser that outlives its thread's pool (one held by a static object, destroyed after
+// the thread-locals at exit) frees its buffers: the flag is trivially destructible, so it can
+// still be read then.
+thread_local bool pool_gone = false;
+struct Pool {
+  std::vector<std::unique_ptr<DocParser::Buffers>> free;
+  ~Pool() { pool_gone = true; }
+};
+thread_local Pool pool;
+}  // namespace
+
+DocParser::DocParser() {
+  if (pool_gone || pool.free.empty()) {
+    b_ = std::make_unique<Buffers>();
+  } else {
+    b_ = std::move(pool.free.back());
+    pool.free.pop_back();
+  }
+}
+
+DocParser::~DocParser() {
+  if (pool_gone || pool.free.size() >= kMaxPooled) return;
+  if (b_->parser.capacity() <= kMaxPooledBytes && b_->padded.size() <= kMaxPooledBytes)
+    pool.free.push_back(std::move(b_));
+}
+
 DocParser::Status DocParser::parse(std::string_view text, Element& out) {
   if (text.size() > kMaxDocBytes) return Status::kTooLarge;
   const size_t need = text.size() + simdjson::SIMDJSON_PADDING;
-  if (padded_.size() < need) padded_.resize(need);
-  std::copy(text.begin(), text.end(), padded_.begin());
-  auto err = parser_.parse(padded_.data(), text.size(), /*realloc_if_needed=*/false).get(out);
+  auto& padded = b_->padded;
+  if (padded.size() < need) padded.resize(need);
+  std::copy(text.begin(), text.end(), padded.begin());
+  auto err = b_->parser.parse(padded.data(), text.size(), /*realloc_if_needed=*/false).get(out);
   if (err == simdjson::CAPACITY) return Status::kTooLarge;
   return err ? Status::kInvalid : Status::kOk;
 }

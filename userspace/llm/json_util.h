@@ -4,6 +4,7 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,17 +19,30 @@ inline constexpr size_t kMaxDocBytes = size_t{16} << 20;
 
 // Owns a parser whose capacity is capped at kMaxDocBytes. Elements returned by parse() are
 // valid until the next parse() on the same object.
+// A DocParser made per exchange takes a warm parser from a small per-thread pool and gives
+// it back when destroyed, so its buffers are not allocated again for every LLM call; one
+// grown past kMaxPooledBytes by a large document is freed instead of kept.
 class DocParser {
  public:
-  DocParser() : parser_(kMaxDocBytes) {}
+  DocParser();
+  ~DocParser();
+  DocParser(const DocParser&) = delete;
+  DocParser& operator=(const DocParser&) = delete;
   enum class Status { kOk, kTooLarge, kInvalid };
   Status parse(std::string_view text, Element& out);
 
+  struct Buffers {
+    Buffers() : parser(kMaxDocBytes) {}
+    simdjson::dom::parser parser;
+    // Reused padded copy of the input: simdjson reads up to SIMDJSON_PADDING bytes past
+    // the end, and a stream of many small events should not allocate once per event.
+    std::vector<char> padded;
+  };
+  static constexpr size_t kMaxPooledBytes = size_t{1} << 20;
+  static constexpr size_t kMaxPooled = 8;
+
  private:
-  simdjson::dom::parser parser_;
-  // Reused padded copy of the input: simdjson reads up to SIMDJSON_PADDING bytes past the
-  // end, and a stream of many small events should not allocate once per event.
-  std::vector<char> padded_;
+  std::unique_ptr<Buffers> b_;
 };
 
 // Member of an object; nullopt when `e` is not an object or lacks the key.

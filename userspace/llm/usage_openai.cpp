@@ -10,9 +10,11 @@ namespace {
 using simdjson::dom::element_type;
 
 void take_model_and_id(json::Element obj, LlmCall& call) {
-  if (auto m = json::str(obj, "model"); m && !m->empty()) call.response_model = std::string(*m);
+  // assign(), not a temporary: every streamed chunk repeats the model, and the string's
+  // buffer from the first one is reused instead of allocated again
+  if (auto m = json::str(obj, "model"); m && !m->empty()) call.response_model.assign(*m);
   if (call.response_id.empty()) {
-    if (auto id = json::str(obj, "id"); id && !id->empty()) call.response_id = std::string(*id);
+    if (auto id = json::str(obj, "id"); id && !id->empty()) call.response_id.assign(*id);
   }
 }
 

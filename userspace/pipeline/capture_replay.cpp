@@ -240,9 +240,15 @@ Result<void> Replayer::on_context(const capture::Context& c) {
   return {};
 }
 
-void Replayer::on_record(std::string bytes) {
+namespace {
+std::span<const uint8_t> record_span(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+}  // namespace
+
+void Replayer::on_record(std::string_view bytes) {
   if (bytes.size() < sizeof(rein_hdr)) {
-    b_->pipe->on_record(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+    b_->pipe->on_record(record_span(bytes));
     return;
   }
   rein_hdr h{};
@@ -253,32 +259,47 @@ void Replayer::on_record(std::string bytes) {
     if (b_->enforcer) b_->enforcer->on_hold_event(e, e.h.ts_ns);
     return;
   }
-  if (o_.policy_text) {
-    // The kernel decided under the captured policy: its verdicts name that policy's rules.
-    // Under --policy they are dropped and user space decides (docs/capture.md).
-    auto clear = [&](size_t off, size_t size) {
-      if (bytes.size() >= size) std::memset(bytes.data() + off, 0, sizeof(uint32_t) + 2);
-    };
-    switch (h.kind) {
-      case REIN_REC_EXEC: clear(offsetof(rein_exec, rule), sizeof(rein_exec)); break;
-      case REIN_REC_FILE: clear(offsetof(rein_file, rule), sizeof(rein_file)); break;
-      case REIN_REC_FILE_OPEN: clear(offsetof(rein_file_open, rule), sizeof(rein_file_open)); break;
-      case REIN_REC_MECHANISM: clear(offsetof(rein_mechanism, rule), sizeof(rein_mechanism)); break;
-      case REIN_REC_POLICY_NET: return;
-      default: break;
-    }
-    // ...and the kernel model says what the kernel would have decided under --policy
-    if (b_->kernel)
-      if (auto pn = b_->kernel->judge(bytes))
-        b_->pipe->on_record(
-            std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(pn->data()), pn->size()));
+  if (!o_.policy_text) {
+    b_->pipe->on_record(record_span(bytes));  // as captured: no copy
+    return;
   }
-  b_->pipe->on_record(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  // The kernel decided under the captured policy: its verdicts name that policy's rules.
+  // Under --policy they are dropped and user space decides (docs/capture.md), on a copy.
+  std::string rec(bytes);
+  auto clear = [&](size_t off, size_t size) {
+    if (rec.size() >= size) std::memset(rec.data() + off, 0, sizeof(uint32_t) + 2);
+  };
+  switch (h.kind) {
+    case REIN_REC_EXEC: clear(offsetof(rein_exec, rule), sizeof(rein_exec)); break;
+    case REIN_REC_FILE: clear(offsetof(rein_file, rule), sizeof(rein_file)); break;
+    case REIN_REC_FILE_OPEN: clear(offsetof(rein_file_open, rule), sizeof(rein_file_open)); break;
+    case REIN_REC_MECHANISM: clear(offsetof(rein_mechanism, rule), sizeof(rein_mechanism)); break;
+    case REIN_REC_POLICY_NET: return;
+    default: break;
+  }
+  // ...and the kernel model says what the kernel would have decided under --policy
+  if (b_->kernel)
+    if (auto pn = b_->kernel->judge(rec)) b_->pipe->on_record(record_span(*pn));
+  b_->pipe->on_record(record_span(rec));
 }
 
 void Replayer::on_adopt(const capture::Adopt& a) {
   if (auto snap = ProcSnapshotSource::from(a.proc_snapshot()); snap)
     b_->pipe->adopt_existing(*snap);
+}
+
+Result<void> Replayer::ensure_built() {
+  if (b_) return {};
+  if (!have_context()) return make_error("capture: an entry before the Context (not a capture's start)");
+  return on_context(context_);
+}
+
+Result<void> Replayer::feed_record(std::string_view data) {
+  stats_.entries++;
+  if (auto ok = ensure_built(); !ok) return ok;
+  stats_.records++;
+  on_record(data);
+  return {};
 }
 
 Result<void> Replayer::feed(const capture::Entry& e) {
@@ -299,10 +320,7 @@ Result<void> Replayer::feed(const capture::Entry& e) {
     creds_.add(e.secret().placeholder(), e.secret().fingerprint());
     return {};
   }
-  if (!b_) {
-    if (!have_context()) return make_error("capture: an entry before the Context (not a capture's start)");
-    if (auto ok = on_context(context_); !ok) return ok;
-  }
+  if (auto ok = ensure_built(); !ok) return ok;
   if (e.has_record()) {
     stats_.records++;
     on_record(e.record().data());

@@ -67,6 +67,9 @@ class Replayer {
   Replayer(LineSink& out, ReplayOptions o);
   ~Replayer();
   Result<void> feed(const capture::Entry& e);
+  // A ring record's bytes as CaptureReader::next_fast hands them over: the same as feed() of
+  // an Entry holding that record.
+  Result<void> feed_record(std::string_view data);
   // End of the capture: finishes the pipeline if the capture had no Finish entry (the live
   // sensor was killed), so open streams are still delivered.
   void end();
@@ -74,7 +77,8 @@ class Replayer {
 
  private:
   Result<void> on_context(const capture::Context& c);
-  void on_record(std::string bytes);
+  void on_record(std::string_view bytes);
+  Result<void> ensure_built();
   void on_adopt(const capture::Adopt& a);
   Result<void> install_policy(const std::string& text, const std::string& path);
 

@@ -8,6 +8,7 @@ namespace rein::proto {
 namespace {
 
 constexpr size_t kScratchBytes = size_t{32} << 10;
+constexpr size_t kFirstBodyReserve = 4096;
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -92,6 +93,10 @@ void ContentDecoder::append_final(std::span<const uint8_t> data, std::string& ou
     stop_with("decode memory budget");
     return;
   }
+  // Bodies arrive in TLS-record or chunk pieces of a few hundred bytes: start at a page
+  // rather than double from 15 bytes up (most LLM bodies are a few KiB).
+  if (out.capacity() < kFirstBodyReserve && n > 0 && n < kFirstBodyReserve)
+    out.reserve(kFirstBodyReserve);
   out.append(reinterpret_cast<const char*>(data.data()), n);
   output_bytes_ += n;
   if (n < data.size()) {

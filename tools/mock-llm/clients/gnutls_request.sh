@@ -6,16 +6,13 @@
 # usage: gnutls_request.sh --base-url https://127.0.0.1:PORT --cacert CA
 #          [--path /v1/chat/completions] [--model M] [--stream y|n] [--gzip y|n]
 #          [--body JSON] [--header 'Name: value']... [--out FILE]
-#          [--wait-before S] [--timeout S] [--pid-file FILE --send-after FILE]
+#          [--wait-before S] [--timeout S]
 # Prints one JSON summary line; the raw response (headers + chunked body as
-# received) goes to --out if given. With --send-after, gnutls-cli starts (and
-# shakes hands) at once, its pid goes to --pid-file, and the request is written
-# to it only once the --send-after file exists (or --timeout passed): a caller
-# uses it to send after the sensor has hooked this gnutls-cli.
+# received) goes to --out if given.
 set -euo pipefail
 
 base_url="" cacert="" path="/v1/chat/completions" model="" stream="n" gzip="n" body=""
-out="" wait_before=0 timeout_s=20 pid_file="" send_after=""
+out="" wait_before=0 timeout_s=20
 headers=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -30,9 +27,7 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift 2 ;;
     --wait-before) wait_before=$2; shift 2 ;;
     --timeout) timeout_s=$2; shift 2 ;;
-    --pid-file) pid_file=$2; shift 2 ;;
-    --send-after) send_after=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -85,24 +80,9 @@ req=$work/request raw=${out:-$work/response}
 sleep "$wait_before"
 # gnutls-cli keeps reading after stdin EOF until the server closes; the
 # watchdog bounds it if the server never does.
-if [ -n "$send_after" ]; then
-  # fd 3 keeps the fifo open for writing, so gnutls-cli's open of it does not block and
-  # it reads nothing until the request is written; gnutls-cli itself does not hold fd 3
-  mkfifo "$work/in"
-  exec 3<>"$work/in"
-  gnutls-cli --x509cafile "$cacert" -p "$port" "$host" --logfile=/dev/null \
-    3>&- <"$work/in" >"$raw" 2>"$work/stderr" &
-  gpid=$!
-  [ -z "$pid_file" ] || echo "$gpid" >"$pid_file"
-  deadline=$((SECONDS + timeout_s))
-  while [ ! -e "$send_after" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.02; done
-  cat "$req" >&3
-  exec 3>&-
-else
-  gnutls-cli --x509cafile "$cacert" -p "$port" "$host" --logfile=/dev/null \
-    <"$req" >"$raw" 2>"$work/stderr" &
-  gpid=$!
-fi
+gnutls-cli --x509cafile "$cacert" -p "$port" "$host" --logfile=/dev/null \
+  <"$req" >"$raw" 2>"$work/stderr" &
+gpid=$!
 sleep "$timeout_s" &
 wpid=$!
 while kill -0 "$gpid" 2>/dev/null && kill -0 "$wpid" 2>/dev/null; do sleep 0.05; done

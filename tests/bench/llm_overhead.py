@@ -42,7 +42,7 @@ plain = os.path.join(work, "plain_client.py")  # the same code under a name nobo
 shutil.copy(LOOP, plain)
 state = os.path.join(work, "state")  # one plan cache for the loops: hooks attach at exec
 started = time.time()
-mock = lh.MockServer(max_seconds=900)
+mock = lh.MockServer(max_seconds=900, handshake_delay_ms=0)  # loops wait for their hooks
 atexit.register(mock.stop)
 
 

@@ -17,12 +17,7 @@ class LlmWorkload:
     def __init__(self):
         self.tag = uuid.uuid4().hex[:8]
         self.secret = f"sk-proj-rein{self.tag}SECRETVALUE0123456789"
-        # A 100 ms round trip, as to a distant API: curl and gnutls-cli shake hands and send
-        # within a few ms of their exec on bare loopback, sooner than a just-exec'd process can
-        # be hooked (bench_llm_overhead: 9-19 ms from exec to hooks, longer on a busy VM;
-        # docs/architecture.md), and a slow VM lost their first requests to that race. A
-        # request that wins it is reported as llm.unobserved: test_discovery checks that path.
-        self.mock = lh.MockServer(handshake_delay_ms=100)
+        self.mock = lh.MockServer()  # TLS answers after a 100 ms round trip (llmharness)
         self.ollama_name = f"ollama_agent_{self.tag}"
         self.ollama_exe = os.path.join(self.mock.dir, self.ollama_name)
         shutil.copy(lh.PY, self.ollama_exe)

@@ -124,6 +124,8 @@ struct conn_val {
   __u16 peer_port;
   __u32 cipher_out; /* TLS sockets: bytes sent after the ClientHello (saturating) */
   __u8 peer_addr[16];
+  __u32 sock_ino;  /* inode of the socket (the one a TLS object last used), 0 unknown */
+  __u32 restarted; /* reused for a new connection: the next chunk says REIN_DF_NEW_CONN */
 };
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);

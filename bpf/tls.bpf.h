@@ -85,12 +85,41 @@ static __noinline int emit_stream(struct scratch *s, struct conn_val *cv, __u64 
   ds->peer_port = cv->peer_port;
   __builtin_memcpy(ds->peer_addr, cv->peer_addr, 16);
   __u8 dir = ds->dir & 1;
+  if (cv->restarted) {
+    ds->flags |= REIN_DF_NEW_CONN;
+    cv->restarted = 0;
+  }
   ds->offset = cv->off[dir];
   cv->off[dir] += len; /* advance by everything, copied or not: gaps stay visible */
   if (!data_budget_take(bpf_get_current_pid_tgid() >> 32, len)) return 0;
   bpf_loop(REIN_DATA_MAX_CHUNKS, data_chunk, NULL, 0);
   if (ds->done < ds->total) count(REIN_CTR_DATA_TRUNCATED);
   return 0;
+}
+
+static __always_inline __u32 sock_ino(struct file *f) {
+  return (__u32)BPF_CORE_READ(f, f_inode, i_ino);
+}
+
+/* Starts `cv` afresh for the socket with inode `ino`, as if never seen. */
+static __always_inline void conn_restart(struct conn_val *cv, __u32 ino) {
+  __builtin_memset(cv, 0, sizeof(*cv));
+  cv->fd = -1;
+  cv->sock_ino = ino;
+  cv->restarted = 1;
+}
+
+/* Streams are keyed by addresses that come back: a TLS object (SSL*) is freed and the next
+ * one allocated in its place (Python's ssl does so for each new connection of a pool), and
+ * so is a socket's struct file. Left alone, a stream runs on into the next connection's,
+ * offsets, protocol guess and all, and one connection cut mid-message spoils the next. The
+ * socket's inode number tells connections apart; a change starts the entry afresh and the
+ * next chunk says so (REIN_DF_NEW_CONN). */
+static __always_inline void conn_check_socket(struct conn_val *cv, struct file *f) {
+  __u32 ino = sock_ino(f);
+  if (!ino || ino == cv->sock_ino) return;
+  if (cv->sock_ino) conn_restart(cv, ino);
+  else cv->sock_ino = ino;
 }
 
 /* First plaintext of connection `cv` whose socket `fd` already sent more than a handshake:
@@ -101,7 +130,9 @@ static __always_inline __u16 late_flag(__u32 tgid, struct conn_val *cv, __s32 fd
   if (!f) return 0;
   struct conn_key k = {.tgid = tgid, .conn = (__u64)f};
   struct conn_val *sv = bpf_map_lookup_elem(&conns, &k);
-  return sv && sv->cipher_out >= REIN_LATE_CIPHER_BYTES ? REIN_DF_LATE : 0;
+  return sv && sv->sock_ino == sock_ino(f) && sv->cipher_out >= REIN_LATE_CIPHER_BYTES
+             ? REIN_DF_LATE
+             : 0;
 }
 
 static __always_inline struct conn_val *conn_state(__u32 tgid, __u64 conn) {
@@ -203,9 +234,11 @@ int BPF_KRETPROBE(rein_tls_exit, long ret) {
   if (!is_tracked(tgid) && !discover(s, tgid, c.conn, c.buf, n, source)) return 0;
   struct conn_val *cv = conn_state(tgid, c.conn);
   if (!cv) return 0;
-  if (c.fd >= 0)
+  if (c.fd >= 0) {
+    struct file *f = fd_file(c.fd);
+    if (f) conn_check_socket(cv, f);
     cv->fd = c.fd;
-  else if (cv->fd < 0 && dir == REIN_DIR_INGRESS)
+  } else if (cv->fd < 0 && dir == REIN_DIR_INGRESS)
     /* memory BIOs (Bun, node): the event loop read the socket on this thread just before */
     cv->fd = thread_last_fd(tid);
   s->ds.conn = c.conn;
@@ -243,6 +276,9 @@ static __always_inline bool socket_io_enter(__u32 tid, const struct pending_call
   if (!f) return false;
   __u32 imode = BPF_CORE_READ(f, f_inode, i_mode);
   if ((imode & S_IFMT) != S_IFSOCK) return false;
+  struct conn_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .conn = (__u64)f};
+  struct conn_val *v = bpf_map_lookup_elem(&conns, &k);
+  if (v) conn_check_socket(v, f);
   if (c->nr == NR_read || c->nr == NR_recvfrom || c->nr == NR_readv || c->nr == NR_recvmsg) {
     struct thread_sock *ts = thread_sock_slot(tid);
     if (ts) {
@@ -255,8 +291,6 @@ static __always_inline bool socket_io_enter(__u32 tid, const struct pending_call
     rustls_sent(tid, f, fd, c);
   }
   if (!cfg.capture_plain) return false;
-  struct conn_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .conn = (__u64)f};
-  struct conn_val *v = bpf_map_lookup_elem(&conns, &k);
   if (v && v->plain_state == REIN_PLAIN_OTHER) {
     /* ciphertext leaving a TLS socket: if plaintext hooks arrive late, this tells them */
     if (v->cipher_out < REIN_LATE_CIPHER_BYTES &&
@@ -282,6 +316,7 @@ static __noinline int socket_io_exit(__u64 file, __s32 fd, __u64 buf, __u64 n, _
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   struct conn_val *cv = conn_state(tgid, file);
   if (!cv) return 0;
+  conn_check_socket(cv, (struct file *)file);
   if (cv->plain_state == REIN_PLAIN_UNKNOWN) {
     if (dir != REIN_DIR_EGRESS) return 0; /* requests come first */
     __builtin_memset(s->ustr, 0, 16);

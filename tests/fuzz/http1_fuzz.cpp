@@ -36,6 +36,7 @@ enum Flags : uint8_t {
   kShuffleTime = 1 << 4,
   kTinySlices = 1 << 5,
   kExpire = 1 << 6,
+  kMidStream = 1 << 7,  // joined late: both parsers start by scanning for a message start
 };
 
 struct Slice {
@@ -75,6 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     lim.reassembly.max_hole_age_ns = 50;
     lim.max_pending_exchanges = 3;
   }
+  lim.anchor_at_first_chunk = (flags & kMidStream) != 0;
   const size_t cap = lim.body.max_output;
 
   rein::proto::Http1Connection conn(

@@ -403,6 +403,66 @@ TEST(ProtoHttp1Connection, GapInResponseThenNextExchangeRecovered) {
   EXPECT_EQ(h.out.size(), 2u);
 }
 
+// Hooks attached while a client waited for a response: its head was read unseen, so the
+// first bytes of the response direction are the rest of a body. Later exchanges decode.
+TEST(ProtoHttp1Connection, JoinedInsideAResponseBodyRecoversAtTheNextExchange) {
+  Http1ConnectionLimits lim;
+  lim.anchor_at_first_chunk = true;
+  Harness h(lim);
+  h.send(kResp, R"({"id":"msg_1","usage":{"input_tokens":5}})", 10);
+  h.send(kReq, request("/2", "{}"), 20);
+  h.send(kResp, response("second"), 30);
+  h.send(kReq, request("/3", "{}"), 40);
+  h.send(kResp, response("third"), 50);
+  ASSERT_EQ(h.out.size(), 2u);
+  EXPECT_FALSE(h.conn.unparseable());
+  EXPECT_EQ(h.out[0].request.target, "/2");
+  ASSERT_TRUE(h.out[0].response.has_value());
+  EXPECT_EQ(h.out[0].response->body, "second");
+  EXPECT_TRUE(h.out[0].response->complete);
+  EXPECT_EQ(h.out[1].request.target, "/3");
+  ASSERT_TRUE(h.out[1].response.has_value());
+  EXPECT_EQ(h.out[1].response->body, "third");
+  EXPECT_EQ(h.conn.parser_stats(kResp).resync_skipped_bytes, 41u);
+}
+
+// The request's head went out before the hooks, its body after: the body is skipped, its
+// response is delivered without a request, and the next exchange pairs normally.
+TEST(ProtoHttp1Connection, JoinedInsideARequestBodyRecoversAtTheNextExchange) {
+  Http1ConnectionLimits lim;
+  lim.anchor_at_first_chunk = true;
+  Harness h(lim);
+  h.send(kReq, R"({"model":"m","messages":[]})", 10);
+  h.send(kResp, response("first"), 20);
+  h.send(kReq, request("/2", "{}"), 30);
+  h.send(kResp, response("second"), 40);
+  h.conn.close(50);
+  ASSERT_EQ(h.out.size(), 2u);
+  EXPECT_FALSE(h.conn.unparseable());
+  EXPECT_EQ(h.out[0].request.method, "");
+  ASSERT_TRUE(h.out[0].response.has_value());
+  EXPECT_EQ(h.out[0].response->body, "first");
+  EXPECT_EQ(h.out[1].request.target, "/2");
+  ASSERT_TRUE(h.out[1].response.has_value());
+  EXPECT_EQ(h.out[1].response->body, "second");
+}
+
+// Joined late but exactly at a message boundary: nothing is lost to the scan.
+TEST(ProtoHttp1Connection, JoinedAtAMessageStartLosesNothing) {
+  Http1ConnectionLimits lim;
+  lim.anchor_at_first_chunk = true;
+  Harness h(lim);
+  h.off[kReq] = 700;
+  h.off[kResp] = 900;
+  h.send(kReq, request("/1", "{}"), 10);
+  h.send(kResp, response("one"), 20);
+  ASSERT_EQ(h.out.size(), 1u);
+  EXPECT_EQ(h.out[0].request.target, "/1");
+  ASSERT_TRUE(h.out[0].response.has_value());
+  EXPECT_EQ(h.out[0].response->body, "one");
+  EXPECT_EQ(h.conn.parser_stats(kResp).resync_skipped_bytes, 0u);
+}
+
 TEST(ProtoHttp1Connection, GapSwallowingAWholeResponsePairsByTime) {
   // Sequential keep-alive: response 2 vanishes together with the end of response 1. The
   // next response seen must pair with request 3, not request 2.

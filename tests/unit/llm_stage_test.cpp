@@ -112,5 +112,49 @@ TEST(LlmStage, Http2PrefaceSelectsTheHttp2Decoder) {
   EXPECT_EQ(stage.stats().http2_streams, 1u);
 }
 
+// Python's ssl frees each connection's SSL object and the next one often lands at the same
+// address: the kernel flags the first chunk on the new socket, and the old stream (here cut
+// inside a response body, which would otherwise swallow the new response) is closed first.
+TEST(LlmStage, ReusedTlsObjectStartsANewStream) {
+  auto table = prices();
+  llm::Fingerprinter fp(std::array<uint8_t, 32>{});
+  std::vector<llm::LlmCall> calls;
+  LlmStage stage(&table, &fp,
+                 [&](const CallContext&, const llm::LlmCall& call) { calls.push_back(call); });
+  Chunks k;
+  const uint64_t ssl = 0x55aa00;
+  stage.on_data(k.rec(ssl, REIN_DIR_EGRESS, 0, kReq, 0, 3));
+  stage.on_data(k.rec(ssl, REIN_DIR_INGRESS, 0, kResp.substr(0, kResp.size() - 10), 0, 3));
+  EXPECT_TRUE(calls.empty());
+  stage.on_data(k.rec(ssl, REIN_DIR_EGRESS, 0, kReq, REIN_DF_NEW_CONN, 3));
+  ASSERT_EQ(calls.size(), 1u);  // the cut call, delivered when its stream closed
+  EXPECT_FALSE(calls[0].usage.input_tokens.has_value());
+  stage.on_data(k.rec(ssl, REIN_DIR_INGRESS, 0, kResp, 0, 3));
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[1].usage.input_tokens, 11);
+  EXPECT_EQ(calls[1].usage.output_tokens, 7);
+  EXPECT_EQ(stage.stats().reused_streams, 1u);
+  EXPECT_EQ(stage.stats().streams_opened, 2u);
+}
+
+// The first plaintext of a connection hooked late may be a request body: the stream is
+// joined mid-message and the next whole exchange still decodes.
+TEST(LlmStage, LateFirstWriteIsTakenForMidStream) {
+  auto table = prices();
+  llm::Fingerprinter fp(std::array<uint8_t, 32>{});
+  std::vector<llm::LlmCall> calls;
+  LlmStage stage(&table, &fp,
+                 [&](const CallContext&, const llm::LlmCall& call) { calls.push_back(call); });
+  Chunks k;
+  const uint64_t ssl = 0x55bb00;
+  stage.on_data(k.rec(ssl, REIN_DIR_EGRESS, 0, kBody, REIN_DF_LATE, 3));
+  stage.on_data(k.rec(ssl, REIN_DIR_INGRESS, 0, kRespBody, 0, 3));  // the first response's body
+  stage.on_data(k.rec(ssl, REIN_DIR_EGRESS, kBody.size(), kReq, 0, 3));
+  stage.on_data(k.rec(ssl, REIN_DIR_INGRESS, kRespBody.size(), kResp, 0, 3));
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].usage.input_tokens, 11);
+  EXPECT_EQ(calls[0].usage.output_tokens, 7);
+}
+
 }  // namespace
 }  // namespace rein::pipeline

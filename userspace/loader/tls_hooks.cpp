@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include <fstream>
 
 #include "loader/uprobe_multi.h"
+#include "rein/abi/events.h"
 
 namespace rein::loader {
 namespace {
@@ -249,19 +251,54 @@ namespace {
 bool is_return(binary::ProbeProgram p) {
   return p == binary::ProbeProgram::TlsExit || p == binary::ProbeProgram::GcmOpenExit;
 }
+
+// Attach order. Hooks go in while the process runs, so a request may be caught and its
+// response missed if the reading side is attached after the writing side. Entry hooks go
+// first (they emit nothing alone), then those that report what was received, then those
+// that report both directions, and what reports a sent request alone goes last: a request
+// seen means the hooks for its response were already in.
+int attach_rank(const binary::Probe& p) {
+  using P = binary::ProbeProgram;
+  const bool egress = ((p.cookie >> 8) & 1) == REIN_DIR_EGRESS;
+  switch (p.program) {
+    case P::TlsEnter:
+    case P::GcmOpenEnter:
+    case P::GoEnter:
+      return 0;
+    case P::GcmOpenExit:
+      return 1;
+    case P::TlsExit:
+      return egress ? 3 : 2;  // per-offset links: readers' returns first
+    case P::GoRet:
+      return 3;
+    case P::GcmSeal:
+      return 4;
+  }
+  return 5;
+}
 }  // namespace
 
 // One link per program: a handful of syscalls per file, whatever the number of offsets.
 size_t TlsHooks::attach_multi(uint32_t pid, const FileState& f, ProcState& ps) {
-  std::map<binary::ProbeProgram, std::pair<std::vector<uint64_t>, std::vector<uint64_t>>> groups;
+  // one link per program, in attach_rank order (the lowest rank of its probes)
+  std::map<std::pair<int, binary::ProbeProgram>,
+           std::pair<std::vector<uint64_t>, std::vector<uint64_t>>>
+      groups;
+  std::map<binary::ProbeProgram, int> rank;
   for (const auto& p : f.plan->probes) {
-    groups[p.program].first.push_back(p.offset);
-    groups[p.program].second.push_back(p.cookie);
+    auto [r, fresh] = rank.emplace(p.program, attach_rank(p));
+    if (!fresh) r->second = std::min(r->second, attach_rank(p));
+  }
+  for (const auto& p : f.plan->probes) {
+    auto& g = groups[{rank[p.program], p.program}];
+    g.first.push_back(p.offset);
+    g.second.push_back(p.cookie);
   }
   std::string path = fmt::format("/proc/self/fd/{}", f.fd);
   uint32_t target = mode_ == Mode::SystemWide ? 0 : pid;
   size_t ok = 0;
-  for (const auto& [prog, oc] : groups) {
+  for (const auto& [key, oc] : groups) {
+    const binary::ProbeProgram prog = key.second;
     int fd = attach_uprobe_multi(bpf_program__fd(program(prog)), path, oc.first, oc.second,
                                  is_return(prog), target);
     if (fd < 0) {
@@ -279,7 +316,11 @@ size_t TlsHooks::attach_each(uint32_t pid, const FileState& f, ProcState& ps) {
   std::string path = fmt::format("/proc/self/fd/{}", f.fd);
   int target = mode_ == Mode::SystemWide ? -1 : int(pid);
   size_t ok = 0;
-  for (const auto& p : f.plan->probes) {
+  std::vector<binary::Probe> order(f.plan->probes.begin(), f.plan->probes.end());
+  std::stable_sort(order.begin(), order.end(), [](const binary::Probe& a, const binary::Probe& b) {
+    return attach_rank(a) < attach_rank(b);
+  });
+  for (const auto& p : order) {
     LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = p.cookie, .retprobe = is_return(p.program));
     struct bpf_link* l =
         bpf_program__attach_uprobe_opts(program(p.program), target, path.c_str(), p.offset, &o);

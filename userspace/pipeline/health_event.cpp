@@ -54,6 +54,7 @@ const std::string& health_event(EventBuilder& b, uint64_t now, const ProcessView
   put("http2_streams", ls.http2_streams);
   put("websockets", ls.websockets);
   put("rustls_streams_bound", ls.rebound_streams);
+  put("http_streams_reused", ls.reused_streams);
   put("tls_unobserved", stats.tls_unobserved);
   put("tls_watch_evicted", src.tls_watch_evicted);
   const auto& budget = proto::DecodeBudget::global();

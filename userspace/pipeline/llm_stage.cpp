@@ -91,7 +91,9 @@ void LlmStage::on_upgrade(Stream& s, const proto::HttpExchange& hs) {
 void LlmStage::start_http(Stream& s, const decode::DataRec& r) {
   // HTTP/2 is recognised by the client's connection preface, which only the first bytes of
   // the connection carry; a stream joined late is taken for HTTP/1.1 (its parser resyncs).
-  bool from_start = r.offset == 0 && r.dir == REIN_DIR_EGRESS;
+  // A late first write (REIN_DF_LATE) may itself be the body of a request whose head went
+  // out unseen, and the response to that request may be read after it.
+  bool from_start = r.offset == 0 && r.dir == REIN_DIR_EGRESS && !(r.flags & REIN_DF_LATE);
   if (from_start && proto::Http2Connection::is_preface(r.data)) {
     stats_.http2_streams++;
     s.ctx.protocol = "h2";
@@ -132,6 +134,7 @@ void LlmStage::on_data(const decode::DataRec& r) {
   Key key{r.h.tgid, r.conn};
   if (r.flags & REIN_DF_KEYED)
     if (auto a = aliases_.find(key); a != aliases_.end()) key.second = a->second;
+  if (r.flags & REIN_DF_NEW_CONN) on_new_connection(r.h.tgid, key.second, r.h.ts_ns);
   auto it = streams_.find(key);
   Stream& s = it == streams_.end() ? open_stream(key, r) : *it->second;
   if (!s.started()) start_http(s, r);
@@ -145,6 +148,13 @@ void LlmStage::on_data(const decode::DataRec& r) {
   int dir = r.dir == REIN_DIR_EGRESS ? proto::Http1Connection::kClientToServer
                                      : proto::Http1Connection::kServerToClient;
   s.feed(dir, r.offset, r.data, r.h.ts_ns);
+}
+
+void LlmStage::on_new_connection(uint32_t tgid, uint64_t conn, uint64_t ts_ns) {
+  auto it = streams_.find({tgid, conn});
+  if (it == streams_.end()) return;
+  close_stream(it, ts_ns);  // what is left of the old connection is delivered
+  stats_.reused_streams++;
 }
 
 void LlmStage::on_bind(const decode::BindRec& r) {

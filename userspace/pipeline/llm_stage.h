@@ -36,6 +36,7 @@ struct LlmStageStats {
   uint64_t http2_streams = 0;
   uint64_t websockets = 0;
   uint64_t rebound_streams = 0;  // rustls: key streams joined to their socket
+  uint64_t reused_streams = 0;   // a TLS object's address came back for a new connection
   uint64_t unbound_aliases_dropped = 0;
 };
 
@@ -70,6 +71,9 @@ class LlmStage {
   void on_data(const decode::DataRec& r);
   // rustls: the stream sent under cipher key `from` is the socket stream `to`.
   void on_bind(const decode::BindRec& r);
+  // The kernel saw the key (tgid, conn) come back for another connection
+  // (REIN_DF_NEW_CONN): the stream under it, if any, ends here.
+  void on_new_connection(uint32_t tgid, uint64_t conn, uint64_t ts_ns);
   void on_process_exit(uint32_t tgid, uint64_t ts_ns);
   void expire(uint64_t now_ns, uint64_t idle_ns = 120'000'000'000ULL);
   void close_all(uint64_t ts_ns);

@@ -49,6 +49,7 @@ void SensorPipeline::on_record(std::span<const uint8_t> bytes) {
         else if constexpr (std::is_same_v<T, decode::DnsRec>) on_dns(r);
         else if constexpr (std::is_same_v<T, decode::DataRec>) {
           if (r.source == REIN_SRC_TLS_HELLO) {
+            if (r.flags & REIN_DF_NEW_CONN) llm_.on_new_connection(r.h.tgid, r.conn, r.h.ts_ns);
             on_tls_hello(r);
           } else {
             llm_.on_data(r);

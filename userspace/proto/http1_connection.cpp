@@ -119,7 +119,12 @@ Http1Connection::Http1Connection(ExchangeHandler on_exchange, Http1ConnectionLim
     : on_exchange_(std::move(on_exchange)),
       limits_(limits),
       client_(std::make_unique<Side>(*this, Http1Mode::kRequest, limits_)),
-      server_(std::make_unique<Side>(*this, Http1Mode::kResponse, limits_)) {}
+      server_(std::make_unique<Side>(*this, Http1Mode::kResponse, limits_)) {
+  if (limits_.anchor_at_first_chunk) {
+    client_->parser.start_mid_stream(0);
+    server_->parser.start_mid_stream(0);
+  }
+}
 
 Http1Connection::~Http1Connection() = default;
 

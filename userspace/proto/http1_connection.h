@@ -57,7 +57,10 @@ struct Http1ConnectionLimits {
   // rule is applied on each new chunk and by expire().
   stream::ReassemblerLimits reassembly{.max_hole_age_ns = 1'000'000'000};
   size_t max_pending_exchanges = 64;  // requests waiting for their responses
-  bool anchor_at_first_chunk = false;  // offsets do not start at 0 (capture began mid-stream)
+  // The capture joined the connection late (hooks attached mid-connection, or a recording
+  // that starts mid-stream): offsets do not start at 0 and either direction may begin
+  // inside a message, so both parsers start by scanning for a message start.
+  bool anchor_at_first_chunk = false;
 };
 
 struct Http1ConnectionStats {

@@ -84,6 +84,9 @@ class Http1Parser {
   void finish(uint64_t ts_ns);
   // Stop parsing (the other direction switched protocols). An open message ends incomplete.
   void stop(uint64_t ts_ns);
+  // The input begins wherever the capture joined the stream, perhaps inside a message: scan
+  // for a message start as after a gap. Call before the first feed().
+  void start_mid_stream(uint64_t ts_ns);
 
   bool failed() const { return state_ == State::kFailed; }
   const std::string& error() const { return error_; }

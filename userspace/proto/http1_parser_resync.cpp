@@ -42,6 +42,10 @@ bool resync_start_plausible(Http1Mode mode, std::string_view line) {
 
 }  // namespace
 
+void Http1Parser::start_mid_stream(uint64_t ts) {
+  if (state_ == State::kHead && head_.empty() && stats_.messages == 0) enter_resync(ts, {});
+}
+
 void Http1Parser::enter_resync(uint64_t ts, std::string seed) {
   state_ = State::kResync;
   stats_.resyncs++;

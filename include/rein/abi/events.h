@@ -252,6 +252,8 @@ enum rein_data_source {
 #define REIN_DF_KEYED 1 /* conn is a cipher key whose socket is not known yet (see REIN_REC_BIND) */
 #define REIN_DF_LATE 2  /* first plaintext of a connection whose socket already carried more
                            than a handshake's worth of ciphertext: hooks came too late */
+#define REIN_DF_NEW_CONN 4 /* the stream key (an SSL* or a socket's struct file, freed and
+                            reallocated) now names another socket: a new stream starts here */
 #define REIN_LATE_CIPHER_BYTES 200
 #define REIN_TLS_HELLO_MAX 2048 /* ClientHello bytes copied: SNI and ALPN sit well inside */
 enum rein_data_dir {

@@ -248,8 +248,14 @@ try:
             saved = f.read()
         rh.check(saved.startswith(f"{w.pid} ") and " deny " in saved, f"holds file: {saved!r}")
         stop_rein(s, signal.SIGKILL)
-    # the kernel detached the dead tracer's tracees: still in the group-stop
+    # the kernel detached the dead tracer's tracees: each wakes from its ptrace-stop and
+    # goes back into the group-stop (it shows R for that moment, running no user code: the
+    # marker check at the restart below proves it)
+    deadline = time.time() + 5
+    while rh.proc_state(w.pid) != "T" and time.time() < deadline:
+        time.sleep(0.01)
     rh.check(rh.proc_state(w.pid) == "T", f"after rein was killed: {rh.proc_state(w.pid)}")
+    rh.check(lines(marker) == 1, f"after rein was killed: {lines(marker)} marker lines")
     with rh.Sensor(["--no-default-agents", "--policy", policy("deny"), "--control-socket", sock_path,
                     "--state-dir", state]) as s2:
         wrc = wait_gone(w, "leftover hold at restart")

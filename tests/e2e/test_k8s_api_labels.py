@@ -116,13 +116,15 @@ try:
                 labelled = e
                 break
         rh.check(labelled, f"no labels on pod a's events; API requests served: {served}")
-        rh.check("/api/v1/namespaces/team-b/pods/worker-0" in served, f"served {served}")
-        # pod b's reply was read and refused (another UID) before its last process runs
+        # pod b asked too (its request may still be in flight when a's reply is in), and its
+        # reply was read and refused (another UID) before its last process runs
         reject = f"team-b/worker-0 is not the pod of UID {uid_b}"
         deadline = time.time() + 20
         while reject not in s.stderr():
-            rh.check(time.time() < deadline, f"no refusal of pod b's API object: {s.stderr()}")
+            rh.check(time.time() < deadline, f"no refusal of pod b's API object: {s.stderr()}; "
+                     f"served {served}")
             time.sleep(0.05)
+        rh.check("/api/v1/namespaces/team-b/pods/worker-0" in served, f"served {served}")
         last_b = run_in("b", "last")
         events = s.stop()
 finally:

@@ -299,8 +299,14 @@ size_t TlsHooks::attach_multi(uint32_t pid, const FileState& f, ProcState& ps) {
   size_t ok = 0;
   for (const auto& [key, oc] : groups) {
     const binary::ProbeProgram prog = key.second;
+    auto t0 = std::chrono::steady_clock::now();
     int fd = attach_uprobe_multi(bpf_program__fd(program(prog)), path, oc.first, oc.second,
                                  is_return(prog), target);
+    if (debug_tls())
+      fprintf(stderr, "rein-debug: link %s (%zu offsets) pid %u in %.2f ms\n",
+              binary::probe_program_name(prog), oc.first.size(), pid,
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                  .count());
     if (fd < 0) {
       stats_.attach_failed += oc.first.size();
       if (errno == ESRCH) break;  // the process exited meanwhile

@@ -55,6 +55,9 @@ const std::string& health_event(EventBuilder& b, uint64_t now, const ProcessView
   put("websockets", ls.websockets);
   put("rustls_streams_bound", ls.rebound_streams);
   put("http_streams_reused", ls.reused_streams);
+  put("http_streams_restarted", ls.restarted_streams);
+  put("http_responses_abandoned", ls.abandoned_responses);
+  put("http_stale_chunks", ls.stale_chunks);
   put("tls_unobserved", stats.tls_unobserved);
   put("tls_watch_evicted", src.tls_watch_evicted);
   const auto& budget = proto::DecodeBudget::global();

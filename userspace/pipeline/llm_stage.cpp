@@ -3,6 +3,8 @@
 #include "llm/llm_analyzer.h"
 #include "llm/tool_calls.h"
 #include "llm/ws_responses.h"
+#include "proto/http1_detect.h"
+#include "proto/http2_frames.h"
 #include "proto/websocket_stream.h"
 #include "rein/abi/events.h"
 
@@ -20,8 +22,22 @@ struct LlmStage::Stream {
   CallContext ctx;
   uint64_t last_ns = 0;
   bool anchored_late = false;  // capture began mid-connection
+  // Where this connection began in the key's offsets, per direction: 0 unless the key
+  // carried an earlier connection the kernel did not tell apart (see starts_connection).
+  // The server's base is taken from its first chunk.
+  uint64_t base[2] = {0, 0};
+  bool base_pending[2] = {false, false};
 
   bool started() const { return h1 || h2; }
+  // Offsets before the base belong to the earlier connection: dropped.
+  std::optional<uint64_t> rebase(int dir, uint64_t offset) {
+    if (base_pending[dir]) {
+      base_pending[dir] = false;
+      base[dir] = offset;
+    }
+    if (offset < base[dir]) return std::nullopt;
+    return offset - base[dir];
+  }
   void feed(int dir, uint64_t offset, std::span<const uint8_t> data, uint64_t ts) {
     if (h2) h2->feed(dir, offset, data, ts);
     else if (h1) h1->feed(dir, offset, data, ts);
@@ -88,12 +104,26 @@ void LlmStage::on_upgrade(Stream& s, const proto::HttpExchange& hs) {
   }
 }
 
-void LlmStage::start_http(Stream& s, const decode::DataRec& r) {
+// A client write that can only be the first bytes of a new connection, seen on a stream
+// that is already past its own first bytes: the key came back without the kernel knowing
+// (a memory-BIO TLS library's SSL object reused at the same address, where no socket ties
+// it to a connection). An HTTP/2 preface in full, or an HTTP/1 request line where HTTP/2
+// frames were flowing (no legal frame begins with a method: its length would be megabytes).
+// A new HTTP/1.1 connection after an HTTP/1.1 one needs no restart here: its request parses
+// as the next one, and Http1Connection cuts the response it abandoned.
+bool LlmStage::starts_connection(const Stream& s, const decode::DataRec& r) {
+  if (r.dir != REIN_DIR_EGRESS || !s.started() || r.offset <= s.base[0]) return false;
+  if (r.data.size() >= proto::kHttp2Preface.size() && proto::Http2Connection::is_preface(r.data))
+    return true;
+  return s.h2 && proto::looks_like_http_request(r.data);
+}
+
+void LlmStage::start_http(Stream& s, const decode::DataRec& r, uint64_t offset) {
   // HTTP/2 is recognised by the client's connection preface, which only the first bytes of
   // the connection carry; a stream joined late is taken for HTTP/1.1 (its parser resyncs).
   // A late first write (REIN_DF_LATE) may itself be the body of a request whose head went
   // out unseen, and the response to that request may be read after it.
-  bool from_start = r.offset == 0 && r.dir == REIN_DIR_EGRESS && !(r.flags & REIN_DF_LATE);
+  bool from_start = offset == 0 && r.dir == REIN_DIR_EGRESS && !(r.flags & REIN_DF_LATE);
   if (from_start && proto::Http2Connection::is_preface(r.data)) {
     stats_.http2_streams++;
     s.ctx.protocol = "h2";
@@ -136,8 +166,26 @@ void LlmStage::on_data(const decode::DataRec& r) {
     if (auto a = aliases_.find(key); a != aliases_.end()) key.second = a->second;
   if (r.flags & REIN_DF_NEW_CONN) on_new_connection(r.h.tgid, key.second, r.h.ts_ns);
   auto it = streams_.find(key);
+  bool rebased = false;
+  if (it != streams_.end() && starts_connection(*it->second, r)) {
+    close_stream(it, r.h.ts_ns);
+    stats_.restarted_streams++;
+    it = streams_.end();
+    rebased = true;
+  }
   Stream& s = it == streams_.end() ? open_stream(key, r) : *it->second;
-  if (!s.started()) start_http(s, r);
+  if (rebased) {
+    s.base[0] = r.offset;
+    s.base_pending[1] = true;
+  }
+  int dir = r.dir == REIN_DIR_EGRESS ? proto::Http1Connection::kClientToServer
+                                     : proto::Http1Connection::kServerToClient;
+  auto offset = s.rebase(dir, r.offset);
+  if (!offset) {
+    stats_.stale_chunks++;
+    return;
+  }
+  if (!s.started()) start_http(s, r, *offset);
   s.last_ns = r.h.ts_ns;
   if (r.fd >= 0) s.ctx.fd = r.fd;
   if (!r.peer_address.empty()) {
@@ -145,9 +193,7 @@ void LlmStage::on_data(const decode::DataRec& r) {
     s.ctx.peer_port = r.peer_port;
   }
   if (r.h.agent) s.ctx.agent = r.h.agent;
-  int dir = r.dir == REIN_DIR_EGRESS ? proto::Http1Connection::kClientToServer
-                                     : proto::Http1Connection::kServerToClient;
-  s.feed(dir, r.offset, r.data, r.h.ts_ns);
+  s.feed(dir, *offset, r.data, r.h.ts_ns);
 }
 
 void LlmStage::on_new_connection(uint32_t tgid, uint64_t conn, uint64_t ts_ns) {
@@ -176,7 +222,7 @@ void LlmStage::on_bind(const decode::BindRec& r) {
 
 void LlmStage::close_stream(std::map<Key, std::unique_ptr<Stream>>::iterator it, uint64_t ts_ns) {
   it->second->close(ts_ns);  // delivers what is left while the context is alive
-  if (it->second->unparseable()) stats_.unparseable_streams++;
+  tally_closed(*it->second);
   streams_.erase(it);
 }
 
@@ -200,8 +246,16 @@ void LlmStage::expire(uint64_t now_ns, uint64_t idle_ns) {
   }
 }
 
+void LlmStage::tally_closed(const Stream& s) {
+  if (s.unparseable()) stats_.unparseable_streams++;
+  if (s.h1) stats_.abandoned_responses += s.h1->stats().abandoned_responses;
+}
+
 void LlmStage::close_all(uint64_t ts_ns) {
-  for (auto& [k, s] : streams_) s->close(ts_ns);
+  for (auto& [k, s] : streams_) {
+    s->close(ts_ns);
+    tally_closed(*s);
+  }
   streams_.clear();
 }
 

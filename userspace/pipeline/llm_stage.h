@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 
@@ -37,6 +38,10 @@ struct LlmStageStats {
   uint64_t websockets = 0;
   uint64_t rebound_streams = 0;  // rustls: key streams joined to their socket
   uint64_t reused_streams = 0;   // a TLS object's address came back for a new connection
+  // ... told by the bytes alone: a new connection's first write where one was running
+  uint64_t restarted_streams = 0;
+  uint64_t stale_chunks = 0;     // bytes of the connection before such a restart, dropped
+  uint64_t abandoned_responses = 0;  // HTTP/1.1 responses cut by the next connection's (at close)
   uint64_t unbound_aliases_dropped = 0;
 };
 
@@ -83,9 +88,11 @@ class LlmStage {
   struct Stream;
   using Key = std::pair<uint32_t, uint64_t>;  // tgid, conn
   void close_stream(std::map<Key, std::unique_ptr<Stream>>::iterator it, uint64_t ts_ns);
+  void tally_closed(const Stream& s);
   void on_exchange(const CallContext& ctx, proto::HttpExchange&& ex);
   Stream& open_stream(const Key& key, const decode::DataRec& r);
-  void start_http(Stream& s, const decode::DataRec& r);
+  static bool starts_connection(const Stream& s, const decode::DataRec& r);
+  void start_http(Stream& s, const decode::DataRec& r, uint64_t offset);
   void on_upgrade(Stream& s, const proto::HttpExchange& handshake);
 
   const llm::PriceTable* prices_;

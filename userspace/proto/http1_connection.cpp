@@ -167,11 +167,28 @@ void Http1Connection::client_gap(uint64_t length, uint64_t ts) {
   }
 }
 
+// A response is being read when a newer request already went out and a slice begins with a
+// status line: the client gave up on that response, and its stream key (an SSL object or
+// socket at a reused address, which the kernel cannot always tell apart) now carries a new
+// connection whose first bytes these are. Only a pipelining client, whose next response
+// body slice begins with "HTTP/1.x NNN ", could be cut wrongly; LLM clients do not pipeline.
+bool Http1Connection::response_abandoned(std::span<const uint8_t> data) const {
+  if (!server_->parser.message_open() || data.size() < 13) return false;
+  static constexpr std::string_view kStatus = "HTTP/1.";
+  if (std::memcmp(data.data(), kStatus.data(), kStatus.size()) != 0) return false;
+  auto digit = [&](size_t i) { return data[i] >= '0' && data[i] <= '9'; };
+  if (!digit(7) || data[8] != ' ' || !digit(9) || !digit(10) || !digit(11) || data[12] != ' ')
+    return false;
+  return std::any_of(queue_.begin(), queue_.end(),
+                     [this](const auto& p) { return !p->response_bound && p.get() != resp_cur_; });
+}
+
 void Http1Connection::server_data(std::span<const uint8_t> data, uint64_t ts) {
   if (server_tunnel_) {
     tunnel_input(kServerToClient, data, ts, false, 0);
     return;
   }
+  if (response_abandoned(data) && server_->parser.cut_message(ts)) stats_.abandoned_responses++;
   const uint64_t ignored_before = server_->parser.stats().ignored_bytes;
   server_->parser.feed(data, ts);
   if (!server_tunnel_) return;

@@ -29,6 +29,12 @@
 // held until the handshake has been handed out (the request may be parsed later). Without
 // the handlers nothing changes.
 //
+// A stream key can come back carrying a new connection the kernel could not tell apart (a
+// memory-BIO TLS library frees an SSL object mid-response and the next connection gets its
+// address): the new response's first slice begins with a status line while the old response
+// is still open and a newer request is waiting. The old response is then cut (delivered
+// incomplete) and the slice parsed as the next response.
+//
 // Not thread-safe; callbacks run inside feed()/expire()/close() and must not call back into
 // the same connection.
 #pragma once
@@ -71,6 +77,7 @@ struct Http1ConnectionStats {
   uint64_t ignored_after_close = 0;  // bytes fed after close()
   uint64_t tunnel_bytes = 0;         // bytes taken for the WebSocket tunnel (both directions)
   uint64_t tunnel_dropped_bytes = 0; // held tunnel bytes dropped by the bound (reported as gaps)
+  uint64_t abandoned_responses = 0;  // cut where a new connection's response began
 };
 
 // A slice of decoded response body, for incremental consumers (SSE). `response` has status
@@ -141,6 +148,7 @@ class Http1Connection {
   void client_data(std::span<const uint8_t> data, uint64_t ts);
   void client_gap(uint64_t length, uint64_t ts);
   void server_data(std::span<const uint8_t> data, uint64_t ts);
+  bool response_abandoned(std::span<const uint8_t> data) const;
   void server_gap(uint64_t length, uint64_t ts);
   void tunnel_input(int direction, std::span<const uint8_t> bytes, uint64_t ts, bool gap,
                     uint64_t gap_bytes);

@@ -343,6 +343,24 @@ void Http1Parser::end_message(bool complete, uint64_t ts) {
   remaining_ = 0;
 }
 
+bool Http1Parser::cut_message(uint64_t ts) {
+  switch (state_) {
+    case State::kBodyLength:
+    case State::kChunkSize:
+    case State::kChunkData:
+    case State::kChunkDataEnd:
+    case State::kTrailers:
+    case State::kBodyUntilClose:
+      break;
+    default:
+      return false;
+  }
+  if (!message_open_) return false;
+  chunk_line_.clear();
+  end_message(false, ts);
+  return true;
+}
+
 void Http1Parser::fail(std::string why, uint64_t ts) {
   if (provisional_) {
     // The message came from resync and may have been a false match: scan on from the

@@ -87,6 +87,10 @@ class Http1Parser {
   // The input begins wherever the capture joined the stream, perhaps inside a message: scan
   // for a message start as after a gap. Call before the first feed().
   void start_mid_stream(uint64_t ts_ns);
+  // The open message will get no more bytes (its connection was abandoned and the stream
+  // key now carries another one): it ends incomplete and the next byte starts a message.
+  // Returns false, changing nothing, unless a message body is being read.
+  bool cut_message(uint64_t ts_ns);
 
   bool failed() const { return state_ == State::kFailed; }
   const std::string& error() const { return error_; }

@@ -203,6 +203,80 @@ TEST(DetectMentions, ParsesUrlsHostsPackages) {
   EXPECT_EQ(p.packages[0], "requests");
 }
 
+// The bare-host scan looks only at words around dots; it must find what a scan of every
+// word finds. The reference below is that scan, kept here: random texts of host characters,
+// dots, separators and the characters that make a word part of something else.
+namespace {
+struct HostHit {
+  std::string host;
+  uint16_t port;
+  uint32_t offset, length;
+  bool operator==(const HostHit&) const = default;
+};
+std::vector<HostHit> hosts_by_every_word(std::string_view lower) {
+  auto host_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+  };
+  std::vector<HostHit> out;
+  for (size_t i = 0; i < lower.size();) {
+    if (!host_char(lower[i]) || (i > 0 && (host_char(lower[i - 1]) || lower[i - 1] == '/' ||
+                                           lower[i - 1] == '@' || lower[i - 1] == ':'))) {
+      i++;
+      continue;
+    }
+    size_t e = i;
+    while (e < lower.size() && host_char(lower[e]) && e - i <= 253) e++;
+    std::string_view host = lower.substr(i, e - i);
+    while (!host.empty() && host.back() == '.') host.remove_suffix(1);
+    bool after_scheme = e + 2 < lower.size() && lower.compare(e, 3, "://") == 0;
+    if (!after_scheme && host.find('.') != std::string_view::npos) {
+      // plausible_host is shared; keep what extract_mentions keeps and compare the rest
+      auto got = extract_mentions(std::string(host));
+      if (!got.empty() && got[0].kind == Mention::Kind::kHost && got[0].host == host) {
+        size_t q = i + host.size();
+        uint16_t port = 0;
+        if (q < lower.size() && lower[q] == ':') {
+          size_t r = q + 1, start = r;
+          unsigned v = 0;
+          while (r < lower.size() && lower[r] >= '0' && lower[r] <= '9' && r - start < 5)
+            v = v * 10 + unsigned(lower[r++] - '0');
+          if (r > start && v > 0 && v <= 65535) {
+            port = uint16_t(v);
+            q = r;
+          }
+        }
+        HostHit h{std::string(host), port, uint32_t(i), uint32_t(q - i)};
+        bool dup = false;
+        for (const auto& o : out) dup = dup || (o.host == h.host && o.port == h.port);
+        if (!dup) out.push_back(h);
+      }
+    }
+    i = e;
+  }
+  return out;
+}
+}  // namespace
+
+TEST(DetectMentions, BareHostsMatchAScanOfEveryWord) {
+  const std::string alphabet = "abcio09.-.. /@:_,\n";
+  uint64_t x = 0x9E3779B97F4A7C15ULL;
+  for (int round = 0; round < 3000; round++) {
+    std::string text;
+    const size_t len = 1 + (round % 97);
+    for (size_t k = 0; k < len; k++) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      text.push_back(alphabet[x % alphabet.size()]);
+    }
+    if (round % 50 == 0) text += "db.example.com:5432 " + std::string(300, 'a') + ".com x.y.io";
+    std::vector<HostHit> got;
+    for (const auto& m : extract_mentions(text, 1000))
+      if (m.kind == Mention::Kind::kHost) got.push_back({m.host, m.port, m.offset, m.length});
+    ASSERT_EQ(got, hosts_by_every_word(text)) << text;
+  }
+}
+
 // ---- scope drift
 TEST(DetectScopeDrift, LearnsThenFlagsOncePerDirectory) {
   DetectionEngine e;

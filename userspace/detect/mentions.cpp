@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "common/fast_find.h"
 #include "llm/text_util.h"
 
 namespace rein::detect {
@@ -197,42 +198,48 @@ std::vector<Mention> extract_mentions(std::string_view text, size_t max) {
     pos = p;
     add(out, std::move(m), max);
   }
-  // Bare host names, with a port when written host:port: none without a dot.
-  const bool dotted = lower.find('.') != std::string::npos;
-  for (size_t i = 0; dotted && i < lower.size() && out.size() < max;) {
-    if (!host_char(lower[i]) || (i > 0 && (host_char(lower[i - 1]) || lower[i - 1] == '/' ||
-                                           lower[i - 1] == '@' || lower[i - 1] == ':'))) {
-      i++;
-      continue;
-    }
+  // Bare host names, with a port when written host:port: none without a dot, so only the
+  // words around dots are looked at (a byte loop over every word of a long answer was the
+  // cost of this function). A word is a run of host characters; one that follows '/', '@'
+  // or ':' is part of something else (a path, userinfo, a port).
+  const std::string_view lv(lower);
+  for (size_t d = lv.find('.'); d != std::string_view::npos && out.size() < max;) {
+    size_t i = d;
+    while (i > 0 && host_char(lv[i - 1])) i--;
+    size_t word_end = d;
+    while (word_end < lv.size() && host_char(lv[word_end])) word_end++;
+    const bool inside = i > 0 && (lv[i - 1] == '/' || lv[i - 1] == '@' || lv[i - 1] == ':');
     size_t e = i;
-    while (e < lower.size() && host_char(lower[e]) && e - i <= kMaxHostBytes) e++;
+    while (!inside && e < lv.size() && host_char(lv[e]) && e - i <= kMaxHostBytes) e++;
     // Most words are not hosts: look at them in place, copy only a host.
-    std::string_view host = std::string_view(lower).substr(i, e - i);
+    std::string_view host = lv.substr(i, e - i);
     while (!host.empty() && host.back() == '.') host.remove_suffix(1);
-    bool after_scheme = e + 2 < lower.size() && lower.compare(e, 3, "://") == 0;
-    if (!after_scheme && host.find('.') != std::string_view::npos && plausible_host(host)) {
+    bool after_scheme = e + 2 < lv.size() && lv.compare(e, 3, "://") == 0;
+    if (!inside && !after_scheme && host.find('.') != std::string_view::npos &&
+        plausible_host(host)) {
       Mention m;
       m.kind = Mention::Kind::kHost;
       m.host = std::string(host);
       size_t q = i + host.size();
-      if (q < lower.size() && lower[q] == ':') {
+      if (q < lv.size() && lv[q] == ':') {
         size_t r = q + 1;
-        m.port = parse_port(lower, r);
+        m.port = parse_port(lv, r);
         if (m.port) q = r;
       }
       m.offset = uint32_t(i);
       m.length = uint32_t(q - i);
       add(out, std::move(m), max);
     }
-    i = e;
+    d = lv.find('.', word_end);  // the rest of a word over the length bound is not a host
   }
   // Install commands: the rest of the line after the command word.
   static constexpr std::string_view kCommands[] = {"pip install ", "pip3 install ", "npm install ",
                                                    "npm i ",       "npm add ",      "go get ",
                                                    "cargo add "};
+  // One pass says whether any command can be there (each command holds one of these).
+  const bool any_command = fast_contains_any(lv, {"install ", "npm ", "go get ", "cargo add "});
   for (auto cmd : kCommands) {
-    for (size_t pos = 0; out.size() < max;) {
+    for (size_t pos = 0; any_command && out.size() < max;) {
       size_t s = lower.find(cmd, pos);
       if (s == std::string::npos) break;
       pos = s + cmd.size();

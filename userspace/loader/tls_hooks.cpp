@@ -57,6 +57,62 @@ TlsHooks::TlsHooks(TlsPrograms progs, Mode mode, std::string cache_file)
   load_cache();
   worker_ = std::thread([this] { worker_loop(); });
   reaper_ = std::thread([this] { reaper_loop(); });
+  attacher_ = std::thread([this] { attacher_loop(); });
+}
+
+void TlsHooks::attacher_loop() {
+  while (true) {
+    AttachResult r{};
+    {
+      std::unique_lock<std::mutex> g(attach_mu_);
+      attach_busy_ = false;
+      attach_cv_.notify_all();
+      attach_cv_.wait(g, [this] { return attach_stop_ || !attach_jobs_.empty(); });
+      if (attach_jobs_.empty()) return;  // stopping, nothing left
+      r.job = std::move(attach_jobs_.front());
+      attach_jobs_.pop_front();
+      attach_busy_ = true;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    last_attach_.store(t0);
+    if (progs_.multi) attach_multi(r);
+    else attach_each(r);
+    if (debug_tls())
+      fprintf(stderr, "rein-debug: attach pid %u %s probes %zu in %.1f ms\n", r.job.pid,
+              r.job.shown.c_str(), r.ok,
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                  .count());
+    std::lock_guard<std::mutex> g(attach_mu_);
+    attached_.push_back(std::move(r));
+  }
+}
+
+// The attacher's results, on the event loop's thread: links of a process that is gone, or
+// that exec'd since (another generation), are reaped.
+void TlsHooks::take_attached() {
+  std::deque<AttachResult> done;
+  {
+    std::lock_guard<std::mutex> g(attach_mu_);
+    done.swap(attached_);
+  }
+  for (auto& r : done) {
+    attaching_--;
+    stats_.probes_attached += r.ok;
+    stats_.attach_failed += r.failed;
+    auto it = procs_.find(r.job.pid);
+    if (it == procs_.end() || it->second.generation != r.job.generation) {
+      std::lock_guard<std::mutex> g(reap_mu_);
+      reap_.insert(reap_.end(), r.links.begin(), r.links.end());
+      continue;
+    }
+    auto& ps = it->second;
+    ps.attaching--;
+    ps.links.insert(ps.links.end(), r.links.begin(), r.links.end());
+    if (r.ok && !ps.hooked_at_ns) {
+      ps.hooked_at_ns = r.job.now_ns;
+      stats_.processes_hooked++;
+    }
+  }
 }
 
 // Removing a uprobe and attaching one contend in the kernel (the removal waits for a grace
@@ -88,8 +144,16 @@ TlsHooks::~TlsHooks() {
   cv_.notify_all();
   if (worker_.joinable()) worker_.join();
   {
+    std::lock_guard<std::mutex> g(attach_mu_);
+    attach_jobs_.clear();
+    attach_stop_ = true;
+  }
+  attach_cv_.notify_all();
+  if (attacher_.joinable()) attacher_.join();
+  {
     std::lock_guard<std::mutex> g(reap_mu_);
     for (auto& [pid, p] : procs_) reap_.insert(reap_.end(), p.links.begin(), p.links.end());
+    for (auto& r : attached_) reap_.insert(reap_.end(), r.links.begin(), r.links.end());
     reap_stop_ = true;
   }
   reap_cv_.notify_all();
@@ -169,8 +233,12 @@ void TlsHooks::worker_loop() {
 }
 
 void TlsHooks::drain_for_tests() {
-  std::unique_lock<std::mutex> g(mu_);
-  cv_.wait(g, [this] { return jobs_.empty() && !busy_; });
+  {
+    std::unique_lock<std::mutex> g(mu_);
+    cv_.wait(g, [this] { return jobs_.empty() && !busy_; });
+  }
+  std::unique_lock<std::mutex> g(attach_mu_);
+  attach_cv_.wait(g, [this] { return attach_jobs_.empty() && !attach_busy_; });
 }
 
 void TlsHooks::add_file(uint32_t pid, const std::string& fs_path, const std::string& shown,
@@ -234,17 +302,14 @@ void TlsHooks::attach(uint32_t pid, const FileKey& key, FileState& f, uint64_t n
   }
   auto& ps = procs_[pid];
   if (!ps.files.insert(key).second) return;
-  auto t0 = std::chrono::steady_clock::now();
-  last_attach_.store(t0);
-  size_t ok = progs_.multi ? attach_multi(pid, f, ps) : attach_each(pid, f, ps);
-  stats_.probes_attached += ok;
-  if (debug_tls())
-    fprintf(stderr, "rein-debug: attach pid %u %s probes %zu in %.1f ms\n", pid, f.shown.c_str(), ok,
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  if (ok && !ps.hooked_at_ns) {
-    ps.hooked_at_ns = now_ns;
-    stats_.processes_hooked++;
+  if (!ps.generation) ps.generation = next_generation_++;
+  ps.attaching++;
+  attaching_++;
+  {
+    std::lock_guard<std::mutex> g(attach_mu_);
+    attach_jobs_.push_back(AttachJob{pid, ps.generation, key, f.fd, f.shown, f.plan, now_ns});
   }
+  attach_cv_.notify_all();
 }
 
 namespace {
@@ -279,24 +344,24 @@ int attach_rank(const binary::Probe& p) {
 }  // namespace
 
 // One link per program: a handful of syscalls per file, whatever the number of offsets.
-size_t TlsHooks::attach_multi(uint32_t pid, const FileState& f, ProcState& ps) {
+void TlsHooks::attach_multi(AttachResult& r) const {
+  const uint32_t pid = r.job.pid;
   // one link per program, in attach_rank order (the lowest rank of its probes)
   std::map<std::pair<int, binary::ProbeProgram>,
            std::pair<std::vector<uint64_t>, std::vector<uint64_t>>>
       groups;
   std::map<binary::ProbeProgram, int> rank;
-  for (const auto& p : f.plan->probes) {
-    auto [r, fresh] = rank.emplace(p.program, attach_rank(p));
-    if (!fresh) r->second = std::min(r->second, attach_rank(p));
+  for (const auto& p : r.job.plan->probes) {
+    auto [it, fresh] = rank.emplace(p.program, attach_rank(p));
+    if (!fresh) it->second = std::min(it->second, attach_rank(p));
   }
-  for (const auto& p : f.plan->probes) {
+  for (const auto& p : r.job.plan->probes) {
     auto& g = groups[{rank[p.program], p.program}];
     g.first.push_back(p.offset);
     g.second.push_back(p.cookie);
   }
-  std::string path = fmt::format("/proc/self/fd/{}", f.fd);
+  std::string path = fmt::format("/proc/self/fd/{}", r.job.fd);
   uint32_t target = mode_ == Mode::SystemWide ? 0 : pid;
-  size_t ok = 0;
   for (const auto& [key, oc] : groups) {
     const binary::ProbeProgram prog = key.second;
     auto t0 = std::chrono::steady_clock::now();
@@ -308,21 +373,19 @@ size_t TlsHooks::attach_multi(uint32_t pid, const FileState& f, ProcState& ps) {
               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
                   .count());
     if (fd < 0) {
-      stats_.attach_failed += oc.first.size();
+      r.failed += oc.first.size();
       if (errno == ESRCH) break;  // the process exited meanwhile
       continue;
     }
-    ps.links.push_back(Link{nullptr, fd});
-    ok += oc.first.size();
+    r.links.push_back(Link{nullptr, fd});
+    r.ok += oc.first.size();
   }
-  return ok;
 }
 
-size_t TlsHooks::attach_each(uint32_t pid, const FileState& f, ProcState& ps) {
-  std::string path = fmt::format("/proc/self/fd/{}", f.fd);
-  int target = mode_ == Mode::SystemWide ? -1 : int(pid);
-  size_t ok = 0;
-  std::vector<binary::Probe> order(f.plan->probes.begin(), f.plan->probes.end());
+void TlsHooks::attach_each(AttachResult& r) const {
+  std::string path = fmt::format("/proc/self/fd/{}", r.job.fd);
+  int target = mode_ == Mode::SystemWide ? -1 : int(r.job.pid);
+  std::vector<binary::Probe> order(r.job.plan->probes.begin(), r.job.plan->probes.end());
   std::stable_sort(order.begin(), order.end(), [](const binary::Probe& a, const binary::Probe& b) {
     return attach_rank(a) < attach_rank(b);
   });
@@ -331,14 +394,13 @@ size_t TlsHooks::attach_each(uint32_t pid, const FileState& f, ProcState& ps) {
     struct bpf_link* l =
         bpf_program__attach_uprobe_opts(program(p.program), target, path.c_str(), p.offset, &o);
     if (!l) {
-      stats_.attach_failed++;
+      r.failed++;
       if (errno == ESRCH) break;  // the process exited meanwhile
       continue;
     }
-    ps.links.push_back(Link{l, -1});
-    ok++;
+    r.links.push_back(Link{l, -1});
+    r.ok++;
   }
-  return ok;
 }
 
 void TlsHooks::drop(uint32_t pid) {
@@ -412,6 +474,7 @@ void TlsHooks::on_exit(uint32_t pid) {
 }
 
 void TlsHooks::poll(uint64_t now_ns) {
+  take_attached();
   attach_forks(now_ns);
   std::deque<std::pair<FileKey, std::shared_ptr<const binary::TlsPlan>>> done;
   {
@@ -444,7 +507,7 @@ void TlsHooks::attach_system_wide(const std::vector<std::string>& paths) {
 }
 
 bool TlsHooks::attach_pending() const {
-  if (!forks_.empty()) return true;
+  if (!forks_.empty() || attaching_ > 0) return true;
   for (const auto& [k, f] : files_)
     if (!f.ready && !f.waiting.empty()) return true;
   return false;
@@ -459,6 +522,7 @@ TlsHooks::Coverage TlsHooks::coverage(uint32_t pid) const {
   };
   if (auto it = procs_.find(pid); it != procs_.end()) {
     c.hooked_at_ns = it->second.hooked_at_ns;
+    c.pending = it->second.attaching > 0;
     for (const auto& k : it->second.files)
       if (auto f = files_.find(k); f != files_.end()) add(f->second);
   }

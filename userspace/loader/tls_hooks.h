@@ -5,8 +5,11 @@
 // kernel tells us at the open), when it forks, when it is adopted or discovered.
 //
 // Working out where to hook a file (a 400 MB Bun executable takes a while) happens on a
-// worker thread, once per file, cached in memory and on disk by file identity; attaching is
-// done on the caller's thread in poll() and the on_* calls.
+// worker thread, once per file, cached in memory and on disk by file identity. Attaching
+// happens on a thread of its own too: a process's first uprobe link waits for an RCU grace
+// period in the kernel (10-20 ms here), which in the event loop held up every other
+// process's events once per hooked process. The links come back to the caller's thread in
+// poll(); those of a process that exited or exec'd meanwhile go to the reaper.
 #pragma once
 #include <sys/types.h>
 
@@ -106,6 +109,24 @@ class TlsHooks {
     std::set<FileKey> files;
     std::vector<Link> links;
     uint64_t hooked_at_ns = 0;
+    uint64_t generation = 0;  // tells a process from a later one under the same pid
+    size_t attaching = 0;     // attach jobs in flight
+  };
+  // One file's probes for one process, attached on the attacher thread.
+  struct AttachJob {
+    uint32_t pid;
+    uint64_t generation;
+    FileKey key;
+    int fd;  // FileState::fd, open for as long as TlsHooks lives
+    std::string shown;
+    std::shared_ptr<const binary::TlsPlan> plan;
+    uint64_t now_ns;  // when the attach was asked for (hooked_at_ns, as before)
+  };
+  struct AttachResult {
+    AttachJob job;
+    std::vector<Link> links;
+    size_t ok = 0;
+    size_t failed = 0;
   };
 
   struct PendingFork {
@@ -116,8 +137,10 @@ class TlsHooks {
   void attach_forks(uint64_t now_ns);
   void add_file(uint32_t pid, const std::string& fs_path, const std::string& shown, uint64_t now_ns);
   void attach(uint32_t pid, const FileKey& key, FileState& f, uint64_t now_ns);
-  size_t attach_multi(uint32_t pid, const FileState& f, ProcState& ps);
-  size_t attach_each(uint32_t pid, const FileState& f, ProcState& ps);
+  void attach_multi(AttachResult& r) const;
+  void attach_each(AttachResult& r) const;
+  void attacher_loop();
+  void take_attached();
   void worker_loop();
   void load_cache();
   void store_cache(const std::string& identity, const binary::TlsPlan& plan);
@@ -152,6 +175,16 @@ class TlsHooks {
   bool reap_stop_ = false;
   std::atomic<std::chrono::steady_clock::time_point> last_attach_{};
   std::thread reaper_;
+
+  std::mutex attach_mu_;
+  std::condition_variable attach_cv_;
+  std::deque<AttachJob> attach_jobs_;
+  std::deque<AttachResult> attached_;
+  bool attach_busy_ = false;
+  bool attach_stop_ = false;
+  uint64_t next_generation_ = 1;
+  size_t attaching_ = 0;  // jobs handed out and not taken back by poll()
+  std::thread attacher_;
 };
 
 }  // namespace rein::loader

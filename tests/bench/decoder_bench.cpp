@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "detect/llm_content.h"
 #include "llm/key_fingerprint.h"
 #include "llm/llm_analyzer.h"
 #include "llm/price_table.h"
@@ -73,6 +74,55 @@ void BM_DecodeStreamedCalls(benchmark::State& state) {
   state.counters["calls"] = benchmark::Counter(double(calls), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_DecodeStreamedCalls)->Arg(10)->Arg(200)->Unit(benchmark::kMillisecond);
+
+// What the detections take from one coding-agent-sized request (Claude Code sends its whole
+// conversation, system prompt and tool list with every call: hundreds of KB): the
+// near-identity hash, the prompt and tool-list shapes and the conversation hash, with a
+// small buffered response (the secret/PII scan has its own benchmark). Args: messages in the conversation; 1 =
+// one extractor for all iterations (an agent's later calls: the prompt and tool-list shapes
+// come from its cache), 0 = a new one each time (a first call).
+void BM_DetectContentLargeRequest(benchmark::State& state) {
+  std::string tools, msgs;
+  for (int t = 0; t < 30; t++)
+    tools += fmt::format(
+        R"({}{{"name":"tool_{}","description":"{}","input_schema":{{"type":"object","properties":{{"path":{{"type":"string","description":"{}"}}}}}}}})",
+        t ? "," : "", t, std::string(300, 'd'), std::string(200, 'p'));
+  for (int m = 0; m < state.range(0); m++)
+    msgs += fmt::format(R"({}{{"role":"{}","content":"{} line {}\nsee src/file_{}.c and run make test"}})",
+                        m ? "," : "", m % 2 ? "assistant" : "user", std::string(1800, 'x'), m, m);
+  rein::proto::HttpExchange ex;
+  ex.request.method = "POST";
+  ex.request.target = "/v1/messages";
+  ex.request.host = "api.anthropic.com";
+  ex.request.body = fmt::format(
+      R"({{"model":"claude-sonnet-4-5","max_tokens":8192,"system":"{}","tools":[{}],"messages":[{}],"metadata":{{"user_id":"u"}},"stream":false}})",
+      std::string(12000, 's'), tools, msgs);
+  auto& resp = ex.response.emplace();
+  resp.status = 200;
+  resp.complete = true;
+  resp.headers.push_back({"content-type", "application/json"});
+  resp.body = R"({"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Done: see https://example.com/x"}],"usage":{"input_tokens":50000,"output_tokens":20}})";
+  rein::detect::LlmContentExtractor extractor;
+  const bool warm = state.range(1) != 0;
+  size_t hashed = 0;
+  for (auto _ : state) {
+    if (warm) {
+      hashed += extractor.extract(ex).request_hash != 0;
+    } else {
+      rein::detect::LlmContentExtractor cold;
+      hashed += cold.extract(ex).request_hash != 0;
+    }
+  }
+  if (int64_t(hashed) != int64_t(state.iterations())) state.SkipWithError("request not parsed");
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(ex.request.body.size()));
+  state.counters["request_kib"] = double(ex.request.body.size()) / 1024;
+}
+BENCHMARK(BM_DetectContentLargeRequest)
+    ->Args({20, 1})
+    ->Args({200, 1})
+    ->Args({20, 0})
+    ->Args({200, 0})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -195,3 +195,55 @@ TEST(DetectOneParse, AnalyzerHandsEveryDocument) {
 
 }  // namespace
 }  // namespace rein::detect
+
+namespace rein::detect {
+namespace {
+
+std::string tools_request(int variant, const std::string& system) {
+  return R"({"model":"claude-sonnet-4-5","system":")" + system +
+         R"(","tools":[{"name":"Read","input_schema":{"type":"object","v":)" +
+         std::to_string(variant) + R"(}},{"name":"Write","input_schema":{"type":"object"}}],)"
+         R"("messages":[{"role":"user","content":"hi"}]})";
+}
+
+// Prompt and tool shapes come from a small cache after an agent's first call: what it
+// hands out must be what computing them gives, for a hit, a miss and after eviction.
+TEST(DetectShapeCache, CachedShapesAreTheComputedOnes) {
+  LlmContentExtractor warm;
+  auto spec = [](const std::string& body) {
+    return exchange({"api.anthropic.com", "/v1/messages", body, "application/json",
+                     R"({"content":[{"type":"text","text":"ok"}]})"});
+  };
+  const auto a = spec(tools_request(0, "You are a coding agent.\\nWork in /srv/a."));
+  const auto first = warm.extract(a);
+  ASSERT_TRUE(first.tools && first.system_prompt);
+  expect_same(first, warm.extract(a));  // a hit
+  // more distinct lists and prompts than the cache holds, then the first again
+  for (int v = 1; v <= 12; v++) {
+    const auto other = spec(tools_request(v, "Prompt " + std::to_string(v)));
+    const auto got = warm.extract(other);
+    LlmContentExtractor cold;
+    expect_same(got, cold.extract(other));
+    EXPECT_NE(got.tools->line_hashes, first.tools->line_hashes);
+    EXPECT_NE(got.system_prompt->hash, first.system_prompt->hash);
+  }
+  expect_same(first, warm.extract(a));
+  LlmContentExtractor cold;
+  expect_same(first, cold.extract(a));
+}
+
+// Tool-list and prompt hashes are kept in --state-dir baselines: they must not change
+// from one build to the next (values of the FNV-1a scheme as shipped).
+TEST(DetectShapeCache, PersistedHashesAreStable) {
+  LlmContentExtractor x;
+  auto c = x.extract(exchange({"api.anthropic.com", "/v1/messages",
+                               tools_request(0, "You are a coding agent."), "application/json",
+                               R"({"content":[]})"}));
+  ASSERT_TRUE(c.tools && c.system_prompt);
+  EXPECT_EQ(c.tools->hash, "6bd4693dc717bb5d");
+  EXPECT_EQ(c.tools->stable_hashes.size(), 2u);
+  EXPECT_EQ(c.system_prompt->hash, "f415869f0b9f0c8d");
+}
+
+}  // namespace
+}  // namespace rein::detect

@@ -8,6 +8,9 @@
 #include <cstring>
 #include <iterator>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "common/fast_find.h"
 #include "detect/prompt_baseline.h"
 #include "llm/json_util.h"
@@ -89,45 +92,62 @@ bool volatile_key(std::string_view k) {
   }
 }
 
-// Hash of a JSON value's content (key order kept: the same client serialises the same way).
-uint64_t hash_value(json::Element e, uint64_t h, size_t depth) {
+// Hash of a JSON value's content (key order kept: the same client serialises the same way),
+// each piece of text folded in by `Mix`.
+template <uint64_t (*Mix)(std::string_view, uint64_t)>
+uint64_t hash_value_with(json::Element e, uint64_t h, size_t depth) {
   const auto t = e.type();
-  h = fnv1a(std::string_view(reinterpret_cast<const char*>(&t), 1), h);
+  h = Mix(std::string_view(reinterpret_cast<const char*>(&t), 1), h);
   if (depth > kMaxDepth) return h;
   switch (t) {
     case element_type::OBJECT:
       for (auto [k, v] : obj_of(e)) {
-        h = fnv1a(k, h);
-        h = hash_value(v, h, depth + 1);
+        h = Mix(k, h);
+        h = hash_value_with<Mix>(v, h, depth + 1);
       }
       return h;
     case element_type::ARRAY:
-      for (auto v : arr_of(e)) h = hash_value(v, h, depth + 1);
+      for (auto v : arr_of(e)) h = hash_value_with<Mix>(v, h, depth + 1);
       return h;
     case element_type::STRING:
-      return fnv1a(e.get_string().value_unsafe(), h);
+      return Mix(e.get_string().value_unsafe(), h);
     // Numbers hash as their decimal text ("{}"), formatted without a heap string: hashes
     // of tool lists are kept in --state-dir and must not change.
     case element_type::INT64: {
       fmt::format_int f(e.get_int64().value_unsafe());
-      return fnv1a(std::string_view(f.data(), f.size()), h);
+      return Mix(std::string_view(f.data(), f.size()), h);
     }
     case element_type::UINT64: {
       fmt::format_int f(e.get_uint64().value_unsafe());
-      return fnv1a(std::string_view(f.data(), f.size()), h);
+      return Mix(std::string_view(f.data(), f.size()), h);
     }
     case element_type::DOUBLE: {
       fmt::memory_buffer b;
       fmt::format_to(std::back_inserter(b), "{}", e.get_double().value_unsafe());
-      return fnv1a(std::string_view(b.data(), b.size()), h);
+      return Mix(std::string_view(b.data(), b.size()), h);
     }
     case element_type::BOOL:
-      return fnv1a(e.get_bool().value_unsafe() ? "t" : "f", h);
+      return Mix(e.get_bool().value_unsafe() ? "t" : "f", h);
     case element_type::NULL_VALUE:
       return h;
   }
   return h;
 }
+
+uint64_t fnv1a_mix(std::string_view s, uint64_t h) { return fnv1a(s, h); }
+
+// FNV-1a takes a byte per multiply: over a coding agent's request (its whole conversation,
+// hundreds of KB, every call) that was three quarters of the detections' time on it
+// (BM_DetectContentLargeRequest). XXH3 takes it in wide blocks. Only for hashes that live
+// in memory: the seed chains the pieces in order.
+uint64_t xxh3_mix(std::string_view s, uint64_t h) { return XXH3_64bits_withSeed(s.data(), s.size(), h); }
+
+// What is kept in --state-dir (tool lists) and compared across runs: FNV-1a, unchanged.
+uint64_t hash_value(json::Element e, uint64_t h, size_t depth) {
+  return hash_value_with<fnv1a_mix>(e, h, depth);
+}
+// Whole requests, for the retry spiral's near-identity within one run.
+uint64_t fast_hash_value(json::Element e, uint64_t h) { return hash_value_with<xxh3_mix>(e, h, 0); }
 
 // What a key means to the walk below, found by length first: the walk asks it of every
 // string and every object member of every streamed event.
@@ -186,6 +206,33 @@ void content_text(json::Element e, std::string& out, bool& truncated) {
   }
 }
 
+// An agent sends the same system prompt and tool list with every call of a session: their
+// shapes (SHA-256, per-line and per-tool FNV-1a hashes, kept in --state-dir and so not
+// changed) are computed once and found again by an XXH3 hash of what they were made from.
+// A handful of entries, replaced in turn: sessions with other prompts (sub-agents, other
+// agents on the host) take their own.
+class ShapeCache {
+ public:
+  static constexpr size_t kEntries = 8;
+  template <typename Make>
+  TextShape get(uint64_t key, Make&& make) {
+    for (const auto& e : entries_)
+      if (e.first == key) return e.second;
+    TextShape shape = make();
+    if (entries_.size() < kEntries) {
+      entries_.emplace_back(key, shape);
+    } else {
+      entries_[next_] = {key, shape};
+      next_ = (next_ + 1) % kEntries;
+    }
+    return shape;
+  }
+
+ private:
+  std::vector<std::pair<uint64_t, TextShape>> entries_;
+  size_t next_ = 0;
+};
+
 TextShape shape_of(std::string_view text) {
   TextShape s;
   s.hash = short_sha256(text);
@@ -203,7 +250,7 @@ TextShape shape_of(std::string_view text) {
 }
 
 // The system prompt as each API carries it.
-std::optional<TextShape> system_prompt(json::Element root) {
+std::optional<TextShape> system_prompt(json::Element root, ShapeCache& cache) {
   std::string text;
   bool truncated = false;
   bool found = false;
@@ -234,7 +281,8 @@ std::optional<TextShape> system_prompt(json::Element root) {
     }
   }
   if (!found) return std::nullopt;
-  return shape_of(text);
+  return cache.get(XXH3_64bits_withSeed(text.data(), text.size(), 1),
+                   [&] { return shape_of(text); });
 }
 
 uint64_t conversation_of(json::Element root) {
@@ -250,14 +298,12 @@ uint64_t conversation_of(json::Element root) {
   return 0;
 }
 
-std::optional<TextShape> tool_list(json::Element root) {
-  auto tools = json::field(root, "tools");
-  if (!tools || !json::is_array(*tools)) return std::nullopt;
+// The shape of a tool list: names, a hash of the whole list and one per tool.
+TextShape tool_shape(json::Element tools) {
   TextShape s;
-  uint64_t h = hash_value(*tools, 1469598103934665603ULL, 0);
+  uint64_t h = hash_value(tools, 1469598103934665603ULL, 0);
   s.hash = fmt::format("{:016x}", h);
-  std::string serial;
-  for (auto t : arr_of(*tools)) {
+  for (auto t : arr_of(tools)) {
     std::optional<std::string_view> name = json::str(t, "name");
     if (!name) {
       if (auto f = json::field(t, "function")) name = json::str(*f, "name");
@@ -279,9 +325,16 @@ std::optional<TextShape> tool_list(json::Element root) {
     }
     if (s.line_hashes.size() >= kMaxShapeLines) break;
   }
-  s.size = arr_of(*tools).size();
+  s.size = arr_of(tools).size();
   return s;
 }
+
+std::optional<TextShape> tool_list(json::Element root, ShapeCache& cache) {
+  auto tools = json::field(root, "tools");
+  if (!tools || !json::is_array(*tools)) return std::nullopt;
+  return cache.get(fast_hash_value(*tools, 2), [&] { return tool_shape(*tools); });
+}
+
 
 // The `data` of every event of a complete SSE body whose lines end in LF only (what every
 // provider sends), as proto::SseParser would hand them out (BOM, comments, multi-line data
@@ -357,6 +410,7 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
   bool read_request = false, read_response = false;
   std::string tool_sig;
   bool tool_sig_truncated = false;
+  ShapeCache prompts, tool_lists;
   bool maybe_tool = true;       // the response document being walked may hold a tool call
   bool body_maybe_tool = true;  // the response body may hold one
 
@@ -381,17 +435,17 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
     read_request = false;  // one request document per exchange
     cur.request_parsed = true;
     if (needs.request_hash) {
-      uint64_t h = fnv1a(target);
+      uint64_t h = xxh3_mix(target, 0);
       for (auto [k, v] : obj_of(root)) {
         if (volatile_key(k)) continue;
-        h = fnv1a(k, h);
-        h = hash_value(v, h, 0);
+        h = xxh3_mix(k, h);
+        h = fast_hash_value(v, h);
       }
       cur.request_hash = h ? h : 1;
     }
     if (needs.prompt_shape) {
-      cur.system_prompt = system_prompt(root);
-      cur.tools = tool_list(root);
+      cur.system_prompt = system_prompt(root, prompts);
+      cur.tools = tool_list(root, tool_lists);
       cur.conversation = conversation_of(root);
     }
   }

@@ -230,6 +230,16 @@ TEST(DetectShapeCache, CachedShapesAreTheComputedOnes) {
   expect_same(first, warm.extract(a));
   LlmContentExtractor cold;
   expect_same(first, cold.extract(a));
+  // bounded: more distinct lists of the same size replace entries, the bytes stay put
+  EXPECT_GT(warm.state_bytes(), 0u);
+  auto more = [&](int from) {
+    for (int v = from; v < from + 20; v++)
+      warm.extract(spec(tools_request(v, "Prompt " + std::to_string(v % 10))));
+    return warm.state_bytes();
+  };
+  const size_t held = more(100);
+  EXPECT_EQ(more(200), held);
+  EXPECT_EQ(more(300), held);
 }
 
 // Tool-list and prompt hashes are kept in --state-dir baselines: they must not change

@@ -147,7 +147,8 @@ size_t DetectionEngine::tracked() const {
 
 size_t DetectionEngine::state_bytes() const {
   return retry_.state_bytes() + hallucinated_.state_bytes() + scope_.state_bytes() +
-         cost_.state_bytes() + prompt_.state_bytes() + secrets_.state_bytes();
+         cost_.state_bytes() + prompt_.state_bytes() + secrets_.state_bytes() +
+         extractor_.state_bytes();
 }
 
 }  // namespace rein::detect

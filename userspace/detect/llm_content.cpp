@@ -13,6 +13,7 @@
 
 #include "common/fast_find.h"
 #include "detect/prompt_baseline.h"
+#include "detect/state_bytes.h"
 #include "llm/json_util.h"
 #include "llm/text_util.h"
 #include "proto/ndjson.h"
@@ -226,6 +227,15 @@ class ShapeCache {
       next_ = (next_ + 1) % kEntries;
     }
     return shape;
+  }
+  size_t bytes() const {
+    size_t n = mem::vec(entries_);
+    for (const auto& [key, shape] : entries_) {
+      n += mem::str(shape.hash) + mem::vec(shape.line_hashes) + mem::vec(shape.names) +
+           mem::vec(shape.stable_hashes);
+      for (const auto& name : shape.names) n += mem::str(name);
+    }
+    return n;
   }
 
  private:
@@ -589,6 +599,10 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
 
 LlmContentExtractor::LlmContentExtractor() : impl_(std::make_unique<Impl>()) {}
 LlmContentExtractor::~LlmContentExtractor() = default;
+
+size_t LlmContentExtractor::state_bytes() const {
+  return impl_->prompts.bytes() + impl_->tool_lists.bytes();
+}
 
 void LlmContentExtractor::set_needs(const ContentNeeds& n) {
   impl_->needs = n;

@@ -69,6 +69,8 @@ class LlmContentExtractor {
   // Of any other exchange, parses its bodies (the same content as through observer()).
   LlmContent extract(const proto::HttpExchange& ex);
   void set_needs(const ContentNeeds& n);
+  // Heap bytes of the cached prompt and tool-list shapes (at most 8 of each).
+  size_t state_bytes() const;
 
  private:
   struct Impl;

@@ -49,6 +49,19 @@ const std::string kRespBody =
 const std::string kResp = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
                           std::to_string(kRespBody.size()) + "\r\n\r\n" + kRespBody;
 
+// A stage that keeps the calls it hands out and their contexts, with the chunks fed to it.
+struct Harness {
+  llm::PriceTable table = prices();
+  llm::Fingerprinter fp{std::array<uint8_t, 32>{}};
+  std::vector<llm::LlmCall> calls;
+  std::vector<CallContext> contexts;
+  LlmStage stage{&table, &fp, [this](const CallContext& c, const llm::LlmCall& call) {
+                   contexts.push_back(c);
+                   calls.push_back(call);
+                 }};
+  Chunks k;
+};
+
 TEST(LlmStage, KeyedRequestJoinsItsSocketStreamAtBind) {
   auto table = prices();
   llm::Fingerprinter fp(std::array<uint8_t, 32>{});
@@ -116,44 +129,34 @@ TEST(LlmStage, Http2PrefaceSelectsTheHttp2Decoder) {
 // address: the kernel flags the first chunk on the new socket, and the old stream (here cut
 // inside a response body, which would otherwise swallow the new response) is closed first.
 TEST(LlmStage, ReusedTlsObjectStartsANewStream) {
-  auto table = prices();
-  llm::Fingerprinter fp(std::array<uint8_t, 32>{});
-  std::vector<llm::LlmCall> calls;
-  LlmStage stage(&table, &fp,
-                 [&](const CallContext&, const llm::LlmCall& call) { calls.push_back(call); });
-  Chunks k;
+  Harness h;
   const uint64_t ssl = 0x55aa00;
-  stage.on_data(k.rec(ssl, REIN_DIR_EGRESS, 0, kReq, 0, 3));
-  stage.on_data(k.rec(ssl, REIN_DIR_INGRESS, 0, kResp.substr(0, kResp.size() - 10), 0, 3));
-  EXPECT_TRUE(calls.empty());
-  stage.on_data(k.rec(ssl, REIN_DIR_EGRESS, 0, kReq, REIN_DF_NEW_CONN, 3));
-  ASSERT_EQ(calls.size(), 1u);  // the cut call, delivered when its stream closed
-  EXPECT_FALSE(calls[0].usage.input_tokens.has_value());
-  stage.on_data(k.rec(ssl, REIN_DIR_INGRESS, 0, kResp, 0, 3));
-  ASSERT_EQ(calls.size(), 2u);
-  EXPECT_EQ(calls[1].usage.input_tokens, 11);
-  EXPECT_EQ(calls[1].usage.output_tokens, 7);
-  EXPECT_EQ(stage.stats().reused_streams, 1u);
-  EXPECT_EQ(stage.stats().streams_opened, 2u);
+  h.stage.on_data(h.k.rec(ssl, REIN_DIR_EGRESS, 0, kReq, 0, 3));
+  h.stage.on_data(h.k.rec(ssl, REIN_DIR_INGRESS, 0, kResp.substr(0, kResp.size() - 10), 0, 3));
+  EXPECT_TRUE(h.calls.empty());
+  h.stage.on_data(h.k.rec(ssl, REIN_DIR_EGRESS, 0, kReq, REIN_DF_NEW_CONN, 3));
+  ASSERT_EQ(h.calls.size(), 1u);  // the cut call, delivered when its stream closed
+  EXPECT_FALSE(h.calls[0].usage.input_tokens.has_value());
+  h.stage.on_data(h.k.rec(ssl, REIN_DIR_INGRESS, 0, kResp, 0, 3));
+  ASSERT_EQ(h.calls.size(), 2u);
+  EXPECT_EQ(h.calls[1].usage.input_tokens, 11);
+  EXPECT_EQ(h.calls[1].usage.output_tokens, 7);
+  EXPECT_EQ(h.stage.stats().reused_streams, 1u);
+  EXPECT_EQ(h.stage.stats().streams_opened, 2u);
 }
 
 // The first plaintext of a connection hooked late may be a request body: the stream is
 // joined mid-message and the next whole exchange still decodes.
 TEST(LlmStage, LateFirstWriteIsTakenForMidStream) {
-  auto table = prices();
-  llm::Fingerprinter fp(std::array<uint8_t, 32>{});
-  std::vector<llm::LlmCall> calls;
-  LlmStage stage(&table, &fp,
-                 [&](const CallContext&, const llm::LlmCall& call) { calls.push_back(call); });
-  Chunks k;
+  Harness h;
   const uint64_t ssl = 0x55bb00;
-  stage.on_data(k.rec(ssl, REIN_DIR_EGRESS, 0, kBody, REIN_DF_LATE, 3));
-  stage.on_data(k.rec(ssl, REIN_DIR_INGRESS, 0, kRespBody, 0, 3));  // the first response's body
-  stage.on_data(k.rec(ssl, REIN_DIR_EGRESS, kBody.size(), kReq, 0, 3));
-  stage.on_data(k.rec(ssl, REIN_DIR_INGRESS, kRespBody.size(), kResp, 0, 3));
-  ASSERT_EQ(calls.size(), 1u);
-  EXPECT_EQ(calls[0].usage.input_tokens, 11);
-  EXPECT_EQ(calls[0].usage.output_tokens, 7);
+  h.stage.on_data(h.k.rec(ssl, REIN_DIR_EGRESS, 0, kBody, REIN_DF_LATE, 3));
+  h.stage.on_data(h.k.rec(ssl, REIN_DIR_INGRESS, 0, kRespBody, 0, 3));  // the first response's body
+  h.stage.on_data(h.k.rec(ssl, REIN_DIR_EGRESS, kBody.size(), kReq, 0, 3));
+  h.stage.on_data(h.k.rec(ssl, REIN_DIR_INGRESS, kRespBody.size(), kResp, 0, 3));
+  ASSERT_EQ(h.calls.size(), 1u);
+  EXPECT_EQ(h.calls[0].usage.input_tokens, 11);
+  EXPECT_EQ(h.calls[0].usage.output_tokens, 7);
 }
 
 
@@ -162,45 +165,35 @@ TEST(LlmStage, LateFirstWriteIsTakenForMidStream) {
 // and opens the next one at the same SSL* shows up as one key whose response is still open
 // when the next request goes out and the next status line comes in.
 TEST(LlmStage, AbandonedResponseIsCutWhereTheNextConnectionsBegins) {
-  auto table = prices();
-  llm::Fingerprinter fp(std::array<uint8_t, 32>{});
-  std::vector<llm::LlmCall> calls;
-  LlmStage stage(&table, &fp,
-                 [&](const CallContext&, const llm::LlmCall& call) { calls.push_back(call); });
-  Chunks k;
+  Harness h;
   const uint64_t ssl = 0x55cc00;
   const std::string cut = kResp.substr(0, kResp.size() - 10);
-  stage.on_data(k.rec(ssl, REIN_DIR_EGRESS, 0, kReq));
-  stage.on_data(k.rec(ssl, REIN_DIR_INGRESS, 0, cut));
-  stage.on_data(k.rec(ssl, REIN_DIR_EGRESS, kReq.size(), kReq));
-  stage.on_data(k.rec(ssl, REIN_DIR_INGRESS, cut.size(), kResp));
-  ASSERT_EQ(calls.size(), 2u);
-  EXPECT_FALSE(calls[0].usage.input_tokens.has_value());  // the abandoned answer
-  EXPECT_EQ(calls[1].status, 200);
-  EXPECT_EQ(calls[1].usage.input_tokens, 11);
-  EXPECT_EQ(calls[1].usage.output_tokens, 7);
-  stage.close_all(9000);
-  EXPECT_EQ(stage.stats().abandoned_responses, 1u);
-  EXPECT_EQ(stage.stats().streams_opened, 1u);
+  h.stage.on_data(h.k.rec(ssl, REIN_DIR_EGRESS, 0, kReq));
+  h.stage.on_data(h.k.rec(ssl, REIN_DIR_INGRESS, 0, cut));
+  h.stage.on_data(h.k.rec(ssl, REIN_DIR_EGRESS, kReq.size(), kReq));
+  h.stage.on_data(h.k.rec(ssl, REIN_DIR_INGRESS, cut.size(), kResp));
+  ASSERT_EQ(h.calls.size(), 2u);
+  EXPECT_FALSE(h.calls[0].usage.input_tokens.has_value());  // the abandoned answer
+  EXPECT_EQ(h.calls[1].status, 200);
+  EXPECT_EQ(h.calls[1].usage.input_tokens, 11);
+  EXPECT_EQ(h.calls[1].usage.output_tokens, 7);
+  h.stage.close_all(9000);
+  EXPECT_EQ(h.stage.stats().abandoned_responses, 1u);
+  EXPECT_EQ(h.stage.stats().streams_opened, 1u);
 }
 
 // A body slice that merely begins like a status line is body while no newer request waits.
 TEST(LlmStage, StatusLineInsideABodyIsBodyWithoutANewerRequest) {
-  auto table = prices();
-  llm::Fingerprinter fp(std::array<uint8_t, 32>{});
-  std::vector<llm::LlmCall> calls;
-  LlmStage stage(&table, &fp,
-                 [&](const CallContext&, const llm::LlmCall& call) { calls.push_back(call); });
-  Chunks k;
+  Harness h;
   const std::string body = "HTTP/1.1 200 OK is what the model said: fine";
   const std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
                            std::to_string(body.size()) + "\r\n\r\n";
-  stage.on_data(k.rec(0x77, REIN_DIR_EGRESS, 0, kReq));
-  stage.on_data(k.rec(0x77, REIN_DIR_INGRESS, 0, head));
-  stage.on_data(k.rec(0x77, REIN_DIR_INGRESS, head.size(), body));
-  stage.close_all(9000);
-  EXPECT_EQ(stage.stats().abandoned_responses, 0u);
-  EXPECT_EQ(stage.stats().exchanges, 1u);
+  h.stage.on_data(h.k.rec(0x77, REIN_DIR_EGRESS, 0, kReq));
+  h.stage.on_data(h.k.rec(0x77, REIN_DIR_INGRESS, 0, head));
+  h.stage.on_data(h.k.rec(0x77, REIN_DIR_INGRESS, head.size(), body));
+  h.stage.close_all(9000);
+  EXPECT_EQ(h.stage.stats().abandoned_responses, 0u);
+  EXPECT_EQ(h.stage.stats().exchanges, 1u);
 }
 
 // The first bytes of a new connection on a key past its own first bytes restart the stream:
@@ -208,41 +201,33 @@ TEST(LlmStage, StatusLineInsideABodyIsBodyWithoutANewerRequest) {
 // stream counts offsets from where it began (the key's counters ran on), so its HTTP/1.1
 // exchange decodes from a message start, and chunks from before the restart are dropped.
 TEST(LlmStage, NewConnectionsFirstBytesRestartAStreamTheKernelCouldNotTellApart) {
-  auto table = prices();
-  llm::Fingerprinter fp(std::array<uint8_t, 32>{});
-  std::vector<llm::LlmCall> calls;
-  std::vector<std::string> protocols;
-  LlmStage stage(&table, &fp, [&](const CallContext& c, const llm::LlmCall& call) {
-    calls.push_back(call);
-    protocols.push_back(c.protocol);
-  });
-  Chunks k;
+  Harness h;
   const uint64_t ssl = 0x55dd00;
   const std::string preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
   uint64_t out = 0, in = 0;
-  stage.on_data(k.rec(ssl, REIN_DIR_EGRESS, out, kReq));
+  h.stage.on_data(h.k.rec(ssl, REIN_DIR_EGRESS, out, kReq));
   out += kReq.size();
-  stage.on_data(k.rec(ssl, REIN_DIR_INGRESS, in, kResp.substr(0, 30)));
+  h.stage.on_data(h.k.rec(ssl, REIN_DIR_INGRESS, in, kResp.substr(0, 30)));
   in += 30;
-  stage.on_data(k.rec(ssl, REIN_DIR_EGRESS, out, preface));
+  h.stage.on_data(h.k.rec(ssl, REIN_DIR_EGRESS, out, preface));
   out += preface.size();
-  ASSERT_EQ(calls.size(), 1u);  // the HTTP/1.1 call cut by the restart
-  EXPECT_EQ(stage.stats().restarted_streams, 1u);
-  EXPECT_EQ(stage.stats().http2_streams, 1u);
-  stage.on_data(k.rec(ssl, REIN_DIR_INGRESS, in, std::string(9, '\0')));  // a SETTINGS frame
+  ASSERT_EQ(h.calls.size(), 1u);  // the HTTP/1.1 call cut by the restart
+  EXPECT_EQ(h.stage.stats().restarted_streams, 1u);
+  EXPECT_EQ(h.stage.stats().http2_streams, 1u);
+  h.stage.on_data(h.k.rec(ssl, REIN_DIR_INGRESS, in, std::string(9, '\0')));  // a SETTINGS frame
   in += 9;
-  stage.on_data(k.rec(ssl, REIN_DIR_EGRESS, out, kReq));
-  EXPECT_EQ(stage.stats().restarted_streams, 2u);
-  stage.on_data(k.rec(ssl, REIN_DIR_INGRESS, in, kResp));
-  ASSERT_EQ(calls.size(), 2u);
-  EXPECT_EQ(protocols.back(), "http/1.1");
-  EXPECT_EQ(calls.back().usage.input_tokens, 11);
-  stage.on_data(k.rec(ssl, REIN_DIR_INGRESS, in - 9, std::string(9, '\0')));  // before the restart
-  EXPECT_EQ(stage.stats().stale_chunks, 1u);
-  stage.close_all(9000);
-  EXPECT_EQ(stage.stats().streams_opened, 3u);
-  EXPECT_EQ(calls.size(), 2u);
-  EXPECT_EQ(calls.back().usage.output_tokens, 7);
+  h.stage.on_data(h.k.rec(ssl, REIN_DIR_EGRESS, out, kReq));
+  EXPECT_EQ(h.stage.stats().restarted_streams, 2u);
+  h.stage.on_data(h.k.rec(ssl, REIN_DIR_INGRESS, in, kResp));
+  ASSERT_EQ(h.calls.size(), 2u);
+  EXPECT_EQ(h.contexts.back().protocol, "http/1.1");
+  EXPECT_EQ(h.calls.back().usage.input_tokens, 11);
+  h.stage.on_data(h.k.rec(ssl, REIN_DIR_INGRESS, in - 9, std::string(9, '\0')));  // before the restart
+  EXPECT_EQ(h.stage.stats().stale_chunks, 1u);
+  h.stage.close_all(9000);
+  EXPECT_EQ(h.stage.stats().streams_opened, 3u);
+  EXPECT_EQ(h.calls.size(), 2u);
+  EXPECT_EQ(h.calls.back().usage.output_tokens, 7);
 }
 
 }  // namespace

@@ -71,7 +71,7 @@ class TlsHooks {
   struct Coverage {
     std::vector<std::string> hooked;       // libraries hooked in this process
     std::vector<std::string> undecodable;  // found but not hookable, with reasons
-    bool pending = false;                  // analysis still running
+    bool pending = false;                  // analysis or attaching still running
     uint64_t hooked_at_ns = 0;             // first probe attached (0 = none)
   };
   Coverage coverage(uint32_t pid) const;

@@ -14,7 +14,7 @@ std::string reason_for(const TlsConnection& c, const TlsCoverage& cov, bool cove
   } else if (!cov.undecodable.empty()) {
     for (const auto& u : cov.undecodable) reason += (reason.empty() ? "" : "; ") + u;
   } else if (cov.pending) {
-    reason = "the process's TLS code was still being analysed";
+    reason = "the process's TLS hooks were still being worked out or attached";
   } else if (!cov.hooked.empty()) {
     reason = "no plaintext from the hooked TLS library on this connection";
   } else if (coverage_known) {

@@ -5,19 +5,36 @@
  *   forkexec N        N x (fork, exec /bin/true, wait)
  *   connect N PORT    N x (socket, connect to 127.0.0.1:PORT, close)
  *   sleepers N        N children that sleep until this process's stdin closes; prints the
- *                     seconds it took to fork them, then waits (children die with it) */
+ *                     seconds it took to fork them, then waits (children die with it)
+ *   calls N           N calls of rein_bench_hook_target, for the uprobe floor (llm_overhead.py) */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Begins like OpenSSL 3.0's internal read and write functions, which rein hooks: with a push,
+ * an instruction the kernel emulates after a uprobe's breakpoint instead of stepping it out of
+ * line (a second trap). Written in assembly so that no compiler option changes that. */
+__asm__(
+    ".text\n"
+    ".globl rein_bench_hook_target\n"
+    ".type rein_bench_hook_target, @function\n"
+    "rein_bench_hook_target:\n"
+    "  push %rbp\n"
+    "  mov %rsp, %rbp\n"
+    "  lea 1(%rdi), %rax\n"
+    "  pop %rbp\n"
+    "  ret\n"
+    ".size rein_bench_hook_target, .-rein_bench_hook_target\n");
+long rein_bench_hook_target(long x);
 
 static double now(void) {
   struct timespec ts;
@@ -25,10 +42,12 @@ static double now(void) {
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s openwrite N DIR [RATE] | forkexec N | connect N PORT | sleepers N\n",
-            argv[0]);
+    fprintf(
+        stderr,
+        "usage: %s openwrite N DIR [RATE] | forkexec N | connect N PORT | sleepers N | calls N\n",
+        argv[0]);
     return 2;
   }
   long n = atol(argv[2]);
@@ -53,19 +72,24 @@ int main(int argc, char **argv) {
     }
     unlink(path);
   } else if (strcmp(argv[1], "connect") == 0 && argc >= 4) {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[3]))};
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((unsigned short)atoi(argv[3]))};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     for (long i = 0; i < n; i++) {
       int fd = socket(AF_INET, SOCK_STREAM, 0);
       if (fd < 0) return 1;
-      if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) return 1;
+      if (connect(fd, (struct sockaddr*)&a, sizeof(a)) != 0) return 1;
       close(fd);
     }
+  } else if (strcmp(argv[1], "calls") == 0) {
+    long x = 0;
+    for (long i = 0; i < n; i++) x = rein_bench_hook_target(x);
+    if (x != n) return 1;
   } else if (strcmp(argv[1], "forkexec") == 0) {
     for (long i = 0; i < n; i++) {
       pid_t p = fork();
       if (p == 0) {
-        execl("/bin/true", "true", (char *)NULL);
+        execl("/bin/true", "true", (char*)NULL);
         _exit(127);
       }
       int st;

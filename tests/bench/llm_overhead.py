@@ -11,6 +11,10 @@ tracked client's start until its last llm.call is out; with --capture a second m
 writer's last block is in, less the idle rate), in each round: default (detections on),
 `--no-detections`, and `--capture DIR`; the capture's size, compression ratio and
 `rein replay` speed (issues 9 and 11).
+Then the floor the hooks themselves set on the tracked loop: TLS hook hits per request
+(BPF run counts, kernel.bpf_stats_enabled for one more tracked run) times what a bare kernel
+uprobe costs on this machine (a tracefs uprobe event, no BPF, on a function that begins like
+the OpenSSL functions rein hooks), against the bare loop's time per request.
 Then the time from exec to TLS hooks for the real agent binaries and node, cold (empty plan
 cache) and warm. Prints figures; asserts only that the work was done."""
 import atexit
@@ -127,6 +131,79 @@ def tracked_cpu(s, settle=True):
     time.sleep(SETTLE_S)
     c2, t2 = cpu_s(s.pid()), time.monotonic()
     return pid, rate, N / rate, c1 - c0[0], (c2 - c1) / (t2 - t1), t2 - t1
+
+
+
+TRACEFS = "/sys/kernel/tracing"
+WORKLOAD = os.environ.get("REIN_BENCH_WORKLOAD")
+
+
+def file_offset(path, symbol):
+    """File offset of a defined function: its address mapped through the LOAD segments."""
+    nm = subprocess.run(["nm", path], capture_output=True, text=True, check=True).stdout
+    addr = int(next(ln.split()[0] for ln in nm.splitlines() if ln.endswith(f" T {symbol}")), 16)
+    for ln in subprocess.run(["readelf", "-lW", path], capture_output=True, text=True,
+                             check=True).stdout.splitlines():
+        f = ln.split()
+        if f and f[0] == "LOAD":
+            off, vaddr, filesz = int(f[1], 16), int(f[2], 16), int(f[4], 16)
+            if vaddr <= addr < vaddr + filesz:
+                return addr - vaddr + off
+    raise RuntimeError(f"{symbol} is in no LOAD segment of {path}")
+
+
+def uprobe_cost(calls=200000, reps=5):
+    """(us per hit of an entry uprobe, us per hit of entry + return probe, ns per call without)
+    on rein_bench_hook_target: kernel trace uprobes, no BPF, best of `reps` runs each."""
+    mounted = not os.path.exists(f"{TRACEFS}/uprobe_events")
+    if mounted:
+        subprocess.run(["mount", "-t", "tracefs", "nodev", TRACEFS], check=True)
+    off = file_offset(WORKLOAD, "rein_bench_hook_target")
+
+    def write(path, lines):
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        try:
+            for ln in lines:
+                os.write(fd, (ln + "\n").encode())
+        finally:
+            os.close(fd)
+
+    def enable(names, on):
+        for n in names:
+            write(f"{TRACEFS}/events/rein_floor/{n}/enable", ["1" if on else "0"])
+
+    def timed():
+        return min(float(subprocess.run([WORKLOAD, "calls", str(calls)], capture_output=True,
+                                        text=True, check=True).stdout) for _ in range(reps))
+    defined = False
+    try:
+        write(f"{TRACEFS}/uprobe_events",
+              [f"p:rein_floor/entry {WORKLOAD}:{off:#x}", f"r:rein_floor/ret {WORKLOAD}:{off:#x}"])
+        defined = True
+        base = timed()
+        enable(["entry"], True)
+        entry = timed()
+        enable(["ret"], True)
+        both = timed()
+        enable(["entry", "ret"], False)
+    finally:
+        if defined:
+            write(f"{TRACEFS}/uprobe_events", ["-:rein_floor/entry", "-:rein_floor/ret"])
+        if mounted:
+            subprocess.run(["umount", TRACEFS], check=False)
+    return (entry - base) / calls * 1e6, (both - base) / calls * 1e6, base / calls * 1e9
+
+
+def bpf_runs(names):
+    """{program name: [run count, run ns]} summed over the loaded programs of those names."""
+    out = {n: [0, 0] for n in names}
+    progs = json.loads(subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True,
+                                      text=True, check=True).stdout)
+    for p in progs:
+        if p.get("name") in out:
+            out[p["name"]][0] += p.get("run_cnt", 0)
+            out[p["name"]][1] += p.get("run_time_ns", 0)
+    return out
 
 
 ENTRY_KINDS = {2: "context", 3: "record", 4: "tick", 5: "health", 6: "lookup", 7: "secret",
@@ -286,6 +363,27 @@ for rnd in range(ROUNDS):
     print(f"round {rnd + 1}/{ROUNDS}: " + ", ".join(f"{k} {v[-1]:.0f}/s" for k, v in rate.items())
           + "; sensor CPU per 1000 calls: " + ", ".join(f"{k} {v[-1] * 1000 / N:.3f} s" for k, v in cpu.items()),
           flush=True)
+
+# One more tracked run with BPF run statistics on (they cost a clock read per program run, so
+# not during the timed rounds): how many TLS hook hits a request takes, and our programs' time.
+TLS_PROGS = ("rein_tls_enter", "rein_tls_exit")
+stats_path = "/proc/sys/kernel/bpf_stats_enabled"
+with open(stats_path) as f:
+    stats_was = f.read().strip()
+s = sensor("--agent-script", "tls_loop.py")
+runs = []
+try:
+    with open(stats_path, "w") as f:
+        f.write("1")
+    t_pid, _ = loop(LOOP, "chat", s, go=lambda: runs.append(bpf_runs(TLS_PROGS)))
+    runs.append(bpf_runs(TLS_PROGS))
+finally:
+    with open(stats_path, "w") as f:
+        f.write(stats_was)
+finish(s, tracked_pid=t_pid, what="hook statistics run")
+tls_runs = {n: [b - a for a, b in zip(runs[0][n], runs[1][n])] for n in TLS_PROGS}
+rh.check(tls_runs["rein_tls_enter"][0] >= N, f"TLS hook runs: {tls_runs}")
+trap_us, trap_ret_us, bare_call_ns = uprobe_cost() if WORKLOAD else (None, None, None)
 mock.stop()
 
 # --- replay of each round's capture ---------------------------------------------------------
@@ -407,6 +505,21 @@ for name, k, base, target in (
     r = ratios(k, base)
     print(f"  {name:44s} {med[k]:7.0f} {statistics.median(r):6.3f}x  {min(r):.2f}-{max(r):.2f}")
 print(f"  every tracked run: {N}/{N} llm.call events, 0 ring drops, 0 truncated")
+hits = tls_runs["rein_tls_enter"][0] / N
+prog_us = sum(ns for _, ns in tls_runs.values()) / N / 1e3
+base_us = 1e6 / med["t_off"]
+print(f"  hook floor of the tracked loop: {hits:.1f} TLS hook hits per request (BPF run counts of "
+      f"rein_tls_enter); rein's TLS programs ran {prog_us:.1f} us per request")
+if trap_us is not None:
+    print(f"    a bare kernel uprobe here (trace event, no BPF, push-first function as in OpenSSL): "
+          f"{trap_us:.2f} us per hit, {trap_ret_us:.2f} us with its return probe (the call itself: "
+          f"{bare_call_ns:.1f} ns)")
+    print(f"    {hits:.1f} x {trap_ret_us:.2f} us = {hits * trap_ret_us:.0f} us per request against the "
+          f"bare loop's {base_us:.0f} us: the traps alone, before any work of rein's, make "
+          f"{1 + hits * trap_ret_us / base_us:.3f}x; with rein's programs "
+          f"{1 + (hits * trap_ret_us + prog_us) / base_us:.3f}x")
+else:
+    print("    (REIN_BENCH_WORKLOAD not set: bare uprobe cost not measured)")
 print(f"  system mode, cold analysis: " + (", ".join(f"{os.path.basename(f)} {ms} ms" for f, ms in cold_system) or "none logged"))
 
 # Sensor CPU: per-round ratios against the run without the feature, median and min-max.

@@ -55,8 +55,6 @@ void expect_same(const LlmContent& a, const LlmContent& b) {
   EXPECT_EQ(a.response_text, b.response_text);
   EXPECT_EQ(a.response_text_truncated, b.response_text_truncated);
   EXPECT_EQ(a.response_cut, b.response_cut);
-  EXPECT_EQ(a.tool_call_hash, b.tool_call_hash);
-  EXPECT_EQ(a.tool_call_names, b.tool_call_names);
 }
 
 std::vector<Spec> specs() {
@@ -163,12 +161,9 @@ TEST(DetectOneParse, ContentComesFromTheAnalyzersParse) {
   EXPECT_NE(c.request_hash, 0u);
   ASSERT_TRUE(c.system_prompt);
   EXPECT_EQ(c.response_text, "see https://api.example.com/v2 ");
-  EXPECT_NE(c.tool_call_hash, 0u);
-  EXPECT_EQ(c.tool_call_names, "bash");
   // Another exchange at another address is parsed: nothing carries over.
   LlmContent again = x.extract(exchange(specs()[1]));
   EXPECT_EQ(again.response_text, "pip install fastjsonx");
-  EXPECT_EQ(again.tool_call_hash, 0u);
 }
 
 // What the observer is handed: the request document once, each response document in order.

@@ -107,6 +107,14 @@ TEST(DetectRetrySpiral, IdenticalRequests) {
   EXPECT_EQ(benign, 0u);
 }
 
+llm::ToolCall tool(std::string name, std::string_view args) {
+  llm::ToolCall t;
+  t.name = std::move(name);
+  t.arguments = std::string(args);
+  t.arguments_hash = fnv1a64(args);
+  return t;
+}
+
 TEST(DetectRetrySpiral, SameToolCallRepeated) {
   DetectionEngine e;
   Agent a;
@@ -114,14 +122,35 @@ TEST(DetectRetrySpiral, SameToolCallRepeated) {
   for (int i = 0; i < 8; i++) {
     LlmContent c2;
     c2.request_hash = 500 + i;
-    c2.tool_call_hash = 77;
-    c2.tool_call_names = "read_file";
     auto c = call(200);
+    c.tool_calls = {tool("read_file", R"({"path":"a.txt"})")};
     auto ds = e.on_llm({i * kSec, a.who(), &c, &c2});
     fired += count_kind(ds, "retry_spiral");
     if (!ds.empty()) EXPECT_NE(ds[0].evidence.find("read_file"), std::string::npos);
   }
   EXPECT_EQ(fired, 1u);
+}
+
+// Same tool, other arguments each time (an agent reading file after file): no spiral.
+// The arguments are told apart by their whole text, also where it is longer than the part
+// an llm.call event keeps.
+TEST(DetectRetrySpiral, SameToolOtherArgumentsIsNoSpiral) {
+  DetectionEngine e;
+  Agent a;
+  size_t fired = 0;
+  const std::string shared(8000, 'x');
+  for (int i = 0; i < 8; i++) {
+    LlmContent c2;
+    c2.request_hash = 700 + i;
+    auto c = call(200);
+    const std::string args = shared + std::to_string(i);
+    llm::ToolCall t = tool("write_file", args);
+    t.arguments.resize(4096);  // what the event keeps: equal for every call
+    t.arguments_truncated = true;
+    c.tool_calls = {t};
+    fired += count_kind(e.on_llm({i * kSec, a.who(), &c, &c2}), "retry_spiral");
+  }
+  EXPECT_EQ(fired, 0u);
 }
 
 // ---- hallucinated endpoint
@@ -498,8 +527,6 @@ TEST(DetectContent, StreamedTextAndToolCalls) {
                "data: [DONE]\n\n",
                "text/event-stream"));
   EXPECT_EQ(c.response_text, "see http://api.nonexistent.invalid/x");
-  EXPECT_NE(c.tool_call_hash, 0u);
-  EXPECT_EQ(c.tool_call_names, "run");
   auto d =
       x.extract(exchange(R"({"model":"m","stream":true,"metadata":{"id":2},"messages":[]})", ""));
   EXPECT_EQ(c.request_hash, d.request_hash);  // volatile fields left out

@@ -273,3 +273,36 @@ TEST(ToolCalls, Avx2ScansAgreeWithSse2) {
     }
   }
 }
+
+// The arguments' hash covers their whole text: the same input streamed in fragments or sent
+// whole hashes alike, and inputs that differ only past the kept bytes hash apart.
+TEST(ToolCalls, ArgumentsHashIsOfTheWholeText) {
+  auto streamed = [](const std::string& tail) {
+    std::string s = sse(
+        "",
+        R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"x","name":"n","input":{}}})");
+    for (const char* frag : {R"({\"k\": \")", "aaaaaaaaaaaa", "aaaaaaaaaaaa"})
+      s += sse(
+          "",
+          std::string(
+              R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":")") +
+              frag + R"("}})");
+    s += sse(
+        "",
+        R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":")" +
+            tail + R"(\"}"}})");
+    return s;
+  };
+  ToolCallLimits lim;
+  lim.max_argument_bytes = 16;
+  auto a = extract_tool_calls(streamed("b"), "text/event-stream", lim);
+  auto b = extract_tool_calls(streamed("c"), "text/event-stream", lim);
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(a[0].arguments, b[0].arguments);  // cut before they differ
+  EXPECT_NE(a[0].arguments_hash, b[0].arguments_hash);
+  const std::string whole = R"({"k": ")" + std::string(24, 'a') + R"(b"})";
+  EXPECT_EQ(a[0].arguments_hash, rein::fnv1a64(whole));
+  auto again = extract_tool_calls(streamed("b"), "text/event-stream", lim);
+  EXPECT_EQ(a[0].arguments_hash, again[0].arguments_hash);
+}

@@ -19,7 +19,7 @@ void DetectionEngine::configure(const policy::DetectionsConfig& c) {
   prompt_.configure(c.prompt_drift);
   secrets_.configure(c.secrets);
   ContentNeeds needs;
-  needs.request_hash = needs.tool_calls = c.retry_spiral.enabled;
+  needs.request_hash = c.retry_spiral.enabled;
   needs.prompt_shape = c.prompt_drift.enabled;
   needs.response_text = c.hallucinated_endpoint.enabled;
   extractor_.set_needs(needs);

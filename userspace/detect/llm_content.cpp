@@ -11,7 +11,6 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "common/fast_find.h"
 #include "detect/prompt_baseline.h"
 #include "detect/state_bytes.h"
 #include "llm/json_util.h"
@@ -53,7 +52,6 @@ using json::obj_of;
 
 constexpr size_t kMaxDepth = 64;
 constexpr size_t kMaxSystemBytes = 1 << 20;
-constexpr size_t kMaxToolNamesBytes = 512;
 
 // Request fields that differ between retries of the same request (ids, user tags, stream
 // options) and so are left out of the near-identity hash.
@@ -135,48 +133,43 @@ uint64_t hash_value_with(json::Element e, uint64_t h, size_t depth) {
   return h;
 }
 
-uint64_t fnv1a_mix(std::string_view s, uint64_t h) { return fnv1a(s, h); }
+uint64_t fnv1a_mix(std::string_view s, uint64_t h) {
+  return fnv1a(s, h);
+}
 
 // FNV-1a takes a byte per multiply: over a coding agent's request (its whole conversation,
 // hundreds of KB, every call) that was three quarters of the detections' time on it
 // (BM_DetectContentLargeRequest). XXH3 takes it in wide blocks. Only for hashes that live
 // in memory: the seed chains the pieces in order.
-uint64_t xxh3_mix(std::string_view s, uint64_t h) { return XXH3_64bits_withSeed(s.data(), s.size(), h); }
+uint64_t xxh3_mix(std::string_view s, uint64_t h) {
+  return XXH3_64bits_withSeed(s.data(), s.size(), h);
+}
 
 // What is kept in --state-dir (tool lists) and compared across runs: FNV-1a, unchanged.
 uint64_t hash_value(json::Element e, uint64_t h, size_t depth) {
   return hash_value_with<fnv1a_mix>(e, h, depth);
 }
 // Whole requests, for the retry spiral's near-identity within one run.
-uint64_t fast_hash_value(json::Element e, uint64_t h) { return hash_value_with<xxh3_mix>(e, h, 0); }
+uint64_t fast_hash_value(json::Element e, uint64_t h) {
+  return hash_value_with<xxh3_mix>(e, h, 0);
+}
 
-// What a key means to the walk below, found by length first: the walk asks it of every
-// string and every object member of every streamed event.
-enum class KeyRole : uint8_t { kOther, kText, kArgs, kName, kType, kInput, kArgsValue };
-inline KeyRole key_role(std::string_view k) {
+// Whether strings under a key are assistant text, found by length first: the walk asks it
+// of every string and array member of every streamed event.
+inline bool text_key(std::string_view k) {
   switch (k.size()) {
     case 4:
-      if (is(k, "text")) return KeyRole::kText;
-      if (is(k, "name")) return KeyRole::kName;
-      if (is(k, "type")) return KeyRole::kType;
-      if (is(k, "args")) return KeyRole::kArgsValue;
-      return KeyRole::kOther;
+      return is(k, "text");
     case 5:
-      if (is(k, "delta")) return KeyRole::kText;
-      if (is(k, "input")) return KeyRole::kInput;
-      return KeyRole::kOther;
+      return is(k, "delta");
     case 7:
-      return is(k, "content") ? KeyRole::kText : KeyRole::kOther;
+      return is(k, "content");
     case 8:
-      return is(k, "response") ? KeyRole::kText : KeyRole::kOther;
-    case 9:
-      return is(k, "arguments") ? KeyRole::kArgs : KeyRole::kOther;
+      return is(k, "response");
     case 11:
-      return is(k, "output_text") ? KeyRole::kText : KeyRole::kOther;
-    case 12:
-      return is(k, "partial_json") ? KeyRole::kArgs : KeyRole::kOther;
+      return is(k, "output_text");
     default:
-      return KeyRole::kOther;
+      return false;
   }
 }
 
@@ -345,7 +338,6 @@ std::optional<TextShape> tool_list(json::Element root, ShapeCache& cache) {
   return cache.get(fast_hash_value(*tools, 2), [&] { return tool_shape(*tools); });
 }
 
-
 // The `data` of every event of a complete SSE body whose lines end in LF only (what every
 // provider sends), as proto::SseParser would hand them out (BOM, comments, multi-line data
 // joined with '\n', the unterminated last event, oversized events dropped), found with
@@ -418,26 +410,14 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
   const proto::HttpExchange* observed = nullptr;
   std::string_view target;  // of the observed request, for the near-identity hash
   bool read_request = false, read_response = false;
-  std::string tool_sig;
-  bool tool_sig_truncated = false;
   ShapeCache prompts, tool_lists;
-  bool maybe_tool = true;       // the response document being walked may hold a tool call
-  bool body_maybe_tool = true;  // the response body may hold one
 
   void begin(const proto::HttpExchange& ex) override {
     cur = LlmContent{};
     observed = &ex;
     target = ex.request.target;
     read_request = (needs.request_hash || needs.prompt_shape) && !ex.request.body_truncated;
-    read_response =
-        ex.response && ex.response->status < 400 && (needs.response_text || needs.tool_calls);
-    // Every response document is parsed from the (decoded) body, and a tool call's key cannot
-    // be split across SSE lines: one pass over the body settles most responses, instead of two
-    // short searches per streamed event.
-    body_maybe_tool = needs.tool_calls && read_response &&
-                      fast_contains_any(ex.response->body, {"name\"", "\\u"});
-    tool_sig.clear();
-    tool_sig_truncated = false;
+    read_response = ex.response && ex.response->status < 400 && needs.response_text;
   }
 
   void on_request_doc(json::Element root) override {
@@ -460,101 +440,39 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
     }
   }
 
-  void on_response_doc(json::Element doc, std::string_view text) override {
-    if (!read_response) return;
-    // Most streamed events are text deltas: an object can be a tool call only with a "name"
-    // member, and looking for one in the bytes is cheaper than asking it of every object
-    // (a \u escape could spell a key, so then every object is asked).
-    maybe_tool = body_maybe_tool && fast_contains_any(text, {"name\"", "\\u"});
-    walk(doc, 0, KeyRole::kOther);
+  void on_response_doc(json::Element doc, std::string_view) override {
+    if (read_response) walk(doc, 0, false);
   }
 
   LlmContent finish(const proto::HttpExchange& ex) {
     observed = nullptr;
-    if (ex.response && ex.response->status < 400) {
-      if (!tool_sig.empty()) cur.tool_call_hash = fnv1a(tool_sig) | 1;
+    if (ex.response && ex.response->status < 400)
       cur.response_cut = ex.response->status >= 200 && !ex.response->complete;
-    }
     return std::move(cur);
   }
 
-  // A tool call: {"name": ..., "arguments"/"input"/"args": ...}. One pass over the fields
-  // (the first of each key counts, as at_key would find it) instead of five key lookups:
-  // this runs for every object of every streamed event.
-  void tool_call(simdjson::dom::object obj) {
-    std::optional<std::string_view> name, type;
-    std::optional<json::Element> input, args;
-    bool seen_name = false, seen_type = false, arguments = false;
-    for (auto [k, v] : obj) {
-      switch (key_role(k)) {
-        case KeyRole::kName:
-          if (!seen_name && v.type() == element_type::STRING) name = v.get_string().value_unsafe();
-          seen_name = true;
-          break;
-        case KeyRole::kType:
-          if (!seen_type && v.type() == element_type::STRING) type = v.get_string().value_unsafe();
-          seen_type = true;
-          break;
-        case KeyRole::kInput:
-          if (!input) input = v;
-          break;
-        case KeyRole::kArgsValue:
-          if (!args) args = v;
-          break;
-        case KeyRole::kArgs:
-          if (k.size() == 9) arguments = true;  // "arguments", not "partial_json"
-          break;
-        default:
-          break;
-      }
-    }
-    if (!name) return;
-    if (!input) input = args;
-    bool call = arguments || input || (type && (*type == "tool_use" || *type == "function_call"));
-    if (!call) return;
-    append_bounded(tool_sig, "\x1f", kMaxResponseText, tool_sig_truncated);
-    append_bounded(tool_sig, *name, kMaxResponseText, tool_sig_truncated);
-    if (cur.tool_call_names.size() < kMaxToolNamesBytes) {
-      if (!cur.tool_call_names.empty()) cur.tool_call_names += ",";
-      cur.tool_call_names += std::string(name->substr(0, 64));
-    }
-    if (input && input->type() == element_type::OBJECT)
-      append_bounded(tool_sig, fmt::format("{:x}", hash_value(*input, 1, 0)), kMaxResponseText,
-                     tool_sig_truncated);
-  }
-
-  // Assistant text and tool calls wherever the APIs put them (buffered or streamed).
-  void walk(json::Element e, size_t depth, KeyRole key) {
+  // Assistant text wherever the APIs put it (buffered or streamed).
+  void walk(json::Element e, size_t depth, bool text) {
     if (depth > kMaxDepth) return;
     switch (e.type()) {
-      case element_type::STRING: {
-        if (key == KeyRole::kText) {
-          if (needs.response_text)
-            append_bounded(cur.response_text, e.get_string().value_unsafe(), kMaxResponseText,
-                           cur.response_text_truncated);
-        } else if (key == KeyRole::kArgs) {
-          if (needs.tool_calls)
-            append_bounded(tool_sig, e.get_string().value_unsafe(), kMaxResponseText,
-                           tool_sig_truncated);
-        }
+      case element_type::STRING:
+        if (text)
+          append_bounded(cur.response_text, e.get_string().value_unsafe(), kMaxResponseText,
+                         cur.response_text_truncated);
         return;
-      }
-      case element_type::OBJECT: {
-        auto obj = obj_of(e);
-        if (maybe_tool) tool_call(obj);
-        for (auto [k, v] : obj) {
+      case element_type::OBJECT:
+        for (auto [k, v] : obj_of(e)) {
           // A key matters to strings under it, directly or in arrays; not to objects, and
           // other scalars are not read.
           const auto t = v.type();
           if (t == element_type::OBJECT)
-            walk(v, depth + 1, KeyRole::kOther);
+            walk(v, depth + 1, false);
           else if (t == element_type::STRING || t == element_type::ARRAY)
-            walk(v, depth + 1, key_role(k));
+            walk(v, depth + 1, text_key(k));
         }
         return;
-      }
       case element_type::ARRAY:
-        for (auto v : arr_of(e)) walk(v, depth + 1, key);
+        for (auto v : arr_of(e)) walk(v, depth + 1, text);
         return;
       default:
         return;

@@ -1,8 +1,8 @@
 // What the detectors need from an LLM exchange's bodies, extracted once and then dropped:
 // a hash of the request with volatile fields removed, the shape (hash, size, per-line
 // hashes, tool names) of its system prompt and tool list, the assistant text (bounded, for
-// mentions of hosts, URLs and packages) and a signature of the tool calls it asked for.
-// No body is kept past the call that carried it.
+// mentions of hosts, URLs and packages). The tool calls it asked for are the LLM stage's
+// (llm::LlmCall::tool_calls). No body is kept past the call that carried it.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -44,8 +44,6 @@ struct LlmContent {
   // A response that began (status < 400) but ended before its end: the connection closed
   // or reset mid-stream, before the last chunk (a retry spiral counts it as a failure).
   bool response_cut = false;
-  uint64_t tool_call_hash = 0;  // 0: the response asked for no tool call
-  std::string tool_call_names;  // comma-joined, bounded
   // Secrets and PII in the request body (types, counts, places, fingerprints: no values).
   std::vector<SecretFinding> secrets;
   bool secrets_truncated = false;
@@ -56,7 +54,6 @@ struct ContentNeeds {
   bool request_hash = true;   // retry spiral: near-identical requests
   bool prompt_shape = true;   // prompt drift: system prompt, tool list, conversation
   bool response_text = true;  // hallucinated endpoint: mentions in the answer
-  bool tool_calls = true;     // retry spiral: repeated tool calls
 };
 
 class LlmContentExtractor {

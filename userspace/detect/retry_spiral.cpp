@@ -6,7 +6,9 @@
 #include <iterator>
 #include <vector>
 
+#include "common/fnv1a.h"
 #include "detect/state_bytes.h"
+#include "llm/tool_calls.h"
 
 namespace rein::detect {
 
@@ -41,6 +43,31 @@ void bound_series(M& m, uint64_t now, uint64_t window) {
   const uint64_t cut = last[drop - 1];
   for (auto it = m.begin(); it != m.end() && m.size() > kKeep;)
     it = it->second.attempts.back().ts <= cut ? m.erase(it) : std::next(it);
+}
+
+// The tool calls of one response as one value (names and whole arguments, in order), 0 for
+// none. The LLM stage already took them apart for the llm.call event; this reuses that.
+uint64_t tool_calls_hash(const std::vector<llm::ToolCall>& calls) {
+  if (calls.empty()) return 0;
+  uint64_t h = kFnv1a64Offset;
+  for (const auto& t : calls) {
+    h = fnv1a64("\x1f", fnv1a64(t.name, h));
+    const uint64_t a = t.arguments_hash;
+    h = fnv1a64(std::string_view(reinterpret_cast<const char*>(&a), sizeof(a)), h);
+  }
+  return h | 1;
+}
+
+constexpr size_t kMaxToolNamesBytes = 512;
+
+std::string tool_call_names(const std::vector<llm::ToolCall>& calls) {
+  std::string out;
+  for (const auto& t : calls) {
+    if (out.size() >= kMaxToolNamesBytes) break;
+    if (!out.empty()) out += ',';
+    out.append(t.name.substr(0, 64));
+  }
+  return out;
 }
 }  // namespace
 
@@ -124,9 +151,9 @@ void RetrySpiralDetector::judge(const LlmFact& f, Series& s, Attempt a, uint32_t
         w.string(call.provider);
         w.key("model");
         w.string(call.request_model);
-        if (pattern == "tool_calls" && f.content) {
+        if (pattern == "tool_calls") {
           w.key("tool");
-          w.string(f.content->tool_call_names);
+          w.string(tool_call_names(call.tool_calls));
         }
         w.key("first");
         w.string(time_ ? time_(s.attempts.front().ts) : fmt::format("{}", s.attempts.front().ts));
@@ -191,8 +218,8 @@ void RetrySpiralDetector::on_llm(const LlmFact& f, std::vector<Detection>& out) 
   ses.failures.attempts.clear();
   if (f.content && f.content->request_hash)
     judge(f, ses.requests[f.content->request_hash], a, cfg_.identical, "identical", out);
-  if (f.content && f.content->tool_call_hash)
-    judge(f, ses.tool_calls[f.content->tool_call_hash], a, cfg_.tool_repeats, "tool_calls", out);
+  if (uint64_t h = tool_calls_hash(c.tool_calls))
+    judge(f, ses.tool_calls[h], a, cfg_.tool_repeats, "tool_calls", out);
 }
 
 }  // namespace rein::detect

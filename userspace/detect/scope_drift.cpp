@@ -165,7 +165,10 @@ void ScopeDriftDetector::observe(const Who& who, uint64_t ts, std::string_view d
   if (!cfg_.enabled || who.name.empty() || value.empty() || value.size() > kMaxValueBytes) return;
   const int64_t t = now();
   const int64_t max_age = cfg_.max_age.count();
-  Fresh& memo = fresh_[dimension == "llm" ? 0 : dimension == "host" ? 1 : dimension == "directory" ? 2 : 3];
+  Fresh& memo = fresh_[dimension == "llm"         ? 0
+                       : dimension == "host"      ? 1
+                       : dimension == "directory" ? 2
+                                                  : 3];
   // The same answer as the walk below: the item is in the baseline, not aged out, and needs
   // no last-seen refresh yet.
   if (memo.valid && t - memo.seen <= max_age && t - memo.seen < 3600 && memo.value == value &&
@@ -289,8 +292,12 @@ void ScopeDriftDetector::on_connect(const ConnectFact& f, std::vector<Detection>
 
 void ScopeDriftDetector::on_llm(const LlmFact& f, std::vector<Detection>& out) {
   if (!f.call || f.call->provider.empty()) return;
-  observe(f.who, f.ts_ns, "llm", fmt::format("{}/{}", f.call->provider, f.call->request_model),
-          out);
+  // Every call names its model: built in a kept buffer (no allocation once it is warm), and
+  // then most calls end at the memo in observe().
+  llm_value_.assign(f.call->provider);
+  llm_value_ += '/';
+  llm_value_ += f.call->request_model;
+  observe(f.who, f.ts_ns, "llm", llm_value_, out);
 }
 
 }  // namespace rein::detect

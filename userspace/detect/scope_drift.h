@@ -56,6 +56,7 @@ class ScopeDriftDetector {
   TimeFormat time_;
   WallClock wall_;
   std::string path_;
+  std::string llm_value_;  // on_llm's "provider/model", reused
   std::map<std::string, Baseline> learned_;
   bool dirty_ = false;
   // Per dimension, the last value found fresh in a learned baseline: an agent repeats its

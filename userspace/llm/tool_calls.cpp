@@ -40,6 +40,7 @@ class Collector {
   }
   void append_args(Slot& s, std::string_view frag) {
     if (s.whole) return;
+    s.call.arguments_hash = fnv1a64(frag, s.call.arguments_hash);
     size_t room =
         limits_.max_argument_bytes - std::min(limits_.max_argument_bytes, s.call.arguments.size());
     if (frag.size() > room) s.call.arguments_truncated = true;
@@ -48,6 +49,7 @@ class Collector {
   void set_args(Slot& s, std::string_view whole) {
     s.call.arguments.clear();
     s.call.arguments_truncated = false;
+    s.call.arguments_hash = kFnv1a64Offset;
     s.whole = false;
     append_args(s, whole);
     s.whole = true;

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/fnv1a.h"
+
 namespace rein::llm {
 
 struct ToolCall {
@@ -17,6 +19,9 @@ struct ToolCall {
   std::string name;       // tool / function name
   std::string arguments;  // JSON text of the input or arguments, cut at the bound
   bool arguments_truncated = false;
+  // FNV-1a of the whole arguments text, the part past the cut too: a retry spiral tells
+  // repeated calls (same name, same arguments) by it, however long the arguments are.
+  uint64_t arguments_hash = kFnv1a64Offset;
 };
 
 struct ToolCallLimits {

@@ -1,5 +1,9 @@
 // Segment format pieces: names, bounds on every length read from a file.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <cstring>
 
 #include "capture/capture_reader.h"
 #include "capture/segment_format.h"
@@ -38,6 +42,32 @@ std::string one_segment(const std::vector<std::string>& entries) {
   out += *b;
   out += encode_trailer(1, entries.size(), test_key(), mac);
   return out;
+}
+
+// The keyed HMAC context is kept per thread: a MAC under another key, and back, must give
+// what a one-shot HMAC-SHA256 of the same bytes under that key gives.
+TEST(CaptureFormat, BlockMacsFollowTheKeyWhenItChanges) {
+  std::string raw;
+  append_entry_frame(raw, record_entry("hello").SerializeAsString());
+  for (int key : {1, 2, 1, 1, 3}) {
+    Digest chain{};
+    chain[0] = uint8_t(key);
+    Digest mac{};
+    auto b = encode_block(raw, 1, test_key(key), chain, &mac);
+    ASSERT_TRUE(b);
+    std::string mac_input(reinterpret_cast<const char*>(chain.data()), chain.size());
+    mac_input += b->substr(0, b->size() - mac.size());  // the block without its MAC
+    const HostKey k = test_key(key);
+    unsigned char want[32];
+    unsigned int len = 0;
+    ASSERT_NE(HMAC(EVP_sha256(), k.data(), int(k.size()),
+                   reinterpret_cast<const unsigned char*>(mac_input.data()), mac_input.size(),
+                   want, &len),
+              nullptr);
+    ASSERT_EQ(len, 32u);
+    EXPECT_EQ(0, std::memcmp(mac.data(), want, 32)) << "key " << key;
+    EXPECT_EQ(0, std::memcmp(b->data() + b->size() - 32, want, 32));
+  }
 }
 
 TEST(CaptureFormat, ScanRoundTrip) {

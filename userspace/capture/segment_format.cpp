@@ -46,21 +46,47 @@ std::span<const uint8_t> bytes_of(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
+// An HMAC-SHA256 context keyed with `key`, kept per thread and copied for each MAC: fetching
+// the algorithm from OpenSSL's provider store and keying it took longer than the MAC of a
+// small block (the writer MACs a block at least every second). Null when OpenSSL fails.
+EVP_MAC_CTX* keyed_hmac(const HostKey& key) {
+  struct Keyed {
+    EVP_MAC* mac = nullptr;
+    EVP_MAC_CTX* ctx = nullptr;
+    HostKey key{};
+    ~Keyed() {
+      EVP_MAC_CTX_free(ctx);
+      EVP_MAC_free(mac);
+      OPENSSL_cleanse(key.data(), key.size());
+    }
+  };
+  thread_local Keyed k;
+  if (k.ctx && k.key == key) return k.ctx;
+  EVP_MAC_CTX_free(k.ctx);
+  k.ctx = nullptr;
+  if (!k.mac && !(k.mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr))) return nullptr;
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(k.mac);
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
+  if (!ctx || EVP_MAC_init(ctx, key.data(), key.size(), params) != 1) {
+    EVP_MAC_CTX_free(ctx);
+    return nullptr;
+  }
+  k.ctx = ctx;
+  k.key = key;
+  return k.ctx;
+}
+
 // HMAC-SHA256 over several pieces without concatenating them (blocks are megabytes).
 class Mac {
  public:
   explicit Mac(const HostKey& key) {
-    mac_ = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    ctx_ = mac_ ? EVP_MAC_CTX_new(mac_) : nullptr;
-    char digest[] = "SHA256";
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                           OSSL_PARAM_construct_end()};
-    ok_ = ctx_ && EVP_MAC_init(ctx_, key.data(), key.size(), params) == 1;
+    EVP_MAC_CTX* keyed = keyed_hmac(key);
+    ctx_ = keyed ? EVP_MAC_CTX_dup(keyed) : nullptr;
+    ok_ = ctx_ != nullptr;
   }
-  ~Mac() {
-    EVP_MAC_CTX_free(ctx_);
-    EVP_MAC_free(mac_);
-  }
+  ~Mac() { EVP_MAC_CTX_free(ctx_); }
   Mac(const Mac&) = delete;
   Mac& operator=(const Mac&) = delete;
   void update(std::span<const uint8_t> d) {
@@ -77,7 +103,6 @@ class Mac {
   }
 
  private:
-  EVP_MAC* mac_ = nullptr;
   EVP_MAC_CTX* ctx_ = nullptr;
   bool ok_ = false;
 };
@@ -430,8 +455,8 @@ Result<SegmentScanner::Item> SegmentScanner::next() {
     done_ = true;
     return make_error(where + ": HMAC mismatch: modified (or blocks reordered)");
   }
-  auto raw = decompress_block(
-      codec, std::string_view(compressed_.data() + kBlockHeaderSize, clen), rlen, raw_);
+  auto raw = decompress_block(codec, std::string_view(compressed_.data() + kBlockHeaderSize, clen),
+                              rlen, raw_);
   if (!raw) {
     done_ = true;
     return make_error(where + ": " + raw.error().message);

@@ -252,28 +252,65 @@ TextShape shape_of(std::string_view text) {
   return s;
 }
 
+// The request's top-level members the prompt shapes read, noted in the one pass over the
+// members the near-identity hash makes anyway (the first of a repeated key, as a lookup
+// would find it) instead of a lookup each: a lookup walks the members from the start.
+struct TopFields {
+  std::optional<json::Element> system, instructions, gemini_system[2], messages, input, contents,
+      tools;
+
+  void note(std::string_view k, json::Element v) {
+    auto first = [&](std::optional<json::Element>& slot) {
+      if (!slot) slot = v;
+    };
+    switch (k.size()) {
+      case 5:
+        if (is(k, "input")) first(input);
+        if (is(k, "tools")) first(tools);
+        break;
+      case 6:
+        if (is(k, "system")) first(system);
+        break;
+      case 8:
+        if (is(k, "messages")) first(messages);
+        if (is(k, "contents")) first(contents);
+        break;
+      case 12:
+        if (is(k, "instructions")) first(instructions);
+        break;
+      case 17:
+        if (is(k, "systemInstruction")) first(gemini_system[0]);
+        break;
+      case 18:
+        if (is(k, "system_instruction")) first(gemini_system[1]);
+        break;
+      default:
+        break;
+    }
+  }
+};
+
 // The system prompt as each API carries it.
-std::optional<TextShape> system_prompt(json::Element root, ShapeCache& cache) {
+std::optional<TextShape> system_prompt(const TopFields& top, ShapeCache& cache) {
   std::string text;
   bool truncated = false;
   bool found = false;
-  if (auto v = json::field(root, "system")) {  // anthropic, ollama generate
+  if (const auto& v = top.system) {  // anthropic, ollama generate
     content_text(*v, text, truncated);
     found = true;
   }
-  if (auto v = json::field(root, "instructions")) {  // openai responses
+  if (const auto& v = top.instructions) {  // openai responses
     content_text(*v, text, truncated);
     found = true;
   }
-  for (auto key : {"systemInstruction", "system_instruction"})  // gemini
-    if (auto v = json::path(root, {key, "parts"})) {
+  for (const auto& sys : top.gemini_system)  // gemini
+    if (auto v = sys ? json::field(*sys, "parts") : std::nullopt) {
       content_text(*v, text, truncated);
       found = true;
     }
-  for (auto key : {"messages", "input"}) {  // openai chat, ollama chat, responses input
-    auto msgs = json::field(root, key);
-    if (!msgs || !json::is_array(*msgs)) continue;
-    for (auto m : arr_of(*msgs)) {
+  for (const auto* msgs : {&top.messages, &top.input}) {  // openai chat, ollama chat, responses
+    if (!*msgs || !json::is_array(**msgs)) continue;
+    for (auto m : arr_of(**msgs)) {
       auto role = json::str(m, "role");
       if (!role || (*role != "system" && *role != "developer")) continue;
       if (auto c = json::field(m, "content")) {
@@ -288,11 +325,12 @@ std::optional<TextShape> system_prompt(json::Element root, ShapeCache& cache) {
                    [&] { return shape_of(text); });
 }
 
-uint64_t conversation_of(json::Element root) {
-  for (auto key : {"messages", "input", "contents"}) {
-    auto msgs = json::field(root, key);
-    if (!msgs || !json::is_array(*msgs)) continue;
-    for (auto m : arr_of(*msgs)) {
+uint64_t conversation_of(const TopFields& top) {
+  const std::pair<const std::optional<json::Element>*, const char*> lists[] = {
+      {&top.messages, "messages"}, {&top.input, "input"}, {&top.contents, "contents"}};
+  for (const auto& [msgs, key] : lists) {
+    if (!*msgs || !json::is_array(**msgs)) continue;
+    for (auto m : arr_of(**msgs)) {
       auto role = json::str(m, "role");
       if (role && (*role == "system" || *role == "developer")) continue;
       return hash_value(m, fnv1a(key), 0) | 1;
@@ -332,8 +370,8 @@ TextShape tool_shape(json::Element tools) {
   return s;
 }
 
-std::optional<TextShape> tool_list(json::Element root, ShapeCache& cache) {
-  auto tools = json::field(root, "tools");
+std::optional<TextShape> tool_list(const TopFields& top, ShapeCache& cache) {
+  const auto& tools = top.tools;
   if (!tools || !json::is_array(*tools)) return std::nullopt;
   return cache.get(fast_hash_value(*tools, 2), [&] { return tool_shape(*tools); });
 }
@@ -424,19 +462,19 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
     if (!read_request || !json::is_object(root)) return;
     read_request = false;  // one request document per exchange
     cur.request_parsed = true;
-    if (needs.request_hash) {
-      uint64_t h = xxh3_mix(target, 0);
-      for (auto [k, v] : obj_of(root)) {
-        if (volatile_key(k)) continue;
-        h = xxh3_mix(k, h);
-        h = fast_hash_value(v, h);
-      }
-      cur.request_hash = h ? h : 1;
+    TopFields top;
+    uint64_t h = xxh3_mix(target, 0);
+    for (auto [k, v] : obj_of(root)) {
+      if (needs.prompt_shape) top.note(k, v);
+      if (!needs.request_hash || volatile_key(k)) continue;
+      h = xxh3_mix(k, h);
+      h = fast_hash_value(v, h);
     }
+    if (needs.request_hash) cur.request_hash = h ? h : 1;
     if (needs.prompt_shape) {
-      cur.system_prompt = system_prompt(root, prompts);
-      cur.tools = tool_list(root, tool_lists);
-      cur.conversation = conversation_of(root);
+      cur.system_prompt = system_prompt(top, prompts);
+      cur.tools = tool_list(top, tool_lists);
+      cur.conversation = conversation_of(top);
     }
   }
 

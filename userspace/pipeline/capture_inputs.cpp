@@ -66,14 +66,17 @@ HealthFields split_object(std::string_view obj) {
 std::optional<std::string> RecordingInputJournal::lookup(
     std::string_view key, const std::function<std::optional<std::string>()>& compute) {
   auto v = compute();
-  std::string k(key);
-  auto it = last_.find(k);
+  auto it = last_.find(key);
   if (it != last_.end() && it->second == v) return v;
-  if (last_.size() >= 65536) last_.clear();  // a bound: the same answers get recorded again
-  last_[k] = v;
+  if (it != last_.end()) {
+    it->second = v;
+  } else {
+    if (last_.size() >= 65536) last_.clear();  // a bound: the same answers get recorded again
+    last_.try_emplace(std::string(key), v);
+  }
   capture::Entry e;
   auto* l = e.mutable_lookup();
-  l->set_key(std::move(k));
+  l->set_key(std::string(key));
   l->set_found(v.has_value());
   if (v) l->set_value(*v);
   sink_.append(std::move(e));

@@ -16,6 +16,7 @@
 
 #include "capture/capture.pb.h"
 #include "capture/capture_writer.h"
+#include "common/string_map.h"
 #include "pipeline/capture_scrubber.h"
 #include "pipeline/input_journal.h"
 #include "pipeline/sensor_pipeline.h"
@@ -62,7 +63,7 @@ class RecordingInputJournal final : public InputJournal {
 
  private:
   JournalSink& sink_;
-  std::unordered_map<std::string, std::optional<std::string>> last_;
+  StringMap<std::optional<std::string>> last_;  // found by view: asked for every event
 };
 
 // Replay: answers with the latest Lookup entry read for the key; never asks the system.
@@ -157,7 +158,8 @@ TrackFn capture_track(CaptureRecorder* rec, TrackFn live);
 TlsCoverageFn capture_coverage(CaptureRecorder* rec, TlsCoverageFn live);
 
 // What replay needs to rebuild this pipeline (merged into the writer's first Context).
-capture::Context pipeline_context(const SensorPipeline& pipe, const std::vector<Selector>& selectors,
+capture::Context pipeline_context(const SensorPipeline& pipe,
+                                  const std::vector<Selector>& selectors,
                                   const std::string& policy_path, const std::string& prices_path,
                                   const std::string& prices_override, uint64_t decode_budget_bytes);
 

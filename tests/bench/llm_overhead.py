@@ -194,18 +194,6 @@ def uprobe_cost(calls=200000, reps=5):
     return (entry - base) / calls * 1e6, (both - base) / calls * 1e6, base / calls * 1e9
 
 
-def bpf_runs(names):
-    """{program name: [run count, run ns]} summed over the loaded programs of those names."""
-    out = {n: [0, 0] for n in names}
-    progs = json.loads(subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True,
-                                      text=True, check=True).stdout)
-    for p in progs:
-        if p.get("name") in out:
-            out[p["name"]][0] += p.get("run_cnt", 0)
-            out[p["name"]][1] += p.get("run_time_ns", 0)
-    return out
-
-
 ENTRY_KINDS = {2: "context", 3: "record", 4: "tick", 5: "health", 6: "lookup", 7: "secret",
                8: "adopt", 9: "policy_reload", 10: "finish"}
 RECORD_KINDS = {1: "exec", 2: "fork", 3: "exit", 4: "file", 5: "connect", 6: "dns",
@@ -367,19 +355,11 @@ for rnd in range(ROUNDS):
 # One more tracked run with BPF run statistics on (they cost a clock read per program run, so
 # not during the timed rounds): how many TLS hook hits a request takes, and our programs' time.
 TLS_PROGS = ("rein_tls_enter", "rein_tls_exit")
-stats_path = "/proc/sys/kernel/bpf_stats_enabled"
-with open(stats_path) as f:
-    stats_was = f.read().strip()
 s = sensor("--agent-script", "tls_loop.py")
 runs = []
-try:
-    with open(stats_path, "w") as f:
-        f.write("1")
-    t_pid, _ = loop(LOOP, "chat", s, go=lambda: runs.append(bpf_runs(TLS_PROGS)))
-    runs.append(bpf_runs(TLS_PROGS))
-finally:
-    with open(stats_path, "w") as f:
-        f.write(stats_was)
+with rh.bpf_stats():
+    t_pid, _ = loop(LOOP, "chat", s, go=lambda: runs.append(rh.bpf_prog_runs(TLS_PROGS)))
+    runs.append(rh.bpf_prog_runs(TLS_PROGS))
 finish(s, tracked_pid=t_pid, what="hook statistics run")
 tls_runs = {n: [b - a for a, b in zip(runs[0][n], runs[1][n])] for n in TLS_PROGS}
 rh.check(tls_runs["rein_tls_enter"][0] >= N, f"TLS hook runs: {tls_runs}")

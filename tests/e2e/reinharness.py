@@ -5,6 +5,7 @@ Exit code 77 means "skipped" to ctest. A test skips only when BPF cannot be used
 (not root, no BTF) and REIN_REQUIRE_BPF is not set; with REIN_REQUIRE_BPF=1 that is a failure.
 """
 import atexit
+import contextlib
 import json
 import os
 import shutil
@@ -292,6 +293,34 @@ def dns_query_packet(name, qid=0x1234, qtype=1):
     for label in name.split("."):
         q += bytes([len(label)]) + label.encode()
     return q + b"\x00" + qtype.to_bytes(2, "big") + b"\x00\x01"
+
+
+@contextlib.contextmanager
+def bpf_stats():
+    """kernel.bpf_stats_enabled on for the block: the kernel counts each BPF program's runs and
+    their time (a clock read per run, so not for timed figures). Restored afterwards."""
+    path = "/proc/sys/kernel/bpf_stats_enabled"
+    with open(path) as f:
+        was = f.read().strip()
+    with open(path, "w") as f:
+        f.write("1")
+    try:
+        yield
+    finally:
+        with open(path, "w") as f:
+            f.write(was)
+
+
+def bpf_prog_runs(names):
+    """{program name: [runs, run ns]} summed over the loaded programs of those names."""
+    out = {n: [0, 0] for n in names}
+    progs = json.loads(subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True,
+                                      text=True, check=True).stdout)
+    for p in progs:
+        if p.get("name") in out:
+            out[p["name"]][0] += p.get("run_cnt", 0)
+            out[p["name"]][1] += p.get("run_time_ns", 0)
+    return out
 
 
 def check(cond, msg):

@@ -405,6 +405,32 @@ for _ in range(5):
     rh.check(m is not None, f"rein replay printed no counts: {p.stderr}")
     empty_records = int(m.group(2))
 fixed_s = statistics.median(fixed)
+
+
+# Detections' cost in instructions: the last round's capture replayed under callgrind with
+# and without --no-detections. Counts are the same from run to run on a busy VM, where the
+# CPU-time ratios above move by more than the cut being looked for. The binary is copied
+# without its debug sections (this valgrind cannot read clang's DWARF 5). Replay is not the
+# live sensor (no ring buffer, no polling), so this is the engine's work per call against
+# the pipeline's, not the live share.
+def replay_instructions(cap_dir, extra):
+    p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", plain_bin,
+                        "replay", cap_dir, "--output", os.devnull, "--state-dir", vg_state] + extra,
+                       capture_output=True, text=True, timeout=600)
+    m = re.search(r"I\s+refs:\s+([\d,]+)", p.stderr)
+    rh.check(p.returncode == 0 and m is not None, f"callgrind replay: {p.returncode} {p.stderr[-500:]}")
+    return int(m.group(1).replace(",", ""))
+
+
+vg_instr = None
+objcopy = shutil.which("objcopy") or shutil.which("llvm-objcopy")
+if shutil.which("valgrind") and objcopy:
+    plain_bin = os.path.join(work, "rein-nodebug")
+    subprocess.run([objcopy, "--strip-debug", rh.rein_bin(), plain_bin], check=True, timeout=120)
+    vg_state = os.path.join(work, "state-valgrind")  # its own pattern cache: valgrind's CPU differs
+    shutil.copytree(state, vg_state)
+    replay_instructions(caps[-1][0], [])  # warm: compiles the pattern database for that CPU once
+    vg_instr = (replay_instructions(caps[-1][0], []), replay_instructions(caps[-1][0], ["--no-detections"]))
 added_s += time.time() - t_added
 bench_s = time.time() - started
 
@@ -537,6 +563,13 @@ print(f"rein replay: {wall:.3f} s wall ({rcpu:.3f} s CPU) for {recs:.0f} records
       f"records/s (target >= 500k/s); the capture covers {span_s:.1f} s (sensor start to stop): "
       f"{span_s / wall:.1f}x real time, {loop_s / wall:.1f}x against the client loop's {loop_s:.2f} s "
       f"alone (target >= 10x); {N}/{N} llm.call lines replayed each time")
+if vg_instr:
+    on_i, off_i = vg_instr
+    print(f"rein replay of that capture under callgrind: {on_i / N:,.0f} instructions per call with "
+          f"detections, {off_i / N:,.0f} with --no-detections: detections {(on_i - off_i) / N:,.0f} per "
+          f"call, {(on_i - off_i) / off_i * 100:+.1f}% of replay's instructions (start included)")
+else:
+    print("rein replay under callgrind: n/a (no valgrind or objcopy)")
 print("\nexec -> TLS hooks attached (`<binary> --version` as a selected agent):")
 fmt = lambda v, u="ms": "n/a" if v is None else f"{v:.0f} {u}"  # noqa: E731
 for exe, ((cs, an, cat), (ws, wan, wat)) in latency.items():

@@ -91,67 +91,126 @@ bool volatile_key(std::string_view k) {
   }
 }
 
-// Hash of a JSON value's content (key order kept: the same client serialises the same way),
-// each piece of text folded in by `Mix`.
-template <uint64_t (*Mix)(std::string_view, uint64_t)>
-uint64_t hash_value_with(json::Element e, uint64_t h, size_t depth) {
+// FNV-1a of a JSON value's content (key order kept: the same client serialises the same
+// way). What is kept in --state-dir (tool lists) and compared across runs: unchanged.
+uint64_t hash_value(json::Element e, uint64_t h, size_t depth) {
   const auto t = e.type();
-  h = Mix(std::string_view(reinterpret_cast<const char*>(&t), 1), h);
+  h = fnv1a(std::string_view(reinterpret_cast<const char*>(&t), 1), h);
   if (depth > kMaxDepth) return h;
   switch (t) {
     case element_type::OBJECT:
       for (auto [k, v] : obj_of(e)) {
-        h = Mix(k, h);
-        h = hash_value_with<Mix>(v, h, depth + 1);
+        h = fnv1a(k, h);
+        h = hash_value(v, h, depth + 1);
       }
       return h;
     case element_type::ARRAY:
-      for (auto v : arr_of(e)) h = hash_value_with<Mix>(v, h, depth + 1);
+      for (auto v : arr_of(e)) h = hash_value(v, h, depth + 1);
       return h;
     case element_type::STRING:
-      return Mix(e.get_string().value_unsafe(), h);
+      return fnv1a(e.get_string().value_unsafe(), h);
     // Numbers hash as their decimal text ("{}"), formatted without a heap string: hashes
     // of tool lists are kept in --state-dir and must not change.
     case element_type::INT64: {
       fmt::format_int f(e.get_int64().value_unsafe());
-      return Mix(std::string_view(f.data(), f.size()), h);
+      return fnv1a(std::string_view(f.data(), f.size()), h);
     }
     case element_type::UINT64: {
       fmt::format_int f(e.get_uint64().value_unsafe());
-      return Mix(std::string_view(f.data(), f.size()), h);
+      return fnv1a(std::string_view(f.data(), f.size()), h);
     }
     case element_type::DOUBLE: {
       fmt::memory_buffer b;
       fmt::format_to(std::back_inserter(b), "{}", e.get_double().value_unsafe());
-      return Mix(std::string_view(b.data(), b.size()), h);
+      return fnv1a(std::string_view(b.data(), b.size()), h);
     }
     case element_type::BOOL:
-      return Mix(e.get_bool().value_unsafe() ? "t" : "f", h);
+      return fnv1a(e.get_bool().value_unsafe() ? "t" : "f", h);
     case element_type::NULL_VALUE:
       return h;
   }
   return h;
 }
 
-uint64_t fnv1a_mix(std::string_view s, uint64_t h) {
-  return fnv1a(s, h);
-}
+// Hashes that live only in memory (a request's near-identity, a conversation, the cache key
+// of a tool list): the value's content, each piece tagged with its type and length, is laid
+// out in a buffer that XXH3 takes in wide blocks. FNV-1a takes a byte per multiply, which
+// over a coding agent's request (its whole conversation, hundreds of KB, every call) was
+// three quarters of the detections' time on it (BM_DetectContentLargeRequest); an XXH3 call
+// per piece was most of it on small requests. The buffer is hashed and emptied every
+// kFlushBytes, so it stays small whatever the request. One at a time per thread: they
+// share the buffer.
+class FastHash {
+ public:
+  explicit FastHash(uint64_t seed) : h_(seed) { buf().clear(); }
+  void bytes(std::string_view s) {
+    const auto n = uint32_t(s.size());
+    std::string& b = buf();
+    b.append(reinterpret_cast<const char*>(&n), sizeof(n));
+    b.append(s);
+    if (b.size() >= kFlushBytes) flush();
+  }
+  void value(json::Element e, size_t depth) {
+    const auto t = e.type();
+    buf().push_back(char(t));
+    if (depth > kMaxDepth) return;
+    switch (t) {
+      case element_type::OBJECT:
+        for (auto [k, v] : obj_of(e)) {
+          bytes(k);
+          value(v, depth + 1);
+        }
+        return;
+      case element_type::ARRAY:
+        for (auto v : arr_of(e)) value(v, depth + 1);
+        return;
+      case element_type::STRING:
+        bytes(e.get_string().value_unsafe());
+        return;
+      case element_type::INT64:
+        scalar(e.get_int64().value_unsafe());
+        return;
+      case element_type::UINT64:
+        scalar(e.get_uint64().value_unsafe());
+        return;
+      case element_type::DOUBLE:
+        scalar(e.get_double().value_unsafe());
+        return;
+      case element_type::BOOL:
+        buf().push_back(e.get_bool().value_unsafe() ? 't' : 'f');
+        return;
+      case element_type::NULL_VALUE:
+        return;
+    }
+  }
+  uint64_t done() {
+    flush();
+    return h_;
+  }
 
-// FNV-1a takes a byte per multiply: over a coding agent's request (its whole conversation,
-// hundreds of KB, every call) that was three quarters of the detections' time on it
-// (BM_DetectContentLargeRequest). XXH3 takes it in wide blocks. Only for hashes that live
-// in memory: the seed chains the pieces in order.
-uint64_t xxh3_mix(std::string_view s, uint64_t h) {
-  return XXH3_64bits_withSeed(s.data(), s.size(), h);
-}
+ private:
+  static constexpr size_t kFlushBytes = 16 * 1024;
+  static std::string& buf() {
+    thread_local std::string b;
+    return b;
+  }
+  template <typename T>
+  void scalar(T v) {
+    buf().append(reinterpret_cast<const char*>(&v), sizeof(v));
+  }
+  void flush() {
+    std::string& b = buf();
+    if (b.empty()) return;
+    h_ = XXH3_64bits_withSeed(b.data(), b.size(), h_);
+    b.clear();
+  }
+  uint64_t h_;
+};
 
-// What is kept in --state-dir (tool lists) and compared across runs: FNV-1a, unchanged.
-uint64_t hash_value(json::Element e, uint64_t h, size_t depth) {
-  return hash_value_with<fnv1a_mix>(e, h, depth);
-}
-// Whole requests, for the retry spiral's near-identity within one run.
-uint64_t fast_hash_value(json::Element e, uint64_t h) {
-  return hash_value_with<xxh3_mix>(e, h, 0);
+uint64_t fast_hash_value(json::Element e, uint64_t seed) {
+  FastHash h(seed);
+  h.value(e, 0);
+  return h.done();
 }
 
 // Whether strings under a key are assistant text, found by length first: the walk asks it
@@ -333,7 +392,7 @@ uint64_t conversation_of(const TopFields& top) {
     for (auto m : arr_of(**msgs)) {
       auto role = json::str(m, "role");
       if (role && (*role == "system" || *role == "developer")) continue;
-      return hash_value(m, fnv1a(key), 0) | 1;
+      return fast_hash_value(m, fnv1a(key)) | 1;
     }
   }
   return 0;
@@ -463,13 +522,15 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
     read_request = false;  // one request document per exchange
     cur.request_parsed = true;
     TopFields top;
-    uint64_t h = xxh3_mix(target, 0);
+    FastHash hash(0);
+    hash.bytes(target);
     for (auto [k, v] : obj_of(root)) {
       if (needs.prompt_shape) top.note(k, v);
       if (!needs.request_hash || volatile_key(k)) continue;
-      h = xxh3_mix(k, h);
-      h = fast_hash_value(v, h);
+      hash.bytes(k);
+      hash.value(v, 1);
     }
+    const uint64_t h = hash.done();  // before the shapes below hash with the same buffer
     if (needs.request_hash) cur.request_hash = h ? h : 1;
     if (needs.prompt_shape) {
       cur.system_prompt = system_prompt(top, prompts);
@@ -479,7 +540,7 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
   }
 
   void on_response_doc(json::Element doc, std::string_view) override {
-    if (read_response) walk(doc, 0, false);
+    if (read_response) walk(doc);
   }
 
   LlmContent finish(const proto::HttpExchange& ex) {
@@ -489,31 +550,65 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
     return std::move(cur);
   }
 
-  // Assistant text wherever the APIs put it (buffered or streamed).
-  void walk(json::Element e, size_t depth, bool text) {
-    if (depth > kMaxDepth) return;
-    switch (e.type()) {
-      case element_type::STRING:
-        if (text)
-          append_bounded(cur.response_text, e.get_string().value_unsafe(), kMaxResponseText,
-                         cur.response_text_truncated);
-        return;
+  // Assistant text wherever the APIs put it (buffered or streamed): strings under a text
+  // key, directly or in (nested) arrays, in document order; nothing inside a container
+  // deeper than kMaxDepth. Every streamed event is walked, so scalars are judged in the loop
+  // over their parent instead of a call each.
+  void walk(json::Element root) {
+    switch (root.type()) {
       case element_type::OBJECT:
-        for (auto [k, v] : obj_of(e)) {
-          // A key matters to strings under it, directly or in arrays; not to objects, and
-          // other scalars are not read.
-          const auto t = v.type();
-          if (t == element_type::OBJECT)
-            walk(v, depth + 1, false);
-          else if (t == element_type::STRING || t == element_type::ARRAY)
-            walk(v, depth + 1, text_key(k));
-        }
+        walk_object(root, 0);
         return;
       case element_type::ARRAY:
-        for (auto v : arr_of(e)) walk(v, depth + 1, text);
+        walk_array(root, 0, false);
         return;
       default:
         return;
+    }
+  }
+
+  void append_text(json::Element s) {
+    append_bounded(cur.response_text, s.get_string().value_unsafe(), kMaxResponseText,
+                   cur.response_text_truncated);
+  }
+
+  // Children sit one level deeper: none past kMaxDepth is read.
+  void walk_object(json::Element e, size_t depth) {
+    if (depth >= kMaxDepth) return;
+    for (auto [k, v] : obj_of(e)) {
+      // A key matters to strings under it, directly or in arrays; not to objects.
+      switch (v.type()) {
+        case element_type::OBJECT:
+          walk_object(v, depth + 1);
+          break;
+        case element_type::ARRAY:
+          walk_array(v, depth + 1, text_key(k));
+          break;
+        case element_type::STRING:
+          if (text_key(k)) append_text(v);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  void walk_array(json::Element e, size_t depth, bool text) {
+    if (depth >= kMaxDepth) return;
+    for (auto v : arr_of(e)) {
+      switch (v.type()) {
+        case element_type::OBJECT:
+          walk_object(v, depth + 1);
+          break;
+        case element_type::ARRAY:
+          walk_array(v, depth + 1, text);
+          break;
+        case element_type::STRING:
+          if (text) append_text(v);
+          break;
+        default:
+          break;
+      }
     }
   }
 

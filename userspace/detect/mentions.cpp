@@ -147,7 +147,9 @@ InstallCommand parse_install(const std::vector<std::string_view>& argv) {
 
 std::vector<Mention> extract_mentions(std::string_view text, size_t max) {
   std::vector<Mention> out;
-  const std::string lower = llm::to_lower(text);
+  // Lowered into a kept buffer: a new string per LLM answer was an allocation per call.
+  thread_local std::string lower;
+  llm::to_lower_into(text, lower);
   // URLs
   for (size_t pos = 0; out.size() < max;) {
     size_t s = lower.find("://", pos);

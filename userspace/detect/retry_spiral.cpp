@@ -211,15 +211,18 @@ void RetrySpiralDetector::on_llm(const LlmFact& f, std::vector<Detection>& out) 
             // A stream cut before its end is a failure even though it began with 200.
             f.content && f.content->response_cut && !call_failed(c)};
   if (call_failed(c) || a.cut) {
-    judge(f, ses.failures, a, cfg_.failures, "failures", out);
+    judge(f, ses.failures, std::move(a), cfg_.failures, "failures", out);
     return;
   }
   ses.failures.quiet_until = 0;  // a success ends a failure spiral
   ses.failures.attempts.clear();
+  // The attempt is moved into the last series that keeps it: a copy is an allocation (the
+  // response id) on every call.
+  const uint64_t tools = tool_calls_hash(c.tool_calls);
   if (f.content && f.content->request_hash)
-    judge(f, ses.requests[f.content->request_hash], a, cfg_.identical, "identical", out);
-  if (uint64_t h = tool_calls_hash(c.tool_calls))
-    judge(f, ses.tool_calls[h], a, cfg_.tool_repeats, "tool_calls", out);
+    judge(f, ses.requests[f.content->request_hash], tools ? Attempt(a) : std::move(a),
+          cfg_.identical, "identical", out);
+  if (tools) judge(f, ses.tool_calls[tools], std::move(a), cfg_.tool_repeats, "tool_calls", out);
 }
 
 }  // namespace rein::detect

@@ -15,6 +15,12 @@ inline std::string to_lower(std::string_view s) {
   return out;
 }
 
+// Into a caller's kept buffer, for hot paths where a new string per call is an allocation.
+inline void to_lower_into(std::string_view s, std::string& out) {
+  out.resize(s.size());
+  for (size_t i = 0; i < s.size(); ++i) out[i] = ascii_lower(s[i]);
+}
+
 inline bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {

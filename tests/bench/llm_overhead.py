@@ -412,7 +412,8 @@ fixed_s = statistics.median(fixed)
 # CPU-time ratios above move by more than the cut being looked for. The binary is copied
 # without its debug sections (this valgrind cannot read clang's DWARF 5). Replay is not the
 # live sensor (no ring buffer, no polling), so this is the engine's work per call against
-# the pipeline's, not the live share.
+# the pipeline's, not the live share; and replay takes the secret scan's findings from the
+# capture's journal, so the Hyperscan pass over each request is not in the count.
 def replay_instructions(cap_dir, extra):
     p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", plain_bin,
                         "replay", cap_dir, "--output", os.devnull, "--state-dir", vg_state] + extra,
@@ -567,7 +568,8 @@ if vg_instr:
     on_i, off_i = vg_instr
     print(f"rein replay of that capture under callgrind: {on_i / N:,.0f} instructions per call with "
           f"detections, {off_i / N:,.0f} with --no-detections: detections {(on_i - off_i) / N:,.0f} per "
-          f"call, {(on_i - off_i) / off_i * 100:+.1f}% of replay's instructions (start included)")
+          f"call, {(on_i - off_i) / off_i * 100:+.1f}% of replay's instructions (start included; the "
+          f"secret scan's findings come from the capture's journal, so its Hyperscan pass is not counted)")
 else:
     print("rein replay under callgrind: n/a (no valgrind or objcopy)")
 print("\nexec -> TLS hooks attached (`<binary> --version` as a selected agent):")

@@ -575,17 +575,20 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
   // Children sit one level deeper: none past kMaxDepth is read.
   void walk_object(json::Element e, size_t depth) {
     if (depth >= kMaxDepth) return;
-    for (auto [k, v] : obj_of(e)) {
-      // A key matters to strings under it, directly or in arrays; not to objects.
+    const auto obj = obj_of(e);
+    // The key is read only for the values it matters to (strings under it, directly or in
+    // arrays): most members of a streamed event are numbers, nulls and objects.
+    for (auto it = obj.begin(), end = obj.end(); it != end; ++it) {
+      const json::Element v = it.value();
       switch (v.type()) {
         case element_type::OBJECT:
           walk_object(v, depth + 1);
           break;
         case element_type::ARRAY:
-          walk_array(v, depth + 1, text_key(k));
+          walk_array(v, depth + 1, text_key(it.key()));
           break;
         case element_type::STRING:
-          if (text_key(k)) append_text(v);
+          if (text_key(it.key())) append_text(v);
           break;
         default:
           break;

@@ -137,22 +137,19 @@ uint64_t hash_value(json::Element e, uint64_t h, size_t depth) {
 // out in a buffer that XXH3 takes in wide blocks. FNV-1a takes a byte per multiply, which
 // over a coding agent's request (its whole conversation, hundreds of KB, every call) was
 // three quarters of the detections' time on it (BM_DetectContentLargeRequest); an XXH3 call
-// per piece was most of it on small requests. The buffer is hashed and emptied every
-// kFlushBytes, so it stays small whatever the request. One at a time per thread: they
-// share the buffer.
+// per piece was most of it on small requests. The buffer is on the stack and hashed when
+// full, so nothing is allocated whatever the request.
 class FastHash {
  public:
-  explicit FastHash(uint64_t seed) : h_(seed) { buf().clear(); }
+  explicit FastHash(uint64_t seed) : h_(seed) {}
   void bytes(std::string_view s) {
     const auto n = uint32_t(s.size());
-    std::string& b = buf();
-    b.append(reinterpret_cast<const char*>(&n), sizeof(n));
-    b.append(s);
-    if (b.size() >= kFlushBytes) flush();
+    put(&n, sizeof(n));
+    put(s.data(), s.size());
   }
   void value(json::Element e, size_t depth) {
     const auto t = e.type();
-    buf().push_back(char(t));
+    tag(char(t));
     if (depth > kMaxDepth) return;
     switch (t) {
       case element_type::OBJECT:
@@ -177,7 +174,7 @@ class FastHash {
         scalar(e.get_double().value_unsafe());
         return;
       case element_type::BOOL:
-        buf().push_back(e.get_bool().value_unsafe() ? 't' : 'f');
+        tag(e.get_bool().value_unsafe() ? 't' : 'f');
         return;
       case element_type::NULL_VALUE:
         return;
@@ -189,21 +186,33 @@ class FastHash {
   }
 
  private:
-  static constexpr size_t kFlushBytes = 16 * 1024;
-  static std::string& buf() {
-    thread_local std::string b;
-    return b;
+  static constexpr size_t kBuf = 4096;
+  void tag(char c) {
+    if (n_ == kBuf) flush();
+    buf_[n_++] = c;
   }
   template <typename T>
   void scalar(T v) {
-    buf().append(reinterpret_cast<const char*>(&v), sizeof(v));
+    put(&v, sizeof(v));
+  }
+  void put(const void* p, size_t len) {
+    if (len > kBuf - n_) {
+      flush();
+      if (len > kBuf) {  // a long string goes straight in, after what came before it
+        h_ = XXH3_64bits_withSeed(p, len, h_);
+        return;
+      }
+    }
+    std::memcpy(buf_ + n_, p, len);
+    n_ += len;
   }
   void flush() {
-    std::string& b = buf();
-    if (b.empty()) return;
-    h_ = XXH3_64bits_withSeed(b.data(), b.size(), h_);
-    b.clear();
+    if (n_ == 0) return;
+    h_ = XXH3_64bits_withSeed(buf_, n_, h_);
+    n_ = 0;
   }
+  char buf_[kBuf];  // only the first n_ bytes are ever read
+  size_t n_ = 0;
   uint64_t h_;
 };
 
@@ -530,7 +539,7 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
       hash.bytes(k);
       hash.value(v, 1);
     }
-    const uint64_t h = hash.done();  // before the shapes below hash with the same buffer
+    const uint64_t h = hash.done();
     if (needs.request_hash) cur.request_hash = h ? h : 1;
     if (needs.prompt_shape) {
       cur.system_prompt = system_prompt(top, prompts);

@@ -1,0 +1,67 @@
+// The request's near-identity hash and the conversation hash lay the JSON content out in a
+// fixed buffer that is hashed whenever it fills, and long strings go straight in: requests
+// that differ anywhere (also past a buffer's worth, or only in where a piece ends) must hash
+// differently, and requests that differ only in volatile fields must not.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "detect/llm_content.h"
+
+namespace rein::detect {
+namespace {
+
+LlmContent content_of(const std::string& request_body) {
+  proto::HttpExchange ex;
+  ex.request.method = "POST";
+  ex.request.target = "/v1/chat/completions";
+  ex.request.body = request_body;
+  proto::HttpResponse r;
+  r.status = 200;
+  r.headers.push_back({"content-type", "application/json"});
+  r.body = R"({"choices":[{"message":{"content":"ok"}}]})";
+  r.complete = true;
+  ex.response = std::move(r);
+  LlmContentExtractor x;
+  return x.extract(ex);
+}
+
+std::string chat(const std::string& first, const std::string& extra = "") {
+  return R"({"model":"m",)" + extra + R"("messages":[{"role":"user","content":")" + first +
+         R"("},{"role":"assistant","content":"ok"}]})";
+}
+
+TEST(DetectRequestHash, DiffersWhereverTheRequestDoes) {
+  for (size_t len : {10, 4000, 4090, 4096, 4100, 9000, 20000}) {
+    std::string text(len, 'x');
+    std::string other = text;
+    other.back() = 'y';
+    const LlmContent a = content_of(chat(text)), b = content_of(chat(other));
+    ASSERT_TRUE(a.request_parsed && b.request_parsed) << len;
+    EXPECT_NE(a.request_hash, b.request_hash) << len;
+    EXPECT_NE(a.conversation, b.conversation) << len;
+    const LlmContent again = content_of(chat(text));
+    EXPECT_EQ(a.request_hash, again.request_hash) << len;
+    EXPECT_EQ(a.conversation, again.conversation) << len;
+  }
+}
+
+TEST(DetectRequestHash, WherePiecesEndCounts) {
+  EXPECT_NE(content_of(R"({"a":"bc"})").request_hash, content_of(R"({"ab":"c"})").request_hash);
+  EXPECT_NE(content_of(R"({"a":["b","c"]})").request_hash,
+            content_of(R"({"a":["bc"]})").request_hash);
+  EXPECT_NE(content_of(R"({"a":1})").request_hash, content_of(R"({"a":"1"})").request_hash);
+  EXPECT_NE(content_of(R"({"a":true})").request_hash, content_of(R"({"a":"t"})").request_hash);
+}
+
+TEST(DetectRequestHash, VolatileFieldsAreLeftOut) {
+  const std::string long_text(6000, 'z');
+  const LlmContent a = content_of(chat(long_text, R"("user":"u1","stream_options":{"x":1},)"));
+  const LlmContent b = content_of(chat(long_text, R"("user":"u2","metadata":{"run":7},)"));
+  EXPECT_EQ(a.request_hash, b.request_hash);
+  const LlmContent c = content_of(chat(long_text, R"("temperature":0.5,)"));
+  EXPECT_NE(a.request_hash, c.request_hash);
+}
+
+}  // namespace
+}  // namespace rein::detect

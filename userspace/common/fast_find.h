@@ -144,6 +144,13 @@ inline bool fast_contains_any_sse2(std::string_view hay,
 
 inline bool fast_contains_any(std::string_view hay,
                               std::initializer_list<std::string_view> needles) {
+  // Under 64 bytes (a streamed answer's few words) the vector loop covers a block or two
+  // and leaves the rest to a search per needle anyway: search per needle from the start.
+  if (hay.size() < 64) {
+    for (auto nd : needles)
+      if (hay.find(nd) != std::string_view::npos) return true;
+    return false;
+  }
   if (hay.size() >= 64 && needles.size() <= detail::kMaxAnyNeedles && detail::have_avx2()) {
     bool short_needle = false;
     for (auto nd : needles) short_needle = short_needle || nd.size() < 2;

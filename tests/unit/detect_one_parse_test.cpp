@@ -170,12 +170,17 @@ TEST(DetectOneParse, ContentComesFromTheAnalyzersParse) {
 TEST(DetectOneParse, AnalyzerHandsEveryDocument) {
   struct Counter : llm::BodyObserver {
     int begun = 0, requests = 0, docs = 0;
-    void begin(const proto::HttpExchange&) override { begun++; }
+    llm::Api api = llm::Api::kBedrockInvoke;
+    void begin(const proto::HttpExchange&, llm::Api a) override {
+      begun++;
+      api = a;
+    }
     void on_request_doc(llm::json::Element) override { requests++; }
     void on_response_doc(llm::json::Element, std::string_view) override { docs++; }
   } n;
   ASSERT_TRUE(llm::analyze(exchange(specs()[0]), prices(), fingerprinter(), nullptr, &n));
   EXPECT_EQ(n.begun, 1);
+  EXPECT_EQ(n.api, llm::Api::kOpenAIChat);  // where the readers look for the answer's text
   EXPECT_EQ(n.requests, 1);
   EXPECT_EQ(n.docs, 4);  // four events, [DONE] is not JSON
   // Not an LLM call: the observer is not started.

@@ -47,7 +47,9 @@ void reference(llm::json::Element e, size_t depth, bool text, std::string& out) 
 proto::HttpExchange json_exchange(const std::string& body) {
   proto::HttpExchange ex;
   ex.request.method = "POST";
-  ex.request.target = "/v1/chat/completions";
+  // no LLM API: the generic walk (a known API's layout reads only some members)
+  ex.request.host = "generic.invalid";
+  ex.request.target = "/generic";
   ex.request.body = R"({"model":"m","messages":[{"role":"user","content":"hi"}]})";
   proto::HttpResponse r;
   r.status = 200;

@@ -79,9 +79,9 @@ class DetectionEngine {
   class TimedObserver final : public llm::BodyObserver {
    public:
     TimedObserver(llm::BodyObserver* inner, TimeMeter& m) : inner_(inner), m_(m) {}
-    void begin(const proto::HttpExchange& ex) override {
+    void begin(const proto::HttpExchange& ex, llm::Api api) override {
       auto t = m_.scope();
-      inner_->begin(ex);
+      inner_->begin(ex, api);
     }
     void on_request_doc(llm::json::Element root) override {
       auto t = m_.scope();

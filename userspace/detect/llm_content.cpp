@@ -14,6 +14,7 @@
 #include "detect/prompt_baseline.h"
 #include "detect/state_bytes.h"
 #include "llm/json_util.h"
+#include "llm/provider_detect.h"
 #include "llm/text_util.h"
 #include "proto/ndjson.h"
 #include "proto/sse.h"
@@ -60,6 +61,12 @@ constexpr size_t kMaxSystemBytes = 1 << 20;
 template <size_t N>
 inline bool is(std::string_view k, const char (&lit)[N]) {
   return std::memcmp(k.data(), lit, N - 1) == 0;
+}
+
+// `k` is exactly `lit`.
+template <size_t N>
+inline bool key_is(std::string_view k, const char (&lit)[N]) {
+  return k.size() == N - 1 && is(k, lit);
 }
 
 bool volatile_key(std::string_view k) {
@@ -506,6 +513,38 @@ bool for_each_lf_sse_data(std::string_view body, Fn&& on_data) {
 
 }  // namespace
 
+// Where an API puts the model's text, so that each streamed event is read only along the
+// members that can hold it instead of walked whole (docs/detections.md): OpenAI chat and
+// completions in `choices` (their `delta`, `message` and text members), Anthropic in
+// `delta`, `content_block`, `message` and `content`, the Responses API in `delta` (streamed)
+// and `output` (buffered; its streams repeat the deltas in done events and in the final
+// response), Gemini in `candidates`, Ollama in `message` and `response`. Inside those
+// members the rule is the generic walk's. Other APIs (Bedrock) are walked whole, and
+// embeddings carry no text.
+enum class TextLayout { kWhole, kNone, kOpenAIChat, kAnthropic, kResponses, kGemini, kOllama };
+
+TextLayout layout_of(llm::Api api) {
+  switch (api) {
+    case llm::Api::kOpenAIChat:
+    case llm::Api::kOpenAICompletions:
+      return TextLayout::kOpenAIChat;
+    case llm::Api::kOpenAIEmbeddings:
+      return TextLayout::kNone;
+    case llm::Api::kOpenAIResponses:
+      return TextLayout::kResponses;
+    case llm::Api::kAnthropicMessages:
+      return TextLayout::kAnthropic;
+    case llm::Api::kGemini:
+      return TextLayout::kGemini;
+    case llm::Api::kOllama:
+      return TextLayout::kOllama;
+    case llm::Api::kBedrockConverse:
+    case llm::Api::kBedrockInvoke:
+      return TextLayout::kWhole;
+  }
+  return TextLayout::kWhole;
+}
+
 // Both ways of filling an LlmContent go through the observer calls: riding on the LLM
 // stage's parse (begin, on_request_doc, on_response_doc from llm::analyze), or parsing the
 // bodies here (extract() of an exchange the analyzer did not see), so both give the same.
@@ -516,9 +555,15 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
   const proto::HttpExchange* observed = nullptr;
   std::string_view target;  // of the observed request, for the near-identity hash
   bool read_request = false, read_response = false;
+  TextLayout layout = TextLayout::kWhole;
   ShapeCache prompts, tool_lists;
 
-  void begin(const proto::HttpExchange& ex) override {
+  void begin(const proto::HttpExchange& ex, llm::Api api) override {
+    begin_with(ex, layout_of(api));
+  }
+
+  void begin_with(const proto::HttpExchange& ex, TextLayout l) {
+    layout = l;
     cur = LlmContent{};
     observed = &ex;
     target = ex.request.target;
@@ -549,7 +594,82 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
   }
 
   void on_response_doc(json::Element doc, std::string_view) override {
-    if (read_response) walk(doc);
+    if (!read_response) return;
+    switch (layout) {
+      case TextLayout::kWhole:
+        walk(doc);
+        return;
+      case TextLayout::kNone:
+        return;
+      default:
+        break;
+    }
+    if (doc.type() == element_type::OBJECT) {
+      read_members(doc, 0);
+    } else if (doc.type() == element_type::ARRAY) {  // Gemini's streamed array, parsed whole
+      for (auto el : arr_of(doc))
+        if (el.type() == element_type::OBJECT) read_members(el, 1);
+    }
+  }
+
+  // The members of an event (an object at `depth`) that its API's layout says can hold the
+  // model's text; what is in them is read as the generic walk reads it.
+  void read_members(json::Element obj, size_t depth) {
+    if (depth >= kMaxDepth) return;
+    const auto o = obj_of(obj);
+    for (auto it = o.begin(), end = o.end(); it != end; ++it) {
+      const std::string_view k = it.key();
+      switch (layout) {
+        case TextLayout::kOpenAIChat:
+          if (key_is(k, "choices")) choices(it.value(), depth + 1);
+          break;
+        case TextLayout::kAnthropic:
+          if (key_is(k, "content_block") || key_is(k, "message") || text_key(k))
+            member(k, it.value(), depth + 1);
+          break;
+        case TextLayout::kResponses:
+          if (key_is(k, "delta") || key_is(k, "output")) member(k, it.value(), depth + 1);
+          break;
+        case TextLayout::kGemini:
+          if (key_is(k, "candidates")) member(k, it.value(), depth + 1);
+          break;
+        case TextLayout::kOllama:
+          if (key_is(k, "message") || key_is(k, "response")) member(k, it.value(), depth + 1);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  // OpenAI's choices (an array at `depth`): each one's delta, message and text members.
+  void choices(json::Element arr, size_t depth) {
+    if (arr.type() != element_type::ARRAY || depth >= kMaxDepth) return;
+    for (auto ch : arr_of(arr)) {
+      if (ch.type() != element_type::OBJECT || depth + 1 >= kMaxDepth) continue;
+      const auto o = obj_of(ch);
+      for (auto it = o.begin(), end = o.end(); it != end; ++it) {
+        const std::string_view k = it.key();
+        if (key_is(k, "message") || text_key(k)) member(k, it.value(), depth + 2);
+      }
+    }
+  }
+
+  // One member (its value at `depth`) as walk_object judges it.
+  void member(std::string_view k, json::Element v, size_t depth) {
+    switch (v.type()) {
+      case element_type::OBJECT:
+        walk_object(v, depth);
+        break;
+      case element_type::ARRAY:
+        walk_array(v, depth, text_key(k));
+        break;
+      case element_type::STRING:
+        if (text_key(k)) append_text(v);
+        break;
+      default:
+        break;
+    }
   }
 
   LlmContent finish(const proto::HttpExchange& ex) {
@@ -678,7 +798,10 @@ llm::BodyObserver* LlmContentExtractor::observer() {
 LlmContent LlmContentExtractor::extract(const proto::HttpExchange& ex) {
   Impl& x = *impl_;
   if (x.observed == &ex) return x.finish(ex);  // the analyzer's parse already fed it
-  x.begin(ex);
+  const proto::HttpRequest& req = ex.request;
+  auto det = llm::detect_provider(req.host, req.method, req.target, req.headers,
+                                  std::string_view(req.body).substr(0, 4096));
+  x.begin_with(ex, det ? layout_of(det->api) : TextLayout::kWhole);
   json::Element root;
   if (x.read_request && x.parser.parse(ex.request.body, root) == json::DocParser::Status::kOk)
     x.on_request_doc(root);

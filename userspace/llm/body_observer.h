@@ -4,6 +4,7 @@
 // for all its readers. Elements are valid only during the call that passes them.
 #pragma once
 #include "llm/json_util.h"
+#include "llm/provider_detect.h"
 #include "proto/http_message.h"
 
 namespace rein::llm {
@@ -11,8 +12,9 @@ namespace rein::llm {
 class BodyObserver {
  public:
   virtual ~BodyObserver() = default;
-  // Before anything else of `ex` (only for exchanges that are LLM API calls).
-  virtual void begin(const proto::HttpExchange& ex) = 0;
+  // Before anything else of `ex` (only for exchanges that are LLM API calls), with the API
+  // the analyzer took it for (where a reader finds the answer's text depends on it).
+  virtual void begin(const proto::HttpExchange& ex, Api api) = 0;
   // The request body, when it parsed as a JSON document.
   virtual void on_request_doc(json::Element root) = 0;
   // Each JSON document of the response in order: the body, or one per SSE event, NDJSON

@@ -255,7 +255,7 @@ std::optional<double> retry_after_from_headers(const std::vector<proto::HttpHead
 
 void extract_usage(const proto::HttpExchange& ex, const Detection& det, LlmCall& call,
                    ExtractStats* stats, BodyObserver* observer) {
-  if (observer) observer->begin(ex);
+  if (observer) observer->begin(ex, det.api);
   RequestInfo req = parse_request(ex.request, stats, observer);
   // Path-named models win: Gemini/Vertex/Bedrock have no body model, and Azure classic
   // deployments ignore it.

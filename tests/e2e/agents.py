@@ -349,11 +349,20 @@ def run_opencode(mock, workdir, prompt=PROMPT, paths=None, timeout=RUN_TIMEOUT):
 CODEX_TRANSPORTS = ("http1", "h2", "ws")
 
 
-def run_codex(mock, workdir, prompt=PROMPT, transport="http1", paths=None, timeout=RUN_TIMEOUT):
+# aws-lc (inside Codex) reads OPENSSL_ia32cap at start like OpenSSL: "~" clears bits of the
+# CPUID words, the part after ":" those of leaf 7 (EBX, then ECX in the high half). This
+# clears AVX512F (EBX bit 16), VAES and VPCLMULQDQ (ECX bits 9 and 10): aws-lc then runs
+# AES-GCM as on a CPU without AVX-512, through aes_hw_ctr32_encrypt_blocks and C code.
+AWSLC_NO_AVX512 = "~0x0:~0x0000060000010000"
+
+
+def run_codex(mock, workdir, prompt=PROMPT, transport="http1", paths=None, timeout=RUN_TIMEOUT,
+              extra_env=None):
     """Codex: one Responses call. http1: custom provider on the mock (Python's TLS
     offers only http/1.1); h2: custom provider on the nghttpx front (rustls picks h2);
     ws: the built-in OpenAI provider with openai_base_url, which opens a WebSocket
-    (GET /v1/responses, Upgrade) and sends a `generate: false` prewarm, then the turn."""
+    (GET /v1/responses, Upgrade) and sends a `generate: false` prewarm, then the turn.
+    extra_env: more variables for the CLI (AWSLC_NO_AVX512 as OPENSSL_ia32cap)."""
     if transport not in CODEX_TRANSPORTS:
         raise ValueError(transport)
     home, cwd = _home(workdir, f"codex-{transport}")
@@ -361,6 +370,7 @@ def run_codex(mock, workdir, prompt=PROMPT, transport="http1", paths=None, timeo
     os.makedirs(codex_home, exist_ok=True)
     env = _base_env(home, mock)
     env.update(CODEX_HOME=codex_home, CODEX_CA_CERTIFICATE=mock.ca, RUST_LOG="warn")
+    env.update(extra_env or {})
     common = ['model = "gpt-5.1-codex"', 'approval_policy = "never"',
               'sandbox_mode = "read-only"', "check_for_update_on_startup = false"]
     if transport == "ws":

@@ -176,13 +176,18 @@ TEST(DetectOneParse, AnalyzerHandsEveryDocument) {
       api = a;
     }
     void on_request_doc(llm::json::Element) override { requests++; }
-    void on_response_doc(llm::json::Element, std::string_view) override { docs++; }
+    int choices_handed = 0;
+    void on_response_doc(llm::json::Element, std::string_view, const llm::DocHints& h) override {
+      docs++;
+      choices_handed += h.top_read && h.choices.has_value();
+    }
   } n;
   ASSERT_TRUE(llm::analyze(exchange(specs()[0]), prices(), fingerprinter(), nullptr, &n));
   EXPECT_EQ(n.begun, 1);
   EXPECT_EQ(n.api, llm::Api::kOpenAIChat);  // where the readers look for the answer's text
   EXPECT_EQ(n.requests, 1);
   EXPECT_EQ(n.docs, 4);  // four events, [DONE] is not JSON
+  EXPECT_EQ(n.choices_handed, 4);  // the chat sink's own pass found each event's choices
   // Not an LLM call: the observer is not started.
   Spec other = specs()[0];
   other.host = "example.com";

@@ -87,9 +87,10 @@ class DetectionEngine {
       auto t = m_.scope();
       inner_->on_request_doc(root);
     }
-    void on_response_doc(llm::json::Element doc, std::string_view text) override {
+    void on_response_doc(llm::json::Element doc, std::string_view text,
+                         const llm::DocHints& hints) override {
       auto t = m_.scope();
-      inner_->on_response_doc(doc, text);
+      inner_->on_response_doc(doc, text, hints);
     }
 
    private:

@@ -569,6 +569,8 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
     target = ex.request.target;
     read_request = (needs.request_hash || needs.prompt_shape) && !ex.request.body_truncated;
     read_response = ex.response && ex.response->status < 400 && needs.response_text;
+    // a streamed answer arrives a few words at a time: one allocation, not one per doubling
+    if (read_response) cur.response_text.reserve(std::min(ex.response->body.size(), size_t{4096}));
   }
 
   void on_request_doc(json::Element root) override {
@@ -593,8 +595,13 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
     }
   }
 
-  void on_response_doc(json::Element doc, std::string_view) override {
+  void on_response_doc(json::Element doc, std::string_view,
+                       const llm::DocHints& hints) override {
     if (!read_response) return;
+    if (layout == TextLayout::kOpenAIChat && hints.top_read) {  // the sink found the choices
+      if (hints.choices) choices(*hints.choices, 1);
+      return;
+    }
     switch (layout) {
       case TextLayout::kWhole:
         walk(doc);
@@ -746,7 +753,7 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
 
   void doc(std::string_view text) {
     json::Element d;
-    if (parser.parse(text, d) == json::DocParser::Status::kOk) on_response_doc(d, text);
+    if (parser.parse(text, d) == json::DocParser::Status::kOk) on_response_doc(d, text, {});
   }
 
   void response(const proto::HttpResponse& r) {

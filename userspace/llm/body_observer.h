@@ -3,11 +3,22 @@
 // document and every response document the extractor parses, so each body is parsed once
 // for all its readers. Elements are valid only during the call that passes them.
 #pragma once
+#include <optional>
+
 #include "llm/json_util.h"
 #include "llm/provider_detect.h"
 #include "proto/http_message.h"
 
 namespace rein::llm {
+
+// What the usage extractor's own reading of a response document found, so an observer
+// need not look for it again.
+struct DocHints {
+  // The document's top-level members were all read: `choices` is its first member of that
+  // name (OpenAI chat and completions), nullopt when it has none.
+  bool top_read = false;
+  std::optional<json::Element> choices;
+};
 
 class BodyObserver {
  public:
@@ -21,7 +32,8 @@ class BodyObserver {
   // line or streamed array element (not AWS eventstream payloads), with the JSON text it was
   // parsed from (for byte-level prefilters: a key absent from the text, and no `\u` escape
   // in it, is absent from the document).
-  virtual void on_response_doc(json::Element doc, std::string_view text) = 0;
+  virtual void on_response_doc(json::Element doc, std::string_view text,
+                               const DocHints& hints) = 0;
 };
 
 }  // namespace rein::llm

@@ -43,7 +43,14 @@ std::string error_type_of(json::Element e) {
 
 bool note_error_doc(json::Element doc, LlmCall& call) {
   if (!json::is_object(doc)) return false;
-  if (auto err = json::field(doc, "error")) {
+  return note_error_members(doc, json::field(doc, "error"), json::field(doc, "type"),
+                            json::field(doc, "object"), call);
+}
+
+bool note_error_members(json::Element doc, std::optional<json::Element> err,
+                        std::optional<json::Element> type_e, std::optional<json::Element> object_e,
+                        LlmCall& call) {
+  if (err) {
     if (err->type() == element_type::STRING) {
       std::string_view msg;
       if (err->get_string().get(msg)) msg = {};
@@ -56,8 +63,13 @@ bool note_error_doc(json::Element doc, LlmCall& call) {
     }
     // "error": null appears on healthy OpenRouter / proxy chunks.
   }
-  auto type = json::str(doc, "type");
-  auto object = json::str(doc, "object");
+  auto as_str = [](const std::optional<json::Element>& e) -> std::optional<std::string_view> {
+    std::string_view s;
+    if (!e || e->type() != element_type::STRING || e->get_string().get(s)) return std::nullopt;
+    return s;
+  };
+  auto type = as_str(type_e);
+  auto object = as_str(object_e);
   if ((type && *type == "error") || (object && *object == "error")) {
     std::string t = error_type_of(doc);
     if (t == "error" && type && *type != "error") t = std::string(*type);

@@ -102,7 +102,7 @@ class DocFeeder {
       case json::DocParser::Status::kOk:
         if (stats_) ++stats_->json_docs;
         sink_.on_doc(doc, event);
-        if (observer_) observer_->on_response_doc(doc, text);
+        if (observer_) observer_->on_response_doc(doc, text, sink_.hints());
         return true;
       case json::DocParser::Status::kTooLarge:
         if (stats_) ++stats_->json_oversized;

@@ -32,16 +32,45 @@ class OpenAIChatSink : public UsageSink {
  public:
   OpenAIChatSink(LlmCall& call, Api api) : call_(call), api_(api) {}
 
+  // Every streamed chunk comes here: its members are read in one pass (the first of each
+  // name, as a lookup would find it) instead of a lookup each, and `choices` is handed on
+  // to the body observer.
   void on_doc(json::Element doc, std::string_view) override {
+    hints_ = {};
     if (!json::is_object(doc)) return;
-    note_error_doc(doc, call_);
-    take_model_and_id(doc, call_);
+    std::optional<json::Element> error, type, object, model, id, usage, x_groq, choices;
+    const auto o = json::obj_of(doc);
+    for (auto it = o.begin(), end = o.end(); it != end; ++it) {
+      const std::string_view k = it.key();
+      std::optional<json::Element>* slot = nullptr;
+      switch (k.size()) {
+        case 2: slot = k == "id" ? &id : nullptr; break;
+        case 4: slot = k == "type" ? &type : nullptr; break;
+        case 5: slot = k == "error" ? &error : k == "model" ? &model : k == "usage" ? &usage : nullptr; break;
+        case 6: slot = k == "object" ? &object : k == "x_groq" ? &x_groq : nullptr; break;
+        case 7: slot = k == "choices" ? &choices : nullptr; break;
+        default: break;
+      }
+      if (slot && !*slot) *slot = it.value();
+    }
+    hints_.top_read = true;
+    hints_.choices = choices;
+    note_error_members(doc, error, type, object, call_);
+    // assign(), not a temporary: every streamed chunk repeats the model, and the string's
+    // buffer from the first one is reused instead of allocated again
+    std::string_view sv;
+    if (model && model->type() == element_type::STRING && !model->get_string().get(sv) && !sv.empty())
+      call_.response_model.assign(sv);
+    if (call_.response_id.empty() && id && id->type() == element_type::STRING &&
+        !id->get_string().get(sv) && !sv.empty())
+      call_.response_id.assign(sv);
     // Keep the last non-null usage: OpenAI sends it once on a choices:[] chunk, Mistral and
     // DeepSeek on the final content chunk, vLLM cumulatively on every chunk, Groq under
     // x_groq.usage.
-    if (auto u = json::field(doc, "usage"); u && json::is_object(*u)) {
-      apply(*u);
-    } else if (auto g = json::path(doc, {"x_groq", "usage"}); g && json::is_object(*g)) {
+    if (usage && json::is_object(*usage)) {
+      apply(*usage);
+    } else if (auto g = x_groq ? json::field(*x_groq, "usage") : std::nullopt;
+               g && json::is_object(*g)) {
       apply(*g);
     }
   }

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string_view>
 
+#include "llm/body_observer.h"
 #include "llm/json_util.h"
 #include "llm/llm_call.h"
 #include "llm/provider_detect.h"
@@ -30,6 +31,11 @@ class UsageSink {
   // A stream-level exception that is not JSON (AWS eventstream :exception-type frames).
   virtual void on_exception(std::string_view type, std::string_view message);
   virtual void finish(const StreamEnd& end) = 0;
+  // What on_doc found that a body observer would look for again (DocHints).
+  const DocHints& hints() const { return hints_; }
+
+ protected:
+  DocHints hints_;
 };
 
 std::unique_ptr<UsageSink> make_openai_chat_sink(LlmCall& call, Api api);
@@ -52,6 +58,11 @@ void note_error(LlmCall& call, std::string_view type, std::string_view message);
 // Gemini, OpenRouter), {"type":"error","error":{...}} (Anthropic), {"type":"error",
 // "code","message"} (Responses), {"object":"error",...} (Mistral). True if it was one.
 bool note_error_doc(json::Element doc, LlmCall& call);
+// The same from the document's members `error`, `type` and `object` (first of each name),
+// found by the caller's own pass over them.
+bool note_error_members(json::Element doc, std::optional<json::Element> error,
+                        std::optional<json::Element> type, std::optional<json::Element> object,
+                        LlmCall& call);
 
 // Gemini RetryInfo: error.details[].retryDelay ("30s", "1.5s").
 std::optional<double> gemini_retry_delay(json::Element doc);

@@ -44,8 +44,7 @@ const Fixture kFixtures[] = {
     {"openai_chat_stream_cut.sse", "api.openai.com", "/v1/chat/completions", "text/event-stream"},
     {"openai_chat_stream_nousage.sse", "api.openai.com", "/v1/chat/completions",
      "text/event-stream"},
-    {"openai_chat_stream_usage.sse", "api.openai.com", "/v1/chat/completions",
-     "text/event-stream"},
+    {"openai_chat_stream_usage.sse", "api.openai.com", "/v1/chat/completions", "text/event-stream"},
     {"openai_embeddings.json", "api.openai.com", "/v1/embeddings", "application/json"},
     {"openai_responses.json", "api.openai.com", "/v1/responses", "application/json"},
     {"openai_responses_stream.sse", "api.openai.com", "/v1/responses", "text/event-stream"},
@@ -81,8 +80,7 @@ using MentionKey = std::tuple<int, std::string, uint16_t, std::string, std::stri
 std::vector<MentionKey> mentions(const std::string& text) {
   std::vector<MentionKey> out;
   for (const auto& m : extract_mentions(text))
-    out.emplace_back(int(m.kind), m.host, m.port, m.path, m.manager, m.package, m.offset,
-                     m.length);
+    out.emplace_back(int(m.kind), m.host, m.port, m.path, m.manager, m.package, m.offset, m.length);
   return out;
 }
 
@@ -128,26 +126,32 @@ TEST(DetectTextLayout, MentionsInEveryLayout) {
        "{\"choices\":[{\"index\":0,\"text\":\"" + said + "\"}]}"},
       {"api.anthropic.com", "/v1/messages", "text/event-stream",
        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
-       "\"delta\":{\"type\":\"text_delta\",\"text\":\"" + said + "\"}}\n\n"},
+       "\"delta\":{\"type\":\"text_delta\",\"text\":\"" +
+           said + "\"}}\n\n"},
       {"api.anthropic.com", "/v1/messages", "application/json",
        "{\"type\":\"message\",\"content\":[{\"type\":\"text\",\"text\":\"" + said + "\"}]}"},
       {"api.openai.com", "/v1/responses", "text/event-stream",
-       "data: {\"type\":\"response.output_text.delta\",\"delta\":\"" + said + "\"}\n\n"
-       "data: {\"type\":\"response.output_text.done\",\"text\":\"" + said + "\"}\n\n"
-       "data: {\"type\":\"response.completed\",\"response\":{\"output\":[{\"type\":\"message\","
-       "\"content\":[{\"type\":\"output_text\",\"text\":\"" + said + "\"}]}]}}\n\n"},
+       "data: {\"type\":\"response.output_text.delta\",\"delta\":\"" + said +
+           "\"}\n\n"
+           "data: {\"type\":\"response.output_text.done\",\"text\":\"" +
+           said +
+           "\"}\n\n"
+           "data: {\"type\":\"response.completed\",\"response\":{\"output\":[{\"type\":\"message\","
+           "\"content\":[{\"type\":\"output_text\",\"text\":\"" +
+           said + "\"}]}]}}\n\n"},
       {"api.openai.com", "/v1/responses", "application/json",
        "{\"object\":\"response\",\"output\":[{\"type\":\"message\",\"content\":[{\"type\":"
-       "\"output_text\",\"text\":\"" + said + "\"}]}]}"},
-      {"generativelanguage.googleapis.com", "/v1beta/models/g:generateContent",
-       "application/json",
+       "\"output_text\",\"text\":\"" +
+           said + "\"}]}]}"},
+      {"generativelanguage.googleapis.com", "/v1beta/models/g:generateContent", "application/json",
        "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"" + said + "\"}]}}]}"},
       {"localhost:11434", "/api/chat", "application/x-ndjson",
        "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"" + said +
            "\"},\"done\":false}\n{\"model\":\"m\",\"done\":true}\n"},
       {"localhost:11434", "/api/generate", "application/x-ndjson",
-       "{\"model\":\"m\",\"response\":\"" + said + "\",\"done\":false}\n"
-       "{\"model\":\"m\",\"response\":\"\",\"done\":true,\"context\":[1,2,3]}\n"},
+       "{\"model\":\"m\",\"response\":\"" + said +
+           "\",\"done\":false}\n"
+           "{\"model\":\"m\",\"response\":\"\",\"done\":true,\"context\":[1,2,3]}\n"},
   };
   const auto want = mentions(said);
   ASSERT_EQ(want.size(), 2u);  // the URL and the package

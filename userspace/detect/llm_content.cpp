@@ -595,8 +595,7 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
     }
   }
 
-  void on_response_doc(json::Element doc, std::string_view,
-                       const llm::DocHints& hints) override {
+  void on_response_doc(json::Element doc, std::string_view, const llm::DocHints& hints) override {
     if (!read_response) return;
     if (layout == TextLayout::kOpenAIChat && hints.top_read) {  // the sink found the choices
       if (hints.choices) choices(*hints.choices, 1);

@@ -32,8 +32,7 @@ class BodyObserver {
   // line or streamed array element (not AWS eventstream payloads), with the JSON text it was
   // parsed from (for byte-level prefilters: a key absent from the text, and no `\u` escape
   // in it, is absent from the document).
-  virtual void on_response_doc(json::Element doc, std::string_view text,
-                               const DocHints& hints) = 0;
+  virtual void on_response_doc(json::Element doc, std::string_view text, const DocHints& hints) = 0;
 };
 
 }  // namespace rein::llm

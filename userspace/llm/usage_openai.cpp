@@ -44,12 +44,23 @@ class OpenAIChatSink : public UsageSink {
       const std::string_view k = it.key();
       std::optional<json::Element>* slot = nullptr;
       switch (k.size()) {
-        case 2: slot = k == "id" ? &id : nullptr; break;
-        case 4: slot = k == "type" ? &type : nullptr; break;
-        case 5: slot = k == "error" ? &error : k == "model" ? &model : k == "usage" ? &usage : nullptr; break;
-        case 6: slot = k == "object" ? &object : k == "x_groq" ? &x_groq : nullptr; break;
-        case 7: slot = k == "choices" ? &choices : nullptr; break;
-        default: break;
+        case 2:
+          slot = k == "id" ? &id : nullptr;
+          break;
+        case 4:
+          slot = k == "type" ? &type : nullptr;
+          break;
+        case 5:
+          slot = k == "error" ? &error : k == "model" ? &model : k == "usage" ? &usage : nullptr;
+          break;
+        case 6:
+          slot = k == "object" ? &object : k == "x_groq" ? &x_groq : nullptr;
+          break;
+        case 7:
+          slot = k == "choices" ? &choices : nullptr;
+          break;
+        default:
+          break;
       }
       if (slot && !*slot) *slot = it.value();
     }
@@ -59,7 +70,8 @@ class OpenAIChatSink : public UsageSink {
     // assign(), not a temporary: every streamed chunk repeats the model, and the string's
     // buffer from the first one is reused instead of allocated again
     std::string_view sv;
-    if (model && model->type() == element_type::STRING && !model->get_string().get(sv) && !sv.empty())
+    if (model && model->type() == element_type::STRING && !model->get_string().get(sv) &&
+        !sv.empty())
       call_.response_model.assign(sv);
     if (call_.response_id.empty() && id && id->type() == element_type::STRING &&
         !id->get_string().get(sv) && !sv.empty())

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "detect/llm_content.h"
 
@@ -61,6 +62,32 @@ TEST(DetectRequestHash, VolatileFieldsAreLeftOut) {
   EXPECT_EQ(a.request_hash, b.request_hash);
   const LlmContent c = content_of(chat(long_text, R"("temperature":0.5,)"));
   EXPECT_NE(a.request_hash, c.request_hash);
+}
+
+// The tool list goes into the near-identity hash as its own hash (the one the tool-list
+// cache is keyed by): a change in a tool's schema still changes it, the same list does not,
+// and the tool list's shape is the one a whole walk gives.
+TEST(DetectRequestHash, ToolListCountsThroughItsOwnHash) {
+  auto with_tools = [](const std::string& schema, const std::string& tools_key = "tools") {
+    return R"({"model":"m",")" + tools_key + R"(":[{"name":"Read","input_schema":)" + schema +
+           R"(},{"name":"Write","input_schema":{"type":"object"}}],"messages":[{"role":"user",)"
+           R"("content":"hi"}]})";
+  };
+  const LlmContent a = content_of(with_tools(R"({"type":"object","p":1})"));
+  const LlmContent same = content_of(with_tools(R"({"type":"object","p":1})"));
+  const LlmContent other = content_of(with_tools(R"({"type":"object","p":2})"));
+  EXPECT_EQ(a.request_hash, same.request_hash);
+  EXPECT_NE(a.request_hash, other.request_hash);
+  ASSERT_TRUE(a.tools && other.tools);
+  EXPECT_EQ(a.tools->names, (std::vector<std::string>{"Read", "Write"}));
+  EXPECT_NE(a.tools->hash, other.tools->hash);
+  // the same content under another key is another request
+  EXPECT_NE(a.request_hash,
+            content_of(with_tools(R"({"type":"object","p":1})", "toolz")).request_hash);
+  // a second "tools" member (hostile) is hashed whole, and still counts
+  const std::string twice = R"({"tools":[{"name":"A"}],"tools":[{"name":"B"}]})";
+  const std::string twice_other = R"({"tools":[{"name":"A"}],"tools":[{"name":"C"}]})";
+  EXPECT_NE(content_of(twice).request_hash, content_of(twice_other).request_hash);
 }
 
 }  // namespace

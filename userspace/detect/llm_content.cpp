@@ -187,6 +187,11 @@ class FastHash {
         return;
     }
   }
+  // A member's value that was hashed on its own (`h`): the same value gives the same piece.
+  void hashed(uint64_t h) {
+    tag('h');
+    scalar(h);
+  }
   uint64_t done() {
     flush();
     return h_;
@@ -445,10 +450,12 @@ TextShape tool_shape(json::Element tools) {
   return s;
 }
 
-std::optional<TextShape> tool_list(const TopFields& top, ShapeCache& cache) {
+// `key`: fast_hash_value(tools, 2), when the caller has it already.
+std::optional<TextShape> tool_list(const TopFields& top, ShapeCache& cache,
+                                   std::optional<uint64_t> key) {
   const auto& tools = top.tools;
   if (!tools || !json::is_array(*tools)) return std::nullopt;
-  return cache.get(fast_hash_value(*tools, 2), [&] { return tool_shape(*tools); });
+  return cache.get(key ? *key : fast_hash_value(*tools, 2), [&] { return tool_shape(*tools); });
 }
 
 // The `data` of every event of a complete SSE body whose lines end in LF only (what every
@@ -580,17 +587,26 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
     TopFields top;
     FastHash hash(0);
     hash.bytes(target);
+    // The tool list (tens of kilobytes of schemas in a coding agent's every request) is
+    // walked once, for this hash and for the tool-list cache's key: its first member is the
+    // one TopFields keeps.
+    std::optional<uint64_t> tools_key;
     for (auto [k, v] : obj_of(root)) {
       if (needs.prompt_shape) top.note(k, v);
       if (!needs.request_hash || volatile_key(k)) continue;
       hash.bytes(k);
-      hash.value(v, 1);
+      if (!tools_key && key_is(k, "tools")) {
+        tools_key = fast_hash_value(v, 2);
+        hash.hashed(*tools_key);
+      } else {
+        hash.value(v, 1);
+      }
     }
     const uint64_t h = hash.done();
     if (needs.request_hash) cur.request_hash = h ? h : 1;
     if (needs.prompt_shape) {
       cur.system_prompt = system_prompt(top, prompts);
-      cur.tools = tool_list(top, tool_lists);
+      cur.tools = tool_list(top, tool_lists, tools_key);
       cur.conversation = conversation_of(top);
     }
   }

@@ -1,5 +1,6 @@
 // What the detectors parse from traffic and files, under arbitrary bytes: the content
-// extractor (request JSON, response JSON/SSE/NDJSON), mention extraction from response text,
+// extractor (request JSON, response JSON/SSE/NDJSON, read as each API lays its answer out),
+// mention extraction from response text,
 // install-command parsing, and the saved baseline files (scope, prompts). None may crash,
 // and every mention must lie inside the text it came from. The first byte picks the input.
 #include <cstddef>
@@ -7,6 +8,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "detect/llm_content.h"
@@ -22,8 +24,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   switch (sel % 4) {
     case 0: {  // request body | response body, split at the first NUL
       static LlmContentExtractor x;
+      // bits 3-5: the API, for where its answer's text is read (TextLayout); 0: none known
+      static constexpr std::pair<const char*, const char*> kApis[] = {
+          {"", "/"},
+          {"api.openai.com", "/v1/chat/completions"},
+          {"api.anthropic.com", "/v1/messages"},
+          {"api.openai.com", "/v1/responses"},
+          {"generativelanguage.googleapis.com", "/v1beta/models/g:streamGenerateContent"},
+          {"localhost:11434", "/api/chat"},
+          {"api.openai.com", "/v1/embeddings"},
+          {"localhost:11434", "/api/generate"},
+      };
       size_t nul = in.find('\0');
       rein::proto::HttpExchange ex;
+      ex.request.method = "POST";
+      ex.request.host = kApis[(sel >> 3) & 7].first;
+      ex.request.target = kApis[(sel >> 3) & 7].second;
       ex.request.body = std::string(in.substr(0, nul));
       rein::proto::HttpResponse r;
       r.status = 200;

@@ -70,27 +70,25 @@ static __always_inline void rustls_sent(__u32 tid, struct file *f, __s32 fd,
   emit_data(&b, sizeof(b)); /* ordered with the payload it re-keys */
 }
 
-SEC("uprobe")
-int BPF_KPROBE(rein_gcm_seal, void *key, void *gctx, void *mres, void *in, __u64 len) {
-  __u64 id = bpf_get_current_pid_tgid();
-  __u32 tgid = id >> 32, tid = (__u32)id;
-  if (!is_tracked(tgid)) return 0;
-  __u64 src = (__u64)in, out = ctx->r9;
+/* A record about to be sealed: its plaintext at src[0..len) (the content type last), under
+ * the cipher context `key`, to be written to `out`. */
+static __always_inline int seal_record(__u32 tgid, __u32 tid, __u64 key, __u64 src, __u64 len,
+                                       __u64 out) {
   if (!app_data_record(src, len)) return 0;
   struct scratch *s = get_scratch();
   if (!s) return 0;
-  struct key_sock_key kk = {.tgid = tgid, .key = (__u64)key};
+  struct key_sock_key kk = {.tgid = tgid, .key = key};
   __u64 *sock = bpf_map_lookup_elem(&key_socks, &kk);
-  __u64 conn = sock ? *sock : (__u64)key;
+  __u64 conn = sock ? *sock : key;
   s->ds.flags = sock ? 0 : REIN_DF_KEYED;
   if (!sock) {
     struct seal_wait *w = seal_slot(tid);
     __u64 now = bpf_ktime_get_boot_ns();
     /* keep the first unsent record: a write of several records starts with it */
-    if (w && (w->tid != tid || w->key != (__u64)key || now - w->ts > RUSTLS_SEAL_WAIT_NS)) {
+    if (w && (w->tid != tid || w->key != key || now - w->ts > RUSTLS_SEAL_WAIT_NS)) {
       w->tid = tid;
       w->out = out;
-      w->key = (__u64)key;
+      w->key = key;
       w->ts = now;
     }
   }
@@ -100,6 +98,29 @@ int BPF_KPROBE(rein_gcm_seal, void *key, void *gctx, void *mres, void *in, __u64
   s->ds.dir = REIN_DIR_EGRESS;
   s->ds.source = REIN_SRC_RUSTLS;
   return emit_stream(s, cv, src, len - 1);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(rein_gcm_seal, void *key, void *gctx, void *mres, void *in, __u64 len) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32, tid = (__u32)id;
+  if (!is_tracked(tgid)) return 0;
+  return seal_record(tgid, tid, (__u64)key, (__u64)in, len, ctx->r9);
+}
+
+/* The stream an opened record belongs to: the socket of the read this thread made just
+ * before (it filled the buffer being opened), else the cipher context. */
+static __always_inline __u64 open_conn(__u32 tid, __u64 in, __u64 key, __s32 *fd) {
+  struct thread_sock *ts = thread_sock_slot(tid);
+  *fd = -1;
+  if (ts && ts->tid == tid && ts->buf && in + 65536 > ts->buf && in < ts->buf + ts->len) {
+    struct file *f = fd_file(ts->fd);
+    if (f) {
+      *fd = ts->fd;
+      return (__u64)f;
+    }
+  }
+  return key;
 }
 
 SEC("uprobe")
@@ -128,17 +149,8 @@ int BPF_KRETPROBE(rein_gcm_open_exit) {
   if (!app_data_record(oc.out, oc.len)) return 0;
   struct scratch *s = get_scratch();
   if (!s) return 0;
-  /* the read this thread made just before filled the buffer being opened */
-  __u64 conn = oc.key;
   __s32 fd = -1;
-  struct thread_sock *ts = thread_sock_slot(tid);
-  if (ts && ts->tid == tid && ts->buf && oc.in + 65536 > ts->buf && oc.in < ts->buf + ts->len) {
-    struct file *f = fd_file(ts->fd);
-    if (f) {
-      conn = (__u64)f;
-      fd = ts->fd;
-    }
-  }
+  __u64 conn = open_conn(tid, oc.in, oc.key, &fd);
   struct conn_val *cv = conn_state(tgid, conn);
   if (!cv) return 0;
   if (fd >= 0) cv->fd = fd;
@@ -147,6 +159,60 @@ int BPF_KRETPROBE(rein_gcm_open_exit) {
   s->ds.source = REIN_SRC_RUSTLS;
   s->ds.flags = fd >= 0 ? 0 : REIN_DF_KEYED;
   return emit_stream(s, cv, oc.out, oc.len - 1);
+}
+
+/* aws-lc's AES-NI path, where the CPU has no AVX-512 (VAES): aesni_gcm_{en,de}crypt(in, out,
+ * len, key, ivec, Xi) are called with each record whole but take only its bulk (96 bytes and
+ * up), and C code the rest, so no hook sees a whole plaintext come out of an open. Sealing,
+ * the entry has the whole plaintext, taken as at the AVX-512 entry. Opening, the entry has
+ * the whole record in place behind its header: its ciphertext and tag go out with the key,
+ * for user space to open (source/cipher_records.h). */
+SEC("uprobe")
+int BPF_KPROBE(rein_aesni_seal, void *in, void *out, __u64 len, void *key) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32, tid = (__u32)id;
+  if (!is_tracked(tgid)) return 0;
+  return seal_record(tgid, tid, (__u64)key, (__u64)in, len, (__u64)out);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(rein_aesni_open, void *in, void *out, __u64 len, void *key, void *ivec) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32, tid = (__u32)id;
+  if (!is_tracked(tgid)) return 0;
+  if (len < 2 || len > TLS_RECORD_MAX) return 0;
+  __u8 iv[16];
+  if (bpf_probe_read_user(iv, sizeof(iv), ivec)) return 0;
+  if (iv[12] || iv[13] || iv[14] || iv[15] != 2) return 0; /* not the start of a record */
+  __u8 hdr[5];
+  __u64 src = (__u64)in;
+  if (bpf_probe_read_user(hdr, sizeof(hdr), (void *)(src - 5))) return 0;
+  __u32 record_len = ((__u32)hdr[3] << 8) | hdr[4];
+  if (hdr[0] != TLS_CT_APPLICATION_DATA || hdr[1] != 3 || hdr[2] != 3 || record_len != len + 16)
+    return 0;
+  __s32 fd = -1;
+  __u64 conn = open_conn(tid, src, (__u64)key, &fd);
+  struct conn_val *cv = conn_state(tgid, conn);
+  if (!cv) return 0;
+  if (fd >= 0) cv->fd = fd;
+  struct rein_cipher_key k = {};
+  if (bpf_probe_read_user(k.key, sizeof(k.key), key) ||
+      bpf_probe_read_user(&k.rounds, sizeof(k.rounds), (void *)((__u64)key + 240)))
+    return 0;
+  __builtin_memcpy(k.nonce, iv, sizeof(k.nonce));
+  __builtin_memcpy(k.header, hdr, sizeof(k.header));
+  fill_hdr(&k.h, REIN_REC_CIPHER_KEY, sizeof(k));
+  k.conn = conn;
+  k.offset = cv->off[REIN_DIR_INGRESS];
+  k.record_len = record_len;
+  emit_data(&k, sizeof(k)); /* on the payload ring, before the chunks it opens */
+  struct scratch *s = get_scratch();
+  if (!s) return 0;
+  s->ds.conn = conn;
+  s->ds.dir = REIN_DIR_INGRESS;
+  s->ds.source = REIN_SRC_RUSTLS;
+  s->ds.flags = REIN_DF_CIPHER | (fd >= 0 ? 0 : REIN_DF_KEYED);
+  return emit_stream(s, cv, src, record_len);
 }
 
 #endif

@@ -352,7 +352,7 @@ CODEX_TRANSPORTS = ("http1", "h2", "ws")
 # aws-lc (inside Codex) reads OPENSSL_ia32cap at start like OpenSSL: "~" clears bits of the
 # CPUID words, the part after ":" those of leaf 7 (EBX, then ECX in the high half). This
 # clears AVX512F (EBX bit 16), VAES and VPCLMULQDQ (ECX bits 9 and 10): aws-lc then runs
-# AES-GCM as on a CPU without AVX-512, through aes_hw_ctr32_encrypt_blocks and C code.
+# AES-GCM as on a CPU without AVX-512, through its AES-NI GCM entries and C code.
 AWSLC_NO_AVX512 = "~0x0:~0x0000060000010000"
 
 

@@ -6,10 +6,10 @@ selection. For every CLI, Rein's llm.call events must equal the mock's ledger: s
 count, tokens, status, model and stream flag, from the CLI's process or a descendant.
 
 REIN_AGENTS=claude,opencode,codex,codex-h2,gemini,qwen   pick CLIs ("codex" = all three
-                                                         transports and codex-aesni, HTTP/1.1
-                                                         with aws-lc's AVX-512 path masked;
-                                                         codex-http1, codex-h2, codex-ws,
-                                                         codex-aesni one each; "go" = the Go
+                                                         transports, and the same three with
+                                                         aws-lc's AVX-512 path masked:
+                                                         codex-aesni, -aesni-h2, -aesni-ws;
+                                                         codex-http1 etc. one each; "go" = the Go
                                                          client over h2 and http/1.1, only
                                                          when tests/e2e/go_client exists)
 REIN_AGENTS_NO_SENSOR=1   no Rein: each CLI must exit 0 and the ledger must hold the
@@ -30,9 +30,13 @@ AGENTS = {
     "codex-http1": (lambda m, w, p: ag.run_codex(m, w, transport="http1", paths=p), 1),
     "codex-h2": (lambda m, w, p: ag.run_codex(m, w, transport="h2", paths=p), 1),
     "codex-ws": (lambda m, w, p: ag.run_codex(m, w, transport="ws", paths=p), 1),
-    # as on a CPU without AVX-512 (most laptops): Rein cannot decode it and must say so
+    # as on a CPU without AVX-512 (most laptops): aws-lc's AES-NI path, over each transport
     "codex-aesni": (lambda m, w, p: ag.run_codex(
         m, w, transport="http1", paths=p, extra_env={"OPENSSL_ia32cap": ag.AWSLC_NO_AVX512}), 1),
+    "codex-aesni-h2": (lambda m, w, p: ag.run_codex(
+        m, w, transport="h2", paths=p, extra_env={"OPENSSL_ia32cap": ag.AWSLC_NO_AVX512}), 1),
+    "codex-aesni-ws": (lambda m, w, p: ag.run_codex(
+        m, w, transport="ws", paths=p, extra_env={"OPENSSL_ia32cap": ag.AWSLC_NO_AVX512}), 1),
     "gemini": (lambda m, w, p: ag.run_gemini(m, w, paths=p), 2),
     "qwen": (lambda m, w, p: ag.run_qwen(m, w, paths=p), 2),
 }
@@ -64,22 +68,26 @@ if ag.go_client_available():
     AGENTS["go-h2"] = (go_run("h2"), GO_CALLS)
     AGENTS["go-http1"] = (go_run("http1"), GO_CALLS)
 TRANSPORT = {"codex-http1": "http1", "codex-h2": "h2", "codex-ws": "websocket", "codex-aesni": "http1",
+             "codex-aesni-h2": "h2", "codex-aesni-ws": "websocket",
              "go-h2": "h2", "go-http1": "http1"}
-def aws_lc_avx512_gcm():
-    """Whether aws-lc takes its AVX-512 AES-GCM path on this CPU, the only rustls path Rein
-    hooks (docs/architecture.md, "Known windows and limits"): AVX-512 F/BW/VL with VAES and
-    VPCLMULQDQ."""
+def aws_lc_aes_gcm():
+    """Whether aws-lc runs AES-GCM through code Rein hooks on this CPU: its AVX-512 path
+    (AVX-512 F/BW/VL with VAES and VPCLMULQDQ) or its AES-NI path (AES-NI, AVX and MOVBE);
+    see docs/architecture.md, "Known windows and limits"."""
     with open("/proc/cpuinfo") as f:
-        flags = next((l.split(":", 1)[1].split() for l in f if l.startswith("flags")), [])
-    return {"avx512f", "avx512bw", "avx512vl", "vaes", "vpclmulqdq"} <= set(flags)
+        flags = set(next((l.split(":", 1)[1].split() for l in f if l.startswith("flags")), []))
+    return ({"avx512f", "avx512bw", "avx512vl", "vaes", "vpclmulqdq"} <= flags
+            or {"aes", "avx", "movbe"} <= flags)
 
 
-CODEX_DECODABLE = aws_lc_avx512_gcm()
+CODEX_DECODABLE = aws_lc_aes_gcm()
 
 
 def decodable(name):
-    """Whether Rein can decode this run: Codex only on aws-lc's AVX-512 path."""
-    return not name.startswith("codex") or (CODEX_DECODABLE and name != "codex-aesni")
+    """Whether Rein can decode this run: Codex where aws-lc's AES-GCM is one it hooks."""
+    return not name.startswith("codex") or CODEX_DECODABLE
+
+
 USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens",
                 "cache_creation_input_tokens", "reasoning_tokens")
 
@@ -176,26 +184,21 @@ if not no_sensor:
         mine = sorted((c for c in calls if ag.is_descendant(c["process"]["pid"], r["pid"], parent)),
                       key=lambda c: c["time"])
         # Codex's WebSocket prewarm (generate: false, zero usage) may show up as a call
-        mine = [c for c in mine if not (name == "codex-ws" and
+        mine = [c for c in mine if not (TRANSPORT.get(name) == "websocket" and
                                         all(not (c.get("usage") or {}).get(k) for k in USAGE_FIELDS))]
         decoded[name] = len(mine)
         led = sorted(r["llm"], key=lambda e: e["seq"])
         if not decodable(name):
-            # aws-lc runs its AES-NI path here (this CPU, or codex-aesni's masked CPU
-            # features), which Rein does not hook: nothing may be decoded, and the runs
-            # together must name the reason in llm.unobserved (one run in a CI run had no
-            # net.tls for its connection at all: see the closing check)
+            # aws-lc runs code here that Rein does not hook: nothing may be decoded, and the
+            # runs together must name the reason in llm.unobserved (one run in a CI run had
+            # no net.tls for its connection at all: see the closing check)
             unobs = [e for e in events if e.get("type") == "llm.unobserved"
                      and ag.is_descendant(e["process"]["pid"], r["pid"], parent)
-                     and "AVX-512" in (e.get("reason") or "")]
+                     and "aws-lc" in (e.get("reason") or "")]
             codex_unobserved += len(unobs)
             if mine:
-                problems.append(f"{name}: {len(mine)} calls decoded on a path Rein does not hook"
-                                + (" (did aws-lc ignore OPENSSL_ia32cap?)"
-                                   if name == "codex-aesni" else ""))
-            notes.append(f"{name}: not decodable "
-                         f"{'with AVX-512 masked' if name == 'codex-aesni' else 'on this CPU'} "
-                         "(aws-lc's AES-NI path); "
+                problems.append(f"{name}: {len(mine)} calls decoded on a path Rein does not hook")
+            notes.append(f"{name}: not decodable on this CPU (aws-lc without AES-NI); "
                          f"{len(unobs)} llm.unobserved event(s) say so")
             continue
         if len(mine) != len(led):
@@ -235,7 +238,7 @@ for name in names:
     print(f"{name:<12} {str(r['rc']):>5} {r['secs']:>6.1f} {len(r['llm']):>6} {dec:>7}  "
           f"{','.join(tr)}")
 if not no_sensor and any(not decodable(n) for n in names) and codex_unobserved == 0:
-    problems.append("codex: on aws-lc's AES-NI path and no llm.unobserved event naming it")
+    problems.append("codex: not decodable here and no llm.unobserved event naming it")
 for n in notes:
     print(f"NOTE: {n}")
 if problems:

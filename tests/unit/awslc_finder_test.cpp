@@ -291,7 +291,12 @@ TEST(AwsLcFinder, RealCodex) {
     // the default path holds Codex 0.171.0 (rustls 0.23.46, aws-lc-rs 1.18.1), checked by hand
     EXPECT_EQ(r->encrypt_offset, 0x126ba480u) << r->evidence;
     EXPECT_EQ(r->decrypt_offset, 0x1270d460u) << r->evidence;
+    // the AES-NI GCM entries, whose calls were counted with AVX-512 masked (OPENSSL_ia32cap)
+    EXPECT_EQ(r->aesni_encrypt_offset, 0x12760ca0u) << r->evidence;
+    EXPECT_EQ(r->aesni_decrypt_offset, 0x127609e0u) << r->evidence;
   }
+  EXPECT_NE(r->aesni_encrypt_offset, 0u) << r->evidence;
+  EXPECT_NE(r->aesni_decrypt_offset, 0u) << r->evidence;
 }
 
 }  // namespace

@@ -25,6 +25,8 @@ constexpr uint8_t kRoundsProbe[] = {0x8b, 0x87, 0xf0, 0x00, 0x00, 0x00, 0x83, 0x
 // Prefilter for the AES-NI GCM path: `cmp rdx, 0x120` (it refuses inputs under 3 x 96 bytes).
 constexpr uint8_t kAesniLenProbe[] = {0x48, 0x81, 0xfa, 0x20, 0x01, 0x00, 0x00};
 constexpr uint8_t kEndbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
+// ... and for the AES-NI GCM decrypt: `cmp rdx, 0x60` (it refuses inputs under 96 bytes).
+constexpr uint8_t kAesniDecProbe[] = {0x48, 0x83, 0xfa, 0x60};
 
 // The probe sits after the prologue (at most endbr + 6 pushes + frame setup, ~32 bytes).
 constexpr uint64_t kMaxProbeDepth = 64;
@@ -252,11 +254,17 @@ const Range* range_of(const std::vector<Range>& rs, uint64_t vaddr) {
   return nullptr;
 }
 
-// AES-NI GCM entry: [endbr64] xor reg,reg (zeroes the return count); cmp rdx,0x120; jb.
-bool aesni_near(const ElfFile& elf, const std::vector<Range>& rs, WindowReader& rd, const X86Decoder& dec, uint64_t lo,
-                uint64_t hi) {
+// The stitched AES-NI GCM entries, aesni_gcm_{en,de}crypt(in, out, len, key, ivec, Xi):
+// [endbr64] xor reg,reg (zeroes the return count); cmp rdx,<least input it takes>; jb. aws-lc
+// calls them with every record's whole length and they take the bulk (encrypt from 0x120
+// bytes, decrypt from 0x60), leaving the rest to C code. Exactly one in the window, or none.
+template <size_t N>
+std::optional<uint64_t> aesni_entry(const ElfFile& elf, const std::vector<Range>& rs, WindowReader& rd,
+                                    const X86Decoder& dec, uint64_t lo, uint64_t hi, const uint8_t (&probe)[N],
+                                    std::string_view cmp_ops) {
+  std::vector<uint64_t> found;
   // only the window: the same probe also hits other libraries' copies elsewhere
-  for (const Hit& h : anchored_scan(elf.eh_frame_starts(), rs, rd, kAesniLenProbe, lo, hi, 16, kMaxCandidates)) {
+  for (const Hit& h : anchored_scan(elf.eh_frame_starts(), rs, rd, probe, lo, hi, 16, kMaxCandidates)) {
     const Range* r = range_of(rs, h.start);
     if (!r) continue;
     auto v = decode_some(dec, *r, h.start, 4);
@@ -265,9 +273,12 @@ bool aesni_near(const ElfFile& elf, const std::vector<Range>& rs, WindowReader& 
     const std::string ops = norm(v[i].operands);
     const size_t comma = ops.find(',');
     if (comma == std::string::npos || ops.substr(0, comma) != ops.substr(comma + 1)) continue;
-    if (is(v[i + 1], "cmp", "rdx,0x120") && v[i + 2].mnemonic == "jb") return true;
+    if (is(v[i + 1], "cmp", cmp_ops) && v[i + 2].mnemonic == "jb") found.push_back(h.start);
   }
-  return false;
+  std::sort(found.begin(), found.end());
+  found.erase(std::unique(found.begin(), found.end()), found.end());
+  if (found.size() == 1) return found.front();
+  return std::nullopt;
 }
 
 }  // namespace
@@ -337,9 +348,23 @@ Result<AwsLcGcm> find_awslc_gcm(const ElfFile& elf) {
   AwsLcGcm out;
   out.encrypt_offset = *eo;
   out.decrypt_offset = *dof;
-  out.has_aesni_gcm = aesni_near(elf, ranges, rd, dec, enc > kAesniWindow ? enc - kAesniWindow : 0, decr + kAesniWindow);
+  const uint64_t lo = enc > kAesniWindow ? enc - kAesniWindow : 0, hi = decr + kAesniWindow;
+  const auto aesni_enc = aesni_entry(elf, ranges, rd, dec, lo, hi, kAesniLenProbe, "rdx,0x120");
+  const auto aesni_dec = aesni_entry(elf, ranges, rd, dec, lo, hi, kAesniDecProbe, "rdx,0x60");
+  out.has_aesni_gcm = aesni_enc.has_value();
   out.evidence = evidence + "; encrypt " + hex(enc) + " (file " + hex(*eo) + "), decrypt " + hex(decr) + " (file " +
-                 hex(*dof) + ")" + (out.has_aesni_gcm ? "; AES-NI GCM entry nearby" : "");
+                 hex(*dof) + ")";
+  if (aesni_enc && aesni_dec) {
+    auto ao = elf.vaddr_to_offset(*aesni_enc), bo = elf.vaddr_to_offset(*aesni_dec);
+    if (ao && bo) {
+      out.aesni_encrypt_offset = *ao;
+      out.aesni_decrypt_offset = *bo;
+      out.evidence += "; AES-NI GCM encrypt " + hex(*aesni_enc) + ", decrypt " + hex(*aesni_dec);
+    }
+  } else {
+    out.evidence += std::string("; AES-NI GCM entries: encrypt ") + (aesni_enc ? "found" : "not proven") +
+                    ", decrypt " + (aesni_dec ? "found" : "not proven");
+  }
   return out;
 }
 

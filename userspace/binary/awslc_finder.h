@@ -1,4 +1,5 @@
-// Finds aws-lc's AVX-512 AES-GCM assembly entries in a stripped static binary (Codex: Rust,
+// Finds aws-lc's AES-GCM assembly entries (AVX-512, and AES-NI next to them) in a stripped
+// static binary (Codex: Rust,
 // rustls on aws-lc-rs), so plaintext can be read at the cipher boundary where no TLS library
 // symbol survives. The match is structural (decoded instructions), anchored on .eh_frame
 // function starts, and must be unambiguous: a wrong offset would corrupt the target process.
@@ -15,9 +16,12 @@ struct AwsLcGcm {
   // FILE offsets of the AVX-512 GCM encrypt/decrypt entries, 0 = absent. Both take
   // (key, gcm ctx, &partial-block count, in, len, out): rdi, rsi, rdx, rcx, r8, r9.
   uint64_t encrypt_offset = 0, decrypt_offset = 0;
-  // The AES-NI GCM path exists too; it leaves short inputs to C code, so hooking it would not
-  // see every record. Reported, never hooked.
+  // aws-lc's AES-NI path (CPUs without AVX-512): the stitched GCM entries
+  // aesni_gcm_{en,de}crypt(in, out, len, key, ivec, Xi): rdi, rsi, rdx, rcx, r8, r9. FILE
+  // offsets, 0 = not proven. They take only the bulk of a record, C code the rest, but are
+  // called with every record whole (docs/architecture.md).
   bool has_aesni_gcm = false;
+  uint64_t aesni_encrypt_offset = 0, aesni_decrypt_offset = 0;
   // Not detected yet: always false (see awslc_finder.cpp).
   bool has_chacha20_poly1305 = false;
   std::string evidence;

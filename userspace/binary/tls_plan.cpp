@@ -94,6 +94,15 @@ void plan_awslc(const ElfFile& elf, TlsPlan& plan) {
   plan.probes.push_back({f->decrypt_offset, ProbeProgram::GcmOpenEnter, 0});
   plan.probes.push_back({f->decrypt_offset, ProbeProgram::GcmOpenExit, 0});
   plan.libraries.push_back("rustls (aws-lc aes-gcm avx512)");
+  if (f->aesni_encrypt_offset && f->aesni_decrypt_offset) {
+    plan.probes.push_back({f->aesni_encrypt_offset, ProbeProgram::AesniSeal, 0});
+    plan.probes.push_back({f->aesni_decrypt_offset, ProbeProgram::AesniOpen, 0});
+    plan.libraries.push_back("rustls (aws-lc aes-gcm aes-ni)");
+    // Connections that negotiate ChaCha20-Poly1305 never reach the hooked functions.
+    plan.undecodable.push_back(
+        "rustls (aws-lc): only AES-GCM is hooked; ChaCha20-Poly1305 is not decoded");
+    return;
+  }
   // Connections that negotiate ChaCha20-Poly1305, or run on a CPU where aws-lc picks its
   // AES-NI code, never reach the hooked functions: say so rather than stay silent.
   plan.undecodable.push_back(
@@ -155,6 +164,8 @@ bool probe_bytes_ok(const ElfFile& elf, const Probe& p) {
     case ProbeProgram::GcmOpenEnter:
     case ProbeProgram::GcmOpenExit:
       return b[0] == 0xf3 || b[0] == 0x55 || b[0] == 0x53 || b[0] == 0x41;
+    case ProbeProgram::AesniSeal:
+    case ProbeProgram::AesniOpen: return b[0] == 0xf3 || b[0] == 0x48 || b[0] == 0x4d;  // endbr64, xor
     default: return true;
   }
 }
@@ -170,6 +181,8 @@ const char* probe_program_name(ProbeProgram p) {
     case ProbeProgram::GcmOpenExit: return "gcm_open_exit";
     case ProbeProgram::GoEnter: return "go_enter";
     case ProbeProgram::GoRet: return "go_ret";
+    case ProbeProgram::AesniSeal: return "aesni_seal";
+    case ProbeProgram::AesniOpen: return "aesni_open";
   }
   return "unknown";
 }
@@ -220,7 +233,7 @@ Result<TlsPlan> parse_plan(std::string_view line) {
     auto parts = split(p, ':');
     uint64_t off = 0, prog = 0, cookie = 0;
     if (parts.size() != 3 || !parse_hex(parts[0], off) || !parse_hex(parts[1], prog) ||
-        !parse_hex(parts[2], cookie) || prog > uint64_t(ProbeProgram::GoRet))
+        !parse_hex(parts[2], cookie) || prog > uint64_t(ProbeProgram::AesniOpen))
       return make_error("plan cache line: bad probe");
     plan.probes.push_back({off, ProbeProgram(prog), cookie});
   }

@@ -22,6 +22,8 @@ enum class ProbeProgram : uint8_t {
   GcmOpenExit,   // uretprobe of the decrypt
   GoEnter,       // uprobe at (*tls.Conn).Read/Write entry
   GoRet,         // uprobe on one RET instruction of the same
+  AesniSeal,     // uprobe at aws-lc's AES-NI GCM encrypt entry (CPUs without AVX-512)
+  AesniOpen,     // uprobe at aws-lc's AES-NI GCM decrypt entry
 };
 const char* probe_program_name(ProbeProgram p);
 

@@ -50,6 +50,7 @@
 #include "proto/decode_budget.h"
 #include "sinks/line_file_sink.h"
 #include "sinks/subscriber_fanout.h"
+#include "source/cipher_records.h"
 #include "source/ring_source.h"
 
 namespace rein::cli {
@@ -420,7 +421,7 @@ int run(const RunOptions& o) {
   // slower export hooks forever, since cache lines never expire.
   loader::TlsHooks tls(bpf.tls_programs(),
                       system_hooks ? loader::TlsHooks::Mode::SystemWide : loader::TlsHooks::Mode::PerProcess,
-                      o.state_dir + "/tls-plans-v2.cache");
+                      o.state_dir + "/tls-plans-v3.cache");
   if (system_hooks)
     tls.attach_system_wide({"/usr/lib/x86_64-linux-gnu/libssl.so.3", "/usr/lib/x86_64-linux-gnu/libssl.so.1.1",
                             "/usr/lib/x86_64-linux-gnu/libgnutls.so.30", "/usr/lib64/libssl.so.3",
@@ -441,7 +442,10 @@ int run(const RunOptions& o) {
 
   // Records that change where TLS hooks are needed go to the hooks right after the pipeline
   // has seen them (it decides which execs are tracked: argv selectors match in user space).
-  auto ring = source::RingSource::open({bpf.ring_fd(), bpf.data_ring_fd()}, [&](std::span<const uint8_t> b) {
+  // rustls records opened in user space (aws-lc's AES-NI path) are opened first: the
+  // pipeline and the capture see their plaintext, never a key.
+  source::CipherRecords cipher_records;
+  auto on_ring_record = [&](std::span<const uint8_t> b) {
     pipeline::CaptureRecorder::RecordScope capture_scope(capture_rec.get(), b);  // after all of it
     if (b.size() >= sizeof(rein_hold_event) && b[0] == REIN_REC_HOLD && b[1] == 0) {
       rein_hold_event e{};  // holds are the enforcer's: the pipeline has no use for them
@@ -481,6 +485,9 @@ int run(const RunOptions& o) {
       default:
         break;
     }
+  };
+  auto ring = source::RingSource::open({bpf.ring_fd(), bpf.data_ring_fd()}, [&](std::span<const uint8_t> b) {
+    cipher_records.feed(b, on_ring_record);
   });
   if (!ring) return fail(ring.error().message);
 
@@ -658,6 +665,11 @@ int run(const RunOptions& o) {
   if (capture_rec) capture_rec->finish(finish_ns);
   if (auto ok = detections.flush(); !ok) fmt::print(stderr, "rein: detections: {}\n", ok.error().message);
   if (usage_ledger) usage_ledger->flush();
+  if (const auto& cs = cipher_records.stats(); cs.opened || cs.not_app_data || cs.failed || cs.lost)
+    fmt::print(stderr,
+               "rein: rustls records opened in user space (aws-lc AES-NI): {} with data, {} not data, "
+               "{} failed their tag, {} incomplete\n",
+               cs.opened, cs.not_app_data, cs.failed, cs.lost);
   pipeline::emit_health_maybe_captured(capture_rec.get(), pipe, pipeline::Clock::boot_now_ns(), "stopped", named(bpf.counters()), [&capture_writer, &fanout, &detections, &o](sinks::JsonWriter& w) {
     if (capture_writer) write_capture_health(w, capture_writer->stats());
     write_subscriber_health(w, fanout);

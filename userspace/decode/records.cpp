@@ -18,6 +18,7 @@ static_assert(offsetof(rein_hdr, ts_ns) == 8 && offsetof(rein_hdr, agent) == 24)
 static_assert(sizeof(rein_exec) == 88 && offsetof(rein_exec, comm) == 64);
 static_assert(sizeof(rein_fork) == 64);
 static_assert(sizeof(rein_exit) == 40);
+static_assert(sizeof(rein_cipher_key) == 112 && offsetof(rein_cipher_key, key) == 56);
 static_assert(sizeof(rein_file) == 72 && offsetof(rein_file, result) == 40);
 static_assert(sizeof(rein_file_open) == 72 && offsetof(rein_file_open, path_len) == 56);
 static_assert(sizeof(rein_file_close) == 56 && offsetof(rein_file_close, bytes) == 48);

@@ -28,6 +28,8 @@ struct TlsPrograms {
   struct bpf_program* gcm_open_exit;  // uretprobe of the same
   struct bpf_program* go_enter;       // uprobe: Go (*tls.Conn).Read/Write entry
   struct bpf_program* go_ret;         // uprobe on each RET of the same
+  struct bpf_program* aesni_seal;     // uprobe: aws-lc AES-NI GCM encrypt entry (no AVX-512)
+  struct bpf_program* aesni_open;     // uprobe: aws-lc AES-NI GCM decrypt entry
   bool multi = false;  // loaded for uprobe_multi links (loader/uprobe_multi.h)
 };
 

@@ -176,6 +176,8 @@ struct bpf_program* TlsHooks::program(binary::ProbeProgram p) const {
     case binary::ProbeProgram::GcmOpenExit: return progs_.gcm_open_exit;
     case binary::ProbeProgram::GoEnter: return progs_.go_enter;
     case binary::ProbeProgram::GoRet: return progs_.go_ret;
+    case binary::ProbeProgram::AesniSeal: return progs_.aesni_seal;
+    case binary::ProbeProgram::AesniOpen: return progs_.aesni_open;
   }
   return nullptr;
 }
@@ -336,7 +338,10 @@ int attach_rank(const binary::Probe& p) {
       return egress ? 3 : 2;  // per-offset links: readers' returns first
     case P::GoRet:
       return 3;
+    case P::AesniOpen:
+      return 0;
     case P::GcmSeal:
+    case P::AesniSeal:
       return 4;
   }
   return 5;

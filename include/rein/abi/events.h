@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #endif
 
-#define REIN_ABI_VERSION 6
+#define REIN_ABI_VERSION 7
 
 /* Bounds on variable tails. Paths are assembled in a per-CPU buffer of REIN_PATH_MAX;
  * longer ones keep their tail (the leaf end) and set a *_TRUNCATED flag. */
@@ -39,6 +39,8 @@ enum rein_record_kind {
   REIN_REC_CONNECT_OUTCOME = 15, /* a non-blocking connect (EINPROGRESS) completed or failed */
   REIN_REC_MECHANISM = 16, /* a tracked process used a mechanism the file hooks cannot see */
   /* 17: reserved (file mechanisms) */
+  REIN_REC_CIPHER_KEY = 18, /* rustls on aws-lc's AES-NI path: how to open the record whose
+                               ciphertext follows (user space decrypts it, never keeps it) */
 };
 
 /* Every record starts with this. */
@@ -254,6 +256,8 @@ enum rein_data_source {
                            than a handshake's worth of ciphertext: hooks came too late */
 #define REIN_DF_NEW_CONN 4 /* the stream key (an SSL* or a socket's struct file, freed and
                             reallocated) now names another socket: a new stream starts here */
+#define REIN_DF_CIPHER 8 /* the tail is a TLS record's ciphertext and tag, to be opened in user
+                            space with the REIN_REC_CIPHER_KEY before it (never captured) */
 #define REIN_LATE_CIPHER_BYTES 200
 #define REIN_TLS_HELLO_MAX 2048 /* ClientHello bytes copied: SNI and ALPN sit well inside */
 enum rein_data_dir {
@@ -274,6 +278,24 @@ struct rein_data {
   __u16 peer_port;   /* host byte order */
   __u32 _pad0;
   __u8 peer_addr[16];
+};
+
+/* REIN_REC_CIPHER_KEY: a TLS 1.3 record that aws-lc's AES-NI path opens in C code as well as
+ * in assembly, so no hook sees its whole plaintext: the AES key (the first 16 or 32 bytes of
+ * the key schedule; `rounds` as aws-lc stores it, 9 or 13), the nonce and the record header
+ * (the AEAD's additional data). The record's ciphertext and tag follow as REIN_REC_DATA
+ * chunks of the same (tgid, conn) with REIN_DF_CIPHER, from `offset` on. User space opens
+ * the record (the tag proves the key) before anything else sees it, and drops the key. */
+struct rein_cipher_key {
+  struct rein_hdr h;
+  __u64 conn;
+  __u64 offset;
+  __u32 record_len; /* ciphertext + 16-byte tag, as the header says */
+  __u32 rounds;
+  __u8 key[32];
+  __u8 nonce[12];
+  __u8 header[5];
+  __u8 _pad0[7];
 };
 
 /* REIN_REC_BIND: egress data sent with conn = `from` (a cipher key) belongs to the stream

@@ -1,6 +1,7 @@
 #include "source/ring_source.h"
 
 #include <bpf/libbpf.h>
+#include <openssl/crypto.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -60,7 +61,14 @@ int RingSource::deliver() {
   auto& b = *batch_;
   std::stable_sort(b.items.begin(), b.items.end(),
                    [](const Batch::Item& x, const Batch::Item& y) { return x.ts < y.ts; });
-  for (const auto& it : b.items) (*cb_)(std::span<const uint8_t>(b.bytes.data() + it.off, it.size));
+  for (const auto& it : b.items) {
+    uint8_t* rec = b.bytes.data() + it.off;
+    (*cb_)(std::span<const uint8_t>(rec, it.size));
+    // a record's key (source/cipher_records.h) is not left in the reused buffer
+    uint16_t kind = 0;
+    if (it.size >= sizeof(rein_hdr)) std::memcpy(&kind, rec, sizeof(kind));
+    if (kind == REIN_REC_CIPHER_KEY) OPENSSL_cleanse(rec, it.size);
+  }
   int n = int(b.items.size());
   b.items.clear();
   b.bytes.clear();

@@ -242,6 +242,12 @@ TEST(CipherRecords, MalformedInputIsDropped) {
   rein_hdr x = hdr(REIN_REC_CIPHER_KEY, short_key.size());
   std::memcpy(short_key.data(), &x, sizeof(x));
   h.feed(short_key);
+  Bytes other_abi = short_key;
+  other_abi.resize(sizeof(rein_cipher_key));
+  x.abi = REIN_ABI_VERSION + 1;
+  x.size = uint32_t(other_abi.size());
+  std::memcpy(other_abi.data(), &x, sizeof(x));
+  h.feed(other_abi);  // a key record of another ABI is not passed on either
   Bytes liar = data_record(Bytes(10, 1), 0, REIN_DF_CIPHER);
   rein_data d{};
   std::memcpy(&d, liar.data(), sizeof(d));

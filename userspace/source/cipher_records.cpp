@@ -148,8 +148,8 @@ struct CipherRecords::Impl {
     rein_hdr h{};
     if (rec.size() < sizeof(h)) return out(rec);
     std::memcpy(&h, rec.data(), sizeof(h));
-    if (h.kind == REIN_REC_CIPHER_KEY && h.abi == REIN_ABI_VERSION) {
-      if (rec.size() != sizeof(rein_cipher_key)) return;  // malformed: never handed on
+    if (h.kind == REIN_REC_CIPHER_KEY) {  // holds a key: never handed on, whatever its shape
+      if (h.abi != REIN_ABI_VERSION || rec.size() != sizeof(rein_cipher_key)) return;
       auto p = std::make_unique<Pending>();
       std::memcpy(&p->key, rec.data(), sizeof(p->key));
       Stream& s = stream(h.tgid, p->key.conn);

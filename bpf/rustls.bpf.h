@@ -175,6 +175,36 @@ int BPF_KPROBE(rein_aesni_seal, void *in, void *out, __u64 len, void *key) {
   return seal_record(tgid, tid, (__u64)key, (__u64)in, len, (__u64)out);
 }
 
+/* Sends a record for user space to open: its key record `k` (key, nonce, header filled in),
+ * then its ciphertext and tag, src[0..record_len). `key_id` stands for the connection until
+ * the socket is known. */
+static __always_inline int send_cipher_record(__u32 tgid, __u32 tid, __u64 src, __u32 record_len,
+                                              __u64 key_id, struct rein_cipher_key *k) {
+  __s32 fd = -1;
+  __u64 conn = open_conn(tid, src, key_id, &fd);
+  struct conn_val *cv = conn_state(tgid, conn);
+  if (!cv) return 0;
+  if (fd >= 0) cv->fd = fd;
+  fill_hdr(&k->h, REIN_REC_CIPHER_KEY, sizeof(*k));
+  k->conn = conn;
+  k->offset = cv->off[REIN_DIR_INGRESS];
+  k->record_len = record_len;
+  emit_data(k, sizeof(*k)); /* on the payload ring, before the chunks it opens */
+  struct scratch *s = get_scratch();
+  if (!s) return 0;
+  s->ds.conn = conn;
+  s->ds.dir = REIN_DIR_INGRESS;
+  s->ds.source = REIN_SRC_RUSTLS;
+  s->ds.flags = REIN_DF_CIPHER | (fd >= 0 ? 0 : REIN_DF_KEYED);
+  return emit_stream(s, cv, src, record_len);
+}
+
+/* Is hdr a TLS 1.3 application-data record header for `len` bytes of ciphertext? */
+static __always_inline bool app_data_header(const __u8 *hdr, __u64 len) {
+  __u32 record_len = ((__u32)hdr[3] << 8) | hdr[4];
+  return hdr[0] == TLS_CT_APPLICATION_DATA && hdr[1] == 3 && hdr[2] == 3 && record_len == len + 16;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(rein_aesni_open, void *in, void *out, __u64 len, void *key, void *ivec) {
   __u64 id = bpf_get_current_pid_tgid();
@@ -184,35 +214,55 @@ int BPF_KPROBE(rein_aesni_open, void *in, void *out, __u64 len, void *key, void 
   __u8 iv[16];
   if (bpf_probe_read_user(iv, sizeof(iv), ivec)) return 0;
   if (iv[12] || iv[13] || iv[14] || iv[15] != 2) return 0; /* not the start of a record */
-  __u8 hdr[5];
-  __u64 src = (__u64)in;
-  if (bpf_probe_read_user(hdr, sizeof(hdr), (void *)(src - 5))) return 0;
-  __u32 record_len = ((__u32)hdr[3] << 8) | hdr[4];
-  if (hdr[0] != TLS_CT_APPLICATION_DATA || hdr[1] != 3 || hdr[2] != 3 || record_len != len + 16)
-    return 0;
-  __s32 fd = -1;
-  __u64 conn = open_conn(tid, src, (__u64)key, &fd);
-  struct conn_val *cv = conn_state(tgid, conn);
-  if (!cv) return 0;
-  if (fd >= 0) cv->fd = fd;
   struct rein_cipher_key k = {};
+  __u64 src = (__u64)in;
+  if (bpf_probe_read_user(k.header, sizeof(k.header), (void *)(src - 5))) return 0;
+  if (!app_data_header(k.header, len)) return 0;
   if (bpf_probe_read_user(k.key, sizeof(k.key), key) ||
       bpf_probe_read_user(&k.rounds, sizeof(k.rounds), (void *)((__u64)key + 240)))
     return 0;
   __builtin_memcpy(k.nonce, iv, sizeof(k.nonce));
-  __builtin_memcpy(k.header, hdr, sizeof(k.header));
-  fill_hdr(&k.h, REIN_REC_CIPHER_KEY, sizeof(k));
-  k.conn = conn;
-  k.offset = cv->off[REIN_DIR_INGRESS];
-  k.record_len = record_len;
-  emit_data(&k, sizeof(k)); /* on the payload ring, before the chunks it opens */
-  struct scratch *s = get_scratch();
-  if (!s) return 0;
-  s->ds.conn = conn;
-  s->ds.dir = REIN_DIR_INGRESS;
-  s->ds.source = REIN_SRC_RUSTLS;
-  s->ds.flags = REIN_DF_CIPHER | (fd >= 0 ? 0 : REIN_DF_KEYED);
-  return emit_stream(s, cv, src, record_len);
+  return send_cipher_record(tgid, tid, src, (__u32)len + 16, (__u64)key, &k);
+}
+
+/* aws-lc's ChaCha20-Poly1305, chacha20_poly1305_{seal,open}(out, in, len, ad, ad_len, data):
+ * called with each record whole, ad its 5-byte header, data beginning with the 32-byte key,
+ * then a 32-bit counter and the 12-byte nonce. Sealing, the entry has the whole plaintext;
+ * opening, the ciphertext and tag go out with the key as on the AES-NI path. data is on the
+ * caller's stack, so before a socket is known the connection is named by its key (the first
+ * 8 bytes): the same for every record of one direction of one connection. */
+static __always_inline __u64 chacha_key_id(const void *data) {
+  __u64 v = 0;
+  if (bpf_probe_read_user(&v, sizeof(v), data)) return 0;
+  return v | 1;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(rein_chacha_seal, void *out, void *in, __u64 len, void *ad, __u64 ad_len) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32, tid = (__u32)id;
+  if (!is_tracked(tgid) || ad_len != 5) return 0;
+  __u64 key = chacha_key_id((void *)ctx->r9);
+  if (!key) return 0;
+  return seal_record(tgid, tid, key, (__u64)in, len, (__u64)out);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(rein_chacha_open, void *out, void *in, __u64 len, void *ad, __u64 ad_len) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32, tid = (__u32)id;
+  if (!is_tracked(tgid)) return 0;
+  if (ad_len != 5 || len < 2 || len > TLS_RECORD_MAX) return 0;
+  struct rein_cipher_key k = {};
+  if (bpf_probe_read_user(k.header, sizeof(k.header), ad) || !app_data_header(k.header, len)) return 0;
+  const void *data = (const void *)ctx->r9;
+  if (bpf_probe_read_user(k.key, sizeof(k.key), data) ||
+      bpf_probe_read_user(k.nonce, sizeof(k.nonce), (const void *)((__u64)data + 36)))
+    return 0;
+  k.rounds = REIN_CIPHER_CHACHA20_POLY1305;
+  __u64 key_id = 0;
+  __builtin_memcpy(&key_id, k.key, sizeof(key_id));
+  return send_cipher_record(tgid, tid, (__u64)in, (__u32)len + 16, key_id | 1, &k);
 }
 
 #endif

@@ -218,6 +218,7 @@ class AgentMock:
         self.https = f"https://127.0.0.1:{self.port}"
         self.http = f"http://127.0.0.1:{self.plain_port}"
         self.h2 = None          # set by H2Front: https URL of the nghttpx front
+        self.chacha = None      # the same, accepting only ChaCha20-Poly1305 (codex-chacha)
 
     def entries(self):
         if not os.path.exists(self.ledger):
@@ -239,12 +240,15 @@ class H2Front:
     """nghttpx on a free loopback port: TLS with ALPN h2,http/1.1 (the mock's leaf
     certificate), HTTP/1.1 to the mock's plain listener. It adds
     `x-mock-front: 127.0.0.1:PORT` to every forwarded request, from which the mock
-    finds the real client pid (the process connected to that port) for its ledger."""
+    finds the real client pid (the process connected to that port) for its ledger.
+    tls13_ciphers: the only TLS 1.3 suites it accepts (TLS 1.2 refused), e.g.
+    TLS_CHACHA20_POLY1305_SHA256; its access log then names each request's cipher. Its URL
+    goes to mock.<attr>."""
 
-    def __init__(self, mock, workdir):
+    def __init__(self, mock, workdir, tls13_ciphers=None, attr="h2"):
         if not os.access(NGHTTPX, os.X_OK):
             skip_or_fail(f"{NGHTTPX} missing (Debian package nghttp2-proxy; tools/setup)")
-        self.dir = os.path.join(workdir, "nghttpx")
+        self.dir = os.path.join(workdir, "nghttpx" if attr == "h2" else f"nghttpx-{attr}")
         os.makedirs(self.dir, exist_ok=True)
         self.pid_file = os.path.join(self.dir, "nghttpx.pid")
         self.proc = None
@@ -257,6 +261,9 @@ class H2Front:
                    f"--accesslog-file={os.path.join(self.dir, 'access.log')}",
                    f"--add-request-header=x-mock-front: 127.0.0.1:{self.port}",
                    "--backend-read-timeout=120s", mock.key, mock.cert]
+            if tls13_ciphers:
+                cmd[1:1] = [f"--tls13-ciphers={tls13_ciphers}", "--tls-min-proto-version=TLSv1.3",
+                            "--accesslog-format=$remote_addr \"$request\" $status $ssl_cipher"]
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=open(os.path.join(self.dir, "stderr"), "w"),
                                          start_new_session=True)
@@ -266,7 +273,13 @@ class H2Front:
         else:
             rh.fail(f"nghttpx did not start: {self.errors()}")
         self.url = f"https://127.0.0.1:{self.port}"
-        mock.h2 = self.url
+        setattr(mock, attr, self.url)
+
+    def access_log(self):
+        try:
+            return open(os.path.join(self.dir, "access.log")).read()
+        except OSError:
+            return ""
 
     def errors(self):
         try:
@@ -357,15 +370,16 @@ AWSLC_NO_AVX512 = "~0x0:~0x0000060000010000"
 
 
 def run_codex(mock, workdir, prompt=PROMPT, transport="http1", paths=None, timeout=RUN_TIMEOUT,
-              extra_env=None):
+              extra_env=None, base=None, name=None):
     """Codex: one Responses call. http1: custom provider on the mock (Python's TLS
     offers only http/1.1); h2: custom provider on the nghttpx front (rustls picks h2);
     ws: the built-in OpenAI provider with openai_base_url, which opens a WebSocket
     (GET /v1/responses, Upgrade) and sends a `generate: false` prewarm, then the turn.
-    extra_env: more variables for the CLI (AWSLC_NO_AVX512 as OPENSSL_ia32cap)."""
+    extra_env: more variables for the CLI (AWSLC_NO_AVX512 as OPENSSL_ia32cap).
+    base: the server's URL instead of the transport's (http1, h2); name: its home's name."""
     if transport not in CODEX_TRANSPORTS:
         raise ValueError(transport)
-    home, cwd = _home(workdir, f"codex-{transport}")
+    home, cwd = _home(workdir, name or f"codex-{transport}")
     codex_home = os.path.join(home, ".codex")
     os.makedirs(codex_home, exist_ok=True)
     env = _base_env(home, mock)
@@ -377,7 +391,7 @@ def run_codex(mock, workdir, prompt=PROMPT, transport="http1", paths=None, timeo
         env["OPENAI_API_KEY"] = OPENAI_KEY
         lines = common + [f'openai_base_url = "{mock.https}/v1"']
     else:
-        base = mock.https if transport == "http1" else mock.h2
+        base = base or (mock.https if transport == "http1" else mock.h2)
         if not base:
             raise RuntimeError("run_codex(transport='h2') needs an H2Front on the mock")
         env["REIN_MOCK_OPENAI_KEY"] = OPENAI_KEY

@@ -9,6 +9,8 @@ REIN_AGENTS=claude,opencode,codex,codex-h2,gemini,qwen   pick CLIs ("codex" = al
                                                          transports, and the same three with
                                                          aws-lc's AVX-512 path masked:
                                                          codex-aesni, -aesni-h2, -aesni-ws;
+                                                         codex-chacha: HTTP/2 through a front
+                                                         that accepts only ChaCha20-Poly1305;
                                                          codex-http1 etc. one each; "go" = the Go
                                                          client over h2 and http/1.1, only
                                                          when tests/e2e/go_client exists)
@@ -37,6 +39,9 @@ AGENTS = {
         m, w, transport="h2", paths=p, extra_env={"OPENSSL_ia32cap": ag.AWSLC_NO_AVX512}), 1),
     "codex-aesni-ws": (lambda m, w, p: ag.run_codex(
         m, w, transport="ws", paths=p, extra_env={"OPENSSL_ia32cap": ag.AWSLC_NO_AVX512}), 1),
+    # a server that accepts only ChaCha20-Poly1305: aws-lc's ChaCha20 assembly
+    "codex-chacha": (lambda m, w, p: ag.run_codex(m, w, transport="h2", paths=p, base=m.chacha,
+                                                  name="codex-chacha"), 1),
     "gemini": (lambda m, w, p: ag.run_gemini(m, w, paths=p), 2),
     "qwen": (lambda m, w, p: ag.run_qwen(m, w, paths=p), 2),
 }
@@ -68,7 +73,7 @@ if ag.go_client_available():
     AGENTS["go-h2"] = (go_run("h2"), GO_CALLS)
     AGENTS["go-http1"] = (go_run("http1"), GO_CALLS)
 TRANSPORT = {"codex-http1": "http1", "codex-h2": "h2", "codex-ws": "websocket", "codex-aesni": "http1",
-             "codex-aesni-h2": "h2", "codex-aesni-ws": "websocket",
+             "codex-aesni-h2": "h2", "codex-aesni-ws": "websocket", "codex-chacha": "h2",
              "go-h2": "h2", "go-http1": "http1"}
 def aws_lc_aes_gcm():
     """Whether aws-lc runs AES-GCM through code Rein hooks on this CPU: its AVX-512 path
@@ -84,7 +89,10 @@ CODEX_DECODABLE = aws_lc_aes_gcm()
 
 
 def decodable(name):
-    """Whether Rein can decode this run: Codex where aws-lc's AES-GCM is one it hooks."""
+    """Whether Rein can decode this run: Codex where aws-lc's AES-GCM is one it hooks;
+    ChaCha20-Poly1305 wherever aws-lc runs its assembly (SSE4.1: every x86-64 CPU since 2008)."""
+    if name == "codex-chacha":
+        return True
     return not name.startswith("codex") or CODEX_DECODABLE
 
 
@@ -115,12 +123,16 @@ paths = ag.ensure_agents()
 work = rh.workdir("rein-agents-")
 mock = ag.AgentMock(work)
 front = None
+chacha_front = None
 runs = {}        # name -> dict(pid, rc, out, err, entries, secs)
 sensor = None
 events = []
 try:
     if "codex-h2" in names or "go-h2" in names:
         front = ag.H2Front(mock, work)
+    if "codex-chacha" in names:
+        chacha_front = ag.H2Front(mock, work, tls13_ciphers="TLS_CHACHA20_POLY1305_SHA256",
+                                  attr="chacha")
     if any(n.startswith("go-") for n in names):
         GO_BIN["exe"] = ag.build_go_client(work)
     if not no_sensor:
@@ -146,8 +158,9 @@ finally:
     if sensor is not None and sensor.proc.poll() is None:
         sensor.proc.kill()
         sensor.proc.wait()
-    if front is not None:
-        front.stop()
+    for f in (front, chacha_front):
+        if f is not None:
+            f.stop()
     mock.stop()
 
 # ---- the CLIs and the mock: exit 0, expected number of LLM calls, all answered
@@ -171,6 +184,13 @@ for name in names:
         bad = [e["transport"] for e in llm if e.get("transport") != TRANSPORT[name]]
         if bad:
             problems.append(f"{name}: went over {bad}, expected {TRANSPORT[name]}")
+
+# ---- the ChaCha20 front: every request it passed on came over ChaCha20-Poly1305
+if chacha_front is not None:
+    log = [ln for ln in chacha_front.access_log().splitlines() if ln.strip()]
+    if not log or any(not ln.endswith(" TLS_CHACHA20_POLY1305_SHA256") for ln in log):
+        problems.append(f"codex-chacha: the front's access log does not show ChaCha20-Poly1305 "
+                        f"on every request: {log[-5:]}")
 
 # ---- Rein: the llm.call events of each CLI equal its ledger lines
 decoded = {}

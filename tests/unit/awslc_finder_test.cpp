@@ -119,6 +119,17 @@ const Bytes kHelper = cat({kEndbr, {0xc5, 0xf9, 0xef, 0xc0}, kSwitch});
 // AES-NI GCM entry: xor rax,rax; cmp rdx,0x120; jb; ret
 const Bytes kAesni = cat({kEndbr, {0x48, 0x31, 0xc0, 0x48, 0x81, 0xfa, 0x20, 0x01, 0x00, 0x00, 0x72, 0x00, 0xc3}});
 
+// aws-lc's ChaCha20-Poly1305 entries: push rbp,rbx,r12-r15,r9; sub rsp,0x140;
+// lea rbp,[rsp+0x20]; and rbp,-32; (open) mov rbx,rdx / (seal) mov rbx,[r9+0x38];
+// mov eax,[rip]; and eax,0x120; xor eax,0x120; je; ret
+const Bytes kChachaFrame = {0x55, 0x53, 0x41, 0x54, 0x41, 0x55, 0x41, 0x56, 0x41, 0x57, 0x41, 0x51,
+                            0x48, 0x81, 0xec, 0x40, 0x01, 0x00, 0x00, 0x48, 0x8d, 0x6c, 0x24, 0x20,
+                            0x48, 0x83, 0xe5, 0xe0};
+const Bytes kChachaTest = {0x8b, 0x05, 0x00, 0x00, 0x00, 0x00, 0x25, 0x20, 0x01, 0x00, 0x00,
+                           0x35, 0x20, 0x01, 0x00, 0x00, 0x74, 0x00, 0xc3};
+const Bytes kChachaOpen = cat({kEndbr, kChachaFrame, {0x48, 0x89, 0xd3}, kChachaTest});
+const Bytes kChachaSeal = cat({kEndbr, kChachaFrame, {0x49, 0x8b, 0x59, 0x38}, kChachaTest});
+
 // Functions placed at 64-byte slots of .text (int3 filler); `starts` are the slot indices
 // listed in .eh_frame_hdr.
 struct Built {
@@ -174,6 +185,32 @@ TEST(AwsLcFinder, OnePairIsFound) {
   EXPECT_EQ(r->decrypt_offset, b.text_off + 64);
   EXPECT_TRUE(r->has_aesni_gcm);
   EXPECT_FALSE(r->has_chacha20_poly1305);
+}
+
+TEST(AwsLcFinder, ChachaEntriesNextToThePair) {
+  auto b = build({kGcmEntry, kGcmEntry, kAesni, kChachaSeal, kChachaOpen}, {0, 1, 2, 3, 4});
+  auto r = run(b);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->has_chacha20_poly1305) << r->evidence;
+  EXPECT_EQ(r->chacha_seal_offset, b.text_off + 3 * 64);
+  EXPECT_EQ(r->chacha_open_offset, b.text_off + 4 * 64);
+}
+
+TEST(AwsLcFinder, ChachaEntriesMustBeProvenAndUnique) {
+  // off a function start, two opens, or a prologue one push short: nothing is hooked
+  Bytes short_frame = cat({kEndbr, Bytes(kChachaFrame.begin() + 2, kChachaFrame.end()), {0x48, 0x89, 0xd3},
+                           kChachaTest});
+  for (const auto& [slots, starts] :
+       std::vector<std::pair<std::vector<Bytes>, std::vector<size_t>>>{
+           {{kGcmEntry, kGcmEntry, kChachaSeal, kChachaOpen}, {0, 1, 2}},
+           {{kGcmEntry, kGcmEntry, kChachaSeal, kChachaOpen, kChachaOpen}, {0, 1, 2, 3, 4}},
+           {{kGcmEntry, kGcmEntry, kChachaSeal, short_frame}, {0, 1, 2, 3}}}) {
+    auto r = run(build(slots, starts));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_FALSE(r->has_chacha20_poly1305) << r->evidence;
+    EXPECT_EQ(r->chacha_open_offset, 0u);
+    EXPECT_EQ(r->chacha_seal_offset, 0u);
+  }
 }
 
 TEST(AwsLcFinder, NoMarkerNoAesni) {
@@ -294,7 +331,11 @@ TEST(AwsLcFinder, RealCodex) {
     // the AES-NI GCM entries, whose calls were counted with AVX-512 masked (OPENSSL_ia32cap)
     EXPECT_EQ(r->aesni_encrypt_offset, 0x12760ca0u) << r->evidence;
     EXPECT_EQ(r->aesni_decrypt_offset, 0x127609e0u) << r->evidence;
+    // the ChaCha20-Poly1305 entries, whose calls were counted against a ChaCha-only server
+    EXPECT_EQ(r->chacha_open_offset, 0x126abcc0u) << r->evidence;
+    EXPECT_EQ(r->chacha_seal_offset, 0x126ade80u) << r->evidence;
   }
+  EXPECT_TRUE(r->has_chacha20_poly1305) << r->evidence;
   EXPECT_NE(r->aesni_encrypt_offset, 0u) << r->evidence;
   EXPECT_NE(r->aesni_decrypt_offset, 0u) << r->evidence;
 }

@@ -43,14 +43,16 @@ Bytes seal(const Key& k, const Bytes& inner, uint8_t header[5]) {
   header[3] = uint8_t(len >> 8);
   header[4] = uint8_t(len);
   EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
-  const EVP_CIPHER* cipher = k.rounds == 9 ? EVP_aes_128_gcm() : EVP_aes_256_gcm();
+  const EVP_CIPHER* cipher = k.rounds == REIN_CIPHER_CHACHA20_POLY1305 ? EVP_chacha20_poly1305()
+                             : k.rounds == 9                            ? EVP_aes_128_gcm()
+                                                                        : EVP_aes_256_gcm();
   Bytes out(inner.size() + 16);
   int n = 0;
   EXPECT_EQ(EVP_EncryptInit_ex(c, cipher, nullptr, k.key, k.nonce), 1);
   EXPECT_EQ(EVP_EncryptUpdate(c, nullptr, &n, header, 5), 1);
   EXPECT_EQ(EVP_EncryptUpdate(c, out.data(), &n, inner.data(), int(inner.size())), 1);
   EXPECT_EQ(EVP_EncryptFinal_ex(c, out.data() + n, &n), 1);
-  EXPECT_EQ(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, out.data() + inner.size()), 1);
+  EXPECT_EQ(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, 16, out.data() + inner.size()), 1);
   EVP_CIPHER_CTX_free(c);
   return out;
 }
@@ -217,6 +219,31 @@ TEST(CipherRecords, Aes128AndUnknownKeySizes) {
   bad.feed(data_record(ct, 0, REIN_DF_CIPHER));
   EXPECT_TRUE(bad.got.empty());
   EXPECT_EQ(bad.cr.stats().failed, 1u);
+}
+
+// aws-lc's ChaCha20-Poly1305 open: the same key record with the cipher named in `rounds`.
+TEST(CipherRecords, OpensChacha20Poly1305Records) {
+  Harness h;
+  const Key k = make_key(5, REIN_CIPHER_CHACHA20_POLY1305);
+  h.record(k, inner("HTTP/1.1 200 OK\r\n"), 2);
+  h.record(k, inner("tampered"), 1, true);
+  h.record(k, inner(std::string(16000, 'c'), 0x17, 3));
+  ASSERT_EQ(h.got.size(), 2u);
+  EXPECT_EQ(h.got[0].text, "HTTP/1.1 200 OK\r\n");
+  EXPECT_EQ(h.got[1].text, std::string(16000, 'c'));
+  EXPECT_EQ(h.got[1].d.offset, 17u + 8u);  // the tampered record is a gap of its length
+  EXPECT_EQ(h.cr.stats().opened, 2u);
+  EXPECT_EQ(h.cr.stats().failed, 1u);
+  // under AES-GCM the same key and nonce do not open it: the cipher comes from the record
+  Harness aes;
+  Key wrong = k;
+  uint8_t header[5];
+  Bytes ct = seal(k, inner("x"), header);
+  wrong.rounds = 13;
+  aes.feed(key_record(wrong, header, 0, uint32_t(ct.size())));
+  aes.feed(data_record(ct, 0, REIN_DF_CIPHER));
+  EXPECT_TRUE(aes.got.empty());
+  EXPECT_EQ(aes.cr.stats().failed, 1u);
 }
 
 TEST(CipherRecords, OtherRecordsPassUnchangedAndANewConnectionRestarts) {

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <optional>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -27,6 +28,10 @@ constexpr uint8_t kAesniLenProbe[] = {0x48, 0x81, 0xfa, 0x20, 0x01, 0x00, 0x00};
 constexpr uint8_t kEndbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
 // ... and for the AES-NI GCM decrypt: `cmp rdx, 0x60` (it refuses inputs under 96 bytes).
 constexpr uint8_t kAesniDecProbe[] = {0x48, 0x83, 0xfa, 0x60};
+
+// Prefilter for the ChaCha20-Poly1305 entries: `and eax, 0x120; xor eax, 0x120` (AVX2 and
+// BMI2 both present picks their AVX2 code), after a prologue of ~45 bytes.
+constexpr uint8_t kChachaCpuProbe[] = {0x25, 0x20, 0x01, 0x00, 0x00, 0x35, 0x20, 0x01, 0x00, 0x00};
 
 // The probe sits after the prologue (at most endbr + 6 pushes + frame setup, ~32 bytes).
 constexpr uint64_t kMaxProbeDepth = 64;
@@ -281,6 +286,55 @@ std::optional<uint64_t> aesni_entry(const ElfFile& elf, const std::vector<Range>
   return std::nullopt;
 }
 
+enum class Chacha { none, open, seal };
+
+// aws-lc's chacha20_poly1305_{open,seal}(out, in, len, ad, ad_len, data): [endbr64]
+// push rbp, rbx, r12, r13, r14, r15, r9; sub rsp,0x140; lea rbp,[rsp+0x20]; and rbp,-32;
+// then open: mov rbx,rdx (the length); seal: mov rbx,[r9+0x38] (data's extra ciphertext
+// length, which only seal has); then, within a few instructions, the AVX2+BMI2 test
+// (and eax,0x120; xor eax,0x120; je). Anything else is none.
+Chacha chacha_shape(const std::vector<Insn>& v, bool endbr) {
+  size_t i = endbr && !v.empty() && (v[0].mnemonic == "endbr64" || v[0].size == 4) ? 1 : 0;
+  static constexpr std::string_view kPushes[] = {"rbp", "rbx", "r12", "r13", "r14", "r15", "r9"};
+  for (std::string_view reg : kPushes)
+    if (i >= v.size() || !is(v[i++], "push", reg)) return Chacha::none;
+  if (v.size() < i + 4 || !is(v[i], "sub", "rsp,0x140") || !is(v[i + 1], "lea", "rbp,[rsp+0x20]") ||
+      !is(v[i + 2], "and", "rbp,0xffffffffffffffe0"))
+    return Chacha::none;
+  i += 3;
+  const Chacha kind = is(v[i], "mov", "rbx,rdx")                    ? Chacha::open
+                      : is(v[i], "mov", "rbx,qwordptr[r9+0x38]") ? Chacha::seal
+                                                                   : Chacha::none;
+  if (kind == Chacha::none) return kind;
+  for (size_t k = i + 1; k + 2 < v.size() && k <= i + 8; ++k)
+    if (is(v[k], "and", "eax,0x120") && is(v[k + 1], "xor", "eax,0x120") && v[k + 2].mnemonic == "je")
+      return kind;
+  return Chacha::none;
+}
+
+// The one open and the one seal entry in [lo, hi), or nothing: two of either is ambiguous.
+std::optional<std::pair<uint64_t, uint64_t>> chacha_entries(const ElfFile& elf, const std::vector<Range>& rs,
+                                                            WindowReader& rd, const X86Decoder& dec, uint64_t lo,
+                                                            uint64_t hi) {
+  std::vector<uint64_t> opens, seals;
+  for (const Hit& h : anchored_scan(elf.eh_frame_starts(), rs, rd, kChachaCpuProbe, lo, hi, kMaxProbeDepth,
+                                    kMaxCandidates)) {
+    const Range* r = range_of(rs, h.start);
+    if (!r) continue;
+    switch (chacha_shape(decode_some(dec, *r, h.start, 24), starts_with_endbr(*r, h.start))) {
+      case Chacha::open: opens.push_back(h.start); break;
+      case Chacha::seal: seals.push_back(h.start); break;
+      case Chacha::none: break;
+    }
+  }
+  for (auto* v : {&opens, &seals}) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+  }
+  if (opens.size() != 1 || seals.size() != 1) return std::nullopt;
+  return std::make_pair(opens.front(), seals.front());
+}
+
 }  // namespace
 
 bool looks_like_awslc(const ElfFile& elf) {
@@ -364,6 +418,17 @@ Result<AwsLcGcm> find_awslc_gcm(const ElfFile& elf) {
   } else {
     out.evidence += std::string("; AES-NI GCM entries: encrypt ") + (aesni_enc ? "found" : "not proven") +
                     ", decrypt " + (aesni_dec ? "found" : "not proven");
+  }
+  if (auto cc = chacha_entries(elf, ranges, rd, dec, lo, hi)) {
+    auto oo = elf.vaddr_to_offset(cc->first), so = elf.vaddr_to_offset(cc->second);
+    if (oo && so) {
+      out.has_chacha20_poly1305 = true;
+      out.chacha_open_offset = *oo;
+      out.chacha_seal_offset = *so;
+      out.evidence += "; ChaCha20-Poly1305 open " + hex(cc->first) + ", seal " + hex(cc->second);
+    }
+  } else {
+    out.evidence += "; ChaCha20-Poly1305 entries not proven";
   }
   return out;
 }

@@ -1,4 +1,5 @@
-// Finds aws-lc's AES-GCM assembly entries (AVX-512, and AES-NI next to them) in a stripped
+// Finds aws-lc's AES-GCM assembly entries (AVX-512, and AES-NI and ChaCha20-Poly1305 next
+// to them) in a stripped
 // static binary (Codex: Rust,
 // rustls on aws-lc-rs), so plaintext can be read at the cipher boundary where no TLS library
 // symbol survives. The match is structural (decoded instructions), anchored on .eh_frame
@@ -22,8 +23,11 @@ struct AwsLcGcm {
   // called with every record whole (docs/architecture.md).
   bool has_aesni_gcm = false;
   uint64_t aesni_encrypt_offset = 0, aesni_decrypt_offset = 0;
-  // Not detected yet: always false (see awslc_finder.cpp).
+  // aws-lc's ChaCha20-Poly1305 entries chacha20_poly1305_{open,seal}(out, in, len, ad,
+  // ad_len, data): rdi, rsi, rdx, rcx, r8, r9, each called with a record whole (data holds
+  // the key and nonce). FILE offsets, 0 = not proven; the flag is set when both are.
   bool has_chacha20_poly1305 = false;
+  uint64_t chacha_open_offset = 0, chacha_seal_offset = 0;
   std::string evidence;
 };
 

@@ -24,6 +24,8 @@ enum class ProbeProgram : uint8_t {
   GoRet,         // uprobe on one RET instruction of the same
   AesniSeal,     // uprobe at aws-lc's AES-NI GCM encrypt entry (CPUs without AVX-512)
   AesniOpen,     // uprobe at aws-lc's AES-NI GCM decrypt entry
+  ChachaSeal,    // uprobe at aws-lc's ChaCha20-Poly1305 seal entry
+  ChachaOpen,    // uprobe at aws-lc's ChaCha20-Poly1305 open entry
 };
 const char* probe_program_name(ProbeProgram p);
 

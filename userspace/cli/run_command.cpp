@@ -421,7 +421,7 @@ int run(const RunOptions& o) {
   // slower export hooks forever, since cache lines never expire.
   loader::TlsHooks tls(bpf.tls_programs(),
                       system_hooks ? loader::TlsHooks::Mode::SystemWide : loader::TlsHooks::Mode::PerProcess,
-                      o.state_dir + "/tls-plans-v3.cache");
+                      o.state_dir + "/tls-plans-v4.cache");
   if (system_hooks)
     tls.attach_system_wide({"/usr/lib/x86_64-linux-gnu/libssl.so.3", "/usr/lib/x86_64-linux-gnu/libssl.so.1.1",
                             "/usr/lib/x86_64-linux-gnu/libgnutls.so.30", "/usr/lib64/libssl.so.3",
@@ -667,7 +667,7 @@ int run(const RunOptions& o) {
   if (usage_ledger) usage_ledger->flush();
   if (const auto& cs = cipher_records.stats(); cs.opened || cs.not_app_data || cs.failed || cs.lost)
     fmt::print(stderr,
-               "rein: rustls records opened in user space (aws-lc AES-NI): {} with data, {} not data, "
+               "rein: rustls records opened in user space (aws-lc AES-NI, ChaCha20-Poly1305): {} with data, {} not data, "
                "{} failed their tag, {} incomplete\n",
                cs.opened, cs.not_app_data, cs.failed, cs.lost);
   pipeline::emit_health_maybe_captured(capture_rec.get(), pipe, pipeline::Clock::boot_now_ns(), "stopped", named(bpf.counters()), [&capture_writer, &fanout, &detections, &o](sinks::JsonWriter& w) {

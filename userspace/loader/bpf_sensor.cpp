@@ -94,7 +94,8 @@ Result<std::unique_ptr<BpfSensor>> BpfSensor::load(uint32_t ring_bytes, uint32_t
     for (auto* p : {skel->progs.rein_tls_enter, skel->progs.rein_tls_exit, skel->progs.rein_gcm_seal,
                     skel->progs.rein_gcm_open_enter, skel->progs.rein_gcm_open_exit,
                     skel->progs.rein_go_enter, skel->progs.rein_go_ret,
-                    skel->progs.rein_aesni_seal, skel->progs.rein_aesni_open})
+                    skel->progs.rein_aesni_seal, skel->progs.rein_aesni_open,
+                    skel->progs.rein_chacha_seal, skel->progs.rein_chacha_open})
       bpf_program__set_expected_attach_type(p, static_cast<enum bpf_attach_type>(kAttachUprobeMulti));
   }
   if (int err = rein_bpf__load(skel); err)
@@ -325,7 +326,8 @@ TlsPrograms BpfSensor::tls_programs() const {
   return TlsPrograms{skel_->progs.rein_tls_enter, skel_->progs.rein_tls_exit,
                      skel_->progs.rein_gcm_seal,  skel_->progs.rein_gcm_open_enter,
                      skel_->progs.rein_gcm_open_exit, skel_->progs.rein_go_enter,
-                     skel_->progs.rein_go_ret, skel_->progs.rein_aesni_seal, skel_->progs.rein_aesni_open, multi_};
+                     skel_->progs.rein_go_ret, skel_->progs.rein_aesni_seal, skel_->progs.rein_aesni_open,
+                     skel_->progs.rein_chacha_seal, skel_->progs.rein_chacha_open, multi_};
 }
 
 void BpfSensor::set_discover_connect(bool on) {

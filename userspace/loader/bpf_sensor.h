@@ -30,6 +30,8 @@ struct TlsPrograms {
   struct bpf_program* go_ret;         // uprobe on each RET of the same
   struct bpf_program* aesni_seal;     // uprobe: aws-lc AES-NI GCM encrypt entry (no AVX-512)
   struct bpf_program* aesni_open;     // uprobe: aws-lc AES-NI GCM decrypt entry
+  struct bpf_program* chacha_seal;    // uprobe: aws-lc ChaCha20-Poly1305 seal entry
+  struct bpf_program* chacha_open;    // uprobe: aws-lc ChaCha20-Poly1305 open entry
   bool multi = false;  // loaded for uprobe_multi links (loader/uprobe_multi.h)
 };
 

@@ -178,6 +178,8 @@ struct bpf_program* TlsHooks::program(binary::ProbeProgram p) const {
     case binary::ProbeProgram::GoRet: return progs_.go_ret;
     case binary::ProbeProgram::AesniSeal: return progs_.aesni_seal;
     case binary::ProbeProgram::AesniOpen: return progs_.aesni_open;
+    case binary::ProbeProgram::ChachaSeal: return progs_.chacha_seal;
+    case binary::ProbeProgram::ChachaOpen: return progs_.chacha_open;
   }
   return nullptr;
 }
@@ -339,9 +341,11 @@ int attach_rank(const binary::Probe& p) {
     case P::GoRet:
       return 3;
     case P::AesniOpen:
+    case P::ChachaOpen:
       return 0;
     case P::GcmSeal:
     case P::AesniSeal:
+    case P::ChachaSeal:
       return 4;
   }
   return 5;

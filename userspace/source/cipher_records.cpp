@@ -53,6 +53,8 @@ const EVP_CIPHER* cipher_for(uint32_t rounds) {
       return EVP_aes_192_gcm();
     case 13:
       return EVP_aes_256_gcm();
+    case REIN_CIPHER_CHACHA20_POLY1305:
+      return EVP_chacha20_poly1305();
     default:
       return nullptr;
   }
@@ -93,7 +95,7 @@ struct CipherRecords::Impl {
               EVP_DecryptInit_ex(ctx, c, nullptr, key, p.key.nonce) == 1 &&
               EVP_DecryptUpdate(ctx, nullptr, &n, p.key.header, sizeof(p.key.header)) == 1 &&
               EVP_DecryptUpdate(ctx, plain.data(), &n, p.bytes.data(), int(ct)) == 1 &&
-              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, int(kTagBytes),
+              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, int(kTagBytes),
                                   const_cast<uint8_t*>(p.bytes.data() + ct)) == 1 &&
               EVP_DecryptFinal_ex(ctx, plain.data() + n, &fin) == 1;
     OPENSSL_cleanse(key, sizeof(key));

@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #endif
 
-#define REIN_ABI_VERSION 7
+#define REIN_ABI_VERSION 8
 
 /* Bounds on variable tails. Paths are assembled in a per-CPU buffer of REIN_PATH_MAX;
  * longer ones keep their tail (the leaf end) and set a *_TRUNCATED flag. */
@@ -39,7 +39,7 @@ enum rein_record_kind {
   REIN_REC_CONNECT_OUTCOME = 15, /* a non-blocking connect (EINPROGRESS) completed or failed */
   REIN_REC_MECHANISM = 16, /* a tracked process used a mechanism the file hooks cannot see */
   /* 17: reserved (file mechanisms) */
-  REIN_REC_CIPHER_KEY = 18, /* rustls on aws-lc's AES-NI path: how to open the record whose
+  REIN_REC_CIPHER_KEY = 18, /* rustls on aws-lc (AES-NI, ChaCha20): how to open the record whose
                                ciphertext follows (user space decrypts it, never keeps it) */
 };
 
@@ -283,15 +283,19 @@ struct rein_data {
 /* REIN_REC_CIPHER_KEY: a TLS 1.3 record that aws-lc's AES-NI path opens in C code as well as
  * in assembly, so no hook sees its whole plaintext: the AES key (the first 16 or 32 bytes of
  * the key schedule; `rounds` as aws-lc stores it, 9 or 13), the nonce and the record header
- * (the AEAD's additional data). The record's ciphertext and tag follow as REIN_REC_DATA
+ * (the AEAD's additional data). Also a record aws-lc opens with ChaCha20-Poly1305 (whose
+ * assembly writes the plaintext as it goes): `rounds` is then
+ * REIN_CIPHER_CHACHA20_POLY1305 and the key its 32 bytes. The record's ciphertext and tag follow as REIN_REC_DATA
  * chunks of the same (tgid, conn) with REIN_DF_CIPHER, from `offset` on. User space opens
  * the record (the tag proves the key) before anything else sees it, and drops the key. */
+#define REIN_CIPHER_CHACHA20_POLY1305 20 /* ChaCha20's round count */
+
 struct rein_cipher_key {
   struct rein_hdr h;
   __u64 conn;
   __u64 offset;
   __u32 record_len; /* ciphertext + 16-byte tag, as the header says */
-  __u32 rounds;
+  __u32 rounds; /* AES: aws-lc's schedule's count (9, 11, 13); REIN_CIPHER_CHACHA20_POLY1305 */
   __u8 key[32];
   __u8 nonce[12];
   __u8 header[5];

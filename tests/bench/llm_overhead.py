@@ -388,8 +388,9 @@ for cap_dir, span_s, loop_s, t_pid in caps:
                     and json.loads(line).get("process", {}).get("pid") == t_pid)
     rh.check(calls == N, f"replay of {cap_dir}: {calls} llm.call events for {N} requests")
     replays.append((disk, raw, wall, int(m.group(2)), span_s, loop_s, replay_cpu))
-# The part of a replay that does not grow with the records (process start, OpenSSL and
-# Hyperscan set-up, the capture's context and /proc snapshot): a capture of a sensor that saw
+# The part of a replay that does not grow with the records (process start, OpenSSL set-up,
+# the capture's context and /proc snapshot; replay builds no secret scanner, the scans'
+# results are in the capture): a capture of a sensor that saw
 # no workload, replayed the same way. What is left of a round's wall time is the records'.
 empty_dir = os.path.join(work, "capture-empty")
 s = sensor("--agent-script", "tls_loop.py", "--capture", empty_dir)
@@ -428,9 +429,8 @@ objcopy = shutil.which("objcopy") or shutil.which("llvm-objcopy")
 if shutil.which("valgrind") and objcopy:
     plain_bin = os.path.join(work, "rein-nodebug")
     subprocess.run([objcopy, "--strip-debug", rh.rein_bin(), plain_bin], check=True, timeout=120)
-    vg_state = os.path.join(work, "state-valgrind")  # its own pattern cache: valgrind's CPU differs
+    vg_state = os.path.join(work, "state-valgrind")  # its own copy: replay leaves nothing in it
     shutil.copytree(state, vg_state)
-    replay_instructions(caps[-1][0], [])  # warm: compiles the pattern database for that CPU once
     vg_instr = (replay_instructions(caps[-1][0], []), replay_instructions(caps[-1][0], ["--no-detections"]))
 added_s += time.time() - t_added
 bench_s = time.time() - started
@@ -559,7 +559,7 @@ print("  entries (last round, before compression): " + (", ".join(
     or "n/a (no python3-zstandard and no zstd tool to decompress the blocks)"))
 print(f"rein replay: {wall:.3f} s wall ({rcpu:.3f} s CPU) for {recs:.0f} records = {recs / wall / 1e3:.0f}k records/s "
       f"start included; {fixed_s * 1e3:.0f} ms of that is fixed (median of 5 replays of a capture with no workload, "
-      f"{empty_records} records: process start, OpenSSL and Hyperscan set-up, context and /proc snapshot), "
+      f"{empty_records} records: process start, OpenSSL set-up, context and /proc snapshot), "
       f"the records took {(wall - fixed_s) * 1e3:.0f} ms = {(recs - empty_records) / max(wall - fixed_s, 1e-6) / 1e3:.0f}k "
       f"records/s (target >= 500k/s); the capture covers {span_s:.1f} s (sensor start to stop): "
       f"{span_s / wall:.1f}x real time, {loop_s / wall:.1f}x against the client loop's {loop_s:.2f} s "

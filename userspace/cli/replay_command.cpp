@@ -32,7 +32,6 @@ int replay(const ReplayCommandOptions& o) {
     return fail(fmt::format("--to {}: not RFC 3339 or HH:MM[:SS]", o.to));
   ro.agent = o.agent;
   ro.no_detections = o.no_detections;
-  ro.cache_dir = o.state_dir;
   ro.default_prices_path = default_prices_path();
   if (!o.policy.empty()) {
     bool cut = false;

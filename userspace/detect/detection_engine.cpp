@@ -27,8 +27,8 @@ void DetectionEngine::configure(const policy::DetectionsConfig& c) {
 
 LlmContent DetectionEngine::content(const proto::HttpExchange& ex) {
   LlmContent c = extractor_.extract(ex);
-  if (scanner_ && secrets_.enabled() && !ex.request.body.empty()) {
-    auto scan = [&] { return scanner_->scan(ex.request.body); };
+  if ((scanner_ || scans_answered_) && secrets_.enabled() && !ex.request.body.empty()) {
+    auto scan = [&] { return scanner_ ? scanner_->scan(ex.request.body) : SecretScanResult{}; };
     auto r = scan_hook_ ? scan_hook_(scan) : scan();
     c.secrets = std::move(r.findings);
     c.secrets_truncated = r.truncated || ex.request.body_truncated;

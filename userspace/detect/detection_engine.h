@@ -49,6 +49,12 @@ class DetectionEngine {
   // no secret to scan again). `scan` runs the scanner. Empty: the scanner is called directly.
   using ScanHook = std::function<SecretScanResult(const std::function<SecretScanResult()>& scan)>;
   void set_scan_hook(ScanHook h) { scan_hook_ = std::move(h); }
+  // Replay: every scan is answered by `h` from the capture, so no scanner is built (its
+  // Hyperscan database would be loaded and checked for nothing).
+  void set_scan_answers(ScanHook h) {
+    scan_hook_ = std::move(h);
+    scans_answered_ = true;
+  }
 
   std::vector<Detection> on_llm(const LlmFact& f);
   std::vector<Detection> on_dns(const DnsFact& f);
@@ -109,6 +115,7 @@ class DetectionEngine {
   SecretsInPromptDetector secrets_;
   const SecretScanner* scanner_ = nullptr;
   ScanHook scan_hook_;
+  bool scans_answered_ = false;
   std::map<std::string, uint64_t> counts_;  // detections by kind
   uint64_t last_save_ns_ = 0;
   uint64_t save_errors_ = 0;

@@ -111,7 +111,7 @@ Result<void> ReplayDetectionState::attach(detect::DetectionEngine& d, InputJourn
     int64_t t = parse_seconds(journal.lookup(kDetectWallKey, {}));
     return t >= 0 ? t : int64_t(::time(nullptr));  // a capture made before "detect.wall"
   });
-  d.set_scan_hook([&journal](const std::function<detect::SecretScanResult()>&) {
+  d.set_scan_answers([&journal](const std::function<detect::SecretScanResult()>&) {
     auto v = journal.lookup(kDetectScanKey, {});
     auto r = v ? decode_scan(*v) : std::nullopt;
     return r ? std::move(*r) : detect::SecretScanResult{};

@@ -11,7 +11,6 @@
 
 #include "common/rfc3339.h"
 #include "detect/detection_engine.h"
-#include "detect/secret_scanner.h"
 #include "enforce/enforcer.h"
 #include "llm/price_table.h"
 #include "pipeline/capture_detections.h"
@@ -159,7 +158,6 @@ struct Replayer::Built {
   std::unique_ptr<enforce::Enforcer> enforcer;
   // the live engine's inputs from the capture; baselines in a temp dir, not --state-dir
   ReplayDetectionState detect_state;
-  std::optional<detect::SecretScanner> scanner;
   detect::DetectionEngine detections;
   std::unique_ptr<SensorPipeline> pipe;  // last: destroyed before what it points to
 };
@@ -227,11 +225,6 @@ Result<void> Replayer::on_context(const capture::Context& c) {
   // The detection engine, as `rein run` builds it (its scans and clock answered by the
   // capture), when the live sensor ran one
   if (!o_.no_detections && detections_recorded(journal_)) {
-    if (auto sc = detect::SecretScanner::create(*b_->fingerprinter, {.cache_dir = o_.cache_dir});
-        sc) {
-      b_->scanner.emplace(std::move(*sc));
-      b_->detections.set_secret_scanner(&*b_->scanner);
-    }
     if (auto ok = b_->detect_state.attach(b_->detections, journal_); !ok) return ok;
     b_->pipe->set_detections(&b_->detections);
   }

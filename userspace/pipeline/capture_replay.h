@@ -38,7 +38,6 @@ struct ReplayOptions {
   // Benchmarks: replay without the detection engine even when the live sensor ran one, so
   // the engine's share of the pipeline's CPU is measured on identical input.
   bool no_detections = false;
-  std::string cache_dir;  // where compiled pattern databases are kept (--state-dir)
 };
 
 // Filters replayed lines by time and agent; marks policy.action lines under --policy.

@@ -40,7 +40,12 @@ class DetectionEngine {
   // Bodies of an LLM exchange -> the few facts the detectors use (the bodies are not kept).
   // For the exchange llm::analyze just analysed with body_observer(), from that parse.
   LlmContent content(const proto::HttpExchange& ex);
-  llm::BodyObserver* body_observer() { return &timed_observer_; }
+  llm::BodyObserver* body_observer() {
+    return meter_.enabled() ? static_cast<llm::BodyObserver*>(&timed_observer_) : extractor_.observer();
+  }
+  // Off: the engine's calls are not timed (replay reports no detection time); before
+  // body_observer() is taken.
+  void set_timing(bool on) { meter_.set_enabled(on); }
   // The secrets/PII scanner for request bodies (detect.secret_in_prompt); null: not scanned.
   // Not owned.
   void set_secret_scanner(const SecretScanner* s) { scanner_ = s; }

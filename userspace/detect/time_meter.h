@@ -53,7 +53,10 @@ class TimeMeter {
   };
 
   // A nested scope must not be timed again: callers time only the outermost entry.
-  Scope scope() { return Scope(sample() ? this : nullptr); }
+  Scope scope() { return Scope(enabled_ && sample() ? this : nullptr); }
+  // Off: nothing is timed (replay, which reports no detection time).
+  void set_enabled(bool on) { enabled_ = on; }
+  bool enabled() const { return enabled_; }
   uint64_t estimated_ns() const { return ns_ * kOneIn; }
   uint64_t timed_calls() const { return timed_; }
   uint64_t clipped() const { return clipped_; }
@@ -76,6 +79,7 @@ class TimeMeter {
     x_ ^= x_ << 17;
     return x_ % kOneIn == 0;
   }
+  bool enabled_ = true;
   uint64_t x_ = 0x9E3779B97F4A7C15ULL;
   uint64_t ns_ = 0;
   uint64_t timed_ = 0;

@@ -226,6 +226,7 @@ Result<void> Replayer::on_context(const capture::Context& c) {
   // capture), when the live sensor ran one
   if (!o_.no_detections && detections_recorded(journal_)) {
     if (auto ok = b_->detect_state.attach(b_->detections, journal_); !ok) return ok;
+    b_->detections.set_timing(false);  // replay prints no detection time
     b_->pipe->set_detections(&b_->detections);
   }
   if (o_.policy_text) return install_policy(*o_.policy_text, o_.policy_path.value_or("--policy"));

@@ -219,6 +219,7 @@ class AgentMock:
         self.http = f"http://127.0.0.1:{self.plain_port}"
         self.h2 = None          # set by H2Front: https URL of the nghttpx front
         self.chacha = None      # the same, accepting only ChaCha20-Poly1305 (codex-chacha)
+        self.chacha_h1 = None   # the same, offering only http/1.1 (codex-chacha-http1, -ws)
 
     def entries(self):
         if not os.path.exists(self.ledger):
@@ -243,9 +244,9 @@ class H2Front:
     finds the real client pid (the process connected to that port) for its ledger.
     tls13_ciphers: the only TLS 1.3 suites it accepts (TLS 1.2 refused), e.g.
     TLS_CHACHA20_POLY1305_SHA256; its access log then names each request's cipher. Its URL
-    goes to mock.<attr>."""
+    goes to mock.<attr>. alpn: the protocols it offers (e.g. "http/1.1": no h2)."""
 
-    def __init__(self, mock, workdir, tls13_ciphers=None, attr="h2"):
+    def __init__(self, mock, workdir, tls13_ciphers=None, attr="h2", alpn=None):
         if not os.access(NGHTTPX, os.X_OK):
             skip_or_fail(f"{NGHTTPX} missing (Debian package nghttp2-proxy; tools/setup)")
         self.dir = os.path.join(workdir, "nghttpx" if attr == "h2" else f"nghttpx-{attr}")
@@ -264,6 +265,8 @@ class H2Front:
             if tls13_ciphers:
                 cmd[1:1] = [f"--tls13-ciphers={tls13_ciphers}", "--tls-min-proto-version=TLSv1.3",
                             "--accesslog-format=$remote_addr \"$request\" $status $ssl_cipher"]
+            if alpn:
+                cmd[1:1] = [f"--npn-list={alpn}"]
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=open(os.path.join(self.dir, "stderr"), "w"),
                                          start_new_session=True)
@@ -389,7 +392,7 @@ def run_codex(mock, workdir, prompt=PROMPT, transport="http1", paths=None, timeo
               'sandbox_mode = "read-only"', "check_for_update_on_startup = false"]
     if transport == "ws":
         env["OPENAI_API_KEY"] = OPENAI_KEY
-        lines = common + [f'openai_base_url = "{mock.https}/v1"']
+        lines = common + [f'openai_base_url = "{base or mock.https}/v1"']
     else:
         base = base or (mock.https if transport == "http1" else mock.h2)
         if not base:

@@ -9,8 +9,9 @@ REIN_AGENTS=claude,opencode,codex,codex-h2,gemini,qwen   pick CLIs ("codex" = al
                                                          transports, and the same three with
                                                          aws-lc's AVX-512 path masked:
                                                          codex-aesni, -aesni-h2, -aesni-ws;
-                                                         codex-chacha: HTTP/2 through a front
-                                                         that accepts only ChaCha20-Poly1305;
+                                                         codex-chacha, -chacha-http1, -chacha-ws:
+                                                         through fronts that accept only
+                                                         ChaCha20-Poly1305;
                                                          codex-http1 etc. one each; "go" = the Go
                                                          client over h2 and http/1.1, only
                                                          when tests/e2e/go_client exists)
@@ -42,6 +43,10 @@ AGENTS = {
     # a server that accepts only ChaCha20-Poly1305: aws-lc's ChaCha20 assembly
     "codex-chacha": (lambda m, w, p: ag.run_codex(m, w, transport="h2", paths=p, base=m.chacha,
                                                   name="codex-chacha"), 1),
+    "codex-chacha-http1": (lambda m, w, p: ag.run_codex(
+        m, w, transport="http1", paths=p, base=m.chacha_h1, name="codex-chacha-http1"), 1),
+    "codex-chacha-ws": (lambda m, w, p: ag.run_codex(
+        m, w, transport="ws", paths=p, base=m.chacha_h1, name="codex-chacha-ws"), 1),
     "gemini": (lambda m, w, p: ag.run_gemini(m, w, paths=p), 2),
     "qwen": (lambda m, w, p: ag.run_qwen(m, w, paths=p), 2),
 }
@@ -74,6 +79,7 @@ if ag.go_client_available():
     AGENTS["go-http1"] = (go_run("http1"), GO_CALLS)
 TRANSPORT = {"codex-http1": "http1", "codex-h2": "h2", "codex-ws": "websocket", "codex-aesni": "http1",
              "codex-aesni-h2": "h2", "codex-aesni-ws": "websocket", "codex-chacha": "h2",
+             "codex-chacha-http1": "http1", "codex-chacha-ws": "websocket",
              "go-h2": "h2", "go-http1": "http1"}
 def aws_lc_aes_gcm():
     """Whether aws-lc runs AES-GCM through code Rein hooks on this CPU: its AVX-512 path
@@ -91,7 +97,7 @@ CODEX_DECODABLE = aws_lc_aes_gcm()
 def decodable(name):
     """Whether Rein can decode this run: Codex where aws-lc's AES-GCM is one it hooks;
     ChaCha20-Poly1305 wherever aws-lc runs its assembly (SSE4.1: every x86-64 CPU since 2008)."""
-    if name == "codex-chacha":
+    if name.startswith("codex-chacha"):
         return True
     return not name.startswith("codex") or CODEX_DECODABLE
 
@@ -124,6 +130,7 @@ work = rh.workdir("rein-agents-")
 mock = ag.AgentMock(work)
 front = None
 chacha_front = None
+chacha_h1_front = None
 runs = {}        # name -> dict(pid, rc, out, err, entries, secs)
 sensor = None
 events = []
@@ -133,6 +140,9 @@ try:
     if "codex-chacha" in names:
         chacha_front = ag.H2Front(mock, work, tls13_ciphers="TLS_CHACHA20_POLY1305_SHA256",
                                   attr="chacha")
+    if "codex-chacha-http1" in names or "codex-chacha-ws" in names:
+        chacha_h1_front = ag.H2Front(mock, work, tls13_ciphers="TLS_CHACHA20_POLY1305_SHA256",
+                                     attr="chacha_h1", alpn="http/1.1")
     if any(n.startswith("go-") for n in names):
         GO_BIN["exe"] = ag.build_go_client(work)
     if not no_sensor:
@@ -158,7 +168,7 @@ finally:
     if sensor is not None and sensor.proc.poll() is None:
         sensor.proc.kill()
         sensor.proc.wait()
-    for f in (front, chacha_front):
+    for f in (front, chacha_front, chacha_h1_front):
         if f is not None:
             f.stop()
     mock.stop()
@@ -186,10 +196,12 @@ for name in names:
             problems.append(f"{name}: went over {bad}, expected {TRANSPORT[name]}")
 
 # ---- the ChaCha20 front: every request it passed on came over ChaCha20-Poly1305
-if chacha_front is not None:
-    log = [ln for ln in chacha_front.access_log().splitlines() if ln.strip()]
+for f in (chacha_front, chacha_h1_front):
+    if f is None:
+        continue
+    log = [ln for ln in f.access_log().splitlines() if ln.strip()]
     if not log or any(not ln.endswith(" TLS_CHACHA20_POLY1305_SHA256") for ln in log):
-        problems.append(f"codex-chacha: the front's access log does not show ChaCha20-Poly1305 "
+        problems.append(f"{f.dir}: the front's access log does not show ChaCha20-Poly1305 "
                         f"on every request: {log[-5:]}")
 
 # ---- Rein: the llm.call events of each CLI equal its ledger lines

@@ -4,7 +4,8 @@
 // plaintext data record whose header agrees with its length. Input: records framed as
 // [u16 length][bytes]; a record's first byte, when it is 1 or 2, is replaced by a valid
 // header of a key record or a ciphertext chunk (current ABI, honest size) so the checks
-// behind the header are reached.
+// behind the header are reached; a key record names one of the ciphers the kernel sends
+// (AES-128/192/256-GCM, ChaCha20-Poly1305) unless its `rounds` has the top bit set.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -32,7 +33,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       h.abi = REIN_ABI_VERSION;
       h.size = uint32_t(rec.size());
       std::memcpy(rec.data(), &h, sizeof(h));
-      if (!key) {
+      if (key) {  // the ciphers the kernel names, mostly; any other value now and then
+        rein_cipher_key k{};
+        std::memcpy(&k, rec.data(), sizeof(k));
+        static constexpr uint32_t kCiphers[] = {9, 11, 13, REIN_CIPHER_CHACHA20_POLY1305};
+        if (!(k.rounds & 0x80000000u)) k.rounds = kCiphers[k.rounds % 4];
+        std::memcpy(rec.data(), &k, sizeof(k));
+      } else {
         rein_data d{};
         std::memcpy(&d, rec.data(), sizeof(d));
         d.flags |= REIN_DF_CIPHER;

@@ -1,5 +1,6 @@
 /* rustls (Codex): no C ABI to hook, so the plaintext is taken at the record layer, from
- * aws-lc's AES-GCM assembly that seals and opens every TLS 1.3 record:
+ * aws-lc's assembly that seals and opens every TLS 1.3 record (AES-NI and ChaCha20-Poly1305
+ * below; the AVX-512 AES-GCM entries here):
  *   aes_gcm_{en,de}crypt_avx512(key, ctx, &mres, in, len, out)
  * The plaintext is the TLS 1.3 inner plaintext: data, then the content type byte (0x17 for
  * application data). Sealing is seen at entry (in = plaintext), opening at return (out holds

@@ -67,7 +67,12 @@ Result<std::shared_ptr<ElfFile>> ElfFile::open(const std::string& path) {
     return err(path, "too small for an ELF header");
   }
   size_t len = static_cast<size_t>(st.st_size);
-  void* m = mmap(nullptr, len, PROT_READ, MAP_PRIVATE, fd, 0);
+  // Shared, not private: the kernel writes a live uprobe's breakpoint into every private
+  // mapping of the file (rein's own hooks in another process of the binary would show as
+  // int3 here and fail the finders' checks) and never into a shared one. A filesystem
+  // that refuses shared mappings gets a private one.
+  void* m = mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, 0);
+  if (m == MAP_FAILED) m = mmap(nullptr, len, PROT_READ, MAP_PRIVATE, fd, 0);
   int e = errno;
   ::close(fd);  // the mapping keeps the file referenced
   if (m == MAP_FAILED) return err(path, std::string("mmap: ") + std::strerror(e));
@@ -172,7 +177,7 @@ void ElfFile::release_pages(std::span<const uint8_t> span) const {
   const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
   lo = (lo + page - 1) & ~(page - 1);  // only whole pages inside the span
   hi &= ~(page - 1);
-  // Read-only MAP_PRIVATE pages are never dirty, so dropping them loses nothing.
+  // Read-only pages are never dirty, so dropping them loses nothing.
   if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
 }
 

@@ -18,7 +18,7 @@ namespace rein::binary {
 
 class ElfFile {
  public:
-  // mmaps the file read-only (MAP_PRIVATE); validates ELF64 little-endian x86_64 headers,
+  // mmaps the file read-only (MAP_SHARED: see elf_file.cpp); validates ELF64 little-endian x86_64 headers,
   // every section/segment range against the file size. Errors name the file and the problem.
   static Result<std::shared_ptr<ElfFile>> open(const std::string& path);
   // same checks over bytes the caller keeps alive (tests, fuzzer)

@@ -1,12 +1,15 @@
 // Feeds arbitrary bytes to the secret scanner as a request body. Checks that nothing
 // crashes, that work stays bounded, and the invariants of every finding: a count, at most
 // kMaxLocations locations, a "<class>:<12 hex>" fingerprint. A second pass over the input
-// wrapped in a JSON string exercises the unescape-and-rescan path.
+// wrapped in a JSON string exercises the unescape-and-rescan path. The screened literal
+// check must answer as its byte loop does.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "common/fast_find.h"
+#include "detect/pattern_literal.h"
 #include "detect/secret_scanner.h"
 
 namespace {
@@ -44,6 +47,9 @@ void check_result(const rein::detect::SecretScanResult& r, size_t size) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body(reinterpret_cast<const char*>(data), size);
+  if (rein::detail::have_avx2())
+    check(rein::detect::detail::has_pattern_literal_avx2(body) ==
+          rein::detect::detail::has_pattern_literal_bytes(body));
   check_result(scanner().scan(body, "anthropic"), body.size());
   std::string wrapped = R"({"messages":[{"role":"user","content":")";
   wrapped.append(body);

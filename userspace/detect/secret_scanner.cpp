@@ -20,6 +20,7 @@
 
 #include "detect/json_locator.h"
 #include "detect/pattern_db_cache.h"
+#include "detect/pattern_literal.h"
 #include "detect/secret_validators.h"
 
 namespace rein::detect {
@@ -94,58 +95,11 @@ constexpr PatternSpec kPatterns[] = {
 
 // Hyperscan's start-up cost per scan (~1.5 us on this class of VM for this database) is most
 // of the scan of a short body, and most short bodies hold no literal any pattern needs.
-// Every pattern above contains one of these; bodies up to kLiteralCheckMax bytes without any
-// skip the Hyperscan pass (the digit pass still runs). Keep the list a superset: a pattern
-// added above needs its literal here (SecretScannerTest checks both paths agree).
+// Every pattern above contains one of the literals detect/pattern_literal.cpp looks for;
+// bodies up to kLiteralCheckMax bytes without any skip the Hyperscan pass (the digit pass
+// still runs). Keep that list a superset: a pattern added above needs its literal there
+// (SecretScannerTest checks both paths agree).
 constexpr size_t kLiteralCheckMax = 1024;
-
-bool has_pattern_literal(std::string_view t) {
-  const size_t n = t.size();
-  auto at = [&](size_t i, std::string_view lit) { return t.substr(i, lit.size()) == lit; };
-  for (size_t i = 0; i < n; i++) {
-    switch (t[i]) {
-      case 's':
-      case 'S':  // sk-, and "secret" in any case (secret_access_key)
-        if (at(i, "sk-")) return true;
-        if (i + 6 <= n) {
-          bool secret = true;
-          for (size_t j = 0; j < 6 && secret; j++) secret = (t[i + j] | 0x20) == "secret"[j];
-          if (secret) return true;
-        }
-        break;
-      case 'k':  // [rs]k_live_, [rs]k_test_
-        if (at(i, "k_")) return true;
-        break;
-      case 'A':
-        if (at(i, "AIza") || at(i, "AKIA") || at(i, "ASIA")) return true;
-        break;
-      case 'g':  // gh[pousr]_, github_pat_, gsk_
-        if (at(i, "gh") || at(i, "github_pat_") || at(i, "gsk_")) return true;
-        break;
-      case 'x':
-        if (at(i, "xox") || at(i, "xai-")) return true;
-        break;
-      case 'h':
-        if (at(i, "hf_")) return true;
-        break;
-      case '-':
-        if (at(i, "-----")) return true;
-        break;
-      case 'e':
-        if (at(i, "eyJ")) return true;
-        break;
-      case ':':
-        if (at(i, "://")) return true;
-        break;
-      case '@':
-      case '\\':  // \u00.., \/
-        return true;
-      default:
-        break;
-    }
-  }
-  return false;
-}
 
 constexpr size_t kMaxCandidates = 1u << 16;
 constexpr size_t kMaxHits = 4096;

@@ -68,6 +68,32 @@ TEST(DetectRetrySpiral, FailuresWithinWindowFireOnce) {
   EXPECT_NE(all[0].evidence.find("\"retry_after_honoured\":false"), std::string::npos);
 }
 
+// A spiral far longer than the window and the attempt bound (1,024) stays one event; once
+// it stops for a whole window the old attempts are gone, and a new spiral fires at the
+// threshold again, counting only its own attempts.
+TEST(DetectRetrySpiral, LongSpiralStaysOneEventAndANewOneCountsAfresh) {
+  DetectionEngine e;
+  Agent a;
+  size_t fired = 0;
+  uint64_t t = 0;
+  for (int i = 0; i < 3000; i++, t += kSec / 20) {
+    auto c = call(503, 0);
+    fired += count_kind(e.on_llm({t, a.who(), &c, nullptr}), "retry_spiral");
+  }
+  EXPECT_EQ(fired, 1u);
+  t += 121 * kSec;
+  std::vector<Detection> again;
+  for (int i = 0; i < 6; i++, t += kSec) {
+    auto c = call(429, 0);
+    auto ds = e.on_llm({t, a.who(), &c, nullptr});
+    again.insert(again.end(), ds.begin(), ds.end());
+  }
+  ASSERT_EQ(count_kind(again, "retry_spiral"), 1u);
+  EXPECT_NE(again[0].evidence.find("\"count\":6,"), std::string::npos) << again[0].evidence;
+  EXPECT_NE(again[0].evidence.find("\"statuses\":[429,429,429,429,429,429]"), std::string::npos)
+      << again[0].evidence;
+}
+
 TEST(DetectRetrySpiral, SpacedFailuresAndSuccessesDoNot) {
   DetectionEngine e;
   Agent a;

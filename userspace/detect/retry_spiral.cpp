@@ -80,7 +80,7 @@ size_t RetrySpiralDetector::tracked() const {
 
 size_t RetrySpiralDetector::state_bytes() const {
   auto series = [](const Series& s) {
-    size_t b = mem::deque(s.attempts);
+    size_t b = s.attempts.capacity() * sizeof(Attempt);
     for (const auto& a : s.attempts) b += mem::str(a.response_id);
     return b;
   };

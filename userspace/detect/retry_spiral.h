@@ -3,7 +3,6 @@
 // tool call with the same arguments, N times within a window. One spiral is one event:
 // after firing, the same pattern is quiet until it stops for a whole window.
 #pragma once
-#include <deque>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -32,8 +31,40 @@ class RetrySpiralDetector {
     std::string response_id;
     bool cut = false;  // 2xx whose stream or body ended before its end
   };
+  // The attempts of one series in order, oldest dropped first. Nearly every series holds one
+  // attempt (an agent's requests differ from call to call): a vector read from `head_` on
+  // costs that one an allocation of one element, where a deque took two (its map and a
+  // 512-byte block) on every call.
+  class AttemptLog {
+   public:
+    size_t size() const { return v_.size() - head_; }
+    bool empty() const { return size() == 0; }
+    const Attempt& front() const { return v_[head_]; }
+    const Attempt& back() const { return v_.back(); }
+    const Attempt& operator[](size_t i) const { return v_[head_ + i]; }
+    auto begin() const { return v_.begin() + long(head_); }
+    auto end() const { return v_.end(); }
+    void push_back(Attempt a) { v_.push_back(std::move(a)); }
+    void pop_front() {
+      if (++head_ == v_.size()) {
+        clear();
+      } else if (head_ >= 32 && head_ * 2 >= v_.size()) {  // moves each attempt at most once
+        v_.erase(v_.begin(), v_.begin() + long(head_));
+        head_ = 0;
+      }
+    }
+    void clear() {
+      v_.clear();
+      head_ = 0;
+    }
+    size_t capacity() const { return v_.capacity(); }
+
+   private:
+    std::vector<Attempt> v_;
+    size_t head_ = 0;
+  };
   struct Series {
-    std::deque<Attempt> attempts;
+    AttemptLog attempts;
     uint64_t quiet_until = 0;  // fired: no new event before this (extended while it goes on)
   };
   struct Session {

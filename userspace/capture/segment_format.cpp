@@ -272,8 +272,8 @@ Result<void> encode_block_into(std::string& out, std::string_view entries, uint3
     // block would zero-fill the whole bound each time.
     const size_t bound = ZSTD_compressBound(entries.size());
     if (ctx.out.size() < bound) ctx.out.resize(bound);
-    // Level 1: the writer must keep up with the ring at a small share of the sensor's CPU.
-    clen = ZSTD_compressCCtx(ctx.c, ctx.out.data(), bound, entries.data(), entries.size(), 1);
+    clen = ZSTD_compressCCtx(ctx.c, ctx.out.data(), bound, entries.data(), entries.size(),
+                             kZstdLevel);
     if (ZSTD_isError(clen))
       return make_error(std::string("zstd compress failed: ") + ZSTD_getErrorName(clen));
     if (clen > kMaxBlockCompressedBytes) return make_error("compressed block too large");

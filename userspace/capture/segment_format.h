@@ -110,12 +110,18 @@ class Sha256 {
 Result<Digest> sha256_file(const std::string& path);
 
 // ---- writing ----
+// zstd's level for blocks. Its fast levels were measured and not taken (bench_capture prints
+// them): level -3 took 0.73-0.76 of level 1's CPU on the LLM loop's records for a ratio of
+// 13.0 instead of 14.7, and 0.87-0.90 of it on the coding shape for 4.0 instead of 4.8. With
+// zstd at ~8% of the sensor's samples under the LLM loop with --capture, that would save ~2%
+// of its CPU for files 12-19% larger. Readers take any level.
+inline constexpr int kZstdLevel = 1;
 // `mac_out` receives the header MAC, the start of the segment's MAC chain.
 std::string encode_header(const SegmentHeader& h, const HostKey& key, Digest* mac_out);
 // `entries` holds (u32 length | entry bytes)*; `chain` is the previous MAC on entry and
 // is not changed: the block's MAC is returned in `mac_out` so a failed write can be undone.
-// zstd level 1 is what the writer uses (3-4x less CPU than zlib level 1, smaller files);
-// zlib is there for tests and fuzz seeds of old segments.
+// zstd at kZstdLevel is what the writer uses; zlib is there for tests and fuzz seeds of old
+// segments.
 Result<std::string> encode_block(std::string_view entries, uint32_t entry_count, const HostKey& key,
                                  const Digest& chain, Digest* mac_out,
                                  BlockCodec codec = BlockCodec::kZstd);

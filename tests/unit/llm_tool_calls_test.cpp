@@ -220,9 +220,12 @@ TEST(ToolCalls, FastFindAgreesWithFind) {
 // (block edges, the tail) and whichever needle is the longest.
 TEST(ToolCalls, FastContainsAnyAgreesWithFind) {
   const std::vector<std::vector<std::string>> sets = {
-      {"_call", "tool_use", "functionCall"}, {"name\"", "\\u"}, {"\\u", "ab", "functionCall", "x"}};
-  std::vector<std::string> hays = {"", "_", "tool_use", "{\"name\":1}", "a\\u0041", "zzx"};
-  for (const char* needle : {"_call", "tool_use", "functionCall", "name\"", "\\u", "ab"})
+      {"_call", "tool_use", "functionCall"}, {"name\"", "\\u"}, {"\\u", "ab", "functionCall", "x"},
+      {"install ", "npm ", "go get ", "cargo add "}};
+  std::vector<std::string> hays = {"", "_", "tool_use", "{\"name\":1}", "a\\u0041", "zzx",
+                                   std::string("np\0m ab", 8), std::string("go get\0", 7)};
+  for (const char* needle :
+       {"_call", "tool_use", "functionCall", "name\"", "\\u", "ab", "npm ", "cargo add "})
     for (size_t at : {0, 1, 14, 15, 16, 17, 31, 40, 63, 64, 70, 95}) {
       std::string h(100, '.');
       h.replace(at, std::strlen(needle), needle);

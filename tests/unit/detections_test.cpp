@@ -461,6 +461,53 @@ TEST(DetectCostAnomaly, ContextGrowth) {
   EXPECT_EQ(benign, 0u);
 }
 
+// Runs are per session and model: side calls to another model (interleaved) neither break
+// nor join the main model's run; a session's end drops its runs, and a session that cycles
+// through more models than it keeps still counts the model it calls most recently.
+TEST(DetectCostAnomaly, ContextGrowthPerModelAndSession) {
+  DetectionEngine e;
+  Agent a;
+  size_t fired = 0;
+  for (int i = 0; i < 15; i++) {
+    auto c = call(200, 0.001, 1000 + i * 1000, "gpt-4o");
+    fired += count_kind(e.on_llm({(2 * i) * kSec, a.who(), &c, nullptr}), "cost_anomaly");
+    auto side = call(200, 0.001, 500 - i, "gpt-4o-mini");  // shrinking: no run of its own
+    fired += count_kind(e.on_llm({(2 * i + 1) * kSec, a.who(), &side, nullptr}), "cost_anomaly");
+  }
+  EXPECT_EQ(fired, 1u);
+  const size_t held = e.tracked();
+  e.on_session_end(a.session);
+  EXPECT_LT(e.tracked(), held);
+  // After the end the same session id starts afresh: four calls are no run yet.
+  size_t after = 0;
+  for (int i = 0; i < 4; i++) {
+    auto c = call(200, 0.001, 20000 + i * 1000, "gpt-4o");
+    after += count_kind(e.on_llm({(40 + i) * kSec, a.who(), &c, nullptr}), "cost_anomaly");
+  }
+  EXPECT_EQ(after, 0u);
+  CostAnomalyDetector many;
+  many.configure(policy::DetectionsConfig{}.cost_anomaly);
+  size_t cycled = 0;
+  std::vector<Detection> out;
+  for (int i = 0; i < 40; i++) {
+    for (int m = 0; m < 12; m++) {  // twelve other models, one call each per round
+      auto c = call(200, 0.001, 1000, "model-" + std::to_string(m));
+      many.on_llm({uint64_t(i * 13 + m) * kSec, a.who(), &c, nullptr}, out);
+    }
+    auto c = call(200, 0.001, 1000 + i * 1000, "model-main");
+    out.clear();
+    many.on_llm({uint64_t(i * 13 + 12) * kSec, a.who(), &c, nullptr}, out);
+    cycled += count_kind(out, "cost_anomaly");
+  }
+  EXPECT_EQ(cycled, 1u);  // model-main's run survives the other models' calls
+  const size_t with13 = many.tracked();
+  for (int m = 0; m < 100; m++) {  // a session calling a hundred models keeps a bounded few
+    auto c = call(200, 0.001, 1000, "other-" + std::to_string(m));
+    many.on_llm({uint64_t(1000 + m) * kSec, a.who(), &c, nullptr}, out);
+  }
+  EXPECT_LE(many.tracked(), with13 + 3);
+}
+
 // ---- prompt drift
 TEST(DetectPromptDrift, SystemPromptAndTools) {
   LlmContentExtractor x;

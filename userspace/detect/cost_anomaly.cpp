@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "detect/state_bytes.h"
@@ -11,7 +12,8 @@ namespace rein::detect {
 
 namespace {
 constexpr size_t kMaxNames = 4096;
-constexpr size_t kMaxRuns = 8192;
+constexpr size_t kMaxSessions = 4096;
+constexpr size_t kMaxModelsPerSession = 16;
 }  // namespace
 
 void Ewma::add(double x, double alpha) {
@@ -52,15 +54,22 @@ void CostAnomalyDetector::tick(uint64_t now) {
 }
 
 void CostAnomalyDetector::on_session_end(std::string_view session) {
-  const std::string prefix = std::string(session) + "\x1f";
-  for (auto it = runs_.begin(); it != runs_.end();)
-    it = it->first.compare(0, prefix.size(), prefix) == 0 ? runs_.erase(it) : std::next(it);
+  if (auto it = runs_.find(session); it != runs_.end()) runs_.erase(it);
+}
+
+size_t CostAnomalyDetector::tracked() const {
+  size_t n = names_.size();
+  for (const auto& [k, s] : runs_) n += s.models.size();
+  return n;
 }
 
 size_t CostAnomalyDetector::state_bytes() const {
   size_t n = mem::nodes(names_) + mem::nodes(runs_);
   for (const auto& [k, v] : names_) n += mem::str(k);
-  for (const auto& [k, v] : runs_) n += mem::str(k);
+  for (const auto& [k, s] : runs_) {
+    n += mem::str(k) + mem::vec(s.models);
+    for (const auto& m : s.models) n += mem::str(m.model);
+  }
   return n;
 }
 
@@ -82,12 +91,24 @@ void CostAnomalyDetector::on_llm(const LlmFact& f, std::vector<Detection>& out) 
   };
   // Context growth: per session and model (side calls to a small model do not break it).
   if (auto in = llm::total_input_tokens(c); in && !f.who.session.empty() && c.status < 400) {
-    // The key is built in a kept buffer: a new string per call was most of this detector's cost.
-    run_key_.assign(f.who.session);
-    run_key_ += '\x1f';
-    run_key_ += c.request_model;
-    auto [it, fresh] = find_or_emplace(runs_, run_key_);
-    Run& r = it->second;
+    auto [sit, fresh_session] = find_or_emplace(runs_, f.who.session);
+    SessionRuns& sr = sit->second;
+    sr.last = f.ts_ns;
+    auto& models = sr.models;
+    auto mit = std::find_if(models.begin(), models.end(),
+                            [&](const ModelRun& m) { return m.model == c.request_model; });
+    const bool fresh = mit == models.end();
+    if (fresh) {
+      if (models.size() >= kMaxModelsPerSession) {  // the model called least recently goes
+        mit = std::min_element(models.begin(), models.end(), [](const ModelRun& a, const ModelRun& b) {
+          return a.run.last < b.run.last;
+        });
+        mit->model = c.request_model;
+      } else {
+        mit = models.insert(models.end(), ModelRun{c.request_model, {}});
+      }
+    }
+    Run& r = mit->run;
     if (!fresh && *in > r.last_tokens) {
       r.length++;
     } else {
@@ -121,7 +142,7 @@ void CostAnomalyDetector::on_llm(const LlmFact& f, std::vector<Detection>& out) 
       d.tokens = call_tokens(c);
       out.push_back(std::move(d));
     }
-    if (fresh && runs_.size() > kMaxRuns) bound_by_last(runs_, kMaxRuns);
+    if (fresh_session && runs_.size() > kMaxSessions) bound_by_last(runs_, kMaxSessions);
   }
   // Only priced, successful calls make the history: a run of free 429s would drag the mean
   // to zero and make the next ordinary call look like an anomaly.

@@ -27,7 +27,7 @@ class CostAnomalyDetector {
   void on_llm(const LlmFact& f, std::vector<Detection>& out);
   void tick(uint64_t now_ns);
   void on_session_end(std::string_view session);
-  size_t tracked() const { return names_.size() + runs_.size(); }
+  size_t tracked() const;
   size_t state_bytes() const;  // estimate (detect/state_bytes.h)
 
  private:
@@ -45,14 +45,24 @@ class CostAnomalyDetector {
     bool fired = false;
     uint64_t first_ts = 0, last = 0;
   };
+  // A session's runs, one per model it called (a handful): found by the session's key, then
+  // by model in a short list, instead of by a "session + model" key string built and hashed
+  // for every call; a session's end drops them all at once.
+  struct ModelRun {
+    std::string model;
+    Run run;
+  };
+  struct SessionRuns {
+    std::vector<ModelRun> models;
+    uint64_t last = 0;
+  };
   bool anomalous(const Ewma& e, double x) const;
   void close_bucket(Name& n);
 
   policy::CostAnomalyConfig cfg_;
   TimeFormat time_;
   StringMap<Name> names_;
-  StringMap<Run> runs_;  // session + model
-  std::string run_key_;
+  StringMap<SessionRuns> runs_;  // by session
 };
 
 }  // namespace rein::detect

@@ -90,5 +90,46 @@ TEST(DetectRequestHash, ToolListCountsThroughItsOwnHash) {
   EXPECT_NE(content_of(twice).request_hash, content_of(twice_other).request_hash);
 }
 
+// The conversation is taken in the near-identity hash's own pass: the first non-system
+// message of the first list (messages, input, contents) that has one names it, whichever
+// other messages follow; a system-only list or a list that is not an array is skipped; a
+// repeated key counts as its first occurrence; and it is the same with the near-identity
+// hash off (the retry spiral disabled), when it comes from a walk of its own.
+TEST(DetectRequestHash, ConversationIsTheFirstNonSystemMessageWhereverFound) {
+  auto conv = [](const std::string& body, bool request_hash = true) {
+    proto::HttpExchange ex;
+    ex.request.method = "POST";
+    ex.request.target = "/v1/chat/completions";
+    ex.request.body = body;
+    LlmContentExtractor x;
+    ContentNeeds n;
+    n.request_hash = request_hash;
+    x.set_needs(n);
+    return x.extract(ex);
+  };
+  const std::string a = R"({"messages":[{"role":"system","content":"s"},{"role":"user","content":"task"}]})";
+  const std::string a_longer = R"({"messages":[{"role":"developer","content":"d"},{"role":"user","content":"task"},)"
+                               R"({"role":"assistant","content":"ok"},{"role":"user","content":"more"}]})";
+  const std::string b = R"({"messages":[{"role":"user","content":"other task"}]})";
+  EXPECT_NE(conv(a).conversation, 0u);
+  EXPECT_EQ(conv(a).conversation, conv(a_longer).conversation);
+  EXPECT_NE(conv(a).request_hash, conv(a_longer).request_hash);
+  EXPECT_NE(conv(a).conversation, conv(b).conversation);
+  // system only in messages: the Responses API's input names it; not an array: skipped
+  const std::string in = R"({"messages":[{"role":"system","content":"s"}],"input":[{"role":"user","content":"task"}]})";
+  const std::string in2 = R"({"messages":"text","input":[{"role":"user","content":"task"}]})";
+  const std::string in_only = R"({"input":[{"role":"user","content":"task"}]})";
+  EXPECT_NE(conv(in).conversation, 0u);
+  EXPECT_EQ(conv(in).conversation, conv(in2).conversation);
+  EXPECT_EQ(conv(in).conversation, conv(in_only).conversation);
+  EXPECT_NE(conv(in).conversation, conv(a).conversation);  // same message, other list
+  EXPECT_EQ(conv(R"({"messages":[{"role":"system","content":"s"}]})").conversation, 0u);
+  const std::string twice = R"({"messages":[{"role":"user","content":"task"}],"messages":[{"role":"user","content":"x"}]})";
+  EXPECT_EQ(conv(twice).conversation, conv(R"({"messages":[{"role":"user","content":"task"}]})").conversation);
+  for (const auto& body : {a, a_longer, b, in, in2, in_only, twice})
+    EXPECT_EQ(conv(body).conversation, conv(body, false).conversation) << body;
+  EXPECT_EQ(conv(a, false).request_hash, 0u);
+}
+
 }  // namespace
 }  // namespace rein::detect

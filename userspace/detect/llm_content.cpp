@@ -7,6 +7,7 @@
 #include <array>
 #include <cstring>
 #include <iterator>
+#include <utility>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -187,6 +188,9 @@ class FastHash {
         return;
     }
   }
+  // An array whose elements the caller feeds (value() or hashed() each), as value() of the
+  // array would open it.
+  void open_array() { tag(char(element_type::ARRAY)); }
   // A member's value that was hashed on its own (`h`): the same value gives the same piece.
   void hashed(uint64_t h) {
     tag('h');
@@ -405,17 +409,30 @@ std::optional<TextShape> system_prompt(const TopFields& top, ShapeCache& cache) 
                    [&] { return shape_of(text); });
 }
 
-uint64_t conversation_of(const TopFields& top) {
-  const std::pair<const std::optional<json::Element>*, const char*> lists[] = {
-      {&top.messages, "messages"}, {&top.input, "input"}, {&top.contents, "contents"}};
-  for (const auto& [msgs, key] : lists) {
-    if (!*msgs || !json::is_array(**msgs)) continue;
-    for (auto m : arr_of(**msgs)) {
-      auto role = json::str(m, "role");
-      if (role && (*role == "system" || *role == "developer")) continue;
-      return fast_hash_value(m, fnv1a(key)) | 1;
-    }
-  }
+// The lists a conversation is in, in the order they are looked at: OpenAI chat (and Ollama),
+// the Responses API, Gemini. -1: none of them.
+constexpr std::string_view kConversationLists[] = {"messages", "input", "contents"};
+int conversation_list(std::string_view k) {
+  for (int i = 0; i < 3; i++)
+    if (k == kConversationLists[i]) return i;
+  return -1;
+}
+
+bool system_message(json::Element m) {
+  auto role = json::str(m, "role");
+  return role && (*role == "system" || *role == "developer");
+}
+
+// The hash of a conversation list's first non-system message: calls that continue one
+// conversation share it. 0: the list holds none.
+uint64_t first_message_hash(json::Element m, int list) {
+  return fast_hash_value(m, fnv1a(kConversationLists[list])) | 1;
+}
+
+uint64_t conversation_in(json::Element list_value, int list) {
+  if (!json::is_array(list_value)) return 0;
+  for (auto m : arr_of(list_value))
+    if (!system_message(m)) return first_message_hash(m, list);
   return 0;
 }
 
@@ -591,13 +608,36 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
     // walked once, for this hash and for the tool-list cache's key: its first member is the
     // one TopFields keeps.
     std::optional<uint64_t> tools_key;
+    // The conversation (the hash of the first non-system message of the first conversation
+    // list that has one) is taken in this pass too: that message is hashed on its own and
+    // goes into the near-identity hash as its hash, instead of being walked twice.
+    uint64_t conversation[3] = {0, 0, 0};
+    bool list_seen[3] = {false, false, false};  // the first of a repeated key, as a lookup finds
     for (auto [k, v] : obj_of(root)) {
-      if (needs.prompt_shape) top.note(k, v);
-      if (!needs.request_hash || volatile_key(k)) continue;
+      int list = -1;
+      if (needs.prompt_shape) {
+        top.note(k, v);
+        list = conversation_list(k);
+        if (list >= 0 && std::exchange(list_seen[list], true)) list = -1;
+      }
+      if (!needs.request_hash || volatile_key(k)) {
+        if (list >= 0) conversation[list] = conversation_in(v, list);
+        continue;
+      }
       hash.bytes(k);
       if (!tools_key && key_is(k, "tools")) {
         tools_key = fast_hash_value(v, 2);
         hash.hashed(*tools_key);
+      } else if (list >= 0 && json::is_array(v)) {
+        hash.open_array();
+        for (auto m : arr_of(v)) {
+          if (conversation[list] == 0 && !system_message(m)) {
+            conversation[list] = first_message_hash(m, list);
+            hash.hashed(conversation[list]);
+          } else {
+            hash.value(m, 2);
+          }
+        }
       } else {
         hash.value(v, 1);
       }
@@ -607,7 +647,11 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
     if (needs.prompt_shape) {
       cur.system_prompt = system_prompt(top, prompts);
       cur.tools = tool_list(top, tool_lists, tools_key);
-      cur.conversation = conversation_of(top);
+      for (uint64_t c : conversation)
+        if (c) {
+          cur.conversation = c;
+          break;
+        }
     }
   }
 

@@ -81,6 +81,9 @@ TEST(DetectRetrySpiral, LongSpiralStaysOneEventAndANewOneCountsAfresh) {
     fired += count_kind(e.on_llm({t, a.who(), &c, nullptr}), "retry_spiral");
   }
   EXPECT_EQ(fired, 1u);
+  // 1,024 attempts kept (80 bytes each): the log holds them with about a quarter to spare,
+  // not twice over.
+  EXPECT_LT(e.state_bytes(), size_t(1024 * 80 * 135 / 100 + 16 * 1024));
   t += 121 * kSec;
   std::vector<Detection> again;
   for (int i = 0; i < 6; i++, t += kSec) {

@@ -34,7 +34,9 @@ class RetrySpiralDetector {
   // The attempts of one series in order, oldest dropped first. Nearly every series holds one
   // attempt (an agent's requests differ from call to call): a vector read from `head_` on
   // costs that one an allocation of one element, where a deque took two (its map and a
-  // 512-byte block) on every call.
+  // 512-byte block) on every call. Dropped attempts are reclaimed when the vector is full
+  // and they are a quarter of what is kept, and it grows by a quarter, not by doubling: a
+  // long spiral holds at most about 1.25x its attempts, for a few moves per attempt.
   class AttemptLog {
    public:
     size_t size() const { return v_.size() - head_; }
@@ -44,17 +46,26 @@ class RetrySpiralDetector {
     const Attempt& operator[](size_t i) const { return v_[head_ + i]; }
     auto begin() const { return v_.begin() + long(head_); }
     auto end() const { return v_.end(); }
-    void push_back(Attempt a) { v_.push_back(std::move(a)); }
-    void pop_front() {
-      if (++head_ == v_.size()) {
-        clear();
-      } else if (head_ >= 32 && head_ * 2 >= v_.size()) {  // moves each attempt at most once
-        v_.erase(v_.begin(), v_.begin() + long(head_));
-        head_ = 0;
+    void push_back(Attempt a) {
+      if (v_.size() == v_.capacity() && !v_.empty()) {
+        if (head_ >= 8 && head_ * 4 >= size()) {
+          v_.erase(v_.begin(), v_.begin() + long(head_));
+          head_ = 0;
+        } else {
+          v_.reserve(v_.size() + size() / 4 + 4);
+        }
       }
+      v_.push_back(std::move(a));
     }
+    void pop_front() {
+      if (++head_ == v_.size()) clear();
+    }
+    // A spiral that ended gives its memory back (a session keeps its failure series).
     void clear() {
-      v_.clear();
+      if (v_.capacity() > 16)
+        std::vector<Attempt>().swap(v_);
+      else
+        v_.clear();
       head_ = 0;
     }
     size_t capacity() const { return v_.capacity(); }

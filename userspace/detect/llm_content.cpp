@@ -423,12 +423,14 @@ bool system_message(json::Element m) {
   return role && (*role == "system" || *role == "developer");
 }
 
-// The hash of a conversation list's first non-system message: calls that continue one
-// conversation share it. 0: the list holds none.
+// The hash of a conversation list's first non-system message `m`: calls that continue one
+// conversation share it. Never 0.
 uint64_t first_message_hash(json::Element m, int list) {
   return fast_hash_value(m, fnv1a(kConversationLists[list])) | 1;
 }
 
+// The conversation in one list's value; 0 when it is not an array or holds only system
+// messages.
 uint64_t conversation_in(json::Element list_value, int list) {
   if (!json::is_array(list_value)) return 0;
   for (auto m : arr_of(list_value))

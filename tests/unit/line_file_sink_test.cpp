@@ -67,6 +67,24 @@ TEST(LineFileSink, ReopenFollowsLogRotation) {
   EXPECT_EQ((*s)->write_errors(), 0u);
 }
 
+// A burst of events goes out in one write(2) at the flush, up to 64 KiB, before and after a
+// reopen (glibc keeps a 4 KiB buffer unless it is handed one).
+TEST(LineFileSink, BuffersUpTo64KiBUntilFlush) {
+  TempPath t;
+  auto s = LineFileSink::open(t.path);
+  ASSERT_TRUE(s.ok());
+  const std::string line(999, 'x');  // 1000 bytes with its newline
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < 60; i++) (*s)->write_line(line);
+    EXPECT_EQ(slurp(t.path).size(), 0u) << "round " << round;
+    (*s)->flush();
+    EXPECT_EQ(slurp(t.path).size(), 60'000u) << "round " << round;
+    ASSERT_EQ(unlink(t.path.c_str()), 0);
+    ASSERT_TRUE((*s)->reopen().ok());
+  }
+  EXPECT_EQ((*s)->write_errors(), 0u);
+}
+
 TEST(LineFileSink, WriteErrorsAreCounted) {
   if (access("/dev/full", W_OK) != 0) GTEST_SKIP() << "no writable /dev/full here";
   auto s = LineFileSink::open("/dev/full");

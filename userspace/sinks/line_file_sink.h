@@ -24,11 +24,16 @@ class LineFileSink : public LineSink {
   Result<void> reopen();
 
  private:
-  static Result<FILE*> open_file(const std::string& path);
-  LineFileSink(FILE* f, bool owned, std::string path) : f_(f), owned_(owned), path_(std::move(path)) {}
+  // glibc's setvbuf ignores the size it is given without a buffer and keeps the file
+  // system's block (4 KiB): the buffer is passed in, and lives as long as the FILE.
+  static constexpr size_t kBufferBytes = size_t{1} << 16;
+  static Result<FILE*> open_file(const std::string& path, char* buffer);
+  LineFileSink(FILE* f, bool owned, std::string path, std::unique_ptr<char[]> buffer)
+      : f_(f), owned_(owned), path_(std::move(path)), buffer_(std::move(buffer)) {}
   FILE* f_;
   bool owned_;
   std::string path_;
+  std::unique_ptr<char[]> buffer_;  // f_'s (null for stdout, which has its own)
   uint64_t write_errors_ = 0;
 };
 

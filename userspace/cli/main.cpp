@@ -10,8 +10,10 @@
 #include "cli/replay_command.h"
 #include "cli/usage_command.h"
 #include "cli/verify_command.h"
+#include "common/crypto_init.h"
 
 int main(int argc, char** argv) {
+  rein::init_crypto();
   CLI::App app{"rein: eBPF sensor for AI-agent processes"};
   app.require_subcommand(1);
   rein::cli::RunOptions ro;

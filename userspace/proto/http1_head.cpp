@@ -83,6 +83,8 @@ Error field_line_error(std::string_view line) {
 
 Result<void> parse_http1_fields(std::string_view block, size_t max_fields,
                                 std::vector<HttpHeader>& out) {
+  // Nearly every chunked body ends with an empty trailer block: no allocation for it.
+  if (block.empty()) return {};
   // One allocation for a usual head (LLM clients send 8-20 fields) instead of five doublings.
   out.reserve(out.size() + std::min<size_t>(max_fields, 24));
   while (!block.empty()) {

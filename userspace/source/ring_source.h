@@ -29,6 +29,9 @@ class RingSource {
     std::vector<Item> items;
     std::vector<uint8_t> bytes;
     void add(const uint8_t* data, size_t size);
+    // Time order, records of equal time in the order they were added: stable_sort's result
+    // without its buffer (an allocation per pass of the main loop).
+    void sort_by_time();
   };
   RingSource(RingSource&& o) noexcept;
   RingSource& operator=(RingSource&&) = delete;

@@ -141,6 +141,44 @@ TEST(LlmPriceTable, OverrideMergesOnTop) {
   EXPECT_DOUBLE_EQ(*t->find("m2")->base.input, 1.0);
 }
 
+// find() remembers its answers by name: asked again (hits), after a merge (which must forget
+// them) and in a copy of the table (whose answers must point into the copy), each answer is
+// what a fresh table gives.
+TEST(LlmPriceTable, RememberedAnswersStayTrueAcrossMergesAndCopies) {
+  PriceTable fresh = shipped();
+  PriceTable t = shipped();
+  const char* names[] = {"gpt-4o-mini-2024-07-18", "GPT-4o", "openai/gpt-4o", "gpt-4o-audio-preview",
+                         "claude-sonnet-4-5@20250929", "", "gpt-4o-mini-2024-07-18"};
+  for (int pass = 0; pass < 2; pass++) {
+    for (const char* m : names) {
+      std::string want_as = "untouched", got_as = "untouched";
+      const auto* want = fresh.find(m, &want_as);
+      const auto* got = t.find(m, &got_as);
+      ASSERT_EQ(got == nullptr, want == nullptr) << m;
+      if (got) EXPECT_EQ(got->model, want->model) << m;
+      EXPECT_EQ(got_as, want_as) << m;  // a miss leaves matched_as alone
+    }
+  }
+  ASSERT_DOUBLE_EQ(*t.find("gpt-4o-2024-08-06")->base.input, 2.50);
+  ASSERT_TRUE(t.merge(R"({"models":[{"model":"gpt-4o","input":2.0,"output":8.0},
+                                    {"model":"gpt-4o-audio-preview","input":5,"output":20}]})",
+                      "override.json")
+                  .ok());
+  EXPECT_DOUBLE_EQ(*t.find("gpt-4o-2024-08-06")->base.input, 2.0);
+  ASSERT_NE(t.find("gpt-4o-audio-preview"), nullptr);  // a remembered miss is forgotten too
+  PriceTable copy = t;
+  const auto* in_copy = copy.find("gpt-4o-2024-08-06");
+  ASSERT_NE(in_copy, nullptr);
+  EXPECT_NE(in_copy, t.find("gpt-4o-2024-08-06"));  // the copy's own row, not the original's
+  EXPECT_DOUBLE_EQ(*in_copy->base.input, 2.0);
+  // Names beyond the memo's bound still get true answers.
+  for (int i = 0; i < 600; i++) {
+    const std::string m = "unknown-model-" + std::to_string(i);
+    EXPECT_EQ(t.find(m), nullptr) << m;
+  }
+  EXPECT_DOUBLE_EQ(*t.find("gpt-4o-mini-2024-07-18")->base.input, *fresh.find("gpt-4o-mini")->base.input);
+}
+
 TEST(LlmPriceTable, LoadWithOverrideFile) {
   char path[] = "/tmp/rein_prices_XXXXXX";
   int fd = mkstemp(path);

@@ -181,8 +181,8 @@ Result<void> PriceTable::merge(std::string_view json_text, std::string_view sour
 
   // Build into copies so a failing file leaves the table untouched.
   std::vector<ModelPrice> models = models_;
-  std::unordered_map<std::string, size_t> index = index_;
-  std::unordered_map<std::string, ModelPrice> defaults = provider_defaults_;
+  StringMap<size_t> index = index_;
+  StringMap<ModelPrice> defaults = provider_defaults_;
 
   if (auto list = json::field(root, "models")) {
     simdjson::dom::array arr;
@@ -270,11 +270,12 @@ Result<void> PriceTable::merge(std::string_view json_text, std::string_view sour
   models_ = std::move(models);
   index_ = std::move(index);
   provider_defaults_ = std::move(defaults);
+  memo_.clear();
   return {};
 }
 
 const ModelPrice* PriceTable::find_exact(std::string_view name) const {
-  auto it = index_.find(std::string(name));
+  auto it = index_.find(name);
   return it == index_.end() ? nullptr : &models_[it->second];
 }
 
@@ -295,7 +296,42 @@ const ModelPrice* PriceTable::find_dated(std::string_view name, std::string* mat
   return nullptr;
 }
 
-const ModelPrice* PriceTable::find(std::string_view model_in, std::string* matched_as) const {
+std::optional<PriceTable::FindMemo::Answer> PriceTable::FindMemo::get(std::string_view name) const {
+  std::lock_guard lock(mu_);
+  auto it = answers_.find(name);
+  if (it == answers_.end()) return std::nullopt;
+  return it->second;
+}
+
+void PriceTable::FindMemo::put(std::string_view name, Answer a) {
+  std::lock_guard lock(mu_);
+  if (answers_.size() >= kMaxNames) answers_.clear();  // names from untrusted bodies: bounded
+  answers_.insert_or_assign(std::string(name), std::move(a));
+}
+
+void PriceTable::FindMemo::clear() {
+  std::lock_guard lock(mu_);
+  answers_.clear();
+}
+
+const ModelPrice* PriceTable::find(std::string_view model, std::string* matched_as) const {
+  if (model.size() > 512) return find_uncached(model, matched_as);  // not worth keeping
+  if (auto a = memo_.get(model)) {
+    if (a->index == FindMemo::kNone) return nullptr;
+    if (matched_as) *matched_as = a->matched_as;
+    return &models_[a->index];
+  }
+  FindMemo::Answer a;
+  const ModelPrice* p = find_uncached(model, &a.matched_as);
+  if (p) a.index = size_t(p - models_.data());
+  memo_.put(model, a);
+  if (p && matched_as) *matched_as = std::move(a.matched_as);
+  return p;
+}
+
+// Every answer that is not null names the key it matched in matched_as.
+const ModelPrice* PriceTable::find_uncached(std::string_view model_in,
+                                            std::string* matched_as) const {
   std::string model = to_lower(trim(model_in));
   if (model.empty() || model.size() > 512) return nullptr;
   std::string_view name = model;
@@ -335,7 +371,7 @@ const ModelPrice* PriceTable::find(std::string_view model_in, std::string* match
 }
 
 const ModelPrice* PriceTable::provider_default(std::string_view provider) const {
-  auto it = provider_defaults_.find(std::string(provider));
+  auto it = provider_defaults_.find(provider);
   return it == provider_defaults_.end() ? nullptr : &it->second;
 }
 

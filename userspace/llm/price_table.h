@@ -5,6 +5,7 @@
 // different one that merely shares a prefix ("gpt-4o-mini" is not "gpt-4o").
 #pragma once
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/string_map.h"
 
 namespace rein::llm {
 
@@ -52,9 +54,38 @@ class PriceTable {
   const ModelPrice* find_exact(std::string_view name) const;
   const ModelPrice* find_dated(std::string_view name, std::string* matched_as) const;
 
+  const ModelPrice* find_uncached(std::string_view model, std::string* matched_as) const;
+
+  // find()'s answers by the name as given: an agent asks for the same few models on every
+  // call, and a dated name ("gpt-4o-mini-2024-07-18") costs a lower-cased copy and a parse
+  // of each dash-separated suffix. Emptied by merge(); a copy of the table starts empty.
+  class FindMemo {
+   public:
+    static constexpr size_t kMaxNames = 256;
+    static constexpr size_t kNone = SIZE_MAX;
+    struct Answer {
+      size_t index = kNone;  // into models_
+      std::string matched_as;
+    };
+    FindMemo() = default;
+    FindMemo(const FindMemo&) {}
+    FindMemo& operator=(const FindMemo&) {
+      clear();
+      return *this;
+    }
+    std::optional<Answer> get(std::string_view name) const;
+    void put(std::string_view name, Answer a);
+    void clear();
+
+   private:
+    mutable std::mutex mu_;  // tables are shared read-only; the memo is their one mutable part
+    StringMap<Answer> answers_;
+  };
+
   std::vector<ModelPrice> models_;
-  std::unordered_map<std::string, size_t> index_;  // lower-case model or alias -> models_
-  std::unordered_map<std::string, ModelPrice> provider_defaults_;
+  StringMap<size_t> index_;  // lower-case model or alias -> models_
+  StringMap<ModelPrice> provider_defaults_;
+  mutable FindMemo memo_;
 };
 
 // True when `s` (the text after a '-' or '@' separator) is only a snapshot/version tag:

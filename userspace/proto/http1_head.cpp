@@ -124,9 +124,9 @@ Result<void> parse_http1_fields(std::string_view block, size_t max_fields,
     if (value.find('\r') != std::string_view::npos || value.find('\0') != std::string_view::npos)
       return field_line_error(line);
     if (out.size() >= max_fields) return make_error("http1: too many headers");
-    HttpHeader& h = out.emplace_back();
-    h.name.assign(name, colon);
-    h.value.assign(trim_ows(value));
+    // Built in place, not assigned into empty strings: assign() takes the general path that
+    // allows for overlap, twice per field of every message.
+    out.push_back(HttpHeader{std::string(name, colon), std::string(trim_ows(value))});
   }
   return {};
 }

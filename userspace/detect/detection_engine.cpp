@@ -25,8 +25,8 @@ void DetectionEngine::configure(const policy::DetectionsConfig& c) {
   extractor_.set_needs(needs);
 }
 
-LlmContent DetectionEngine::content(const proto::HttpExchange& ex) {
-  LlmContent c = extractor_.extract(ex);
+const LlmContent& DetectionEngine::content(const proto::HttpExchange& ex) {
+  LlmContent& c = extractor_.extract(ex);
   if ((scanner_ || scans_answered_) && secrets_.enabled() && !ex.request.body.empty()) {
     auto scan = [&] { return scanner_ ? scanner_->scan(ex.request.body) : SecretScanResult{}; };
     auto r = scan_hook_ ? scan_hook_(scan) : scan();

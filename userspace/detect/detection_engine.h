@@ -39,7 +39,8 @@ class DetectionEngine {
 
   // Bodies of an LLM exchange -> the few facts the detectors use (the bodies are not kept).
   // For the exchange llm::analyze just analysed with body_observer(), from that parse.
-  LlmContent content(const proto::HttpExchange& ex);
+  // Valid until the next exchange's content (the extractor's own, see LlmContentExtractor).
+  const LlmContent& content(const proto::HttpExchange& ex);
   llm::BodyObserver* body_observer() {
     return meter_.enabled() ? static_cast<llm::BodyObserver*>(&timed_observer_) : extractor_.observer();
   }

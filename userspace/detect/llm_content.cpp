@@ -590,7 +590,13 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
 
   void begin_with(const proto::HttpExchange& ex, TextLayout l) {
     layout = l;
+    // Everything afresh but the answer text's buffer, which the next answer reuses (up to
+    // kKeptTextCapacity: one long answer does not pin its buffer).
+    std::string text = std::move(cur.response_text);
+    text.clear();
+    if (text.capacity() > kKeptTextCapacity) text = std::string();
     cur = LlmContent{};
+    cur.response_text = std::move(text);
     observed = &ex;
     target = ex.request.target;
     read_request = (needs.request_hash || needs.prompt_shape) && !ex.request.body_truncated;
@@ -740,11 +746,11 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
     }
   }
 
-  LlmContent finish(const proto::HttpExchange& ex) {
+  LlmContent& finish(const proto::HttpExchange& ex) {
     observed = nullptr;
     if (ex.response && ex.response->status < 400)
       cur.response_cut = ex.response->status >= 200 && !ex.response->complete;
-    return std::move(cur);
+    return cur;
   }
 
   // Assistant text wherever the APIs put it (buffered or streamed): strings under a text
@@ -863,7 +869,7 @@ llm::BodyObserver* LlmContentExtractor::observer() {
   return impl_.get();
 }
 
-LlmContent LlmContentExtractor::extract(const proto::HttpExchange& ex) {
+LlmContent& LlmContentExtractor::extract(const proto::HttpExchange& ex) {
   Impl& x = *impl_;
   if (x.observed == &ex) return x.finish(ex);  // the analyzer's parse already fed it
   const proto::HttpRequest& req = ex.request;

@@ -17,6 +17,7 @@
 namespace rein::detect {
 
 inline constexpr size_t kMaxResponseText = 256 * 1024;
+inline constexpr size_t kKeptTextCapacity = 64 * 1024;
 inline constexpr size_t kMaxShapeLines = 512;
 inline constexpr size_t kMaxToolNames = 128;
 
@@ -64,7 +65,9 @@ class LlmContentExtractor {
   // the analyzer just saw returns what it was fed instead of parsing the bodies again.
   llm::BodyObserver* observer();
   // Of any other exchange, parses its bodies (the same content as through observer()).
-  LlmContent extract(const proto::HttpExchange& ex);
+  // The extractor's own copy, valid until the next exchange begins: handing it over by
+  // value moved a dozen members and freed the answer's text buffer on every call.
+  LlmContent& extract(const proto::HttpExchange& ex);
   void set_needs(const ContentNeeds& n);
   // Heap bytes of the cached prompt and tool-list shapes (at most 8 of each).
   size_t state_bytes() const;

@@ -217,7 +217,7 @@ void PolicyBridge::on_http_exchange(const CallContext& ctx, const proto::HttpExc
                                     bool is_llm) {
   auto timed = detect_->meter().scope();  // set as the exchange hook only with detections
   if (is_llm) {
-    llm_content_ = detect_->content(ex);
+    llm_content_ = &detect_->content(ex);
     return;
   }
   if (!ex.response || ex.response->status != 404) return;
@@ -237,9 +237,9 @@ void PolicyBridge::on_llm_call(const CallContext& ctx, const process::Agent* age
   if (detect_ && agent) {
     auto timed = detect_->meter().scope();
     emit_detections(detect_->on_llm({ctx.ts_ns, who(ctx.tgid, agent->root_pid), &call,
-                                     llm_content_ ? &*llm_content_ : nullptr}));
+                                     llm_content_}));
   }
-  llm_content_.reset();
+  llm_content_ = nullptr;
 }
 
 void PolicyBridge::resolve_real_paths(const decode::FileRec& r, const std::string& path,

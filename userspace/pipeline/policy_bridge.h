@@ -98,7 +98,8 @@ class PolicyBridge {
   enforce::Enforcer* enforcer_ = nullptr;
   detect::DetectionEngine* detect_ = nullptr;
   bool file_rules_ = false;
-  std::optional<detect::LlmContent> llm_content_;  // of the exchange whose llm.call is next
+  // Of the exchange whose llm.call is next; the detection engine's, valid until its next.
+  const detect::LlmContent* llm_content_ = nullptr;
 };
 
 }  // namespace rein::pipeline

@@ -60,9 +60,12 @@ std::optional<std::string> PipelineState::ask(
 }
 
 std::optional<std::string> PipelineState::cgroup_path(uint64_t id) {
-  return ask(fmt::format("cgroup.path/{}", id), [&]() -> std::optional<std::string> {
+  auto live = [&]() -> std::optional<std::string> {
     return cgroups ? cgroups->path_for_id(id) : std::nullopt;
-  });
+  };
+  // Asked for every event's process: the journal's key is only built when there is one.
+  if (!journal) return live();
+  return journal->lookup(fmt::format("cgroup.path/{}", id), live);
 }
 
 uint32_t PipelineState::self_pid() {

@@ -165,11 +165,11 @@ void CgroupResolver::walk() {
 }
 
 std::optional<std::string> CgroupResolver::path_for_id(uint64_t id) {
+  // A known path is the answer for nearly every event: no clock read for it.
+  auto cached = cache_.find(id);
+  if (cached != cache_.end() && cached->second.path) return cached->second.path;
   const uint64_t now = opts_.now_ns();
-  if (auto it = cache_.find(id); it != cache_.end()) {
-    if (it->second.path) return it->second.path;
-    if (now < it->second.expires_ns) return std::nullopt;
-  }
+  if (cached != cache_.end() && now < cached->second.expires_ns) return std::nullopt;
   if (auto it = last_walk_.find(id); it != last_walk_.end()) {
     cache_put(id, it->second, 0);
     return it->second;

@@ -262,6 +262,28 @@ TEST(SinksJsonWriter, KeysAreEscaped) {
   EXPECT_EQ(w.str(), "{\"we\\\"ird\\n" + kFffd + "\":0}");
 }
 
+// Short plain keys take a fast path: every key length around its bound, with one byte that
+// needs escaping at each place or none, must come out as the escaper writes it.
+TEST(SinksJsonWriter, KeysOfEveryShortLengthMatchTheEscaper) {
+  for (size_t len = 0; len <= 40; len++) {
+    for (size_t bad = 0; bad <= len; bad++) {  // bad == len: all plain
+      std::string k(len, 'k');
+      if (bad < len) k[bad] = "\"\\\x01\x7f\xc3"[bad % 5];
+      JsonWriter w;
+      w.begin_object();
+      w.key("first");
+      w.null();
+      w.key(k);
+      w.number(int64_t{1});
+      w.end_object();
+      std::string want = "{\"first\":null,\"";
+      json_escape_append(want, k);
+      want += "\":1}";
+      EXPECT_EQ(w.str(), want) << "length " << len << ", escaped byte at " << bad;
+    }
+  }
+}
+
 TEST(SinksJsonWriter, EmptyContainersAtTopLevel) {
   JsonWriter w;
   w.begin_array();

@@ -265,21 +265,21 @@ void EventBuilder::render_agent_block(AgentBlock& b, const process::Agent& agent
   b.json = w.str();
 }
 
-std::string EventBuilder::time_text(uint64_t boot_ns) {
+const std::string& EventBuilder::time_text(uint64_t boot_ns) {
   const int64_t real = clock_.realtime_ns(boot_ns);
   const int64_t secs = real / 1'000'000'000;
   if (secs != time_secs_) {
-    std::string full = clock_.rfc3339(boot_ns);
-    time_prefix_ = full.substr(0, full.size() - 10);  // less the nanoseconds and "Z"
+    time_text_ = clock_.rfc3339(boot_ns);
+    time_prefix_ = time_text_.substr(0, time_text_.size() - 10);  // less the nanoseconds and "Z"
     time_secs_ = secs;
-    return full;
+    return time_text_;
   }
-  std::string out = time_prefix_;
+  time_text_.assign(time_prefix_);
   char digits[9];
   for (int64_t i = 8, n = real % 1'000'000'000; i >= 0; i--, n /= 10) digits[i] = char('0' + n % 10);
-  out.append(digits, 9);
-  out += 'Z';
-  return out;
+  time_text_.append(digits, 9);
+  time_text_ += 'Z';
+  return time_text_;
 }
 
 std::optional<process::K8sIdentity> EventBuilder::k8s_identity(std::string_view cgroup) {

@@ -82,9 +82,11 @@ class EventBuilder {
                             std::optional<process::K8sIdentity> k8s);
   void render_agent_block(AgentBlock& b, const process::Agent& agent);
   // Clock::rfc3339 for the same second as the last event reuses its date and time
-  std::string time_text(uint64_t boot_ns);
+  // In time_text_, reused: a fresh string per event was an allocation per event.
+  const std::string& time_text(uint64_t boot_ns);
   int64_t time_secs_ = -1;
   std::string time_prefix_;  // "YYYY-MM-DDTHH:MM:SS."
+  std::string time_text_;
 };
 
 // argv with credentials masked: values of --*key*/--*token*/--*secret*/--password flags and

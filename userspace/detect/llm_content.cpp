@@ -22,6 +22,10 @@
 
 namespace rein::detect {
 
+namespace {
+constexpr size_t kKeptTextCapacity = 64 * 1024;
+}  // namespace
+
 namespace json = llm::json;
 using simdjson::dom::element_type;
 
@@ -858,7 +862,8 @@ LlmContentExtractor::LlmContentExtractor() : impl_(std::make_unique<Impl>()) {}
 LlmContentExtractor::~LlmContentExtractor() = default;
 
 size_t LlmContentExtractor::state_bytes() const {
-  return impl_->prompts.bytes() + impl_->tool_lists.bytes();
+  // The answer text's buffer is kept between calls (up to kKeptTextCapacity): it counts.
+  return impl_->prompts.bytes() + impl_->tool_lists.bytes() + impl_->cur.response_text.capacity();
 }
 
 void LlmContentExtractor::set_needs(const ContentNeeds& n) {

@@ -17,7 +17,6 @@
 namespace rein::detect {
 
 inline constexpr size_t kMaxResponseText = 256 * 1024;
-inline constexpr size_t kKeptTextCapacity = 64 * 1024;
 inline constexpr size_t kMaxShapeLines = 512;
 inline constexpr size_t kMaxToolNames = 128;
 
@@ -69,7 +68,8 @@ class LlmContentExtractor {
   // value moved a dozen members and freed the answer's text buffer on every call.
   LlmContent& extract(const proto::HttpExchange& ex);
   void set_needs(const ContentNeeds& n);
-  // Heap bytes of the cached prompt and tool-list shapes (at most 8 of each).
+  // Heap bytes of the cached prompt and tool-list shapes (at most 8 of each) and of the
+  // kept answer-text buffer (at most 64 KiB).
   size_t state_bytes() const;
 
  private:

@@ -47,7 +47,8 @@ llm::LlmCall ok_call() {
 std::vector<Detection> run(DetectionEngine& e, bool complete, int n) {
   std::vector<Detection> all;
   for (int i = 0; i < n; i++) {
-    auto content = e.content(streamed(i, complete));
+    const auto ex = streamed(i, complete);  // alive while on_llm reads the answer's body
+    auto content = e.content(ex);
     auto c = ok_call();
     Who who{100, 100, "sess-cut", "coder"};
     auto ds = e.on_llm({uint64_t(i + 1) * kSec, who, &c, &content});
@@ -86,7 +87,8 @@ TEST(DetectCutStream, ACompleteStreamEndsTheSpiral) {
   std::vector<Detection> all;
   Who who{100, 100, "sess-cut", "coder"};
   for (int i = 0; i < 20; i++) {
-    auto content = e.content(streamed(i, i % 3 == 2));  // two cut, then one complete
+    const auto ex = streamed(i, i % 3 == 2);  // two cut, then one complete
+    auto content = e.content(ex);
     auto c = ok_call();
     auto ds = e.on_llm({uint64_t(i + 1) * kSec, who, &c, &content});
     all.insert(all.end(), ds.begin(), ds.end());
@@ -104,7 +106,8 @@ TEST(DetectCutStream, OutOfOrderFactsGiveNoNegativeGaps) {
   DetectionEngine e3;
   e3.configure(cfg);
   for (uint64_t ts : {5 * kSec, 2 * kSec, 3 * kSec}) {
-    auto content = e3.content(streamed(int(ts / kSec), false));
+    const auto ex = streamed(int(ts / kSec), false);
+    auto content = e3.content(ex);
     auto c = ok_call();
     auto ds = e3.on_llm({ts, who, &c, &content});
     all.insert(all.end(), ds.begin(), ds.end());

@@ -640,9 +640,10 @@ TEST(DetectSecrets, OncePerSessionNoValue) {
   EXPECT_NE(d.evidence.find("\"email\""), std::string::npos);
   // the conversation resends it: no second event; a benign body: none
   EXPECT_EQ(count_kind(e.on_llm({2 * kSec, a.who(), &c, &content}), "secret_in_prompt"), 0u);
-  auto clean =
-      e.content(exchange(R"({"model":"gpt-4o","messages":[{"role":"user","content":"hello"}]})",
-                         R"({"choices":[{"message":{"content":"ok"}}]})"));
+  const auto clean_ex =
+      exchange(R"({"model":"gpt-4o","messages":[{"role":"user","content":"hello"}]})",
+               R"({"choices":[{"message":{"content":"ok"}}]})");
+  auto clean = e.content(clean_ex);
   Agent b;
   b.session = "sess-9";
   EXPECT_EQ(count_kind(e.on_llm({3 * kSec, b.who(), &c, &clean}), "secret_in_prompt"), 0u);

@@ -37,16 +37,28 @@ class RetrySpiralDetector {
   // 512-byte block) on every call. Dropped attempts are reclaimed when the vector is full
   // and they are a quarter of what is kept, and it grows by a quarter, not by doubling: a
   // long spiral holds at most about 1.25x its attempts, for a few moves per attempt.
+  // A series' attempts, oldest first. The first is held in place: most series (a request
+  // that is never repeated) hold one attempt for their whole life, and a vector for it was
+  // an allocation and a free on every LLM call.
   class AttemptLog {
    public:
-    size_t size() const { return v_.size() - head_; }
+    size_t size() const { return one_ ? 1 : v_.size() - head_; }
     bool empty() const { return size() == 0; }
-    const Attempt& front() const { return v_[head_]; }
-    const Attempt& back() const { return v_.back(); }
-    const Attempt& operator[](size_t i) const { return v_[head_ + i]; }
-    auto begin() const { return v_.begin() + long(head_); }
-    auto end() const { return v_.end(); }
+    const Attempt* begin() const { return one_ ? &first_ : v_.data() + head_; }
+    const Attempt* end() const { return begin() + size(); }
+    const Attempt& front() const { return *begin(); }
+    const Attempt& back() const { return end()[-1]; }
+    const Attempt& operator[](size_t i) const { return begin()[i]; }
     void push_back(Attempt a) {
+      if (empty() && v_.empty()) {
+        first_ = std::move(a);
+        one_ = true;
+        return;
+      }
+      if (one_) {  // a second attempt: both go to the vector
+        one_ = false;
+        v_.push_back(std::move(first_));
+      }
       if (v_.size() == v_.capacity() && !v_.empty()) {
         if (head_ >= 8 && head_ * 4 >= size()) {
           v_.erase(v_.begin(), v_.begin() + long(head_));
@@ -58,19 +70,25 @@ class RetrySpiralDetector {
       v_.push_back(std::move(a));
     }
     void pop_front() {
-      if (++head_ == v_.size()) clear();
+      if (one_) {
+        one_ = false;
+      } else if (++head_ == v_.size()) {
+        clear();
+      }
     }
-    // A spiral that ended gives its memory back (a session keeps its failure series).
     void clear() {
+      one_ = false;
       if (v_.capacity() > 16)
         std::vector<Attempt>().swap(v_);
       else
         v_.clear();
       head_ = 0;
     }
-    size_t capacity() const { return v_.capacity(); }
+    size_t capacity() const { return v_.capacity(); }  // heap slots (the first is in place)
 
    private:
+    Attempt first_;
+    bool one_ = false;
     std::vector<Attempt> v_;
     size_t head_ = 0;
   };

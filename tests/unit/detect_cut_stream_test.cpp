@@ -47,8 +47,7 @@ llm::LlmCall ok_call() {
 std::vector<Detection> run(DetectionEngine& e, bool complete, int n) {
   std::vector<Detection> all;
   for (int i = 0; i < n; i++) {
-    const auto ex = streamed(i, complete);  // alive while on_llm reads the answer's body
-    auto content = e.content(ex);
+    auto content = e.content(streamed(i, complete));
     auto c = ok_call();
     Who who{100, 100, "sess-cut", "coder"};
     auto ds = e.on_llm({uint64_t(i + 1) * kSec, who, &c, &content});
@@ -87,8 +86,7 @@ TEST(DetectCutStream, ACompleteStreamEndsTheSpiral) {
   std::vector<Detection> all;
   Who who{100, 100, "sess-cut", "coder"};
   for (int i = 0; i < 20; i++) {
-    const auto ex = streamed(i, i % 3 == 2);  // two cut, then one complete
-    auto content = e.content(ex);
+    auto content = e.content(streamed(i, i % 3 == 2));  // two cut, then one complete
     auto c = ok_call();
     auto ds = e.on_llm({uint64_t(i + 1) * kSec, who, &c, &content});
     all.insert(all.end(), ds.begin(), ds.end());
@@ -106,8 +104,7 @@ TEST(DetectCutStream, OutOfOrderFactsGiveNoNegativeGaps) {
   DetectionEngine e3;
   e3.configure(cfg);
   for (uint64_t ts : {5 * kSec, 2 * kSec, 3 * kSec}) {
-    const auto ex = streamed(int(ts / kSec), false);
-    auto content = e3.content(ex);
+    auto content = e3.content(streamed(int(ts / kSec), false));
     auto c = ok_call();
     auto ds = e3.on_llm({ts, who, &c, &content});
     all.insert(all.end(), ds.begin(), ds.end());

@@ -148,33 +148,6 @@ TEST(DetectOneParse, SameContentAsParsingTheBodies) {
   }
 }
 
-// The hallucinated-endpoint detector keeps an answer's body and reads it later
-// (AnswerSource): that reading gives the text the walk on the analyzer's parse gave.
-TEST(DetectOneParse, AnswerReadLaterIsTheTextOfTheWalk) {
-  LlmContentExtractor riding, lazy, reader;
-  ContentNeeds needs;
-  needs.response_text = false;
-  needs.answer_source = true;
-  lazy.set_needs(needs);
-  size_t answers = 0;
-  for (const auto& s : specs()) {
-    SCOPED_TRACE(s.target + " " + s.resp_body.substr(0, 60));
-    proto::HttpExchange ex = exchange(s);
-    ASSERT_TRUE(llm::analyze(ex, prices(), fingerprinter(), nullptr, riding.observer()));
-    const LlmContent& walked = riding.extract(ex);
-    ASSERT_TRUE(llm::analyze(ex, prices(), fingerprinter(), nullptr, lazy.observer()));
-    const LlmContent& kept = lazy.extract(ex);
-    EXPECT_TRUE(kept.response_text.empty());  // not walked during the call
-    ASSERT_EQ(kept.answer.has_value(), s.status < 400 && !s.resp_body.empty());
-    if (!kept.answer) continue;
-    answers++;
-    const std::string body(kept.answer->body);  // what the detector copies
-    const std::string type(kept.answer->content_type);
-    EXPECT_EQ(reader.answer_text({kept.answer->api, type, body}), walked.response_text);
-  }
-  EXPECT_GE(answers, specs().size() / 2);
-}
-
 TEST(DetectOneParse, ContentComesFromTheAnalyzersParse) {
   LlmContentExtractor x;
   const Spec s = specs()[0];

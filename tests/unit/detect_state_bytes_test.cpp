@@ -55,8 +55,7 @@ class Feeder {
       const Who who{uint32_t(1000 + n_), uint32_t(1000 + n_), session, name};
       for (int model = 0; model < 2; model++) {
         ts_ += kSec / 10;
-        const auto ex = exchange(n_);  // alive while on_llm reads the answer's body
-        auto content = e.content(ex);
+        auto content = e.content(exchange(n_));
         auto c = call(n_, model);
         e.on_llm({ts_, who, &c, &content});
       }
@@ -91,12 +90,10 @@ TEST(DetectStateBytes, GrowsWithState) {
 
 TEST(DetectStateBytes, LevelsOffAtTheCaps) {
   Feeder f;
-  // Past every per-session cap (4096 sessions, 8192 session x model keys; eviction at a
-  // cap walks the map, so the test stays near them) and past the hallucinated-endpoint
-  // window (600 s: 2 calls 0.1 s apart per session), whose unread answers (4096 at most)
-  // are replaced as they age out, then 100 more sessions: without the caps that would be
-  // 1.6% more state.
-  f.sessions(6100);
+  // Just past every per-session cap (4096 sessions, 8192 session x model keys; eviction
+  // at a cap walks the map, so the test stays near them), then 100 more sessions: without
+  // the caps that would be 2.4% more state.
+  f.sessions(4100);
   const size_t full = f.e.state_bytes();
   const size_t entries = f.e.tracked();
   f.sessions(100);

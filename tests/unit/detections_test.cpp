@@ -640,10 +640,9 @@ TEST(DetectSecrets, OncePerSessionNoValue) {
   EXPECT_NE(d.evidence.find("\"email\""), std::string::npos);
   // the conversation resends it: no second event; a benign body: none
   EXPECT_EQ(count_kind(e.on_llm({2 * kSec, a.who(), &c, &content}), "secret_in_prompt"), 0u);
-  const auto clean_ex =
-      exchange(R"({"model":"gpt-4o","messages":[{"role":"user","content":"hello"}]})",
-               R"({"choices":[{"message":{"content":"ok"}}]})");
-  auto clean = e.content(clean_ex);
+  auto clean =
+      e.content(exchange(R"({"model":"gpt-4o","messages":[{"role":"user","content":"hello"}]})",
+                         R"({"choices":[{"message":{"content":"ok"}}]})"));
   Agent b;
   b.session = "sess-9";
   EXPECT_EQ(count_kind(e.on_llm({3 * kSec, b.who(), &c, &clean}), "secret_in_prompt"), 0u);

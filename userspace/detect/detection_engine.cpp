@@ -18,26 +18,11 @@ void DetectionEngine::configure(const policy::DetectionsConfig& c) {
   cost_.configure(c.cost_anomaly);
   prompt_.configure(c.prompt_drift);
   secrets_.configure(c.secrets);
-  needs_ = ContentNeeds{};
-  needs_.request_hash = c.retry_spiral.enabled;
-  needs_.prompt_shape = c.prompt_drift.enabled;
-  needs_.response_text = false;
-  needs_.answer_source = false;
-  extractor_.set_needs(needs_);
-  sync_answer_needs();
-}
-
-// The hallucinated-endpoint detector takes the next answer's body to read later while it
-// has room for it, and its text, walked on the LLM stage's parse, once it has not (reading
-// a kept body parses it again: dearer than the walk, worth it only for answers no failure
-// ever asks about).
-void DetectionEngine::sync_answer_needs() {
-  const bool on = cfg_.hallucinated_endpoint.enabled;
-  const bool lazy = on && hallucinated_.has_room();
-  if (needs_.answer_source == lazy && needs_.response_text == (on && !lazy)) return;
-  needs_.answer_source = lazy;
-  needs_.response_text = on && !lazy;
-  extractor_.set_needs(needs_);
+  ContentNeeds needs;
+  needs.request_hash = c.retry_spiral.enabled;
+  needs.prompt_shape = c.prompt_drift.enabled;
+  needs.response_text = c.hallucinated_endpoint.enabled;
+  extractor_.set_needs(needs);
 }
 
 const LlmContent& DetectionEngine::content(const proto::HttpExchange& ex) {
@@ -81,7 +66,6 @@ std::vector<Detection> DetectionEngine::on_llm(const LlmFact& f) {
   if (f.who.session.empty() || !f.call) return out;
   retry_.on_llm(f, out);
   hallucinated_.on_llm(f);
-  sync_answer_needs();
   cost_.on_llm(f, out);
   prompt_.on_llm(f, out);
   secrets_.on_llm(f, out);
@@ -93,7 +77,6 @@ std::vector<Detection> DetectionEngine::on_dns(const DnsFact& f) {
   std::vector<Detection> out;
   if (f.who.session.empty()) return out;
   hallucinated_.on_dns(f, out);
-  sync_answer_needs();
   return counted(std::move(out));
 }
 
@@ -101,7 +84,6 @@ std::vector<Detection> DetectionEngine::on_connect(const ConnectFact& f) {
   std::vector<Detection> out;
   if (f.who.session.empty()) return out;
   hallucinated_.on_connect(f, out);
-  sync_answer_needs();
   scope_.on_connect(f, out);
   return counted(std::move(out));
 }
@@ -110,7 +92,6 @@ std::vector<Detection> DetectionEngine::on_http(const HttpFact& f) {
   std::vector<Detection> out;
   if (f.who.session.empty()) return out;
   hallucinated_.on_http(f, out);
-  sync_answer_needs();
   return counted(std::move(out));
 }
 
@@ -118,7 +99,6 @@ std::vector<Detection> DetectionEngine::on_tls_failure(const TlsFailureFact& f) 
   std::vector<Detection> out;
   if (f.who.session.empty()) return out;
   hallucinated_.on_tls_failure(f, out);
-  sync_answer_needs();
   return counted(std::move(out));
 }
 
@@ -126,7 +106,6 @@ std::vector<Detection> DetectionEngine::on_exec(const ExecFact& f) {
   std::vector<Detection> out;
   if (f.who.session.empty()) return out;
   hallucinated_.on_exec(f);
-  sync_answer_needs();
   scope_.on_exec(f, out);
   return counted(std::move(out));
 }
@@ -147,7 +126,6 @@ std::vector<Detection> DetectionEngine::on_file(const FileFact& f) {
 void DetectionEngine::on_session_end(std::string_view session) {
   retry_.on_session_end(session);
   hallucinated_.on_session_end(session);
-  sync_answer_needs();
   cost_.on_session_end(session);
   prompt_.on_session_end(session);
   secrets_.on_session_end(session);

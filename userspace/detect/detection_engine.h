@@ -110,11 +110,9 @@ class DetectionEngine {
     TimeMeter& m_;
   };
   std::vector<Detection> counted(std::vector<Detection> ds);
-  void sync_answer_needs();
 
   policy::DetectionsConfig cfg_;
   LlmContentExtractor extractor_;
-  ContentNeeds needs_;
   RetrySpiralDetector retry_;
   HallucinatedEndpointDetector hallucinated_;
   ScopeDriftDetector scope_;

@@ -3,9 +3,6 @@
 #include <errno.h>
 #include <fmt/format.h>
 
-#include <cstring>
-#include <iterator>
-
 #include "detect/state_bytes.h"
 #include "llm/text_util.h"
 
@@ -30,7 +27,7 @@ std::string_view path_of(std::string_view target) {
 }  // namespace
 
 size_t HallucinatedEndpointDetector::tracked() const {
-  size_t n = installs_.size() + unread_live_;
+  size_t n = installs_.size();
   for (const auto& [k, s] : sessions_) n += 1 + s.mentions.size() + s.reported.size();
   return n;
 }
@@ -40,8 +37,7 @@ size_t HallucinatedEndpointDetector::state_bytes() const {
     return mem::str(r.response_id) + mem::str(r.provider) + mem::str(r.model) + mem::str(r.m.host) +
            mem::str(r.m.path) + mem::str(r.m.manager) + mem::str(r.m.package);
   };
-  size_t n = mem::nodes(sessions_) + mem::nodes(installs_) + mem::nodes(unread_by_session_) +
-             ring_.touched() + mem::deque(unread_) + reader_.state_bytes();
+  size_t n = mem::nodes(sessions_) + mem::nodes(installs_);
   for (const auto& [k, s] : sessions_) {
     n += mem::str(k) + mem::deque(s.mentions) + mem::nodes(s.reported);
     for (const auto& r : s.mentions) n += recent(r);
@@ -56,7 +52,6 @@ size_t HallucinatedEndpointDetector::state_bytes() const {
 HallucinatedEndpointDetector::Session* HallucinatedEndpointDetector::session(const Who& who,
                                                                              uint64_t now) {
   if (who.session.empty()) return nullptr;
-  take_unread(who.session, true);
   auto it = sessions_.find(who.session);
   if (it == sessions_.end()) return nullptr;
   const uint64_t window = uint64_t(cfg_.window.count()) * 1'000'000'000ULL;
@@ -66,134 +61,22 @@ HallucinatedEndpointDetector::Session* HallucinatedEndpointDetector::session(con
 }
 
 void HallucinatedEndpointDetector::on_llm(const LlmFact& f) {
-  if (!cfg_.enabled || f.who.session.empty() || !f.content) return;
-  if (f.content->answer) {
-    keep(f, *f.content->answer);
-  } else if (!f.content->response_text.empty()) {
-    add_mentions(f.who.session, f.ts_ns, f.call->response_id, f.call->provider,
-                 f.call->request_model, f.content->response_text);
-  }
-}
-
-void HallucinatedEndpointDetector::add_mentions(std::string_view session, uint64_t ts,
-                                                std::string_view response_id,
-                                                std::string_view provider, std::string_view model,
-                                                std::string_view text) {
-  auto mentions = extract_mentions(text);
+  if (!cfg_.enabled || f.who.session.empty() || !f.content || f.content->response_text.empty())
+    return;
+  auto mentions = extract_mentions(f.content->response_text);
   if (mentions.empty()) return;
-  auto [it, fresh] = find_or_emplace(sessions_, session);
-  it->second.last = ts;
+  auto [it, fresh] = find_or_emplace(sessions_, f.who.session);
+  it->second.last = f.ts_ns;
   if (fresh) bound_by_last(sessions_, kMaxSessions);
-  auto s = sessions_.find(session);
+  auto s = sessions_.find(f.who.session);
   if (s == sessions_.end()) return;
-  // In the order of their answers: an answer kept unread can be read after a later one's
-  // text came (see has_room), and a failure links the newest answer that named the target.
-  auto& list = s->second.mentions;
-  auto at = list.end();
-  while (at != list.begin() && std::prev(at)->ts > ts) --at;
   for (auto& m : mentions) {
     if (m.kind == Mention::Kind::kPackage && !cfg_.packages) continue;
-    Recent r{ts, std::string(response_id.substr(0, 128)), std::string(provider), std::string(model),
+    Recent r{f.ts_ns, f.call->response_id.substr(0, 128), f.call->provider, f.call->request_model,
              std::move(m)};
-    at = std::next(list.insert(at, std::move(r)));
+    s->second.mentions.push_back(std::move(r));
+    if (s->second.mentions.size() > kMaxMentionsPerSession) s->second.mentions.pop_front();
   }
-  // The oldest go first, as they always did: what is inserted among them can go at once.
-  while (list.size() > kMaxMentionsPerSession) list.pop_front();
-}
-
-bool HallucinatedEndpointDetector::has_room() const {
-  // Room for an answer of a usual size: a larger one that does not fit pushes the oldest
-  // out (they are read), which happens only where the bound is reached.
-  return unread_.size() < kMaxUnread && ring_.free() >= (64u << 10);
-}
-
-std::string_view HallucinatedEndpointDetector::part(const Unread& u, size_t i) const {
-  size_t off = 0;
-  for (size_t j = 0; j < i; j++) off += u.len[j];
-  return ring_.view(u.slot).substr(off, i < 5 ? u.len[i] : std::string_view::npos);
-}
-
-void HallucinatedEndpointDetector::keep(const LlmFact& f, const AnswerSource& a) {
-  const uint64_t window = uint64_t(cfg_.window.count()) * 1'000'000'000ULL;
-  // Past the window no failure can be compared with them: dropped without reading.
-  while (!unread_.empty() && (!unread_.front().live || f.ts_ns > unread_.front().ts + window))
-    pop_unread(false);
-  const std::string_view id = std::string_view(f.call->response_id).substr(0, 128);
-  const std::string_view parts[6] = {f.who.session,  id,    f.call->provider, f.call->request_model,
-                                     a.content_type, a.body};
-  size_t total = 0;
-  for (auto p : parts) total += p.size();
-  std::optional<ByteRing::Slot> slot;
-  if (a.body.size() <= kMaxUnreadBody) {
-    while (!(slot = ring_.push(total)) && !unread_.empty()) pop_unread(true);
-  }
-  if (!slot) {  // too large to keep: read now, after its session's older answers
-    take_unread(f.who.session, true);
-    add_mentions(f.who.session, f.ts_ns, id, f.call->provider, f.call->request_model,
-                 reader_.answer_text(a));
-    answers_read_++;
-    return;
-  }
-  Unread u;
-  u.ts = f.ts_ns;
-  u.session_hash = std::hash<std::string_view>{}(f.who.session);
-  u.api = a.api;
-  u.slot = *slot;
-  char* out = ring_.data(*slot);
-  for (size_t i = 0; i < 6; i++) {
-    if (i < 5) u.len[i] = uint32_t(parts[i].size());
-    if (!parts[i].empty()) std::memcpy(out, parts[i].data(), parts[i].size());
-    out += parts[i].size();
-  }
-  unread_by_session_[u.session_hash]++;
-  unread_live_++;
-  unread_.push_back(u);
-  while (unread_.size() > kMaxUnread) pop_unread(true);
-}
-
-void HallucinatedEndpointDetector::read(const Unread& u) {
-  answers_read_++;
-  const std::string& text = reader_.answer_text({u.api, part(u, 4), part(u, 5)});
-  if (!text.empty()) add_mentions(part(u, 0), u.ts, part(u, 1), part(u, 2), part(u, 3), text);
-}
-
-// A live answer is read, or counted as dropped; either way it is no longer live.
-void HallucinatedEndpointDetector::settle(Unread& u, bool read_it) {
-  if (!u.live) return;
-  if (read_it)
-    read(u);
-  else
-    answers_dropped_++;
-  u.live = false;
-  unread_live_--;
-  if (auto c = unread_by_session_.find(u.session_hash);
-      c != unread_by_session_.end() && !--c->second)
-    unread_by_session_.erase(c);
-}
-
-void HallucinatedEndpointDetector::pop_unread(bool read_it) {
-  Unread& u = unread_.front();
-  settle(u, read_it);
-  ring_.pop(u.slot);
-  unread_.pop_front();
-}
-
-void HallucinatedEndpointDetector::take_unread(std::string_view session, bool read_them) {
-  const size_t h = std::hash<std::string_view>{}(session);
-  // The count is by hash: a collision only costs a pass that takes nothing.
-  if (!unread_by_session_.contains(h)) return;
-  // Oldest first: the session's mentions stay in the order they were said. The entries stay
-  // where they are until they are the oldest (their bytes go back to the ring then).
-  for (auto& u : unread_) {
-    if (!u.live || u.session_hash != h || part(u, 0) != session) continue;
-    settle(u, read_them);
-    if (!unread_by_session_.contains(h)) break;  // that was its last
-  }
-}
-
-void HallucinatedEndpointDetector::on_session_end(std::string_view session) {
-  take_unread(session, false);
-  sessions_.erase(std::string(session));
 }
 
 void HallucinatedEndpointDetector::report(const Who& who, uint64_t ts, std::string_view failure,
@@ -331,11 +214,11 @@ void HallucinatedEndpointDetector::on_http(const HttpFact& f, std::vector<Detect
 
 void HallucinatedEndpointDetector::on_exec(const ExecFact& f) {
   if (!cfg_.enabled || !cfg_.packages || !f.args || f.args->empty()) return;
-  std::vector<std::string_view> argv(f.args->begin(), f.args->end());
-  auto inst = parse_install(argv);
-  if (inst.packages.empty()) return;  // before session(): it reads the unread answers
   Session* s = session(f.who, f.ts_ns);
   if (!s) return;
+  std::vector<std::string_view> argv(f.args->begin(), f.args->end());
+  auto inst = parse_install(argv);
+  if (inst.packages.empty()) return;
   for (const auto& p : inst.packages)
     for (auto it = s->mentions.rbegin(); it != s->mentions.rend(); ++it) {
       if (it->m.kind != Mention::Kind::kPackage || it->m.package != p) continue;

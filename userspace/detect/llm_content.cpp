@@ -588,33 +588,25 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
   TextLayout layout = TextLayout::kWhole;
   ShapeCache prompts, tool_lists;
 
-  void begin(const proto::HttpExchange& ex, llm::Api api) override { begin_with(ex, api); }
+  void begin(const proto::HttpExchange& ex, llm::Api api) override {
+    begin_with(ex, layout_of(api));
+  }
 
-  // Everything afresh but the answer text's buffer, which the next answer reuses (up to
-  // kKeptTextCapacity: one long answer does not pin its buffer).
-  void reset(std::optional<llm::Api> api) {
-    layout = api ? layout_of(*api) : TextLayout::kWhole;
+  void begin_with(const proto::HttpExchange& ex, TextLayout l) {
+    layout = l;
+    // Everything afresh but the answer text's buffer, which the next answer reuses (up to
+    // kKeptTextCapacity: one long answer does not pin its buffer).
     std::string text = std::move(cur.response_text);
     text.clear();
     if (text.capacity() > kKeptTextCapacity) text = std::string();
     cur = LlmContent{};
     cur.response_text = std::move(text);
-  }
-
-  void begin_with(const proto::HttpExchange& ex, std::optional<llm::Api> api) {
-    reset(api);
     observed = &ex;
     target = ex.request.target;
     read_request = (needs.request_hash || needs.prompt_shape) && !ex.request.body_truncated;
     read_response = ex.response && ex.response->status < 400 && needs.response_text;
     // a streamed answer arrives a few words at a time: one allocation, not one per doubling
     if (read_response) cur.response_text.reserve(std::min(ex.response->body.size(), size_t{4096}));
-    if (needs.answer_source && ex.response && ex.response->status < 400 &&
-        !ex.response->body.empty()) {
-      const std::string* ct = proto::find_header(ex.response->headers, "content-type");
-      cur.answer =
-          AnswerSource{api, ct ? std::string_view(*ct) : std::string_view{}, ex.response->body};
-    }
   }
 
   void on_request_doc(json::Element root) override {
@@ -837,12 +829,8 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
 
   void response(const proto::HttpResponse& r) {
     const std::string* ct = proto::find_header(r.headers, "content-type");
-    response_body(ct ? std::string_view(*ct) : std::string_view{}, r.body);
-  }
-
-  void response_body(std::string_view content_type, std::string_view raw) {
-    std::string type = llm::to_lower(content_type);
-    std::string_view body = llm::trim(raw);
+    std::string type = ct ? llm::to_lower(*ct) : "";
+    std::string_view body = llm::trim(r.body);
     if (body.empty()) return;
     if (type.find("event-stream") != std::string::npos || llm::starts_with(body, "data:") ||
         llm::starts_with(body, "event:")) {
@@ -886,24 +874,13 @@ llm::BodyObserver* LlmContentExtractor::observer() {
   return impl_.get();
 }
 
-const std::string& LlmContentExtractor::answer_text(const AnswerSource& a) {
-  Impl& x = *impl_;
-  x.reset(a.api);
-  x.observed = nullptr;
-  x.read_request = false;
-  x.read_response = true;
-  x.response_body(a.content_type, a.body);
-  x.read_response = false;
-  return x.cur.response_text;
-}
-
 LlmContent& LlmContentExtractor::extract(const proto::HttpExchange& ex) {
   Impl& x = *impl_;
   if (x.observed == &ex) return x.finish(ex);  // the analyzer's parse already fed it
   const proto::HttpRequest& req = ex.request;
   auto det = llm::detect_provider(req.host, req.method, req.target, req.headers,
                                   std::string_view(req.body).substr(0, 4096));
-  x.begin_with(ex, det ? std::optional<llm::Api>(det->api) : std::nullopt);
+  x.begin_with(ex, det ? layout_of(det->api) : TextLayout::kWhole);
   json::Element root;
   if (x.read_request && x.parser.parse(ex.request.body, root) == json::DocParser::Status::kOk)
     x.on_request_doc(root);

@@ -1,9 +1,8 @@
 // What the detectors need from an LLM exchange's bodies, extracted once and then dropped:
 // a hash of the request with volatile fields removed, the shape (hash, size, per-line
 // hashes, tool names) of its system prompt and tool list, the assistant text (bounded, for
-// mentions of hosts, URLs and packages) or, instead, where to read that text later. The
-// tool calls it asked for are the LLM stage's (llm::LlmCall::tool_calls). Only the
-// hallucinated-endpoint detector keeps an answer's body past its call (bounded, see there).
+// mentions of hosts, URLs and packages). The tool calls it asked for are the LLM stage's
+// (llm::LlmCall::tool_calls). No body is kept past the call that carried it.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -31,14 +30,6 @@ struct TextShape {
   std::vector<uint64_t> stable_hashes;
 };
 
-// A successful response's body and what says how to read its text (the API its request was
-// taken for, its content type).
-struct AnswerSource {
-  std::optional<llm::Api> api;  // none: the generic walk over every text member
-  std::string_view content_type;
-  std::string_view body;
-};
-
 struct LlmContent {
   bool request_parsed = false;
   uint64_t request_hash = 0;  // 0 when the body was not parseable JSON (e.g. truncated)
@@ -49,9 +40,6 @@ struct LlmContent {
   uint64_t conversation = 0;
   // Only during the call that carried it: the detectors extract mentions and drop it.
   std::string response_text;
-  // With ContentNeeds::answer_source, where the answer's text is, for answer_text() later:
-  // views into the exchange, valid only during the call that carried it.
-  std::optional<AnswerSource> answer;
   bool response_text_truncated = false;
   // A response that began (status < 400) but ended before its end: the connection closed
   // or reset mid-stream, before the last chunk (a retry spiral counts it as a failure).
@@ -66,10 +54,6 @@ struct ContentNeeds {
   bool request_hash = true;   // retry spiral: near-identical requests
   bool prompt_shape = true;   // prompt drift: system prompt, tool list, conversation
   bool response_text = true;  // hallucinated endpoint: mentions in the answer
-  // Hallucinated endpoint, lazily: where the answer is, read only if a failure comes that
-  // could name something in it (walking every streamed event was 40% of the detections'
-  // cost per call, for a detector that fires on failures).
-  bool answer_source = false;
 };
 
 class LlmContentExtractor {
@@ -84,9 +68,6 @@ class LlmContentExtractor {
   // value moved a dozen members and freed the answer's text buffer on every call.
   LlmContent& extract(const proto::HttpExchange& ex);
   void set_needs(const ContentNeeds& n);
-  // The assistant text of a body kept from an AnswerSource: the same text, bounded the same
-  // way, as response_text of its exchange. Valid until the next call into this extractor.
-  const std::string& answer_text(const AnswerSource& a);
   // Heap bytes of the cached prompt and tool-list shapes (at most 8 of each) and of the
   // kept answer-text buffer (at most 64 KiB).
   size_t state_bytes() const;

@@ -32,14 +32,12 @@ class RetrySpiralDetector {
     bool cut = false;  // 2xx whose stream or body ended before its end
   };
   // The attempts of one series in order, oldest dropped first. Nearly every series holds one
-  // attempt (an agent's requests differ from call to call): a vector read from `head_` on
-  // costs that one an allocation of one element, where a deque took two (its map and a
-  // 512-byte block) on every call. Dropped attempts are reclaimed when the vector is full
-  // and they are a quarter of what is kept, and it grows by a quarter, not by doubling: a
-  // long spiral holds at most about 1.25x its attempts, for a few moves per attempt.
-  // A series' attempts, oldest first. The first is held in place: most series (a request
-  // that is never repeated) hold one attempt for their whole life, and a vector for it was
-  // an allocation and a free on every LLM call.
+  // attempt (an agent's requests differ from call to call): that one is held in place, where
+  // a vector of one element was an allocation and a free on every call (a deque took two).
+  // From the second attempt on they live in a vector read from `head_` on. Dropped attempts
+  // are reclaimed when the vector is full and they are a quarter of what is kept, and it
+  // grows by a quarter, not by doubling: a long spiral holds at most about 1.25x its
+  // attempts, for a few moves per attempt.
   class AttemptLog {
    public:
     size_t size() const { return one_ ? 1 : v_.size() - head_; }
@@ -71,13 +69,14 @@ class RetrySpiralDetector {
     }
     void pop_front() {
       if (one_) {
-        one_ = false;
+        drop_first();
       } else if (++head_ == v_.size()) {
         clear();
       }
     }
+    // A spiral that ended gives its memory back (a session keeps its failure series).
     void clear() {
-      one_ = false;
+      drop_first();
       if (v_.capacity() > 16)
         std::vector<Attempt>().swap(v_);
       else
@@ -87,6 +86,12 @@ class RetrySpiralDetector {
     size_t capacity() const { return v_.capacity(); }  // heap slots (the first is in place)
 
    private:
+    void drop_first() {
+      if (!one_) return;
+      one_ = false;
+      first_ = Attempt{};  // its response id's buffer goes too
+    }
+
     Attempt first_;
     bool one_ = false;
     std::vector<Attempt> v_;

@@ -119,6 +119,40 @@ TEST(CaptureScrubber, KnownCredentialIsFoundLater) {
   EXPECT_EQ(maps[0].fingerprint, live);
 }
 
+// The recorder holds a turn's entries from its first record to its tick: then they go out
+// in the order they came, each record after the placeholders it uses. A credential the pipeline fingerprints
+// later in the same turn is already known when the earlier record is scrubbed.
+TEST(CaptureRecorder, StagesATurnAndKeepsItsOrder) {
+  auto fp = make_fp();
+  MemoryJournal mem;
+  {
+    CaptureRecorder rec(mem, fp);
+    const std::string secret = "plain-opaque-credential-77";
+    rec.tick(1);  // no record waits: written at once
+    ASSERT_EQ(mem.entries.size(), 1u);
+    mem.entries.clear();
+    rec.record(data_rec({}, REIN_DIR_INGRESS, 1, 0, "first: " + secret));
+    EXPECT_EQ(rec.inputs()->lookup("k", [] { return std::optional<std::string>("v"); }), "v");
+    rein::proto::HttpRequest req;  // the pipeline fingerprinting the next record's header
+    req.headers.push_back({"x-api-key", secret});
+    const std::string live = fp.fingerprint_request(req).fingerprint;
+    rec.record(data_rec({}, REIN_DIR_EGRESS, 1, 0, "POST / HTTP/1.1\r\nx-api-key: " + secret + "\r\n\r\n"));
+    EXPECT_TRUE(mem.entries.empty());  // staged until the turn ends
+    rec.tick(7);
+    ASSERT_EQ(mem.entries.size(), 5u);
+    EXPECT_TRUE(mem.entries[0].has_secret());
+    EXPECT_EQ(mem.entries[0].secret().fingerprint(), live);
+    EXPECT_TRUE(mem.entries[1].has_record());
+    EXPECT_TRUE(mem.entries[2].has_lookup());
+    EXPECT_TRUE(mem.entries[3].has_record());
+    EXPECT_TRUE(mem.entries[4].has_tick());
+    for (const auto& e : mem.entries) EXPECT_EQ(e.SerializeAsString().find(secret), std::string::npos);
+    rec.record(data_rec({}, REIN_DIR_INGRESS, 1, 0, "left for the end"));
+  }
+  ASSERT_EQ(mem.entries.size(), 6u);  // the recorder's end sends what was staged
+  EXPECT_TRUE(mem.entries[5].has_record());
+}
+
 std::string hpack_block(const std::vector<std::pair<std::string, std::string>>& headers) {
   nghttp2_hd_deflater* d = nullptr;
   EXPECT_EQ(nghttp2_hd_deflate_new(&d, 4096), 0);

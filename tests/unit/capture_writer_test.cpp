@@ -6,6 +6,8 @@
 
 #include <chrono>
 
+#include <fmt/format.h>
+
 #include "capture_test_util.h"
 #include "temp_dir.h"
 
@@ -51,6 +53,33 @@ TEST(CaptureWriter, RoundTripKeepsOrderAndNumbersEntries) {
   auto rep = verify_capture(dir, test_key());
   EXPECT_TRUE(rep.ok) << describe(rep);
   EXPECT_EQ(rep.entries, 501u);
+}
+
+// Entries are framed into block-sized buffers that the writer hands back for reuse: an
+// entry larger than a block gets a block of its own, and what comes after it is unharmed.
+TEST(CaptureWriter, AnEntryLargerThanABlockHasItsOwnBlock) {
+  TempDir tmp("capw");
+  const std::string dir = tmp.path() + "/cap";
+  TestClock clock;
+  {
+    auto w = CaptureWriter::open(dir, test_key(), small_opts(clock));
+    ASSERT_TRUE(w) << w.error().message;
+    for (int round = 0; round < 3; round++) {
+      for (int i = 0; i < 40; i++) EXPECT_TRUE((*w)->append(record_entry(fmt::format("r{}-{}", round, i))));
+      EXPECT_TRUE((*w)->append(record_entry(std::string(10000, char('a' + round)))));
+      (*w)->flush();
+    }
+    EXPECT_EQ((*w)->stats().entries_written, 123u);
+  }
+  auto entries = read_entries(dir, test_key());
+  ASSERT_EQ(entries.size(), 123u);
+  for (int round = 0; round < 3; round++) {
+    for (int i = 0; i < 40; i++)
+      EXPECT_EQ(entries[size_t(round * 41 + i)].record().data(), fmt::format("r{}-{}", round, i));
+    EXPECT_EQ(entries[size_t(round * 41 + 40)].record().data(), std::string(10000, char('a' + round)));
+  }
+  for (size_t i = 0; i < entries.size(); i++) EXPECT_EQ(entries[i].seq(), i + 1);
+  EXPECT_TRUE(verify_capture(dir, test_key()).ok);
 }
 
 TEST(CaptureWriter, RotatesBySizeAndEverySegmentStaysUnderTheLimit) {

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/thread_cpu.h"
+
 namespace rein::capture {
 
 namespace {
@@ -93,10 +95,9 @@ Result<std::unique_ptr<CaptureWriter>> CaptureWriter::open(const std::string& di
 
 CaptureWriter::CaptureWriter(std::string dir, const HostKey& key, CaptureWriterOptions opts)
     : dir_(std::move(dir)), key_(key), opts_(std::move(opts)) {
-  // Sized once: growing them (copy, fresh pages) while the sensor runs cost more than the
-  // copies into them.
-  raw_.reserve(opts_.block_bytes);
-  queue_.reserve(2 * opts_.block_bytes);
+  // Sized once: growing it (copy, fresh pages) while the sensor runs cost more than the
+  // copies into it.
+  filling_.raw.reserve(opts_.block_bytes);
 }
 
 CaptureWriter::~CaptureWriter() {
@@ -153,17 +154,33 @@ bool CaptureWriter::enqueue(std::string_view head, std::string_view body) {
       drop_full_.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
-    append_entry_frame_header(queue_, uint32_t(len));
-    queue_.append(seq_field, seq_len);
-    queue_.append(head);
-    queue_.append(body);
+    const size_t sealed = full_.size();
+    if (filling_.count && filling_.raw.size() + frame > opts_.block_bytes) seal_filling_locked();
+    std::string& q = filling_.raw;
+    append_entry_frame_header(q, uint32_t(len));
+    q.append(seq_field, seq_len);
+    q.append(head);
+    q.append(body);
+    filling_.count++;
     queued_bytes_ += frame;
-    enqueued_gen_++;
+    filling_.last_gen = ++enqueued_gen_;
     appended_.fetch_add(1, std::memory_order_relaxed);
-    if (queued_bytes_ < opts_.block_bytes) return true;
+    if (q.size() >= opts_.block_bytes) seal_filling_locked();
+    if (full_.size() == sealed) return true;
   }
   wake_.notify_one();
   return true;
+}
+
+void CaptureWriter::seal_filling_locked() {
+  full_.push_back(std::move(filling_));
+  filling_ = Block{};
+  if (!spare_.empty()) {
+    filling_.raw = std::move(spare_.back());
+    spare_.pop_back();
+  } else {
+    filling_.raw.reserve(opts_.block_bytes);
+  }
 }
 
 void CaptureWriter::flush() {
@@ -199,6 +216,7 @@ CaptureStats CaptureWriter::stats() const {
   s.dropped_write_error = drop_write_.load();
   s.dropped_too_large = drop_large_.load();
   s.current_segment = current_index_.load();
+  s.writer_cpu_ns = writer_cpu_ns_.load();
   std::lock_guard<std::mutex> lk(mu_);
   s.queued_bytes = queued_bytes_;
   s.last_error = last_error_;
@@ -215,53 +233,60 @@ int64_t CaptureWriter::now() const {
 }
 
 void CaptureWriter::run() {
-  std::string batch;
-  batch.reserve(2 * opts_.block_bytes);
+  // Emptied buffers kept for reuse: the filling one, one sealed and one being written is
+  // the steady state; more would only be a burst's memory kept.
+  constexpr size_t kMaxSpare = 3;
+  std::vector<Block> work;
   int64_t next_flush = now() + opts_.flush_interval_ns;
   for (;;) {
-    uint64_t gen;
+    uint64_t taken_gen = 0;  // with the filling block taken, every entry up to here is in `work`
     bool stopping, flush_now;
     {
       std::unique_lock<std::mutex> lk(mu_);
       // The steady clock bounds the wait; the injectable clock decides what is due.
-      wake_.wait_for(lk, std::chrono::nanoseconds(opts_.flush_interval_ns), [&] {
-        return stop_ || flush_requested_ || queued_bytes_ >= opts_.block_bytes;
-      });
-      batch.swap(queue_);
-      queued_bytes_ = 0;
-      gen = enqueued_gen_;
+      wake_.wait_for(lk, std::chrono::nanoseconds(opts_.flush_interval_ns),
+                     [&] { return stop_ || flush_requested_ || !full_.empty(); });
+      work.swap(full_);
       stopping = stop_;
       flush_now = flush_requested_;
       flush_requested_ = false;
     }
-    for (size_t pos = 0; pos + 4 <= batch.size();) {
-      const auto* p = reinterpret_cast<const uint8_t*>(batch.data() + pos);
-      const size_t len =
-          uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
-      add_frame(std::string_view(batch.data() + pos, 4 + len));
-      pos += 4 + len;
+    // the clock is read without the lock: appends never wait on it (a test's clock stalls)
+    const bool took_all = flush_now || stopping || now() >= next_flush;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (took_all) {
+        // a partly filled block is written at each flush interval (what a crash may lose)
+        if (filling_.count) seal_filling_locked();
+        work.insert(work.end(), std::make_move_iterator(full_.begin()),
+                    std::make_move_iterator(full_.end()));
+        full_.clear();
+        taken_gen = enqueued_gen_;
+      }
+      for (const Block& b : work) queued_bytes_ -= std::min(queued_bytes_, b.raw.size());
     }
-    batch.clear();
-    // A burst may have grown it to the queue's bound (32 MiB): do not keep that much. Up to
-    // 4 MiB is kept, or a writer that is behind would regrow (copies, fresh pages) every round.
-    if (batch.capacity() > std::max<size_t>(4 * opts_.block_bytes, 4u << 20))
-      std::string().swap(batch);
-    int64_t t = now();
-    if (flush_now || stopping || t >= next_flush) {
-      if (raw_count_) write_block();
-      next_flush = t + opts_.flush_interval_ns;
-    }
+    for (const Block& b : work) write_block(b.raw, b.count);
+    const int64_t t = now();
+    if (took_all) next_flush = t + opts_.flush_interval_ns;
     // An idle segment past its age is closed too, so age bounds what one file spans.
     if (fd_ && seg_blocks_ > 0 && t - seg_created_ >= opts_.max_segment_age_ns) {
       close_segment();
       open_segment();
     }
-    // Entries still in the pending block are not written yet: a flush() that came in
-    // during this round is served by the next one (flush_requested_ is still set).
-    if (raw_count_ == 0) {
+    {
       std::lock_guard<std::mutex> lk(mu_);
-      written_gen_ = gen;
+      for (Block& b : work) {
+        written_gen_ = std::max(written_gen_, b.last_gen);
+        // a burst's one huge entry may have grown a buffer: that one is not kept
+        if (spare_.size() < kMaxSpare && b.raw.capacity() <= 2 * opts_.block_bytes) {
+          b.raw.clear();
+          spare_.push_back(std::move(b.raw));
+        }
+      }
+      written_gen_ = std::max(written_gen_, taken_gen);
     }
+    work.clear();
+    writer_cpu_ns_.store(thread_cpu_ns(), std::memory_order_relaxed);  // one read per round
     done_.notify_all();
     if (stopping) break;
   }
@@ -273,37 +298,24 @@ void CaptureWriter::run() {
   done_.notify_all();
 }
 
-void CaptureWriter::add_frame(std::string_view frame) {
-  if (raw_.size() + frame.size() > opts_.block_bytes && raw_count_) write_block();
-  raw_.append(frame);
-  raw_count_++;
-}
-
-void CaptureWriter::write_block() {
-  const uint32_t count = raw_count_;
+void CaptureWriter::write_block(std::string_view raw, uint32_t count) {
   auto drop = [&](const std::string& why) {
     drop_write_.fetch_add(count, std::memory_order_relaxed);
     set_error(why);
   };
   Digest mac{};
   std::string& block = block_buf_;
-  auto encoded = encode_block_into(block, raw_, count, key_, chain_, &mac);
+  auto encoded = encode_block_into(block, raw, count, key_, chain_, &mac);
   if (encoded && fd_ && seg_blocks_ > 0 &&
       (seg_bytes_ + block.size() + kTrailerSize > opts_.max_segment_bytes ||
        now() - seg_created_ >= opts_.max_segment_age_ns)) {
     close_segment();
   }
   if (encoded && !fd_) {
-    if (!open_segment()) {
-      raw_.clear();
-      raw_count_ = 0;
-      return drop(stats().last_error);
-    }
+    if (!open_segment()) return drop(stats().last_error);
     // the MAC chain starts over in the new segment (rare: once per rotation)
-    encoded = encode_block_into(block, raw_, count, key_, chain_, &mac);
+    encoded = encode_block_into(block, raw, count, key_, chain_, &mac);
   }
-  raw_.clear();
-  raw_count_ = 0;
   if (!encoded) return drop(encoded.error().message);
   if (!write_all(fd_.get(), block)) {
     int err = errno;

@@ -48,6 +48,7 @@ struct CaptureStats {
   uint64_t dropped_too_large = 0;
   uint64_t queued_bytes = 0;
   uint64_t current_segment = 0;  // index of the segment being written
+  uint64_t writer_cpu_ns = 0;    // the writer thread's CPU time (compressing, MACs, writes)
   std::string last_error;        // of the last failed write or file operation
 };
 
@@ -87,9 +88,17 @@ class CaptureWriter {
   // next seq into the queue.
   bool enqueue(std::string_view head, std::string_view body);
   void run();
-  // Writer thread only: one frame (u32 length | entry bytes).
-  void add_frame(std::string_view frame);
-  void write_block();
+  // Entries are framed straight into block-sized buffers: the writer compresses the
+  // buffer it is handed, with no copy of its own, and emptied buffers come back for reuse.
+  struct Block {
+    std::string raw;        // frames (u32 length | entry bytes) back to back
+    uint32_t count = 0;     // entries in raw
+    uint64_t last_gen = 0;  // enqueued_gen_ after its last entry
+  };
+  // Under mu_: hands the filling block to the writer and starts another.
+  void seal_filling_locked();
+  // Writer thread only.
+  void write_block(std::string_view raw, uint32_t count);
   bool open_segment();
   void close_segment();
   void apply_retention();
@@ -103,10 +112,10 @@ class CaptureWriter {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  // Frames (u32 length | entry bytes) back to back: one buffer, swapped with the writer
-  // thread's, rather than an allocation per entry.
-  std::string queue_;
-  size_t queued_bytes_ = 0;
+  Block filling_;
+  std::vector<Block> full_;         // sealed, not yet taken by the writer
+  std::vector<std::string> spare_;  // emptied by the writer, for the next blocks
+  size_t queued_bytes_ = 0;         // in filling_ and full_
   uint64_t enqueued_gen_ = 0;
   uint64_t written_gen_ = 0;
   bool flush_requested_ = false;
@@ -116,12 +125,10 @@ class CaptureWriter {
   std::atomic<uint64_t> next_seq_{1};
 
   std::atomic<uint64_t> appended_{0}, written_{0}, blocks_{0}, bytes_{0}, created_{0}, deleted_{0},
-      drop_full_{0}, drop_write_{0}, drop_large_{0}, current_index_{0};
+      drop_full_{0}, drop_write_{0}, drop_large_{0}, current_index_{0}, writer_cpu_ns_{0};
 
   // Writer thread state.
-  std::string raw_;
   std::string block_buf_;  // the compressed block being written, reused
-  uint32_t raw_count_ = 0;
   UniqueFd fd_;
   std::string seg_path_;
   uint64_t seg_index_ = 0;

@@ -2,7 +2,8 @@
 
 namespace rein::cli {
 
-void write_capture_health(sinks::JsonWriter& w, const capture::CaptureStats& s) {
+void write_capture_health(sinks::JsonWriter& w, const capture::CaptureStats& s,
+                          uint64_t recorder_cpu_ns) {
   w.key("capture");
   w.begin_object();
   w.key("entries_appended");
@@ -19,6 +20,10 @@ void write_capture_health(sinks::JsonWriter& w, const capture::CaptureStats& s) 
   w.number(s.segments_created);
   w.key("segments_deleted");
   w.number(s.segments_deleted);
+  w.key("writer_cpu_ns");
+  w.number(s.writer_cpu_ns);
+  w.key("recorder_cpu_ns");
+  w.number(recorder_cpu_ns);
   w.key("dropped");
   w.begin_object();
   w.key("queue_full");

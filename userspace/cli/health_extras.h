@@ -11,7 +11,10 @@
 
 namespace rein::cli {
 
-void write_capture_health(sinks::JsonWriter& w, const capture::CaptureStats& s);
+// Also the CPU time capture costs: the writer thread's, and the sensor thread's in the
+// recorder (scrubbing records, queueing entries), so its share of the sensor's is known.
+void write_capture_health(sinks::JsonWriter& w, const capture::CaptureStats& s,
+                          uint64_t recorder_cpu_ns);
 // `subscribers`: control-socket clients (`rein top --socket`), the lines they lost to a full
 // queue and the clients cut off for stalling. Kept out of the drop counters: a slow viewer
 // is not lost telemetry.

@@ -625,8 +625,8 @@ int run(const RunOptions& o) {
     tls.poll(boot);
     report_tls();
     if (o.health_interval_s > 0 && now >= next_health) {
-      pipeline::emit_health_maybe_captured(capture_rec.get(), pipe, boot, "running", named(bpf.counters()), [&bpf, &capture_writer, &fanout, &detections, &o](sinks::JsonWriter& w) {
-        if (capture_writer) write_capture_health(w, capture_writer->stats());
+      pipeline::emit_health_maybe_captured(capture_rec.get(), pipe, boot, "running", named(bpf.counters()), [&bpf, &capture_writer, &capture_rec, &fanout, &detections, &o](sinks::JsonWriter& w) {
+        if (capture_writer) write_capture_health(w, capture_writer->stats(), capture_rec->cpu_ns());
         write_subscriber_health(w, fanout);
         if (!o.no_detections) write_detection_time(w, detections.meter());
         w.key("track_quota_hits");  // agents whose children went untracked (drop_track_quota)
@@ -670,11 +670,12 @@ int run(const RunOptions& o) {
                "rein: rustls records opened in user space (aws-lc AES-NI, ChaCha20-Poly1305): {} with data, {} not data, "
                "{} failed their tag, {} incomplete\n",
                cs.opened, cs.not_app_data, cs.failed, cs.lost);
-  pipeline::emit_health_maybe_captured(capture_rec.get(), pipe, pipeline::Clock::boot_now_ns(), "stopped", named(bpf.counters()), [&capture_writer, &fanout, &detections, &o](sinks::JsonWriter& w) {
-    if (capture_writer) write_capture_health(w, capture_writer->stats());
+  pipeline::emit_health_maybe_captured(capture_rec.get(), pipe, pipeline::Clock::boot_now_ns(), "stopped", named(bpf.counters()), [&capture_writer, &capture_rec, &fanout, &detections, &o](sinks::JsonWriter& w) {
+    if (capture_writer) write_capture_health(w, capture_writer->stats(), capture_rec->cpu_ns());
     write_subscriber_health(w, fanout);
     if (!o.no_detections) write_detection_time(w, detections.meter());
   });
+  if (capture_rec) capture_rec->flush();  // the Health entry just staged
   fanout.flush();  // subscribers see "stopped" too (what their sockets take now)
   return rc;
 }

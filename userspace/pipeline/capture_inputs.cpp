@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "common/thread_cpu.h"
 #include "pipeline/proc_snapshot_source.h"
 #include "process/proc_reader.h"
 #include "rein/abi/events.h"
@@ -211,19 +212,38 @@ std::string track_key(uint32_t tgid, uint32_t root, uint32_t selector, uint64_t 
 }
 
 CaptureRecorder::CaptureRecorder(JournalSink& sink, llm::Fingerprinter& fingerprinter)
-    : sink_(sink), fingerprinter_(fingerprinter), scrubber_(fingerprinter), inputs_(sink) {
+    : out_(sink), sink_(sink), fingerprinter_(fingerprinter), scrubber_(fingerprinter), inputs_(sink_) {
   fingerprinter_.set_observer(&scrubber_);
 }
 
-CaptureRecorder::~CaptureRecorder() { fingerprinter_.set_observer(nullptr); }
+CaptureRecorder::~CaptureRecorder() {
+  flush();
+  fingerprinter_.set_observer(nullptr);
+}
 
-void CaptureRecorder::append_secrets(std::vector<SecretMapping>&& m) {
+void CaptureRecorder::append_secrets(JournalSink& to, std::vector<SecretMapping>&& m) {
   for (auto& s : m) {
     capture::Entry e;
     e.mutable_secret()->set_placeholder(std::move(s.placeholder));
     e.mutable_secret()->set_fingerprint(std::move(s.fingerprint));
-    sink_.append(std::move(e));
+    to.append(std::move(e));
   }
+}
+
+void CaptureRecorder::flush() {
+  if (sink_.empty()) return;
+  const uint64_t t0 = thread_cpu_ns();
+  sink_.drain(
+      [this](std::string_view record) {
+        scratch_.assign(record);
+        uint16_t kind = 0;
+        if (record.size() >= sizeof(kind)) std::memcpy(&kind, record.data(), sizeof(kind));
+        // A credential the pipeline saw in a later record of the turn is known here already:
+        // scrubbing late only ever finds more.
+        append_secrets(out_, scrubber_.scrub(scratch_, kind == REIN_REC_DATA || kind == REIN_REC_EXEC));
+        out_.append_record(scratch_);
+      });
+  cpu_ns_ += thread_cpu_ns() - t0;
 }
 
 void CaptureRecorder::context(capture::Context c) {
@@ -233,17 +253,15 @@ void CaptureRecorder::context(capture::Context c) {
 }
 
 void CaptureRecorder::record(std::span<const uint8_t> bytes) {
-  scratch_.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  uint16_t kind = 0;
-  if (bytes.size() >= sizeof(kind)) std::memcpy(&kind, bytes.data(), sizeof(kind));
-  append_secrets(scrubber_.scrub(scratch_, kind == REIN_REC_DATA || kind == REIN_REC_EXEC));
-  sink_.append_record(scratch_);
+  sink_.append_record({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+  if (sink_.record_bytes() >= kMaxStagedBytes) flush();
 }
 
 void CaptureRecorder::tick(uint64_t now) {
   capture::Entry e;
   e.mutable_tick()->set_now_boot_ns(now);
   sink_.append(std::move(e));
+  flush();
 }
 
 void CaptureRecorder::health(SensorPipeline& pipe, uint64_t now, std::string_view state,
@@ -282,7 +300,7 @@ size_t CaptureRecorder::adopt(SensorPipeline& pipe, const std::string& proc_root
     n = pipe.adopt_existing(proc_root);  // the capture then differs: replay says so
     a->clear_proc_snapshot();
   }
-  append_secrets(std::move(secrets));
+  append_secrets(sink_, std::move(secrets));
   // Split so that no entry passes the writer's limit; replay joins them again.
   capture::Entry chunk;
   size_t bytes = 0;
@@ -315,6 +333,7 @@ void CaptureRecorder::finish(uint64_t now) {
   capture::Entry e;
   e.mutable_finish()->set_now_boot_ns(now);
   sink_.append(std::move(e));
+  flush();
 }
 
 TrackFn CaptureRecorder::wrap(TrackFn live) {

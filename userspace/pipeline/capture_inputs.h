@@ -19,22 +19,11 @@
 #include "common/string_map.h"
 #include "pipeline/capture_scrubber.h"
 #include "pipeline/input_journal.h"
+#include "pipeline/journal_sink.h"
+#include "pipeline/journal_stage.h"
 #include "pipeline/sensor_pipeline.h"
 
 namespace rein::pipeline {
-
-// Where entries go: the capture writer (cli), or memory (tests). Must not block.
-class JournalSink {
- public:
-  virtual ~JournalSink() = default;
-  virtual void append(capture::Entry&& e) = 0;
-  // A RingRecord entry (the hot path: a sink may encode it without building an Entry).
-  virtual void append_record(std::string_view data) {
-    capture::Entry e;
-    e.mutable_record()->set_data(std::string(data));
-    append(std::move(e));
-  }
-};
 
 // The capture writer of `rein run --capture` (never blocks; drops are its stats()).
 class CaptureWriterJournal final : public JournalSink {
@@ -109,9 +98,14 @@ class CaptureRecorder {
 
   InputJournal* inputs() { return &inputs_; }
   void context(capture::Context c);
-  // One ring record, after the pipeline (and the enforcer, for holds) processed it.
+  // One ring record, after the pipeline (and the enforcer, for holds) processed it. Staged
+  // with every entry after it until the turn's tick() (or flush()): then scrubbed and queued.
   void record(std::span<const uint8_t> bytes);
+  // The end of a turn of the live loop: a Tick entry, then everything staged goes out.
   void tick(uint64_t now_boot_ns);
+  void flush();
+  // This thread's CPU time in flush(): scrubbing the records and queueing every entry.
+  uint64_t cpu_ns() const { return cpu_ns_; }
   // emit_health on the pipeline and the Health entry, with the same fields.
   void health(SensorPipeline& pipe, uint64_t now_boot_ns, std::string_view state,
               const std::vector<std::pair<std::string, uint64_t>>& kernel,
@@ -144,13 +138,17 @@ class CaptureRecorder {
   };
 
  private:
-  void append_secrets(std::vector<SecretMapping>&& m);
-  JournalSink& sink_;
+  // What a turn may stage before it is flushed anyway (a burst of records).
+  static constexpr size_t kMaxStagedBytes = 1u << 20;
+  void append_secrets(JournalSink& to, std::vector<SecretMapping>&& m);
+  JournalSink& out_;
+  JournalStage sink_;  // every entry goes through it (to out_), so the order stays the loop's
   llm::Fingerprinter& fingerprinter_;
   SecretScrubber scrubber_;
   RecordingInputJournal inputs_;
   std::string scratch_;
   size_t adopt_chunk_bytes_ = kAdoptChunkBytes;
+  uint64_t cpu_ns_ = 0;
 };
 
 // The live loop's callbacks, journaled when a capture runs (rec non-null).

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nghttp2/nghttp2.h>
 
+#include <algorithm>
 #include <cstring>
 #include <regex>
 #include <string>
@@ -151,6 +152,40 @@ TEST(CaptureRecorder, StagesATurnAndKeepsItsOrder) {
   }
   ASSERT_EQ(mem.entries.size(), 6u);  // the recorder's end sends what was staged
   EXPECT_TRUE(mem.entries[5].has_record());
+}
+
+// The stage passes entries through while no record is held, keeps them behind held records
+// otherwise, and hands records over writable (the recorder wipes one that held a secret).
+TEST(JournalStage, HoldsEntriesBehindRecordsAndHandsRecordsOverWritable) {
+  MemoryJournal out;
+  rein::pipeline::JournalStage stage(out);
+  rein::capture::Entry e;
+  e.mutable_tick()->set_now_boot_ns(1);
+  stage.append(std::move(e));
+  EXPECT_EQ(out.entries.size(), 1u);
+  EXPECT_TRUE(stage.empty());
+  stage.append_record("abc");
+  rein::capture::Entry t;
+  t.mutable_tick()->set_now_boot_ns(2);
+  stage.append(std::move(t));
+  stage.append_record("defg");
+  EXPECT_EQ(out.entries.size(), 1u);
+  EXPECT_EQ(stage.record_bytes(), 7u);
+  std::vector<std::string> seen;
+  stage.drain([&](std::span<char> r) {
+    seen.emplace_back(r.data(), r.size());
+    out.entries.emplace_back();  // where the record goes, to check the order
+    std::fill(r.begin(), r.end(), 'X');
+  });
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], "abc");
+  EXPECT_EQ(seen[1], "defg");
+  ASSERT_EQ(out.entries.size(), 4u);
+  EXPECT_FALSE(out.entries[1].has_tick());
+  EXPECT_EQ(out.entries[2].tick().now_boot_ns(), 2u);
+  EXPECT_FALSE(out.entries[3].has_tick());
+  EXPECT_TRUE(stage.empty());
+  EXPECT_EQ(stage.record_bytes(), 0u);
 }
 
 std::string hpack_block(const std::vector<std::pair<std::string, std::string>>& headers) {

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
+#include <openssl/crypto.h>
 
 #include "common/thread_cpu.h"
 #include "pipeline/proc_snapshot_source.h"
@@ -234,13 +235,15 @@ void CaptureRecorder::flush() {
   if (sink_.empty()) return;
   const uint64_t t0 = thread_cpu_ns();
   sink_.drain(
-      [this](std::string_view record) {
-        scratch_.assign(record);
+      [this](std::span<char> record) {
+        scratch_.assign(record.data(), record.size());
         uint16_t kind = 0;
         if (record.size() >= sizeof(kind)) std::memcpy(&kind, record.data(), sizeof(kind));
         // A credential the pipeline saw in a later record of the turn is known here already:
         // scrubbing late only ever finds more.
         append_secrets(out_, scrubber_.scrub(scratch_, kind == REIN_REC_DATA || kind == REIN_REC_EXEC));
+        // the held raw copy is not left in a buffer the next turns reuse
+        if (scrubber_.modified()) OPENSSL_cleanse(record.data(), record.size());
         out_.append_record(scratch_);
       });
   cpu_ns_ += thread_cpu_ns() - t0;

@@ -46,6 +46,9 @@ class SecretScrubber final : public llm::CredentialObserver {
   // AIza, eyJ...) so the pipeline still treats it as key-shaped, then "REDACTED<n>X...".
   static std::string make_placeholder(std::string_view secret, uint64_t n);
 
+  // Whether the last scrub() replaced anything (its input held a credential).
+  bool modified() const { return modified_; }
+
   // Tests: off makes scrub() walk every byte as before the prefilter (the two must agree).
   void use_prefilter(bool on) { use_prefilter_ = on; }
 

@@ -13,11 +13,11 @@ void JournalStage::append_record(std::string_view data) {
   bytes_.append(data);
 }
 
-void JournalStage::drain(const std::function<void(std::string_view record)>& on_record) {
+void JournalStage::drain(const std::function<void(std::span<char> record)>& on_record) {
   size_t off = 0;
   for (const Item& it : items_) {
     if (it.entry == kRecord) {
-      on_record(std::string_view(bytes_).substr(off, it.len));
+      on_record(std::span<char>(bytes_.data() + off, it.len));
       off += it.len;
     } else {
       out_.append(std::move(entries_[it.entry]));

@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,9 +24,10 @@ class JournalStage final : public JournalSink {
   void append_record(std::string_view data) override;
   size_t record_bytes() const { return bytes_.size(); }
   bool empty() const { return items_.empty(); }
-  // Hands every held item on, in order: records to `on_record`, entries to the sink this
-  // stage was made with. The buffers are kept for the next turn.
-  void drain(const std::function<void(std::string_view record)>& on_record);
+  // Hands every held item on, in order: records to `on_record` (writable, so a record that
+  // held a credential can be wiped), entries to the sink this stage was made with. The
+  // buffers are kept for the next turn.
+  void drain(const std::function<void(std::span<char> record)>& on_record);
 
  private:
   static constexpr uint32_t kRecord = UINT32_MAX;

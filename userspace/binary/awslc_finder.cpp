@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "binary/x86_decode.h"
+#include "common/fast_find.h"
 
 namespace rein::binary {
 namespace {
@@ -342,7 +343,9 @@ bool looks_like_awslc(const ElfFile& elf) {
   for (const auto& seg : elf.segments()) {
     if (seg.type != PT_LOAD || (seg.flags & (PF_X | PF_W)) || seg.offset >= elf.bytes().size()) continue;
     const uint64_t n = std::min<uint64_t>(seg.filesz, elf.bytes().size() - seg.offset);
-    if (memmem(elf.bytes().data() + seg.offset, n, kMarker, sizeof kMarker - 1)) return true;
+    const std::string_view area(reinterpret_cast<const char*>(elf.bytes().data() + seg.offset), n);
+    if (fast_find(area, std::string_view(kMarker, sizeof kMarker - 1)) != std::string_view::npos)
+      return true;
   }
   return false;
 }

@@ -10,7 +10,9 @@
 #include <span>
 #include <vector>
 
+#include "binary/code_scan.h"
 #include "binary/x86_decode.h"
+#include "common/fast_find.h"
 
 namespace rein::binary {
 namespace {
@@ -50,7 +52,8 @@ std::string hex(uint64_t v) {
 struct ExecRange {
   uint64_t vaddr = 0, offset = 0;
   std::span<const uint8_t> bytes;
-  std::vector<uint64_t> entry_bits;  // 1 bit per 16-byte slot: proven call-target entry
+  std::vector<uint64_t> entry_bits;     // 1 bit per 16-byte slot: proven call-target entry
+  std::vector<uint64_t> prologue_bits;  // 1 bit per 16-byte slot: starts with kPrologue
   bool contains(uint64_t a, uint64_t len = 1) const {
     return a >= vaddr && a - vaddr <= bytes.size() && len <= bytes.size() - (a - vaddr);
   }
@@ -117,10 +120,9 @@ std::vector<uint64_t> find_path_strings(const ElfFile& elf, bool stop_at_first) 
     auto a = areas[i];
     size_t pos = 0;
     while (pos < a.size() && out.size() < 2 * kMaxStrings) {
-      const void* hit =
-          memmem(a.data() + pos, a.size() - pos, kFileSuffix.data(), kFileSuffix.size());
-      if (!hit) break;
-      size_t at = static_cast<const uint8_t*>(hit) - a.data();
+      const size_t at = fast_find(
+          std::string_view(reinterpret_cast<const char*>(a.data()), a.size()), kFileSuffix, pos);
+      if (at == std::string_view::npos) break;
       size_t start = at;
       while (start > 0 && at - start < kMaxPathBack && a[start - 1] != 0) --start;
       for (size_t s : {start, at}) {
@@ -138,9 +140,10 @@ std::vector<uint64_t> find_path_strings(const ElfFile& elf, bool stop_at_first) 
   return out;
 }
 
-Result<Scan> scan_code(const ElfFile& elf) {
+Result<Scan> scan_code(const ElfFile& elf, bool* has_path_string) {
   Scan sc;
   sc.targets = find_path_strings(elf, false);
+  if (has_path_string) *has_path_string = !sc.targets.empty();
   if (sc.targets.empty())
     return make_error(elf.name() + ": no \"ssl/ssl_lib.cc\" string in read-only data");
   for (const auto& p : elf.segments()) {
@@ -152,6 +155,7 @@ Result<Scan> scan_code(const ElfFile& elf) {
     r.offset = p.offset;
     r.bytes = elf.bytes_at(p.offset, p.filesz);
     r.entry_bits.assign(r.bytes.size() / 16 / 64 + 1, 0);
+    r.prologue_bits.assign(r.entry_bits.size(), 0);
     sc.ranges.push_back(std::move(r));
   }
   if (sc.ranges.empty()) return make_error(elf.name() + ": no executable PT_LOAD segment");
@@ -163,21 +167,27 @@ Result<Scan> scan_code(const ElfFile& elf) {
   // Pass 1 over each executable segment: 16-aligned direct-call targets (e8 rel32) as
   // candidate entries, and 4-byte fields that hold a string address either absolutely
   // (non-PIE imm32) or RIP-relative (a disp32 ending its instruction, as in lea). All are
-  // only candidates; decoding proves them later. Windows are released as we go so RSS
-  // stays small on a 400 MB file.
+  // only candidates; decoding proves them later. The sweep itself is vectorised
+  // (code_scan.h); only the positions it returns are tested exactly here. Windows are
+  // released as we go so RSS stays small on a 400 MB file.
   const uint64_t tspan = tmax - tmin;
+  CodeScanHits hits;  // one window's candidates
   for (auto& r : sc.ranges) {
     const uint8_t* d = r.bytes.data();
     const uint64_t n = r.bytes.size();
-    const uint64_t base = r.vaddr;  // a local, so the hot loop does not reload it through `r`
+    const uint64_t base = r.vaddr;
     for (uint64_t w = 0; w < n; w += kScanWindow) {
       const uint64_t wend = std::min(n, w + kScanWindow);
-      for (uint64_t i = w; i < wend && i + 4 <= n; ++i) {
+      hits.clear();
+      elf.prefault_pages(r.bytes.subspan(w, wend - w));
+      scan_code_window(r.bytes, base, tmin, tmax, w, wend, hits);
+      for (uint64_t i : hits.prologues)
+        r.prologue_bits[i / 16 / 64] |= uint64_t{1} << (i / 16 % 64);
+      for (uint64_t i : hits.fields) {  // the exact test, in 64 bits
         const uint32_t v = load32(d + i);
         const uint64_t here = base + i;
         const uint64_t rip =
             here + 4 + static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v)));
-        // Range pre-filter first: almost every byte fails both unsigned comparisons.
         if ((uint64_t{v} - tmin <= tspan && is_target(v)) ||
             (rip - tmin <= tspan && is_target(rip))) {
           if (sc.refs.size() >= kMaxRefs)
@@ -185,9 +195,11 @@ Result<Scan> scan_code(const ElfFile& elf) {
                               " candidate ssl_lib.cc references");
           sc.refs.push_back(here);
         }
-        if (d[i] != 0xe8 || i + 5 > n) continue;
+      }
+      for (uint64_t i : hits.calls) {
+        if (i + 5 > n) continue;
         const uint64_t t =
-            here + 5 +
+            base + i + 5 +
             static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(load32(d + i + 1))));
         if (t % 16) continue;
         for (auto& dst : sc.ranges)
@@ -199,25 +211,11 @@ Result<Scan> scan_code(const ElfFile& elf) {
       elf.release_pages(r.bytes.subspan(w, wend - w));
     }
   }
-  // Pass 2: keep only candidates that start with the frame-pointer prologue. Sequential in
-  // address order, so each page is touched once.
-  for (auto& r : sc.ranges) {
-    const uint64_t n = r.bytes.size();
-    for (uint64_t w = 0; w < n; w += kScanWindow) {
-      const uint64_t wend = std::min(n, w + kScanWindow);
-      for (uint64_t word = w / 16 / 64; word < r.entry_bits.size() && word * 64 * 16 < wend;
-           ++word) {
-        uint64_t bits = r.entry_bits[word];
-        while (bits) {
-          const int b = __builtin_ctzll(bits);
-          bits &= bits - 1;
-          const uint64_t a = r.vaddr + (word * 64 + static_cast<uint64_t>(b)) * 16;
-          if (!r.has_prologue(a)) r.entry_bits[word] &= ~(uint64_t{1} << b);
-        }
-      }
-      elf.release_pages(r.bytes.subspan(w, wend - w));
-    }
-  }
+  // Keep only candidates that start with the frame-pointer prologue: the sweep noted every
+  // slot that does, so no page is read twice.
+  for (auto& r : sc.ranges)
+    for (size_t word = 0; word < r.entry_bits.size(); ++word)
+      r.entry_bits[word] &= r.prologue_bits[word];
   return sc;
 }
 
@@ -430,8 +428,8 @@ bool looks_like_bun_boringssl(const ElfFile& elf) {
   return !find_path_strings(elf, true).empty();
 }
 
-Result<BunSslFunctions> find_bun_boringssl(const ElfFile& elf) {
-  auto scan = scan_code(elf);
+Result<BunSslFunctions> find_bun_boringssl(const ElfFile& elf, bool* has_path_string) {
+  auto scan = scan_code(elf, has_path_string);
   if (!scan) return scan.error();
   const Scan& sc = *scan;
   Prover prover(elf, sc);

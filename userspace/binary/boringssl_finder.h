@@ -27,6 +27,8 @@ struct BunSslFunctions {
 // Cheap pre-check: the "ssl/ssl_lib.cc" string is present in a read-only section.
 bool looks_like_bun_boringssl(const ElfFile& elf);
 
-Result<BunSslFunctions> find_bun_boringssl(const ElfFile& elf);
+// `has_path_string`, when given, says whether the file had the string at all: the same answer
+// as looks_like_bun_boringssl, without a second search of its read-only data.
+Result<BunSslFunctions> find_bun_boringssl(const ElfFile& elf, bool* has_path_string = nullptr);
 
 }  // namespace rein::binary

@@ -181,6 +181,18 @@ void ElfFile::release_pages(std::span<const uint8_t> span) const {
   if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
 }
 
+void ElfFile::prefault_pages(std::span<const uint8_t> span) const {
+  if (!map_ || span.empty()) return;
+  const auto base = reinterpret_cast<uintptr_t>(map_);
+  auto lo = reinterpret_cast<uintptr_t>(span.data());
+  const auto hi = lo + span.size();
+  if (lo < base || hi > base + map_len_) return;
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  lo &= ~(page - 1);
+  // Fails on kernels before 5.14 (EINVAL): the sweep then faults the pages in as before.
+  (void)madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_POPULATE_READ);
+}
+
 const std::vector<ElfFile::Section>& ElfFile::sections() const {
   return sections_;
 }

@@ -68,8 +68,9 @@ bool plan_openssl(const ElfFile& elf, TlsPlan& plan) {
 }
 
 void plan_bun(const ElfFile& elf, TlsPlan& plan) {
-  if (!looks_like_bun_boringssl(elf)) return;
-  auto f = find_bun_boringssl(elf);
+  bool bun = false;
+  auto f = find_bun_boringssl(elf, &bun);
+  if (!bun) return;
   if (!f) {
     plan.undecodable.push_back("boringssl (bun): " + f.error().message);
     return;

@@ -32,24 +32,32 @@ uint32_t load32(const uint8_t* p) {
 }
 
 // One position, the plain way: what every vector form must agree with.
+bool field_at(const uint8_t* d, uint64_t base, Range32 r, uint64_t i) {
+  const uint32_t v = load32(d + i);
+  const uint32_t rip = static_cast<uint32_t>(base + i + 4) + v;
+  return v - r.lo <= r.span || rip - r.lo <= r.span;
+}
+
 void scan_one(const uint8_t* d, uint64_t n, uint64_t base, Range32 r, uint64_t i,
               CodeScanHits& out) {
   if (i + 4 <= n) {
-    const uint32_t v = load32(d + i);
-    const uint32_t rip = static_cast<uint32_t>(base + i + 4) + v;
-    if (v - r.lo <= r.span || rip - r.lo <= r.span) out.fields.push_back(i);
-    if (i % 16 == 0 && v == kPrologue) out.prologues.push_back(i);
+    if (field_at(d, base, r, i)) out.fields.push_back(i);
+    if (i % 16 == 0 && load32(d + i) == kPrologue) out.prologues.push_back(i);
   }
   if (d[i] == kCallOpcode) out.calls.push_back(i);
 }
 
-// Positions k + 4j of a block whose lane j (of the load at offset k) passed.
-uint32_t spread(unsigned lane_bits, unsigned k) {
-  uint32_t m = 0;
-  for (unsigned j = 0; lane_bits; ++j, lane_bits >>= 1)
-    if (lane_bits & 1) m |= uint32_t{1} << (k + 4 * j);
-  return m;
+// A block where some lane passed (rare): which positions, the plain way. Kept out of line so
+// the sweep keeps its per-lane masks in registers instead of on the stack.
+[[gnu::noinline]] void fields_of_block(const uint8_t* d, uint64_t base, Range32 r, uint64_t i,
+                                       unsigned width, std::vector<uint64_t>& fields) {
+  for (uint64_t p = i; p < i + width; ++p)
+    if (field_at(d, base, r, p)) fields.push_back(p);
 }
+
+// How far ahead of the sweep to ask for cache lines: the pages come straight from the page
+// cache, cold in every CPU cache, and the hardware prefetcher stops at each 4 KiB page.
+constexpr uint64_t kPrefetchAhead = 1024;
 
 void push_bits(uint32_t mask, uint64_t at, std::vector<uint64_t>& out) {
   while (mask) {
@@ -96,21 +104,15 @@ void scan_code_window_sse2(std::span<const uint8_t> bytes, uint64_t base, uint64
   const __m128i step = _mm_set1_epi32(16);
   // A block reads bytes i .. i + 18 (its last field's four bytes).
   for (; i + 16 <= to && i + 19 <= n; i += 16) {
-    __m128i miss[4];
+    _mm_prefetch(reinterpret_cast<const char*>(d + i + kPrefetchAhead), _MM_HINT_T0);
     __m128i all = _mm_set1_epi32(-1);
     for (int k = 0; k < 4; ++k) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i + k));
-      miss[k] = _mm_and_si128(_mm_cmpgt_epi32(_mm_add_epi32(v, abs_add), limit),
-                              _mm_cmpgt_epi32(_mm_add_epi32(v, rip_add[k]), limit));
-      all = _mm_and_si128(all, miss[k]);
+      all = _mm_and_si128(all, _mm_and_si128(_mm_cmpgt_epi32(_mm_add_epi32(v, abs_add), limit),
+                                             _mm_cmpgt_epi32(_mm_add_epi32(v, rip_add[k]), limit)));
       rip_add[k] = _mm_add_epi32(rip_add[k], step);
     }
-    if (_mm_movemask_epi8(all) != 0xffff) {
-      uint32_t m = 0;
-      for (unsigned k = 0; k < 4; ++k)
-        m |= spread(~static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(miss[k]))) & 0xfu, k);
-      push_bits(m, i, out.fields);
-    }
+    if (_mm_movemask_epi8(all) != 0xffff) fields_of_block(d, base, r, i, 16, out.fields);
     const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i));
     push_bits(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(b, call_op))), i, out.calls);
     // lane 0 of the load at i is the 16-aligned position i itself
@@ -140,22 +142,17 @@ REIN_AVX2 void scan_code_window_avx2(std::span<const uint8_t> bytes, uint64_t ba
   const __m256i step = _mm256_set1_epi32(32);
   // A block reads bytes i .. i + 34.
   for (; i + 32 <= to && i + 35 <= n; i += 32) {
-    __m256i miss[4];
+    _mm_prefetch(reinterpret_cast<const char*>(d + i + kPrefetchAhead), _MM_HINT_T0);
     __m256i all = _mm256_set1_epi32(-1);
     for (int k = 0; k < 4; ++k) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d + i + k));
-      miss[k] = _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_add_epi32(v, abs_add), limit),
-                                 _mm256_cmpgt_epi32(_mm256_add_epi32(v, rip_add[k]), limit));
-      all = _mm256_and_si256(all, miss[k]);
+      all = _mm256_and_si256(
+          all, _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_add_epi32(v, abs_add), limit),
+                                _mm256_cmpgt_epi32(_mm256_add_epi32(v, rip_add[k]), limit)));
       rip_add[k] = _mm256_add_epi32(rip_add[k], step);
     }
-    if (static_cast<uint32_t>(_mm256_movemask_epi8(all)) != 0xffffffffu) {
-      uint32_t m = 0;
-      for (unsigned k = 0; k < 4; ++k)
-        m |= spread(
-            ~static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(miss[k]))) & 0xffu, k);
-      push_bits(m, i, out.fields);
-    }
+    if (static_cast<uint32_t>(_mm256_movemask_epi8(all)) != 0xffffffffu)
+      fields_of_block(d, base, r, i, 32, out.fields);
     const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d + i));
     push_bits(static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, call_op))), i,
               out.calls);

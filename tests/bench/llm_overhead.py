@@ -498,10 +498,17 @@ def hook_latency(exe, state_dir):
     return start_s, (an[0] if an else None), ((at[0] - t_exec) * 1000 if at else None)
 
 
+# A cold plan's time moves by more than 1.5x from run to run on this VM (what else the host
+# does while 130 MB of code are read): each binary is analysed cold COLD_REPS times, each in
+# a fresh state dir, then once warm from the last one's cache.
+COLD_REPS = 3
 latency = {}
 for exe in binaries:
-    d = rh.workdir("rein-bench-state-")
-    latency[exe] = (hook_latency(exe, d), hook_latency(exe, d))
+    colds = []
+    for _ in range(COLD_REPS):
+        d = rh.workdir("rein-bench-state-")
+        colds.append(hook_latency(exe, d))
+    latency[exe] = (colds, hook_latency(exe, d))
 
 # --- report ---------------------------------------------------------------------------------
 # A ratio pairs runs of the same round (seconds apart), so slow drift cancels; its median
@@ -599,9 +606,21 @@ else:
     print("rein replay under callgrind: n/a (no valgrind or objcopy)")
 print("\nexec -> TLS hooks attached (`<binary> --version` as a selected agent):")
 fmt = lambda v, u="ms": "n/a" if v is None else f"{v:.0f} {u}"  # noqa: E731
-for exe, ((cs, an, cat), (ws, wan, wat)) in latency.items():
-    print(f"  {os.path.basename(exe):14s} cold: analysis {fmt(an and an[0])}, attached {fmt(cat)} after "
-          f"exec, rein start {cs:.2f} s; warm: attached {fmt(wat)} after exec, rein start {ws:.2f} s"
-          + ("" if wan is None else " (analysed again: cache missed)") + f"\n{'':16s}{an and an[1]}")
+
+
+def spread(vals):
+    """median (min-max) in ms of the values that were measured, or n/a"""
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return "n/a"
+    return f"{statistics.median(vals):.0f} ms ({min(vals):.0f}-{max(vals):.0f})"
+
+
+for exe, (colds, (ws, wan, wat)) in latency.items():
+    libs = next((an[1] for _, an, _ in colds if an), None)
+    print(f"  {os.path.basename(exe):14s} cold, {len(colds)} runs: analysis {spread([an and an[0] for _, an, _ in colds])}, "
+          f"attached {spread([cat for _, _, cat in colds])} after exec, rein start "
+          f"{statistics.median(cs for cs, _, _ in colds):.2f} s; warm: attached {fmt(wat)} after exec, rein start {ws:.2f} s"
+          + ("" if wan is None else " (analysed again: cache missed)") + f"\n{'':16s}{libs}")
 print(f"\nbench {bench_s:.0f} s (of which {added_s:.0f} s for capture and detections: "
       f"--no-detections and --capture runs, replays), hook latency {time.time() - started - bench_s:.0f} s")

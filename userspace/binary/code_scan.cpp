@@ -56,7 +56,8 @@ void scan_one(const uint8_t* d, uint64_t n, uint64_t base, Range32 r, uint64_t i
 }
 
 // How far ahead of the sweep to ask for cache lines: the pages come straight from the page
-// cache, cold in every CPU cache, and the hardware prefetcher stops at each 4 KiB page.
+// cache, cold in every CPU cache, and the hardware prefetcher stops at each 4 KiB page. The
+// address stays inside the bytes (no pointer past the end, even for a hint).
 constexpr uint64_t kPrefetchAhead = 1024;
 
 void push_bits(uint32_t mask, uint64_t at, std::vector<uint64_t>& out) {
@@ -104,7 +105,8 @@ void scan_code_window_sse2(std::span<const uint8_t> bytes, uint64_t base, uint64
   const __m128i step = _mm_set1_epi32(16);
   // A block reads bytes i .. i + 18 (its last field's four bytes).
   for (; i + 16 <= to && i + 19 <= n; i += 16) {
-    _mm_prefetch(reinterpret_cast<const char*>(d + i + kPrefetchAhead), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(d + std::min(i + kPrefetchAhead, n - 1)),
+                 _MM_HINT_T0);
     __m128i all = _mm_set1_epi32(-1);
     for (int k = 0; k < 4; ++k) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i + k));
@@ -142,7 +144,8 @@ REIN_AVX2 void scan_code_window_avx2(std::span<const uint8_t> bytes, uint64_t ba
   const __m256i step = _mm256_set1_epi32(32);
   // A block reads bytes i .. i + 34.
   for (; i + 32 <= to && i + 35 <= n; i += 32) {
-    _mm_prefetch(reinterpret_cast<const char*>(d + i + kPrefetchAhead), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(d + std::min(i + kPrefetchAhead, n - 1)),
+                 _MM_HINT_T0);
     __m256i all = _mm256_set1_epi32(-1);
     for (int k = 0; k < 4; ++k) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d + i + k));

@@ -99,7 +99,9 @@ class Sensor:
         with open(self.err_path) as f:
             return f.read()
 
-    def stop(self, timeout=30):
+    def stop(self, timeout=30, parse=True):
+        """SIGINT, then the sensor must exit 0 within `timeout`; returns its events, parsed,
+        unless parse=False (an output of millions of lines takes minutes to parse here)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
@@ -110,7 +112,7 @@ class Sensor:
                 fail("sensor did not stop on SIGINT")
         if self.proc.returncode != 0:
             fail(f"sensor exited {self.proc.returncode}: {self.stderr()}")
-        return self.events()
+        return self.events() if parse else None
 
     def events(self):
         evs = []

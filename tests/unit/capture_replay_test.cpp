@@ -120,6 +120,38 @@ TEST(CaptureScrubber, KnownCredentialIsFoundLater) {
   EXPECT_EQ(maps[0].fingerprint, live);
 }
 
+// Several known credentials are looked for together, a few at a time: each one is found
+// wherever it is (the record's last bytes, a record under a vector block, a record with
+// several), and a record with none of them is left as it was.
+TEST(CaptureScrubber, EveryKnownCredentialOfSeveralIsFound) {
+  auto fp = make_fp();
+  SecretScrubber s(fp);
+  fp.set_observer(&s);
+  const std::vector<std::string> creds = {"opaque-credential-one-1", "opaque-credential-two-22",
+                                          "opaque-credential-three-333"};
+  for (const auto& c : creds) {
+    rein::proto::HttpRequest req;
+    req.headers.push_back({"x-api-key", c});
+    (void)fp.fingerprint_request(req);
+  }
+  for (const auto& c : creds) {
+    for (const std::string& text :
+         {std::string(200, '.') + c, c, "a " + c + " b", std::string(70, 'x') + c + creds[0]}) {
+      std::string bytes = as_string(data_rec({}, REIN_DIR_INGRESS, 1, 0, text));
+      const size_t size = bytes.size();
+      (void)s.scrub(bytes, true);
+      EXPECT_EQ(bytes.size(), size);
+      for (const auto& any : creds) EXPECT_EQ(bytes.find(any), std::string::npos) << text;
+    }
+  }
+  std::string clean =
+      as_string(data_rec({}, REIN_DIR_INGRESS, 1, 0, std::string(300, 'o') + "opaque-credential"));
+  const std::string before = clean;
+  EXPECT_TRUE(s.scrub(clean, true).empty());
+  EXPECT_EQ(clean, before);
+  fp.set_observer(nullptr);
+}
+
 // The recorder holds a turn's entries from its first record to its tick: then they go out
 // in the order they came, each record after the placeholders it uses. A credential the pipeline fingerprints
 // later in the same turn is already known when the earlier record is scrubbed.

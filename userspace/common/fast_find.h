@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
+#include <span>
 #include <string_view>
 
 #if defined(__SSE2__)
@@ -96,7 +97,7 @@ namespace detail {
 constexpr size_t kMaxAnyNeedles = 4;
 
 inline bool fast_contains_any_sse2(std::string_view hay,
-                                   std::initializer_list<std::string_view> needles) {
+                                   std::span<const std::string_view> needles) {
   constexpr size_t kMax = kMaxAnyNeedles;
   size_t longest = 0, shortest = SIZE_MAX;
   for (auto nd : needles) {
@@ -111,7 +112,7 @@ inline bool fast_contains_any_sse2(std::string_view hay,
   const size_t n = hay.size();
   size_t i = 0;
 #if defined(__SSE2__)
-  const std::string_view* nds = needles.begin();
+  const std::string_view* nds = needles.data();
   const size_t k = needles.size();
   __m128i first[kMax], last[kMax];
   for (size_t j = 0; j < k; j++) {
@@ -140,10 +141,15 @@ inline bool fast_contains_any_sse2(std::string_view hay,
     if (fast_find_sse2(hay, nd, i) != std::string_view::npos) return true;
   return false;
 }
+
+inline bool fast_contains_any_sse2(std::string_view hay,
+                                   std::initializer_list<std::string_view> needles) {
+  return fast_contains_any_sse2(hay,
+                                std::span<const std::string_view>(needles.begin(), needles.size()));
+}
 }  // namespace detail
 
-inline bool fast_contains_any(std::string_view hay,
-                              std::initializer_list<std::string_view> needles) {
+inline bool fast_contains_any(std::string_view hay, std::span<const std::string_view> needles) {
   // Under 64 bytes (a streamed answer's few words) the vector loop covers a block or two
   // and leaves the rest to a search per needle anyway: search per needle from the start.
   if (hay.size() < 64) {
@@ -154,9 +160,14 @@ inline bool fast_contains_any(std::string_view hay,
   if (hay.size() >= 64 && needles.size() <= detail::kMaxAnyNeedles && detail::have_avx2()) {
     bool short_needle = false;
     for (auto nd : needles) short_needle = short_needle || nd.size() < 2;
-    if (!short_needle) return detail::fast_contains_any_avx2(hay, needles.begin(), needles.size());
+    if (!short_needle) return detail::fast_contains_any_avx2(hay, needles.data(), needles.size());
   }
   return detail::fast_contains_any_sse2(hay, needles);
+}
+
+inline bool fast_contains_any(std::string_view hay,
+                              std::initializer_list<std::string_view> needles) {
+  return fast_contains_any(hay, std::span<const std::string_view>(needles.begin(), needles.size()));
 }
 
 }  // namespace rein

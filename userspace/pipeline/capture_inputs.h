@@ -104,7 +104,8 @@ class CaptureRecorder {
   // The end of a turn of the live loop: a Tick entry, then everything staged goes out.
   void tick(uint64_t now_boot_ns);
   void flush();
-  // This thread's CPU time in flush(): scrubbing the records and queueing every entry.
+  // This thread's CPU time in flush(): scrubbing the records and queueing every entry,
+  // estimated from a random 1 in kTimedOneIn flushes.
   uint64_t cpu_ns() const { return cpu_ns_; }
   // emit_health on the pipeline and the Health entry, with the same fields.
   void health(SensorPipeline& pipe, uint64_t now_boot_ns, std::string_view state,
@@ -149,6 +150,8 @@ class CaptureRecorder {
   std::string scratch_;
   size_t adopt_chunk_bytes_ = kAdoptChunkBytes;
   uint64_t cpu_ns_ = 0;
+  static constexpr uint64_t kTimedOneIn = 8;
+  uint64_t xorshift_ = 0x9E3779B97F4A7C15ULL;
 };
 
 // The live loop's callbacks, journaled when a capture runs (rec non-null).

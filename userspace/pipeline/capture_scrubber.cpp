@@ -465,6 +465,24 @@ void SecretScrubber::scrub_hpack(std::string& bytes) const {
 }
 
 void SecretScrubber::scrub_known(std::string& bytes) const {
+  // Nearly every record holds no known credential: one pass for up to four needles (two
+  // credentials and their Huffman forms) says so, where a pass per needle read the record
+  // twice for each credential.
+  std::string_view needles[detail::kMaxAnyNeedles];
+  size_t n = 0;
+  bool any = false;
+  auto test = [&] {
+    if (n && !any) any = fast_contains_any(bytes, std::span<const std::string_view>(needles, n));
+    n = 0;
+  };
+  for (const auto& [secret, k] : known_) {
+    if (secret.size() < 4) continue;
+    if (n + 2 > detail::kMaxAnyNeedles) test();
+    needles[n++] = secret;
+    if (k.huffman.size() >= 4) needles[n++] = k.huffman;
+  }
+  test();
+  if (!any) return;
   for (auto& [secret, k] : known_) {
     if (secret.size() < 4) continue;
     for (size_t pos = fast_find(bytes, secret, 0); pos != std::string::npos;

@@ -97,7 +97,9 @@ class CaptureWriter {
   };
   // Under mu_: hands the filling block to the writer and starts another.
   void seal_filling_locked();
+  static std::string touched_buffer(size_t bytes);
   // Writer thread only.
+  void warm_codec();
   void write_block(std::string_view raw, uint32_t count);
   bool open_segment();
   void close_segment();

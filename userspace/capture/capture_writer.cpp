@@ -63,6 +63,13 @@ size_t varint_size(uint64_t v) {
   return n;
 }
 
+// An empty buffer whose capacity is already faulted in.
+std::string touched_buffer(size_t bytes) {
+  std::string b(bytes, '\0');
+  b.clear();  // keeps the capacity, and its pages
+  return b;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<CaptureWriter>> CaptureWriter::open(const std::string& dir,
@@ -102,12 +109,6 @@ CaptureWriter::CaptureWriter(std::string dir, const HostKey& key, CaptureWriterO
   // than a thousand calls' worth of its work (bench_llm_overhead prints the faults).
   filling_.raw = touched_buffer(opts_.block_bytes);
   for (int i = 0; i < 2; i++) spare_.push_back(touched_buffer(opts_.block_bytes));
-}
-
-std::string CaptureWriter::touched_buffer(size_t bytes) {
-  std::string b(bytes, '\0');
-  b.clear();  // keeps the capacity, and its pages
-  return b;
 }
 
 void CaptureWriter::warm_codec() {

@@ -97,7 +97,6 @@ class CaptureWriter {
   };
   // Under mu_: hands the filling block to the writer and starts another.
   void seal_filling_locked();
-  static std::string touched_buffer(size_t bytes);
   // Writer thread only.
   void warm_codec();
   void write_block(std::string_view raw, uint32_t count);

@@ -16,6 +16,8 @@
 #include <chrono>
 #include <cstdint>
 
+#include "common/one_in.h"
+
 namespace rein::detect {
 
 class TimeMeter {
@@ -71,16 +73,9 @@ class TimeMeter {
     }
     ns_ += d > clock_ns_ ? d - clock_ns_ : 0;
   }
-  // xorshift64: a counter would alias with the fixed number of calls per exchange and time
-  // the same call of every exchange.
-  bool sample() {
-    x_ ^= x_ << 13;
-    x_ ^= x_ >> 7;
-    x_ ^= x_ << 17;
-    return x_ % kOneIn == 0;
-  }
+  bool sample() { return pick_.next(); }
   bool enabled_ = true;
-  uint64_t x_ = 0x9E3779B97F4A7C15ULL;
+  OneIn<kOneIn> pick_;
   uint64_t ns_ = 0;
   uint64_t timed_ = 0;
   uint64_t clipped_ = 0;

@@ -235,11 +235,8 @@ void CaptureRecorder::flush() {
   if (sink_.empty()) return;
   // This thread's CPU clock is a system call (about a microsecond on this VM's class), and a
   // turn's flush is often a few microseconds: timing every one cost about a tenth of what it
-  // measured. A random 1 in kTimedOneIn is timed and counts kTimedOneIn times.
-  xorshift_ ^= xorshift_ << 13;
-  xorshift_ ^= xorshift_ >> 7;
-  xorshift_ ^= xorshift_ << 17;
-  const bool timed = xorshift_ % kTimedOneIn == 0;
+  // measured. A random 1 in 8 is timed and counts 8 times.
+  const bool timed = timed_flush_.next();
   const uint64_t t0 = timed ? thread_cpu_ns() : 0;
   sink_.drain(
       [this](std::span<char> record) {
@@ -253,7 +250,7 @@ void CaptureRecorder::flush() {
         if (scrubber_.modified()) OPENSSL_cleanse(record.data(), record.size());
         out_.append_record(scratch_);
       });
-  if (timed) cpu_ns_ += (thread_cpu_ns() - t0) * kTimedOneIn;
+  if (timed) cpu_ns_ += (thread_cpu_ns() - t0) * decltype(timed_flush_)::kN;
 }
 
 void CaptureRecorder::context(capture::Context c) {

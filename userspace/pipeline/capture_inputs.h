@@ -16,6 +16,7 @@
 
 #include "capture/capture.pb.h"
 #include "capture/capture_writer.h"
+#include "common/one_in.h"
 #include "common/string_map.h"
 #include "pipeline/capture_scrubber.h"
 #include "pipeline/input_journal.h"
@@ -105,7 +106,7 @@ class CaptureRecorder {
   void tick(uint64_t now_boot_ns);
   void flush();
   // This thread's CPU time in flush(): scrubbing the records and queueing every entry,
-  // estimated from a random 1 in kTimedOneIn flushes.
+  // estimated from a random 1 in 8 flushes.
   uint64_t cpu_ns() const { return cpu_ns_; }
   // emit_health on the pipeline and the Health entry, with the same fields.
   void health(SensorPipeline& pipe, uint64_t now_boot_ns, std::string_view state,
@@ -150,8 +151,7 @@ class CaptureRecorder {
   std::string scratch_;
   size_t adopt_chunk_bytes_ = kAdoptChunkBytes;
   uint64_t cpu_ns_ = 0;
-  static constexpr uint64_t kTimedOneIn = 8;
-  uint64_t xorshift_ = 0x9E3779B97F4A7C15ULL;
+  OneIn<8> timed_flush_;
 };
 
 // The live loop's callbacks, journaled when a capture runs (rec non-null).

@@ -8,6 +8,7 @@
 
 #include "detect/detection_engine.h"
 #include "detect/mentions.h"
+#include "llm/text_util.h"
 #include "policy/policy_parser.h"
 
 namespace rein::detect {
@@ -81,9 +82,10 @@ TEST(DetectRetrySpiral, LongSpiralStaysOneEventAndANewOneCountsAfresh) {
     fired += count_kind(e.on_llm({t, a.who(), &c, nullptr}), "retry_spiral");
   }
   EXPECT_EQ(fired, 1u);
-  // 1,024 attempts kept (80 bytes each): the log holds them with about a quarter to spare,
-  // not twice over.
-  EXPECT_LT(e.state_bytes(), size_t(1024 * 80 * 135 / 100 + 16 * 1024));
+  // Once it has fired, the spiral's series keeps only its latest attempt: the ones before
+  // it are outside the window by the time the spiral can fire again.
+  EXPECT_LE(e.tracked(), 4u);  // entries of every detector, of which the spiral's are two
+  EXPECT_LT(e.state_bytes(), size_t(4096));
   t += 121 * kSec;
   std::vector<Detection> again;
   for (int i = 0; i < 6; i++, t += kSec) {
@@ -95,6 +97,34 @@ TEST(DetectRetrySpiral, LongSpiralStaysOneEventAndANewOneCountsAfresh) {
   EXPECT_NE(again[0].evidence.find("\"count\":6,"), std::string::npos) << again[0].evidence;
   EXPECT_NE(again[0].evidence.find("\"statuses\":[429,429,429,429,429,429]"), std::string::npos)
       << again[0].evidence;
+}
+
+TEST(DetectRetrySpiral, AnOlderFactDoesNotEndTheQuietEarly) {
+  DetectionEngine e;
+  Agent a;
+  size_t fired = 0;
+  uint64_t t = 200 * kSec;
+  for (int i = 0; i < 6; i++, t += kSec) {  // fires at the sixth
+    auto c = call(503, 0);
+    fired += count_kind(e.on_llm({t, a.who(), &c, nullptr}), "retry_spiral");
+  }
+  ASSERT_EQ(fired, 1u);
+  // A cut stream judged late carries the time it began, long before: the spiral's quiet
+  // still runs a whole window from its newest attempt.
+  auto late = call(503, 0);
+  fired += count_kind(e.on_llm({10 * kSec, a.who(), &late, nullptr}), "retry_spiral");
+  for (int i = 0; i < 10; i++, t += 10 * kSec) {
+    auto c = call(503, 0);
+    fired += count_kind(e.on_llm({t, a.who(), &c, nullptr}), "retry_spiral");
+  }
+  EXPECT_EQ(fired, 1u);
+  // Facts that keep going back in time are each older than what is kept: still bounded.
+  for (int i = 0; i < 3000; i++) {
+    auto c = call(503, 0);
+    fired += count_kind(e.on_llm({t - uint64_t(i) * 1000, a.who(), &c, nullptr}), "retry_spiral");
+  }
+  EXPECT_EQ(fired, 1u);
+  EXPECT_LE(e.tracked(), 1024u + 4u);
 }
 
 TEST(DetectRetrySpiral, SpacedFailuresAndSuccessesDoNot) {
@@ -333,6 +363,44 @@ TEST(DetectMentions, BareHostsMatchAScanOfEveryWord) {
       if (m.kind == Mention::Kind::kHost) got.push_back({m.host, m.port, m.offset, m.length});
     ASSERT_EQ(got, hosts_by_every_word(text)) << text;
   }
+}
+
+// Mentions are read in place, case-blind: a text finds the hosts and URLs its lowered copy
+// finds, at the same places (hosts lowered, URL paths as written).
+TEST(DetectMentions, CaseDoesNotChangeWhatIsFound) {
+  const std::string alphabet = "aBcIo09.-.. /@:_,\nHtTpS";
+  const std::string kinds[] = {"HTTPS://", "Http://", "wS://", "npm install ", "Go.Dev"};
+  uint64_t x = 0x2545F4914F6CDD1DULL;
+  for (int round = 0; round < 3000; round++) {
+    std::string text;
+    const size_t len = 1 + (round % 89);
+    for (size_t k = 0; k < len; k++) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      text.push_back(alphabet[x % alphabet.size()]);
+      if (x % 23 == 0) text += kinds[(x >> 8) % std::size(kinds)];
+    }
+    const std::string lowered = llm::to_lower(text);
+    auto a = extract_mentions(text, 1000), b = extract_mentions(lowered, 1000);
+    std::erase_if(a, [](const Mention& m) { return m.kind == Mention::Kind::kPackage; });
+    std::erase_if(b, [](const Mention& m) { return m.kind == Mention::Kind::kPackage; });
+    ASSERT_EQ(a.size(), b.size()) << text;
+    for (size_t i = 0; i < a.size(); i++) {
+      EXPECT_EQ(a[i].kind, b[i].kind) << text;
+      EXPECT_EQ(a[i].host, b[i].host) << text;
+      EXPECT_EQ(a[i].port, b[i].port) << text;
+      EXPECT_EQ(a[i].offset, b[i].offset) << text;
+      EXPECT_EQ(a[i].length, b[i].length) << text;
+      EXPECT_EQ(llm::to_lower(a[i].path), b[i].path) << text;
+    }
+  }
+  auto ms = extract_mentions("Docs at HTTPS://Docs.Example.COM/Guide and API.Example.ORG:8080.");
+  ASSERT_EQ(ms.size(), 2u);
+  EXPECT_EQ(ms[0].host, "docs.example.com");
+  EXPECT_EQ(ms[0].path, "/Guide");
+  EXPECT_EQ(ms[1].host, "api.example.org");
+  EXPECT_EQ(ms[1].port, 8080);
 }
 
 // ---- scope drift

@@ -147,24 +147,26 @@ InstallCommand parse_install(const std::vector<std::string_view>& argv) {
 
 std::vector<Mention> extract_mentions(std::string_view text, size_t max) {
   std::vector<Mention> out;
-  // Lowered into a kept buffer: a new string per LLM answer was an allocation per call.
-  thread_local std::string lower;
-  llm::to_lower_into(text, lower);
+  // Read in place, case-blind: only what is kept (a host) is lowered. What marks a mention
+  // ("://", '.', '/', ':', '@', digits) has no case, and host_char and alpha take both; a
+  // lowered copy of every answer was a copy and a pass per LLM call for the few hosts in it.
   // URLs
   for (size_t pos = 0; out.size() < max;) {
-    size_t s = lower.find("://", pos);
-    if (s == std::string::npos) break;
+    size_t s = text.find("://", pos);
+    if (s == std::string_view::npos) break;
     pos = s + 3;
     size_t b = s;
-    while (b > 0 && alpha(lower[b - 1]) && s - b < 8) b--;
-    std::string_view scheme = std::string_view(lower).substr(b, s - b);
-    if (scheme != "http" && scheme != "https" && scheme != "ws" && scheme != "wss") continue;
+    while (b > 0 && alpha(text[b - 1]) && s - b < 8) b--;
+    std::string_view scheme = text.substr(b, s - b);
+    if (!llm::iequals(scheme, "http") && !llm::iequals(scheme, "https") &&
+        !llm::iequals(scheme, "ws") && !llm::iequals(scheme, "wss"))
+      continue;
     size_t i = pos;
     size_t auth_end = i;
-    while (auth_end < lower.size() && !url_end(lower[auth_end]) && lower[auth_end] != '/' &&
-           lower[auth_end] != '?' && lower[auth_end] != '#')
+    while (auth_end < text.size() && !url_end(text[auth_end]) && text[auth_end] != '/' &&
+           text[auth_end] != '?' && text[auth_end] != '#')
       auth_end++;
-    std::string_view auth = std::string_view(lower).substr(i, auth_end - i);
+    std::string_view auth = text.substr(i, auth_end - i);
     if (size_t at = auth.rfind('@'); at != std::string_view::npos) {  // userinfo: never kept
       i += at + 1;
       auth = auth.substr(at + 1);
@@ -172,20 +174,20 @@ std::vector<Mention> extract_mentions(std::string_view text, size_t max) {
     Mention m;
     m.kind = Mention::Kind::kUrl;
     size_t h = i;
-    if (h < lower.size() && lower[h] == '[') {  // [v6]
-      size_t close = lower.find(']', h);
-      if (close == std::string::npos || close > auth_end) continue;
-      m.host = lower.substr(h + 1, close - h - 1);
+    if (h < text.size() && text[h] == '[') {  // [v6]
+      size_t close = text.find(']', h);
+      if (close == std::string_view::npos || close > auth_end) continue;
+      m.host = llm::to_lower(text.substr(h + 1, close - h - 1));
       h = close + 1;
     } else {
-      while (h < auth_end && host_char(lower[h])) h++;
-      m.host = lower.substr(i, h - i);
+      while (h < auth_end && host_char(text[h])) h++;
+      m.host = llm::to_lower(text.substr(i, h - i));
       while (!m.host.empty() && m.host.back() == '.') m.host.pop_back();
       if (!plausible_host(m.host)) continue;
     }
-    if (h < auth_end && lower[h] == ':') {
+    if (h < auth_end && text[h] == ':') {
       h++;
-      m.port = parse_port(lower, h);
+      m.port = parse_port(text, h);
     }
     size_t p = auth_end;
     while (p < text.size() && !url_end(text[p]) && text[p] != '?' && text[p] != '#' &&
@@ -204,46 +206,48 @@ std::vector<Mention> extract_mentions(std::string_view text, size_t max) {
   // words around dots are looked at (a byte loop over every word of a long answer was the
   // cost of this function). A word is a run of host characters; one that follows '/', '@'
   // or ':' is part of something else (a path, userinfo, a port).
-  const std::string_view lv(lower);
-  for (size_t d = lv.find('.'); d != std::string_view::npos && out.size() < max;) {
+  for (size_t d = text.find('.'); d != std::string_view::npos && out.size() < max;) {
     size_t i = d;
-    while (i > 0 && host_char(lv[i - 1])) i--;
+    while (i > 0 && host_char(text[i - 1])) i--;
     size_t word_end = d;
-    while (word_end < lv.size() && host_char(lv[word_end])) word_end++;
-    const bool inside = i > 0 && (lv[i - 1] == '/' || lv[i - 1] == '@' || lv[i - 1] == ':');
+    while (word_end < text.size() && host_char(text[word_end])) word_end++;
+    const bool inside = i > 0 && (text[i - 1] == '/' || text[i - 1] == '@' || text[i - 1] == ':');
     size_t e = i;
-    while (!inside && e < lv.size() && host_char(lv[e]) && e - i <= kMaxHostBytes) e++;
-    // Most words are not hosts: look at them in place, copy only a host.
-    std::string_view host = lv.substr(i, e - i);
+    while (!inside && e < text.size() && host_char(text[e]) && e - i <= kMaxHostBytes) e++;
+    // Most words are not hosts: look at them in place, copy only a host. With a dot in it,
+    // plausible_host does not depend on case (its one name without a dot is "localhost").
+    std::string_view host = text.substr(i, e - i);
     while (!host.empty() && host.back() == '.') host.remove_suffix(1);
-    bool after_scheme = e + 2 < lv.size() && lv.compare(e, 3, "://") == 0;
+    bool after_scheme = e + 2 < text.size() && text.compare(e, 3, "://") == 0;
     if (!inside && !after_scheme && host.find('.') != std::string_view::npos &&
         plausible_host(host)) {
       Mention m;
       m.kind = Mention::Kind::kHost;
-      m.host = std::string(host);
+      m.host = llm::to_lower(host);
       size_t q = i + host.size();
-      if (q < lv.size() && lv[q] == ':') {
+      if (q < text.size() && text[q] == ':') {
         size_t r = q + 1;
-        m.port = parse_port(lv, r);
+        m.port = parse_port(text, r);
         if (m.port) q = r;
       }
       m.offset = uint32_t(i);
       m.length = uint32_t(q - i);
       add(out, std::move(m), max);
     }
-    d = lv.find('.', word_end);  // the rest of a word over the length bound is not a host
+    d = text.find('.', word_end);  // the rest of a word over the length bound is not a host
   }
   // Install commands: the rest of the line after the command word.
   static constexpr std::string_view kCommands[] = {"pip install ", "pip3 install ", "npm install ",
                                                    "npm i ",       "npm add ",      "go get ",
                                                    "cargo add "};
+  // Found as written: parse_install takes the command and its verb only in lower case (as a
+  // shell runs them), so a match in another case could never give a package.
   // One pass says whether any command can be there (each command holds one of these).
-  const bool any_command = fast_contains_any(lv, {"install ", "npm ", "go get ", "cargo add "});
+  const bool any_command = fast_contains_any(text, {"install ", "npm ", "go get ", "cargo add "});
   for (auto cmd : kCommands) {
     for (size_t pos = 0; any_command && out.size() < max;) {
-      size_t s = lower.find(cmd, pos);
-      if (s == std::string::npos) break;
+      size_t s = text.find(cmd, pos);
+      if (s == std::string_view::npos) break;
       pos = s + cmd.size();
       size_t e = s;
       while (e < text.size() && text[e] != '\n' && text[e] != '`' && text[e] != ';' &&

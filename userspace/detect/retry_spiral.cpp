@@ -96,14 +96,22 @@ size_t RetrySpiralDetector::state_bytes() const {
 void RetrySpiralDetector::judge(const LlmFact& f, Series& s, Attempt a, uint32_t threshold,
                                 std::string_view pattern, std::vector<Detection>& out) {
   const uint64_t window = uint64_t(cfg_.window.count()) * 1'000'000'000ULL;
+  if (f.ts_ns < s.quiet_until) {
+    // The same spiral goes on. quiet_until never moves back (an out-of-order fact must not
+    // end it early), so when it ends every attempt older than this one is outside the
+    // window: none is kept. A loop that spirals for hours holds one attempt, not 1024 that
+    // it shifts on every call.
+    s.quiet_until = std::max(s.quiet_until, f.ts_ns + window);
+    while (!s.attempts.empty() &&
+           (s.attempts.front().ts < f.ts_ns || s.attempts.size() >= kMaxAttempts))
+      s.attempts.pop_front();
+    s.attempts.push_back(std::move(a));
+    return;
+  }
   while (!s.attempts.empty() &&
          (f.ts_ns > s.attempts.front().ts + window || s.attempts.size() >= kMaxAttempts))
     s.attempts.pop_front();
   s.attempts.push_back(std::move(a));
-  if (f.ts_ns < s.quiet_until) {
-    s.quiet_until = f.ts_ns + window;  // the same spiral goes on
-    return;
-  }
   if (s.attempts.size() < threshold) return;
   s.quiet_until = f.ts_ns + window;
   // What the repetition cost: every failed attempt, or every repeat after the first.
@@ -219,9 +227,11 @@ void RetrySpiralDetector::on_llm(const LlmFact& f, std::vector<Detection>& out) 
   // The attempt is moved into the last series that keeps it: a copy is an allocation (the
   // response id) on every call.
   const uint64_t tools = tool_calls_hash(c.tool_calls);
-  if (f.content && f.content->request_hash)
-    judge(f, ses.requests[f.content->request_hash], tools ? Attempt(a) : std::move(a),
-          cfg_.identical, "identical", out);
+  const uint64_t request = f.content ? f.content->request_hash : 0;
+  if (request && tools)
+    judge(f, ses.requests[request], Attempt(a), cfg_.identical, "identical", out);
+  else if (request)
+    return judge(f, ses.requests[request], std::move(a), cfg_.identical, "identical", out);
   if (tools) judge(f, ses.tool_calls[tools], std::move(a), cfg_.tool_repeats, "tool_calls", out);
 }
 

@@ -72,6 +72,11 @@ class RetrySpiralDetector {
         drop_first();
       } else if (++head_ == v_.size()) {
         clear();
+      } else if (head_ + 1 == v_.size()) {  // one left: back in place, the vector empties
+        Attempt last = std::move(v_.back());
+        clear();
+        first_ = std::move(last);
+        one_ = true;
       }
     }
     // A spiral that ended gives its memory back (a session keeps its failure series).

@@ -15,6 +15,25 @@ TEST(DetectTimeMeter, SamplesAboutOneInEight) {
   EXPECT_LT(m.timed_calls(), 1300u);
 }
 
+// The counter's ticks come out as nanoseconds: scopes of known length add up to about what
+// they took (a loose bound: a sample of 1 in 8, and a busy host can stretch a scope).
+TEST(DetectTimeMeter, EstimateIsInNanoseconds) {
+  TimeMeter m;
+  using namespace std::chrono;
+  const auto spin = [](nanoseconds d) {
+    const auto end = steady_clock::now() + d;
+    while (steady_clock::now() < end) {
+    }
+  };
+  for (int i = 0; i < 800; i++) {
+    auto t = m.scope();
+    spin(microseconds(20));
+  }
+  EXPECT_GT(m.estimated_ns(), 800u * 20'000u / 2);
+  EXPECT_LT(m.estimated_ns(), 800u * 20'000u * 2);
+  EXPECT_LT(m.clock_ns(), 1000u);
+}
+
 TEST(DetectTimeMeter, OffTimesNothing) {
   TimeMeter m;
   m.set_enabled(false);

@@ -109,6 +109,35 @@ TEST(RecentLlmCalls, Bounded) {
   EXPECT_EQ(r.agents(), 2u);
 }
 
+// Calls are kept in a ring that wraps: newest first, and the oldest kept lose their tool
+// calls first, wherever the ring's head is.
+TEST(RecentLlmCalls, OrderSurvivesTheRingWrapping) {
+  RecentCallLimits lim;
+  lim.calls_per_agent = 3;
+  lim.tool_calls_per_agent = 3;
+  RecentLlmCalls r(lim);
+  for (int i = 0; i < 7; i++)  // m4, m5, m6 kept; each named its own file
+    r.add("a", uint64_t(i) * 10,
+          call_with("m" + std::to_string(i),
+                    {{"t" + std::to_string(i), "Write",
+                      R"({"file_path":"/w/f)" + std::to_string(i) + R"("})", false},
+                     {"u" + std::to_string(i), "Bash", R"({"command":"ls"})", false}}));
+  // 6 tool calls kept for a bound of 3: m4 lost both, m5 its first
+  auto m6 = r.find("a", 100, "/w/f6", "/");
+  ASSERT_TRUE(m6 && m6->tool);
+  EXPECT_EQ(m6->call->response_id, "m6");
+  EXPECT_EQ(m6->calls_back, 0u);
+  auto m5 = r.find("a", 100, "/w/f5", "/");
+  ASSERT_TRUE(m5);
+  EXPECT_EQ(m5->tool, nullptr);  // its Write was dropped: the latest call, no tool
+  EXPECT_EQ(m5->call->response_id, "m6");
+  auto before6 = r.find("a", 55, "/w/f4", "/");
+  ASSERT_TRUE(before6);
+  EXPECT_EQ(before6->call->response_id, "m5");  // m6 came after the change
+  EXPECT_EQ(before6->tool, nullptr);
+  EXPECT_FALSE(r.find("a", 35, "/w/f3", "/"));  // m3 and older are gone
+}
+
 TEST(ConfigMutations, BeforeFromAgentStartDiffHashesAndCausedBy) {
   rein::testutil::TempDir dir("rein_cfgmut");
   const std::string claude = dir.path() + "/CLAUDE.md";

@@ -71,21 +71,25 @@ void RecentLlmCalls::add(const std::string& agent_id, uint64_t ts_ns, const llm:
   }
   Agent& a = it->second;
   a.last_ns = ts_ns;
-  RecentCall rc;
-  rc.ts_ns = ts_ns;
-  rc.response_id = call.response_id;
-  rc.model = !call.response_model.empty() ? call.response_model : call.request_model;
-  rc.provider = call.provider;
-  rc.tool_calls = call.tool_calls;
-  a.calls.push_back(std::move(rc));
-  while (a.calls.size() > limits_.calls_per_agent) a.calls.pop_front();
+  RecentCall* rc;
+  if (a.ring.size() < limits_.calls_per_agent) {
+    rc = &a.ring.emplace_back();
+  } else {  // the oldest call's place, its strings' buffers reused
+    rc = &a.ring[a.head];
+    a.head = (a.head + 1) % a.ring.size();
+  }
+  rc->ts_ns = ts_ns;
+  rc->response_id.assign(call.response_id);
+  rc->model.assign(!call.response_model.empty() ? call.response_model : call.request_model);
+  rc->provider.assign(call.provider);
+  rc->tool_calls.assign(call.tool_calls.begin(), call.tool_calls.end());
   // tool calls per agent: the oldest calls lose theirs first
   size_t total = 0;
-  for (const auto& c : a.calls) total += c.tool_calls.size();
-  for (auto& c : a.calls) {
-    if (total <= limits_.tool_calls_per_agent) break;
-    size_t drop = std::min(c.tool_calls.size(), total - limits_.tool_calls_per_agent);
-    c.tool_calls.erase(c.tool_calls.begin(), c.tool_calls.begin() + long(drop));
+  for (const auto& c : a.ring) total += c.tool_calls.size();
+  for (size_t i = 0; i < a.ring.size() && total > limits_.tool_calls_per_agent; i++) {
+    auto& tc = a.oldest(i).tool_calls;
+    size_t drop = std::min(tc.size(), total - limits_.tool_calls_per_agent);
+    tc.erase(tc.begin(), tc.begin() + long(drop));
     total -= drop;
   }
 }
@@ -94,15 +98,16 @@ std::optional<CausedBy> RecentLlmCalls::find(const std::string& agent_id, uint64
                                              std::string_view path, std::string_view cwd) const {
   auto it = agents_.find(agent_id);
   if (it == agents_.end()) return std::nullopt;
-  const auto& calls = it->second.calls;
+  const Agent& a = it->second;
   std::optional<CausedBy> latest;
   uint32_t back = 0;
-  for (auto c = calls.rbegin(); c != calls.rend(); ++c) {
-    if (c->ts_ns > ts_ns) continue;
-    if (!latest) latest = CausedBy{&*c, nullptr, {}, 0};
-    for (const auto& tc : c->tool_calls) {
+  for (size_t i = a.ring.size(); i-- > 0;) {  // newest first
+    const RecentCall& c = a.oldest(i);
+    if (c.ts_ns > ts_ns) continue;
+    if (!latest) latest = CausedBy{&c, nullptr, {}, 0};
+    for (const auto& tc : c.tool_calls) {
       auto how = tool_call_names_path(tc, path, cwd);
-      if (!how.empty()) return CausedBy{&*c, &tc, how, back};
+      if (!how.empty()) return CausedBy{&c, &tc, how, back};
     }
     back++;
   }

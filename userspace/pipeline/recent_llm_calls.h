@@ -3,7 +3,6 @@
 // Bounded: agents, calls per agent, tool calls per agent, argument bytes (ToolCallLimits).
 #pragma once
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,9 +45,15 @@ class RecentLlmCalls {
   size_t agents() const { return agents_.size(); }
 
  private:
+  // An agent's calls in a ring that is filled once and then overwritten in place, oldest
+  // first from `head`: every LLM call passes here, and a deque of them allocated a block
+  // every few calls while the strings of the call it dropped were freed and new ones made.
   struct Agent {
-    std::deque<RecentCall> calls;  // oldest first
+    std::vector<RecentCall> ring;
+    size_t head = 0;
     uint64_t last_ns = 0;
+    const RecentCall& oldest(size_t i) const { return ring[(head + i) % ring.size()]; }
+    RecentCall& oldest(size_t i) { return ring[(head + i) % ring.size()]; }
   };
   RecentCallLimits limits_;
   std::unordered_map<std::string, Agent> agents_;

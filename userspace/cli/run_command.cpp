@@ -486,9 +486,12 @@ int run(const RunOptions& o) {
         break;
     }
   };
-  auto ring = source::RingSource::open({bpf.ring_fd(), bpf.data_ring_fd()}, [&](std::span<const uint8_t> b) {
-    cipher_records.feed(b, on_ring_record);
-  });
+  // Made once: built from the lambda at each record, the std::function allocated its copy of
+  // the lambda's captures for every ring record.
+  const source::CipherRecords::Out deliver_record = on_ring_record;
+  auto ring = source::RingSource::open(
+      {bpf.ring_fd(), bpf.data_ring_fd()},
+      [&](std::span<const uint8_t> b) { cipher_records.feed(b, deliver_record); });
   if (!ring) return fail(ring.error().message);
 
   struct sigaction sa {};

@@ -434,6 +434,27 @@ TEST(DetectScopeDrift, LearnsThenFlagsOncePerDirectory) {
   EXPECT_TRUE(e.on_connect({5 * kSec, a.who(), "6.6.6.7", "", 4444, -ECONNREFUSED}).empty());
 }
 
+// The wall clock is read once per second of the facts' own times, not once per fact.
+TEST(DetectScopeDrift, ReadsTheWallClockOncePerSecondOfFacts) {
+  DetectionEngine e;
+  int reads = 0;
+  e.set_wall_clock([&] {
+    reads++;
+    return int64_t(1'000'000);
+  });
+  Agent a;
+  for (int i = 0; i < 1000; i++) {
+    auto c = call(200);
+    e.on_llm({kSec + uint64_t(i) * 500'000, a.who(), &c, nullptr});  // 0.5 s of calls
+  }
+  EXPECT_EQ(reads, 1);
+  auto c = call(200);
+  e.on_llm({2 * kSec + 1, a.who(), &c, nullptr});
+  EXPECT_EQ(reads, 2);
+  e.on_llm({kSec / 2, a.who(), &c, nullptr});  // a fact from before the reading: read again
+  EXPECT_EQ(reads, 3);
+}
+
 TEST(DetectScopeDrift, SurvivesRestartAndDeclared) {
   auto dir = std::filesystem::temp_directory_path() / ("rein-detect-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);

@@ -91,8 +91,12 @@ void ScopeDriftDetector::configure(const policy::ScopeDriftConfig& c) {
   forget_fresh();
 }
 
-int64_t ScopeDriftDetector::now() const {
-  return wall_ ? wall_() : int64_t(::time(nullptr));
+int64_t ScopeDriftDetector::now(uint64_t ts_ns) {
+  if (wall_read_ && ts_ns >= wall_at_ns_ && ts_ns - wall_at_ns_ < 1'000'000'000ULL) return wall_s_;
+  wall_s_ = wall_ ? wall_() : int64_t(::time(nullptr));
+  wall_at_ns_ = ts_ns;
+  wall_read_ = true;
+  return wall_s_;
 }
 
 size_t ScopeDriftDetector::tracked() const {
@@ -163,7 +167,7 @@ Result<void> ScopeDriftDetector::save() {
 void ScopeDriftDetector::observe(const Who& who, uint64_t ts, std::string_view dimension,
                                  const std::string& value, std::vector<Detection>& out) {
   if (!cfg_.enabled || who.name.empty() || value.empty() || value.size() > kMaxValueBytes) return;
-  const int64_t t = now();
+  const int64_t t = now(ts);
   const int64_t max_age = cfg_.max_age.count();
   Fresh& memo = fresh_[dimension == "llm"         ? 0
                        : dimension == "host"      ? 1

@@ -24,7 +24,11 @@ class ScopeDriftDetector {
  public:
   void configure(const policy::ScopeDriftConfig& c);
   void set_time_format(TimeFormat f) { time_ = std::move(f); }
-  void set_wall_clock(WallClock c) { wall_ = std::move(c); }
+  void set_wall_clock(WallClock c) {
+    wall_ = std::move(c);
+    wall_at_ns_ = 0;
+    wall_read_ = false;
+  }
   // Learned baselines are loaded from and saved to this file (empty: memory only).
   Result<void> load(const std::string& path);
   Result<void> save();
@@ -50,11 +54,18 @@ class ScopeDriftDetector {
  private:
   void observe(const Who& who, uint64_t ts, std::string_view dimension, const std::string& value,
                std::vector<Detection>& out);
-  int64_t now() const;
+  // Unix seconds for a fact at boot time ts_ns: the clock is read again only once the facts'
+  // own times have moved on a second from the last reading (the baseline keeps whole
+  // seconds), instead of for every event of a busy agent (under --capture, through the
+  // input journal's lookup).
+  int64_t now(uint64_t ts_ns);
 
   policy::ScopeDriftConfig cfg_;
   TimeFormat time_;
   WallClock wall_;
+  int64_t wall_s_ = 0;
+  uint64_t wall_at_ns_ = 0;
+  bool wall_read_ = false;
   std::string path_;
   std::string llm_value_;  // on_llm's "provider/model", reused
   std::map<std::string, Baseline> learned_;

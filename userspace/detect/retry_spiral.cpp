@@ -93,8 +93,14 @@ size_t RetrySpiralDetector::state_bytes() const {
   return n;
 }
 
-void RetrySpiralDetector::judge(const LlmFact& f, Series& s, Attempt a, uint32_t threshold,
-                                std::string_view pattern, std::vector<Detection>& out) {
+void RetrySpiralDetector::judge(const LlmFact& f, Series& s, const Attempt& a, std::string_view id,
+                                uint32_t threshold, std::string_view pattern,
+                                std::vector<Detection>& out) {
+  auto keep = [&] {
+    Attempt kept;
+    kept.assign(a, id);
+    s.attempts.push_back(std::move(kept));
+  };
   const uint64_t window = uint64_t(cfg_.window.count()) * 1'000'000'000ULL;
   if (f.ts_ns < s.quiet_until) {
     // The same spiral goes on. quiet_until never moves back (an out-of-order fact must not
@@ -102,16 +108,20 @@ void RetrySpiralDetector::judge(const LlmFact& f, Series& s, Attempt a, uint32_t
     // window: none is kept. A loop that spirals for hours holds one attempt, not 1024 that
     // it shifts on every call.
     s.quiet_until = std::max(s.quiet_until, f.ts_ns + window);
+    if (s.attempts.size() == 1 && s.attempts.front().ts < f.ts_ns) {
+      s.attempts.replace_only(a, id);
+      return;
+    }
     while (!s.attempts.empty() &&
            (s.attempts.front().ts < f.ts_ns || s.attempts.size() >= kMaxAttempts))
       s.attempts.pop_front();
-    s.attempts.push_back(std::move(a));
+    keep();
     return;
   }
   while (!s.attempts.empty() &&
          (f.ts_ns > s.attempts.front().ts + window || s.attempts.size() >= kMaxAttempts))
     s.attempts.pop_front();
-  s.attempts.push_back(std::move(a));
+  keep();
   if (s.attempts.size() < threshold) return;
   s.quiet_until = f.ts_ns + window;
   // What the repetition cost: every failed attempt, or every repeat after the first.
@@ -214,25 +224,27 @@ void RetrySpiralDetector::on_llm(const LlmFact& f, std::vector<Detection>& out) 
   const uint64_t window = uint64_t(cfg_.window.count()) * 1'000'000'000ULL;
   bound_series(ses.requests, f.ts_ns, window);
   bound_series(ses.tool_calls, f.ts_ns, window);
-  Attempt a{f.ts_ns, c.status, call_usd(c), call_tokens(c), c.retry_after_s.value_or(-1),
-            c.response_id.substr(0, 128),
-            // A stream cut before its end is a failure even though it began with 200.
-            f.content && f.content->response_cut && !call_failed(c)};
+  // The id goes only into the attempt a series keeps (a spiral that goes on overwrites its
+  // kept one's buffer): building it here was an allocation per call.
+  const std::string_view id = std::string_view(c.response_id).substr(0, 128);
+  const Attempt a{f.ts_ns,
+                  c.status,
+                  call_usd(c),
+                  call_tokens(c),
+                  c.retry_after_s.value_or(-1),
+                  {},
+                  // A stream cut before its end is a failure even though it began with 200.
+                  f.content && f.content->response_cut && !call_failed(c)};
   if (call_failed(c) || a.cut) {
-    judge(f, ses.failures, std::move(a), cfg_.failures, "failures", out);
+    judge(f, ses.failures, a, id, cfg_.failures, "failures", out);
     return;
   }
   ses.failures.quiet_until = 0;  // a success ends a failure spiral
-  ses.failures.attempts.clear();
-  // The attempt is moved into the last series that keeps it: a copy is an allocation (the
-  // response id) on every call.
+  if (!ses.failures.attempts.empty()) ses.failures.attempts.clear();
   const uint64_t tools = tool_calls_hash(c.tool_calls);
   const uint64_t request = f.content ? f.content->request_hash : 0;
-  if (request && tools)
-    judge(f, ses.requests[request], Attempt(a), cfg_.identical, "identical", out);
-  else if (request)
-    return judge(f, ses.requests[request], std::move(a), cfg_.identical, "identical", out);
-  if (tools) judge(f, ses.tool_calls[tools], std::move(a), cfg_.tool_repeats, "tool_calls", out);
+  if (request) judge(f, ses.requests[request], a, id, cfg_.identical, "identical", out);
+  if (tools) judge(f, ses.tool_calls[tools], a, id, cfg_.tool_repeats, "tool_calls", out);
 }
 
 }  // namespace rein::detect

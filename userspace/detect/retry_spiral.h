@@ -30,6 +30,16 @@ class RetrySpiralDetector {
     double retry_after_s = -1;
     std::string response_id;
     bool cut = false;  // 2xx whose stream or body ended before its end
+    // Everything but the id from `from`, the id from `id`: into a kept attempt's own buffer.
+    void assign(const Attempt& from, std::string_view id) {
+      ts = from.ts;
+      status = from.status;
+      usd = from.usd;
+      tokens = from.tokens;
+      retry_after_s = from.retry_after_s;
+      cut = from.cut;
+      response_id.assign(id);
+    }
   };
   // The attempts of one series in order, oldest dropped first. Nearly every series holds one
   // attempt (an agent's requests differ from call to call): that one is held in place, where
@@ -66,6 +76,11 @@ class RetrySpiralDetector {
         }
       }
       v_.push_back(std::move(a));
+    }
+    // The one attempt held becomes `a` (with id `id`), in place: a spiral that goes on
+    // replaces its newest attempt on every call.
+    void replace_only(const Attempt& a, std::string_view id) {
+      (one_ ? first_ : v_[head_]).assign(a, id);
     }
     void pop_front() {
       if (one_) {
@@ -111,8 +126,9 @@ class RetrySpiralDetector {
     std::unordered_map<uint64_t, Series> requests, tool_calls;
     uint64_t last = 0;
   };
-  void judge(const LlmFact& f, Series& s, Attempt a, uint32_t threshold, std::string_view pattern,
-             std::vector<Detection>& out);
+  // `a` without its response id, which is `id`: it is copied only into the attempt kept.
+  void judge(const LlmFact& f, Series& s, const Attempt& a, std::string_view id, uint32_t threshold,
+             std::string_view pattern, std::vector<Detection>& out);
 
   policy::RetrySpiralConfig cfg_;
   TimeFormat time_;

@@ -343,6 +343,14 @@ std::vector<HostHit> hosts_by_every_word(std::string_view lower) {
   }
   return out;
 }
+
+// The random texts' generator (xorshift): the same sequence on every run.
+uint64_t next_random(uint64_t& x) {
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return x;
+}
 }  // namespace
 
 TEST(DetectMentions, BareHostsMatchAScanOfEveryWord) {
@@ -351,12 +359,7 @@ TEST(DetectMentions, BareHostsMatchAScanOfEveryWord) {
   for (int round = 0; round < 3000; round++) {
     std::string text;
     const size_t len = 1 + (round % 97);
-    for (size_t k = 0; k < len; k++) {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      text.push_back(alphabet[x % alphabet.size()]);
-    }
+    for (size_t k = 0; k < len; k++) text.push_back(alphabet[next_random(x) % alphabet.size()]);
     if (round % 50 == 0) text += "db.example.com:5432 " + std::string(300, 'a') + ".com x.y.io";
     std::vector<HostHit> got;
     for (const auto& m : extract_mentions(text, 1000))
@@ -375,10 +378,7 @@ TEST(DetectMentions, CaseDoesNotChangeWhatIsFound) {
     std::string text;
     const size_t len = 1 + (round % 89);
     for (size_t k = 0; k < len; k++) {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      text.push_back(alphabet[x % alphabet.size()]);
+      text.push_back(alphabet[next_random(x) % alphabet.size()]);
       if (x % 23 == 0) text += kinds[(x >> 8) % std::size(kinds)];
     }
     const std::string lowered = llm::to_lower(text);

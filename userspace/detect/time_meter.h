@@ -28,8 +28,8 @@ namespace rein::detect {
 // twice, and a streamed call makes a dozen scopes: through clock_gettime (the kvm-clock
 // page on this class of VM) the reads were about a tenth of what the meter measured, in
 // perf samples of the live sensor. Ticks become nanoseconds at one rate, taken once per
-// process against the steady clock (the counter is invariant wherever Linux keeps it as a
-// clock source).
+// process against the steady clock: right where the counter's rate is constant (the
+// constant_tsc CPUs of this class of machine), and only an estimate's error elsewhere.
 class MeterClock {
  public:
   static uint64_t ticks() {

@@ -4,6 +4,7 @@
 // shape and framing, and it must really come from the analyzer's parse.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <string>
 #include <vector>
@@ -146,6 +147,44 @@ TEST(DetectOneParse, SameContentAsParsingTheBodies) {
     LlmContent b = parsing.extract(exchange(s));
     expect_same(a, b);
   }
+}
+
+// The extractor resets its content in place for each exchange: one reused across every
+// shape must give what a fresh extractor gives for each, whatever came before.
+TEST(DetectOneParse, ReusedExtractorGivesWhatAFreshOneGives) {
+  LlmContentExtractor reused;
+  auto all = specs();
+  for (int round = 0; round < 2; round++) {
+    for (const auto& s : all) {
+      SCOPED_TRACE(s.target + " " + s.resp_body.substr(0, 60));
+      LlmContentExtractor fresh;
+      LlmContent a = reused.extract(exchange(s));
+      LlmContent b = fresh.extract(exchange(s));
+      expect_same(a, b);
+    }
+    std::reverse(all.begin(), all.end());
+  }
+}
+
+TEST(LlmContent, ResetLeavesWhatANewOneHas) {
+  LlmContent c;
+  c.request_parsed = true;
+  c.request_hash = 7;
+  c.system_prompt = TextShape{"ab", 2, {1}, {}, {3}};
+  c.tools = TextShape{"cd", 1, {2}, {"bash"}, {4}};
+  c.conversation = 9;
+  c.response_text = std::string(100, 'x');
+  c.response_text_truncated = true;
+  c.response_cut = true;
+  c.secrets.push_back(SecretFinding{});
+  c.secrets_truncated = true;
+  const size_t kept = c.response_text.capacity();
+  c.reset();
+  const LlmContent fresh;
+  expect_same(c, fresh);
+  EXPECT_EQ(c.secrets.size(), fresh.secrets.size());
+  EXPECT_EQ(c.secrets_truncated, fresh.secrets_truncated);
+  EXPECT_EQ(c.response_text.capacity(), kept);  // the buffer stays for the next answer
 }
 
 TEST(DetectOneParse, ContentComesFromTheAnalyzersParse) {

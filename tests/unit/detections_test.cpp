@@ -403,6 +403,31 @@ TEST(DetectMentions, CaseDoesNotChangeWhatIsFound) {
   EXPECT_EQ(ms[1].port, 8080);
 }
 
+// The install-command test reads short texts byte by byte and long ones with the vector
+// search: both must say what a plain search for each word says.
+TEST(DetectMentions, CommandWordTestMatchesASearchForEachWord) {
+  const std::string alphabet = "lmtd aeinopsgrc\n";
+  const std::string words[] = {"install ", "npm ",     "go get ",   "cargo add ", "instal ",
+                               "npm",      "go  get ", "cargo ad ", "Install ",   "pip install"};
+  uint64_t x = 0x9E3779B97F4A7C15ULL;
+  int found = 0;
+  for (int round = 0; round < 4000; round++) {
+    std::string text;
+    const size_t len = round % 140;
+    while (text.size() < len) {
+      text.push_back(alphabet[next_random(x) % alphabet.size()]);
+      if (x % 11 == 0) text += words[(x >> 8) % std::size(words)];
+    }
+    bool plain = false;
+    for (std::string_view w : {"install ", "npm ", "go get ", "cargo add "})
+      plain = plain || text.find(w) != std::string::npos;
+    found += plain;
+    ASSERT_EQ(detail::holds_command_word(text), plain) << text;
+  }
+  EXPECT_GT(found, 400);
+  EXPECT_LT(found, 3600);
+}
+
 // ---- scope drift
 TEST(DetectScopeDrift, LearnsThenFlagsOncePerDirectory) {
   DetectionEngine e;

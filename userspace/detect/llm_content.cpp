@@ -596,11 +596,8 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
     layout = l;
     // Everything afresh but the answer text's buffer, which the next answer reuses (up to
     // kKeptTextCapacity: one long answer does not pin its buffer).
-    std::string text = std::move(cur.response_text);
-    text.clear();
-    if (text.capacity() > kKeptTextCapacity) text = std::string();
-    cur = LlmContent{};
-    cur.response_text = std::move(text);
+    cur.reset();
+    if (cur.response_text.capacity() > kKeptTextCapacity) cur.response_text = std::string();
     observed = &ex;
     target = ex.request.target;
     read_request = (needs.request_hash || needs.prompt_shape) && !ex.request.body_truncated;
@@ -733,11 +730,14 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
     }
   }
 
-  // One member (its value at `depth`) as walk_object judges it.
-  void member(std::string_view k, json::Element v, size_t depth) {
+  // One member (its value at `depth`) as walk_object judges it. Inlined into each layout's
+  // reader, with the first level of an object's walk: a streamed event's text sits one
+  // object down (OpenAI's `delta`, Anthropic's `delta`), and the calls' entries and exits
+  // were a third of the walk on small events.
+  [[gnu::always_inline]] void member(std::string_view k, json::Element v, size_t depth) {
     switch (v.type()) {
       case element_type::OBJECT:
-        walk_object(v, depth);
+        if (depth < kMaxDepth) walk_members(v, depth);
         break;
       case element_type::ARRAY:
         walk_array(v, depth, text_key(k));
@@ -774,7 +774,7 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
     }
   }
 
-  void append_text(json::Element s) {
+  [[gnu::always_inline]] void append_text(json::Element s) {
     append_bounded(cur.response_text, s.get_string().value_unsafe(), kMaxResponseText,
                    cur.response_text_truncated);
   }
@@ -782,6 +782,11 @@ struct LlmContentExtractor::Impl final : llm::BodyObserver {
   // Children sit one level deeper: none past kMaxDepth is read.
   void walk_object(json::Element e, size_t depth) {
     if (depth >= kMaxDepth) return;
+    walk_members(e, depth);
+  }
+
+  // walk_object's work on an object at `depth` < kMaxDepth.
+  [[gnu::always_inline]] void walk_members(json::Element e, size_t depth) {
     const auto obj = obj_of(e);
     // The key is read only for the values it matters to (strings under it, directly or in
     // arrays): most members of a streamed event are numbers, nulls and objects.

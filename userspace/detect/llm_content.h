@@ -47,6 +47,22 @@ struct LlmContent {
   // Secrets and PII in the request body (types, counts, places, fingerprints: no values).
   std::vector<SecretFinding> secrets;
   bool secrets_truncated = false;
+
+  // As a fresh LlmContent, but the answer text's buffer (and the vectors') are kept for the
+  // next exchange: building a new one and moving it in was a third of the extractor's start
+  // of every exchange. Every member above is reset here.
+  void reset() {
+    request_parsed = false;
+    request_hash = 0;
+    system_prompt.reset();
+    tools.reset();
+    conversation = 0;
+    response_text.clear();
+    response_text_truncated = false;
+    response_cut = false;
+    secrets.clear();
+    secrets_truncated = false;
+  }
 };
 
 // What the enabled detectors read: the rest of a body is not parsed or walked.

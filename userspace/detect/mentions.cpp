@@ -91,6 +91,36 @@ void add(std::vector<Mention>& out, Mention m, size_t max) {
 
 }  // namespace
 
+namespace detail {
+// Each of the words ends in a space after 'l', 'm', 't' or 'd': a short text (a streamed
+// answer's few words) is read once for those spaces instead of searched four times, once
+// per word. Long texts take the vector search.
+bool holds_command_word(std::string_view t) {
+  if (t.size() >= 64) return fast_contains_any(t, {"install ", "npm ", "go get ", "cargo add "});
+  for (size_t i = 1; i < t.size(); i++) {
+    if (t[i] != ' ') continue;
+    const std::string_view head = t.substr(0, i + 1);
+    switch (t[i - 1]) {
+      case 'l':
+        if (head.ends_with("install ")) return true;
+        break;
+      case 'm':
+        if (head.ends_with("npm ")) return true;
+        break;
+      case 't':
+        if (head.ends_with("go get ")) return true;
+        break;
+      case 'd':
+        if (head.ends_with("cargo add ")) return true;
+        break;
+      default:
+        break;
+    }
+  }
+  return false;
+}
+}  // namespace detail
+
 InstallCommand parse_install(const std::vector<std::string_view>& argv) {
   InstallCommand out;
   if (argv.empty()) return out;
@@ -243,7 +273,7 @@ std::vector<Mention> extract_mentions(std::string_view text, size_t max) {
   // Found as written: parse_install takes the command and its verb only in lower case (as a
   // shell runs them), so a match in another case could never give a package.
   // One pass says whether any command can be there (each command holds one of these).
-  const bool any_command = fast_contains_any(text, {"install ", "npm ", "go get ", "cargo add "});
+  const bool any_command = detail::holds_command_word(text);
   for (auto cmd : kCommands) {
     for (size_t pos = 0; any_command && out.size() < max;) {
       size_t s = text.find(cmd, pos);

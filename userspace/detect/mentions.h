@@ -31,6 +31,12 @@ struct InstallCommand {
   std::vector<std::string> packages;
 };
 
+namespace detail {
+// Whether `text` holds "install ", "npm ", "go get " or "cargo add ": the test that decides
+// whether extract_mentions looks for install commands at all.
+bool holds_command_word(std::string_view text);
+}  // namespace detail
+
 // argv of pip/pip3/python -m pip install, npm install|i|add, go get, cargo add.
 InstallCommand parse_install(const std::vector<std::string_view>& argv);
 

@@ -10,6 +10,15 @@
 #include "maps.bpf.h"
 
 #define AT_FDCWD -100
+
+/* A kernel object's fields read with plain loads instead of one bpf_probe_read_kernel call
+ * each: the verifier turns bpf_rdonly_cast (a kfunc) into a register move and marks the
+ * result read-only and untrusted, so every load through it is fault-checked and reads 0
+ * from a bad address, as a failed probe read leaves 0. The dentry walk of every tracked
+ * open makes a dozen such reads. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define KREAD_PTR(type, p) \
+  ((type *)bpf_rdonly_cast((const void *)(p), bpf_core_type_id_kernel(type)))
 #define REIN_PATH_MASK (REIN_PATH_MAX - 1)
 
 static __always_inline void count(__u32 idx) {

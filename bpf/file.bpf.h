@@ -120,8 +120,9 @@ static __noinline __u32 resolve_into(struct scratch *s, __u32 off, struct resolv
       q->flags |= REIN_F_PATH_UNRESOLVED;
       return 0;
     }
-    r.dentry = BPF_CORE_READ(f, f_path.dentry);
-    r.mnt = BPF_CORE_READ(f, f_path.mnt);
+    struct file *fk = KREAD_PTR(struct file, f);
+    r.dentry = fk->f_path.dentry;
+    r.mnt = fk->f_path.mnt;
     len = put_path(s, off, &r);
     q->flags |= r.flags;
     return len;
@@ -133,14 +134,15 @@ static __noinline __u32 resolve_into(struct scratch *s, __u32 off, struct resolv
   }
   if (!(r.ulen > 0 && s->ustr[0] == '/')) {
     if (q->dfd == AT_FDCWD) {
-      struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-      r.dentry = BPF_CORE_READ(task, fs, pwd.dentry);
-      r.mnt = BPF_CORE_READ(task, fs, pwd.mnt);
+      struct task_struct *task = bpf_get_current_task_btf();
+      r.dentry = task->fs->pwd.dentry;
+      r.mnt = task->fs->pwd.mnt;
     } else {
       struct file *f = fd_file(q->dfd);
       if (f) {
-        r.dentry = BPF_CORE_READ(f, f_path.dentry);
-        r.mnt = BPF_CORE_READ(f, f_path.mnt);
+        struct file *fk = KREAD_PTR(struct file, f);
+        r.dentry = fk->f_path.dentry;
+        r.mnt = fk->f_path.mnt;
       } else {
         q->flags |= REIN_F_PATH_UNRESOLVED;
       }
@@ -249,9 +251,10 @@ static __noinline int emit_open(const struct pending_call *c, long ret) {
   }
   struct file *f = fd_file(ret);
   if (!f) return 0;
-  __u32 imode = BPF_CORE_READ(f, f_inode, i_mode);
+  struct file *fk = KREAD_PTR(struct file, f);
+  __u32 imode = fk->f_inode->i_mode;
   if ((imode & S_IFMT) != S_IFREG) return 0;
-  __u32 fmode = BPF_CORE_READ(f, f_mode);
+  __u32 fmode = fk->f_mode;
   flags = REIN_F_PATH_FROM_FD;
   if (fmode & fmode_created)
     flags |= REIN_F_CREATED;
@@ -279,8 +282,8 @@ static __noinline int emit_open(const struct pending_call *c, long ret) {
     }
   }
   struct rein_file_open *e = (struct rein_file_open *)s->rec;
-  struct path_req r = {.dentry = BPF_CORE_READ(f, f_path.dentry),
-                       .mnt = BPF_CORE_READ(f, f_path.mnt), .tflag = REIN_F_PATH_TRUNCATED};
+  struct path_req r = {.dentry = fk->f_path.dentry, .mnt = fk->f_path.mnt,
+                       .tflag = REIN_F_PATH_TRUNCATED};
   __u32 len = put_path(s, sizeof(*e), &r);
   flags |= r.flags;
   __u32 size = sizeof(*e) + len;
@@ -326,7 +329,8 @@ static __always_inline void account_write(const struct pending_call *c, long ret
 
 /* Is this descriptor the file's last reference? file_ref_t (6.13+) counts from zero. */
 static __always_inline bool last_reference(struct file *f) {
-  if (bpf_core_field_exists(f->f_ref)) return BPF_CORE_READ(f, f_ref.refcnt.counter) == 0;
+  if (bpf_core_field_exists(f->f_ref))
+    return KREAD_PTR(struct file, f)->f_ref.refcnt.counter == 0;
   return true;
 }
 
@@ -374,7 +378,8 @@ static __noinline int check_tls_lib(long ret) {
   if (ret < 0) return 0;
   struct file *f = fd_file(ret);
   if (!f) return 0;
-  const unsigned char *name = BPF_CORE_READ(f, f_path.dentry, d_name.name);
+  struct file *fk = KREAD_PTR(struct file, f);
+  const unsigned char *name = fk->f_path.dentry->d_name.name;
   char n[16] = {};
   if (bpf_probe_read_kernel(n, sizeof(n), name)) return 0;
   bool ssl = n[0] == 'l' && n[1] == 'i' && n[2] == 'b' && n[3] == 's' && n[4] == 's' &&
@@ -386,8 +391,8 @@ static __noinline int check_tls_lib(long ret) {
   struct scratch *s = get_scratch();
   if (!s) return 0;
   struct rein_tls_lib *e = (struct rein_tls_lib *)s->rec;
-  struct path_req r = {.dentry = BPF_CORE_READ(f, f_path.dentry),
-                       .mnt = BPF_CORE_READ(f, f_path.mnt), .tflag = REIN_F_PATH_TRUNCATED};
+  struct path_req r = {.dentry = fk->f_path.dentry, .mnt = fk->f_path.mnt,
+                       .tflag = REIN_F_PATH_TRUNCATED};
   __u32 len = put_path(s, sizeof(*e), &r);
   __u32 size = sizeof(*e) + len;
   fill_hdr(&e->h, REIN_REC_TLS_LIB, size);

@@ -43,11 +43,10 @@ static long inode_step(__u32 i, void *unused) {
   __u32 zero = 0;
   struct inode_walk *w = bpf_map_lookup_elem(&inode_walk_map, &zero);
   if (!w) return 1;
-  struct dentry *d = w->d;
-  struct inode *ino = BPF_CORE_READ(d, d_inode);
+  struct dentry *d = KREAD_PTR(struct dentry, w->d);
+  struct inode *ino = d->d_inode;
   if (ino) {
-    struct rein_inode_key k = {.ino = BPF_CORE_READ(ino, i_ino),
-                               .dev = BPF_CORE_READ(ino, i_sb, s_dev)};
+    struct rein_inode_key k = {.ino = ino->i_ino, .dev = ino->i_sb->s_dev};
     struct rein_rule *r = bpf_map_lookup_elem(&rule_inodes, &k);
     if (r && (r->scope & w->scope) && (r->ops & (1u << w->op)) && r->action != REIN_ACT_NONE) {
       w->rule = *r;
@@ -55,18 +54,17 @@ static long inode_step(__u32 i, void *unused) {
       return 1;
     }
   }
-  if ((void *)d == w->mnt_root) {
-    struct mount *m = w->mnt;
-    struct mount *parent = BPF_CORE_READ(m, mnt_parent);
-    if (parent == m) return 1; /* top of the mount tree */
-    w->d = BPF_CORE_READ(m, mnt_mountpoint);
+  if ((void *)w->d == w->mnt_root) {
+    struct mount *m = KREAD_PTR(struct mount, w->mnt);
+    struct mount *parent = m->mnt_parent;
+    if ((void *)parent == (void *)w->mnt) return 1; /* top of the mount tree */
+    w->d = m->mnt_mountpoint;
     w->mnt = parent;
-    struct vfsmount *vm = (void *)parent + bpf_core_field_offset(struct mount, mnt);
-    w->mnt_root = BPF_CORE_READ(vm, mnt_root);
+    w->mnt_root = parent->mnt.mnt_root;
     return 0;
   }
-  struct dentry *up = BPF_CORE_READ(d, d_parent);
-  if (!up || up == d) return 1;
+  struct dentry *up = d->d_parent;
+  if (!up || (void *)up == (void *)w->d) return 1;
   w->d = up;
   return 0;
 }
@@ -80,7 +78,7 @@ static __noinline int match_inode_dentry(struct dentry *dentry, struct vfsmount 
   if (!w) return 0;
   w->d = dentry;
   w->mnt = real_mount(vfsmnt);
-  w->mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+  w->mnt_root = KREAD_PTR(struct vfsmount, vfsmnt)->mnt_root;
   w->scope = scope_bit(bpf_get_current_pid_tgid() >> 32);
   w->op = op & 31;
   w->hit = 0;
@@ -92,8 +90,8 @@ static __noinline int match_inode_dentry(struct dentry *dentry, struct vfsmount 
 
 static __always_inline int match_inode_file(struct file *f, __u32 op, struct rein_rule *out) {
   if (!inode_rules_n || !f) return 0;
-  return match_inode_dentry(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), op,
-                            out);
+  struct file *fk = KREAD_PTR(struct file, f);
+  return match_inode_dentry(fk->f_path.dentry, fk->f_path.mnt, op, out);
 }
 
 #endif

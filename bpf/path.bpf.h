@@ -22,44 +22,36 @@ static long walk_step(__u32 i, void *unused) {
   struct scratch *s = get_scratch();
   if (!s) return 1;
   struct walk_state *c = &s->ws;
-  struct dentry *d = c->dentry;
-  struct vfsmount *vm = c->vfsmnt;
-  struct mount *mnt = c->mnt;
-  if (d == c->root_dentry && (void *)vm == c->root_mnt) {
+  void *d = c->dentry;
+  if (d == c->root_dentry && c->vfsmnt == c->root_mnt) {
     c->done = 1;
     return 1;
   }
-  if ((void *)d == c->mnt_root) {
-    struct mount *parent = BPF_CORE_READ(mnt, mnt_parent);
-    if (parent == mnt) { /* top of this mount namespace */
+  if (d == c->mnt_root) {
+    struct mount *m = KREAD_PTR(struct mount, c->mnt);
+    struct mount *parent = m->mnt_parent;
+    if ((void *)parent == c->mnt) { /* top of this mount namespace */
       c->done = 1;
       return 1;
     }
-    c->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+    c->dentry = m->mnt_mountpoint;
     c->mnt = parent;
-    vm = (void *)parent + bpf_core_field_offset(struct mount, mnt);
-    c->vfsmnt = vm;
-    c->mnt_root = BPF_CORE_READ(vm, mnt_root);
+    c->vfsmnt = &parent->mnt;
+    c->mnt_root = parent->mnt.mnt_root;
     return 0;
   }
-  /* d_parent and d_name sit together (checked in walk_path): one read instead of three */
-  struct {
-    struct dentry *parent;
-    __u32 hash;
-    __u32 len;
-    const unsigned char *name;
-  } dn = {};
-  if (bpf_probe_read_kernel(&dn, sizeof(dn), (void *)d + bpf_core_field_offset(struct dentry, d_parent))) {
+  struct dentry *dk = KREAD_PTR(struct dentry, d);
+  struct dentry *up = dk->d_parent;
+  if (!up) { /* the load faulted: not a dentry we can follow */
     c->truncated = 1;
     return 1;
   }
-  struct dentry *up = dn.parent;
-  if (up == d) {
+  if ((void *)up == d) {
     c->done = 1;
     return 1;
   }
-  __u32 len = dn.len;
-  const unsigned char *name = dn.name;
+  __u32 len = dk->d_name.len;
+  const unsigned char *name = dk->d_name.name;
   if (len > 255) len = 255;
   __s64 pos = c->pos;
   /* keep one byte free at the front so a full walk is never exactly REIN_PATH_MAX long */
@@ -80,22 +72,17 @@ static long walk_step(__u32 i, void *unused) {
  * path is the root itself). Sets *truncated when the walk was cut. */
 static __always_inline __s64 walk_path(struct scratch *s, struct dentry *dentry,
                                        struct vfsmount *vfsmnt, __u32 *truncated) {
-  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  struct task_struct *task = bpf_get_current_task_btf();
   struct walk_state *c = &s->ws;
   c->dentry = dentry;
   c->vfsmnt = vfsmnt;
   c->mnt = real_mount(vfsmnt);
-  c->mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-  c->root_dentry = BPF_CORE_READ(task, fs, root.dentry);
-  c->root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+  c->mnt_root = KREAD_PTR(struct vfsmount, vfsmnt)->mnt_root;
+  c->root_dentry = task->fs->root.dentry;
+  c->root_mnt = task->fs->root.mnt;
   c->pos = REIN_PATH_MAX;
   c->done = 0;
   c->truncated = 0;
-  if (bpf_core_field_offset(struct dentry, d_name) !=
-      bpf_core_field_offset(struct dentry, d_parent) + 8) {
-    *truncated = 1; /* a layout this walk does not know: flag rather than misread */
-    return REIN_PATH_MAX;
-  }
   bpf_loop(REIN_WALK_DEPTH, walk_step, NULL, 0);
   if (c->truncated || !c->done) *truncated = 1;
   return c->pos;

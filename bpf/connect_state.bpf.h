@@ -45,7 +45,7 @@ struct {
 static __always_inline __u64 connect_follow_enter(__s32 fd) {
   struct file *f = fd_file(fd);
   if (!f) return 0;
-  __u16 mode = BPF_CORE_READ(f, f_inode, i_mode);
+  __u16 mode = KREAD_PTR(struct file, f)->f_inode->i_mode;
   if ((mode & REIN_S_IFMT) != REIN_S_IFSOCK) return 0;
   struct socket *sock = BPF_CORE_READ(f, private_data);
   struct sock *sk = BPF_CORE_READ(sock, sk);

@@ -93,7 +93,7 @@ static __noinline bool candidate_syscall(__u32 tgid, long nr, __u64 fd, __u64 a1
   }
   struct file *f = fd_file(fd);
   if (!f) return false;
-  __u32 imode = BPF_CORE_READ(f, f_inode, i_mode);
+  __u32 imode = KREAD_PTR(struct file, f)->f_inode->i_mode;
   if ((imode & S_IFMT) != S_IFSOCK) return false; /* stdout, log files: keep waiting */
   clear_candidate_bit(tgid); /* one look per connect */
   if (len < 16) return false;

@@ -42,8 +42,8 @@ static __always_inline bool extra_syscall(long nr) {
 static __always_inline bool writable_regular(__s32 fd) {
   struct file *f = fd_file(fd);
   if (!f) return false;
-  __u32 imode = BPF_CORE_READ(f, f_inode, i_mode);
-  return (imode & S_IFMT) == S_IFREG && (BPF_CORE_READ(f, f_mode) & FMODE_WRITE);
+  __u32 imode = KREAD_PTR(struct file, f)->f_inode->i_mode;
+  return (imode & S_IFMT) == S_IFREG && (KREAD_PTR(struct file, f)->f_mode & FMODE_WRITE);
 }
 
 /* The rule a process falls under for "any file rule": array slot = its agent class. */

@@ -22,7 +22,7 @@ static __always_inline __s32 go_conn_fd(__u64 conn) {
   if (fd < 0 || fd > 1 << 20) return -1;
   struct file *f = fd_file(fd);
   if (!f) return -1;
-  __u32 imode = BPF_CORE_READ(f, f_inode, i_mode);
+  __u32 imode = KREAD_PTR(struct file, f)->f_inode->i_mode;
   return (imode & S_IFMT) == S_IFSOCK ? (__s32)fd : -1;
 }
 

@@ -25,19 +25,19 @@ static __always_inline void learn_peer(struct conn_val *cv, __s32 fd) {
   if (cv->peer_family || fd < 0) return;
   struct file *f = fd_file(fd);
   if (!f) return;
-  struct socket *sock = BPF_CORE_READ(f, private_data);
-  struct sock *sk = BPF_CORE_READ(sock, sk);
+  struct socket *sock = KREAD_PTR(struct file, f)->private_data;
+  struct sock *sk = KREAD_PTR(struct socket, sock)->sk;
   if (!sk) return;
-  __u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+  __u16 fam = sk->__sk_common.skc_family;
   if (fam == 2) {
-    __u32 a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+    __u32 a = sk->__sk_common.skc_daddr;
     __builtin_memcpy(cv->peer_addr, &a, 4);
   } else if (fam == 10) {
     BPF_CORE_READ_INTO(&cv->peer_addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
   } else {
     return;
   }
-  cv->peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+  cv->peer_port = bpf_ntohs(sk->__sk_common.skc_dport);
   cv->peer_family = fam;
 }
 
@@ -98,7 +98,7 @@ static __noinline int emit_stream(struct scratch *s, struct conn_val *cv, __u64 
 }
 
 static __always_inline __u32 sock_ino(struct file *f) {
-  return (__u32)BPF_CORE_READ(f, f_inode, i_ino);
+  return (__u32)KREAD_PTR(struct file, f)->f_inode->i_ino;
 }
 
 /* Starts `cv` afresh for the socket with inode `ino`, as if never seen. */
@@ -274,7 +274,7 @@ static __always_inline bool socket_io_enter(__u32 tid, const struct pending_call
   }
   struct file *f = fd_file(fd);
   if (!f) return false;
-  __u32 imode = BPF_CORE_READ(f, f_inode, i_mode);
+  __u32 imode = KREAD_PTR(struct file, f)->f_inode->i_mode;
   if ((imode & S_IFMT) != S_IFSOCK) return false;
   struct conn_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .conn = (__u64)f};
   struct conn_val *v = bpf_map_lookup_elem(&conns, &k);

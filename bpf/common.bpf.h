@@ -80,7 +80,10 @@ static __always_inline __u32 agent_of(__u32 tgid) {
   return t ? t->agent : 0;
 }
 
-static __always_inline void fill_hdr(struct rein_hdr *h, __u16 kind, __u32 size) {
+/* For a caller that already looked the agent up: a hash lookup is a large part of a small
+ * program's run. */
+static __always_inline void fill_hdr_agent(struct rein_hdr *h, __u16 kind, __u32 size,
+                                           __u32 agent) {
   __u64 id = bpf_get_current_pid_tgid();
   h->kind = kind;
   h->abi = REIN_ABI_VERSION;
@@ -88,8 +91,12 @@ static __always_inline void fill_hdr(struct rein_hdr *h, __u16 kind, __u32 size)
   h->ts_ns = bpf_ktime_get_boot_ns();
   h->pid = (__u32)id;
   h->tgid = id >> 32;
-  h->agent = agent_of(h->tgid);
+  h->agent = agent;
   h->uid = (__u32)bpf_get_current_uid_gid();
+}
+
+static __always_inline void fill_hdr(struct rein_hdr *h, __u16 kind, __u32 size) {
+  fill_hdr_agent(h, kind, size, agent_of(bpf_get_current_pid_tgid() >> 32));
 }
 
 /* Wake the reader only once this much is waiting: a wakeup per record costs more than the

@@ -21,14 +21,14 @@ struct {
   __type(value, struct agent_bucket);
 } agent_buckets SEC(".maps");
 
-/* Takes `bytes` from the agent's bucket; false when the agent is over its budget. Two
- * threads of one agent may race on the bucket: the budget is approximate, never unbounded. */
-static __always_inline bool data_budget_take(__u32 tgid, __u64 bytes) {
+/* Takes `bytes` from the bucket of `agent` (agent_of the caller); false when the agent is
+ * over its budget. Two threads of one agent may race on the bucket: the budget is
+ * approximate, never unbounded. */
+static __always_inline bool data_budget_take(__u32 agent, __u64 bytes) {
   __u64 rate = (__u64)cfg.data_rate_kib * 1024;
   if (!rate) return true;
   __u64 burst = (__u64)cfg.data_burst_kib * 1024;
   if (burst < rate) burst = rate;
-  __u32 agent = agent_of(tgid);
   __u64 now = bpf_ktime_get_boot_ns();
   struct agent_bucket *b = bpf_map_lookup_elem(&agent_buckets, &agent);
   if (!b) {

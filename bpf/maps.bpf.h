@@ -276,7 +276,7 @@ struct data_state {
   __u16 peer_family;
   __u16 peer_port;
   __u16 flags; /* REIN_DF_* */
-  __u16 _pad[2];
+  __u32 agent;  /* of the calling process, looked up once per call */
   __u8 peer_addr[16];
 };
 /* DNS answer parsing state (host-name rules), in per-CPU memory for bpf_loop bodies. */

@@ -55,7 +55,7 @@ static long data_chunk(__u32 i, void *unused) {
     count(REIN_CTR_DATA_READ_FAILED);
     return 1;
   }
-  fill_hdr(&d->h, REIN_REC_DATA, sizeof(*d) + n);
+  fill_hdr_agent(&d->h, REIN_REC_DATA, sizeof(*d) + n, ds->agent);
   d->conn = ds->conn;
   d->offset = ds->offset + ds->done;
   d->len = n;
@@ -91,7 +91,8 @@ static __noinline int emit_stream(struct scratch *s, struct conn_val *cv, __u64 
   }
   ds->offset = cv->off[dir];
   cv->off[dir] += len; /* advance by everything, copied or not: gaps stay visible */
-  if (!data_budget_take(bpf_get_current_pid_tgid() >> 32, len)) return 0;
+  ds->agent = agent_of(bpf_get_current_pid_tgid() >> 32);
+  if (!data_budget_take(ds->agent, len)) return 0;
   bpf_loop(REIN_DATA_MAX_CHUNKS, data_chunk, NULL, 0);
   if (ds->done < ds->total) count(REIN_CTR_DATA_TRUNCATED);
   return 0;

@@ -35,7 +35,7 @@ SRC = os.environ.get("REIN_SOURCE_DIR") or os.path.abspath(
 
 # The capabilities docs/deploy.md justifies, one by one. Adding one is a decision: change
 # the docs, the DaemonSet, the systemd unit and this list together.
-CAPS = {"BPF", "PERFMON", "NET_ADMIN", "SYS_RESOURCE", "SYS_PTRACE", "DAC_READ_SEARCH", "KILL"}
+CAPS = {"BPF", "PERFMON", "NET_ADMIN", "SYS_PTRACE", "DAC_READ_SEARCH", "KILL"}
 # Host paths the sensor may write; every other host path must be mounted read-only.
 WRITABLE_HOST_PATHS = {"/var/lib/rein", "/var/log/rein"}
 READ_ONLY_HOST_PATHS = {"/sys/kernel/btf", "/sys/fs/cgroup"}

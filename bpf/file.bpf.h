@@ -317,14 +317,26 @@ static __noinline int emit_open(const struct pending_call *c, long ret) {
   return 0;
 }
 
-/* Writes: args[5] holds the struct file the fd referred to at entry. */
+/* args[4] of a stashed write/read: what the exit handler does with it */
+#define STASH_FILE_WRITE 0
+#define STASH_SOCKET 1
+#define STASH_FILE_WRITE_COUNTED 2 /* write/pwrite64: counted at entry as if it all went through */
+
+/* Writes: args[5] holds the struct file the fd referred to at entry; args[4] says whether
+ * the entry already counted args[2] bytes and one write. */
 static __always_inline void account_write(const struct pending_call *c, long ret) {
-  if (ret <= 0) return;
+  const bool counted = c->args[4] == STASH_FILE_WRITE_COUNTED;
+  if (counted ? ret > 0 && (__u64)ret == c->args[2] : ret <= 0) return;
   __u64 fid = c->args[5];
   struct open_file_val *v = bpf_map_lookup_elem(&open_files, &fid);
   if (!v) return;
-  __sync_fetch_and_add(&v->bytes, ret);
-  __sync_fetch_and_add(&v->writes, 1);
+  if (!counted) {
+    __sync_fetch_and_add(&v->bytes, ret);
+    __sync_fetch_and_add(&v->writes, 1);
+    return;
+  }
+  __sync_fetch_and_sub(&v->bytes, c->args[2] - (ret > 0 ? (__u64)ret : 0));
+  if (ret <= 0) __sync_fetch_and_sub(&v->writes, 1);
 }
 
 /* Is this descriptor the file's last reference? file_ref_t (6.13+) counts from zero. */

@@ -9,9 +9,6 @@
 #include "tls.bpf.h"
 #include "discover.bpf.h"
 
-/* args[4] of a stashed write/read: what the exit handler does with it */
-#define STASH_FILE_WRITE 0
-#define STASH_SOCKET 1
 /* args[4] of a stashed open: 1 = read-only close-on-exec open, checked for a TLS library */
 #define STASH_LIBCHECK 1
 
@@ -65,9 +62,17 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
   case NR_pwritev:
   case NR_pwritev2: {
     __u64 fid = (__u64)fd_file(c.args[0]);
-    if (fid && bpf_map_lookup_elem(&open_files, &fid)) {
+    struct open_file_val *ov = fid ? bpf_map_lookup_elem(&open_files, &fid) : NULL;
+    if (ov) {
       c.args[5] = fid;
       c.args[4] = STASH_FILE_WRITE;
+      if (nr == NR_write || nr == NR_pwrite64) {
+        /* The whole count is added now, with the entry in hand: the exit needs the map
+         * again only to take back what a short or failed write did not move. */
+        __sync_fetch_and_add(&ov->bytes, c.args[2]);
+        __sync_fetch_and_add(&ov->writes, 1);
+        c.args[4] = STASH_FILE_WRITE_COUNTED;
+      }
       break;
     }
     if (nr != NR_write && nr != NR_writev) return 0;

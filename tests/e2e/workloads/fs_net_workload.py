@@ -3,6 +3,7 @@
 relative and dirfd paths), a shell child, TCP v4/v6 connects, a DNS lookup, a chosen exit.
 The test copies this file under a unique name and runs it directly, so its exec is what the
 --agent-exe selector matches. Argument: a JSON object with the parameters."""
+import ctypes
 import json
 import os
 import socket
@@ -47,6 +48,9 @@ os.rename("rel.txt", "./sub/../rel2.txt")    # relative with dot segments
 dfd = os.open(f"{W}/sub", os.O_RDONLY | os.O_DIRECTORY)
 fd = os.open("d.txt", os.O_CREAT | os.O_WRONLY, 0o640, dir_fd=dfd)
 os.write(fd, b"12345678")
+# a write that fails (EFAULT: the buffer address is unmapped) moves no bytes and is no write
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.write(fd, ctypes.c_void_p(8), 4) == -1 and ctypes.get_errno() == 14
 os.close(fd)
 os.unlink("d.txt", dir_fd=dfd)
 os.mkdir("dd", dir_fd=dfd)

@@ -80,8 +80,8 @@ static __always_inline __u32 agent_of(__u32 tgid) {
   return t ? t->agent : 0;
 }
 
-/* For a caller that already looked the agent up: a hash lookup is a large part of a small
- * program's run. */
+/* For a caller that already looked the agent up (the TLS data path), so it is not looked up
+ * twice per record. */
 static __always_inline void fill_hdr_agent(struct rein_hdr *h, __u16 kind, __u32 size,
                                            __u32 agent) {
   __u64 id = bpf_get_current_pid_tgid();

@@ -320,10 +320,11 @@ static __noinline int emit_open(const struct pending_call *c, long ret) {
 /* args[4] of a stashed write/read: what the exit handler does with it */
 #define STASH_FILE_WRITE 0
 #define STASH_SOCKET 1
-#define STASH_FILE_WRITE_COUNTED 2 /* write/pwrite64: counted at entry as if it all went through */
+#define STASH_FILE_WRITE_COUNTED 2 /* write/pwrite64: counted at entry, in full */
 
 /* Writes: args[5] holds the struct file the fd referred to at entry; args[4] says whether
- * the entry already counted args[2] bytes and one write. */
+ * the entry already counted args[2] bytes and one write. A write whose exit never runs (the
+ * task killed inside a blocking write) stays counted in full. */
 static __always_inline void account_write(const struct pending_call *c, long ret) {
   const bool counted = c->args[4] == STASH_FILE_WRITE_COUNTED;
   if (counted ? ret > 0 && (__u64)ret == c->args[2] : ret <= 0) return;

@@ -130,4 +130,21 @@ expect_failure(cap, segs[0], "wrong key", other)
 rc, out = verify(cap, os.path.join(base, "no-such-state"))
 rh.check(rc == 2, f"missing key: verify exited {rc}, want 2:\n{out}")
 
+
+def replay(d, state_dir):
+    r = subprocess.run([rh.rein_bin(), "replay", d, "--state-dir", state_dir, "--output", os.devnull],
+                       capture_output=True, text=True, timeout=60)
+    return r.returncode, r.stderr
+
+
+# replay names what is wrong: a mistyped directory is not reported as a missing key (with
+# neither there, as on a machine where `rein run` never ran with the default --state-dir)
+missing = os.path.join(base, "no-such-capture")
+rc, err = replay(missing, os.path.join(base, "no-such-state"))
+rh.check(rc == 1 and f"{missing}: No such file or directory" in err and "key" not in err,
+         f"replay of a missing directory: {rc} {err}")
+rc, err = replay(cap, os.path.join(base, "no-such-state"))
+rh.check(rc == 1 and "capture key" in err and "--state-dir" in err,
+         f"replay without the key: {rc} {err}")
+
 print("ok")

@@ -1,15 +1,16 @@
 #include "cli/replay_command.h"
 
+#include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fmt/format.h>
 
 #include "capture/capture_key.h"
-#include "cli/prices_path.h"
 #include "capture/capture_reader.h"
+#include "cli/prices_path.h"
 #include "pipeline/capture_replay.h"
 #include "process/proc_reader.h"
 #include "sinks/line_file_sink.h"
@@ -25,6 +26,11 @@ int fail(const std::string& msg) {
 }  // namespace
 
 int replay(const ReplayCommandOptions& o) {
+  // The directory first: a mistyped one would otherwise be reported as a missing key.
+  struct stat st {};
+  if (::stat(o.dir.c_str(), &st) != 0)
+    return fail(fmt::format("{}: {}", o.dir, std::strerror(errno)));
+  if (!S_ISDIR(st.st_mode)) return fail(fmt::format("{}: not a directory", o.dir));
   pipeline::ReplayOptions ro;
   if (!o.from.empty() && !(ro.from = pipeline::parse_time_spec(o.from)))
     return fail(fmt::format("--from {}: not RFC 3339 or HH:MM[:SS]", o.from));
@@ -42,7 +48,9 @@ int replay(const ReplayCommandOptions& o) {
     ro.policy_text = std::move(*text);
   }
   auto key = capture::load_capture_key(o.state_dir);
-  if (!key) return fail(key.error().message);
+  if (!key)
+    return fail(key.error().message +
+                " (the --state-dir of the `rein run` that wrote the capture)");
   auto reader = capture::CaptureReader::open(o.dir, *key);
   if (!reader) return fail(reader.error().message);
   auto sink = sinks::LineFileSink::open(o.output);

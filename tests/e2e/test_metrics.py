@@ -185,12 +185,11 @@ try:
             seen = prom.scalar('sum(rein_llm_calls_total{job="rein"})')
             if seen is not None and int(seen) == len(calls):
                 break
-            if seen is not None and int(seen) > len(calls):  # a late call: take it too
-                calls = rh.of_type(s.events(), "llm.call")
-                continue
             if time.time() > deadline:
                 rh.fail(f"prometheus saw {seen} calls, events {len(calls)}; "
                         f"targets {http_get(prom.url + '/api/v1/targets')[2][:2000]}")
+            if seen is not None and int(seen) > len(calls):  # a late call: take it too
+                calls = rh.of_type(s.events(), "llm.call")
             time.sleep(0.2)
 
         # the exposition itself: content type, and Prometheus's own linter

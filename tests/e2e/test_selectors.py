@@ -38,13 +38,27 @@ by_exe = os.path.join(base, by_exe_name)
 shutil.copy("/usr/bin/python3", by_exe)
 pre_pid = subprocess.Popen(["/usr/bin/python3", pre_script, go, os.path.join(base, "pid")])
 pre_exe = subprocess.Popen([by_exe, pre_script, go, os.path.join(base, "exe")])
+
+
+def release_and_kill(procs):
+    """The pre-started processes' children wait for `go`: without it they would outlive us."""
+    open(go, "a").close()
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 # both have forked their child (the fork is what the sensor must adopt)
 for p in (pre_pid, pre_exe):
     deadline = time.time() + 30
-    while time.time() < deadline:
+    while True:
         with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
             if f.read().strip():
                 break
+        if time.time() > deadline:
+            release_and_kill([pre_pid, pre_exe])
+            rh.fail(f"pre-started process {p.pid} has no child after 30 s")
         time.sleep(0.02)
 
 # A cgroup of our own under the cgroup v2 mount.
@@ -68,9 +82,14 @@ try:
         open(go, "w").close()
         pre_pid.wait(30)
         pre_exe.wait(30)
-        # argv selector: the shell sleeps first, so the match lands before it writes
-        subprocess.run(["/bin/sh", "-c", f"sleep 0.5; echo argv > {base}/argv.txt", marker],
-                       check=True, timeout=30)
+        # argv selector: the shell writes only once the sensor has said it took it as an
+        # agent (its exec event), so the write cannot come before the match
+        sh = subprocess.Popen(["/bin/sh", "-c", f"read _; echo argv > {base}/argv.txt", marker],
+                              stdin=subprocess.PIPE, text=True)
+        s.wait_for(lambda e: e["type"] == "process.exec" and marker in e["process"]["args"]
+                   and e.get("new_agent"), "the argv-selected shell's exec")
+        sh.communicate("\n", timeout=30)
+        rh.check(sh.returncode == 0, f"argv-selected shell exited {sh.returncode}")
 
         def into_cgroup():
             with open(os.path.join(cg_dir, "cgroup.procs"), "w") as f:
@@ -83,9 +102,7 @@ try:
         s.fence()
         events = s.stop()
 finally:
-    for p in (pre_pid, pre_exe):
-        if p.poll() is None:
-            p.kill()
+    release_and_kill([pre_pid, pre_exe])
     for _ in range(50):
         try:
             os.rmdir(cg_dir)

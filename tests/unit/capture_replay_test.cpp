@@ -300,6 +300,88 @@ TEST(CaptureScrubber, Http2HuffmanHeaderBecomesRawPlaceholder) {
   EXPECT_EQ(fp_of_header(replay_fp, "x-api-key", xkey), fp_of_header(fp, "x-api-key", kKey));
 }
 
+// A HEADERS frame (stream 1, END_HEADERS) holding `block`, after the client preface when
+// `preface`.
+std::string headers_frame(const std::string& block, bool preface) {
+  std::string frame;
+  frame += char(block.size() >> 16);
+  frame += char(block.size() >> 8);
+  frame += char(block.size());
+  frame += '\x01';
+  frame += '\x04';
+  frame += std::string("\x00\x00\x00\x01", 4);
+  frame += block;
+  if (!preface) return frame;
+  return "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9) + frame;
+}
+
+// Cookies, session tokens and signed-URL parameters are secrets too, whatever their shape:
+// none of them reaches a capture, in either direction, and each maps to a fingerprint.
+TEST(CaptureScrubber, CookiesTokensAndSignedUrlParameters) {
+  auto fp = make_fp();
+  SecretScrubber s(fp);
+  const std::string req =
+      "GET /v1/files?sv=2024&sig=Qm9ndXNTaWduYXR1cmU1Mzk%3D&token=opaquetok991 HTTP/1.1\r\n"
+      "Host: example.test\r\nCookie: __cf_bm=cfbmvalue123; sid=sessionvalue456\r\n"
+      "X-Amz-Security-Token: IQoJb3JpZ2luX2VjEXAMPLETOKEN\r\n"
+      "cf-aig-authorization: Bearer gatewaytoken789\r\n\r\n";
+  std::string out = as_string(data_rec({}, REIN_DIR_EGRESS, 1, 0, req));
+  auto maps = s.scrub(out, true);
+  const std::string resp = "HTTP/1.1 200 OK\r\nset-cookie: _cfuvid=uvidvalue321; Path=/; HttpOnly\r\n\r\n";
+  std::string in = as_string(data_rec({}, REIN_DIR_INGRESS, 1, 0, resp));
+  auto in_maps = s.scrub(in, true);
+  for (const char* secret : {"Qm9ndXNTaWduYXR1cmU1Mzk", "opaquetok991", "cfbmvalue123", "sessionvalue456",
+                             "IQoJb3JpZ2luX2VjEXAMPLETOKEN", "gatewaytoken789"})
+    EXPECT_EQ(out.find(secret), std::string::npos) << secret;
+  EXPECT_EQ(in.find("uvidvalue321"), std::string::npos);
+  EXPECT_NE(out.find("GET /v1/files?sv=2024&sig="), std::string::npos) << "the rest of the target is kept";
+  EXPECT_NE(out.find("Host: example.test\r\n"), std::string::npos);
+  EXPECT_EQ(maps.size(), 5u);  // sig, token, the cookie header, the AWS token, the gateway's
+  EXPECT_EQ(in_maps.size(), 1u);
+  for (const auto& m : maps) EXPECT_FALSE(m.fingerprint.empty()) << m.placeholder;
+  EXPECT_TRUE(s.scrub(out, true).empty());
+}
+
+// HTTP/2: a cookie by HPACK's static name index, a response's set-cookie, and a Huffman-coded
+// :path whose query holds the key. The path stays readable up to the key, whose placeholder
+// replay reads as the credential (the live fingerprint back).
+TEST(CaptureScrubber, Http2CookiesAndHuffmanPathKey) {
+  auto fp = make_fp();
+  SecretScrubber s(fp);
+  const std::string path = "/v1beta/models/gemini-2.0-flash:generateContent?alt=sse&key=" + kGoogle;
+  std::string block = hpack_block({{":method", "POST"},
+                                   {":path", path},
+                                   {":authority", "generativelanguage.googleapis.com"},
+                                   {"cookie", "NID=nidcookievalue0123456789"}});
+  std::string bytes = as_string(data_rec({}, REIN_DIR_EGRESS, 1, 0, headers_frame(block, true)));
+  const size_t size = bytes.size();
+  auto maps = s.scrub(bytes, true);
+  EXPECT_EQ(bytes.size(), size);
+  auto headers = inflate(std::string_view(bytes).substr(bytes.size() - block.size()));
+  ASSERT_EQ(headers.size(), 4u);
+  std::string got_path;
+  for (const auto& [n, v] : headers) {
+    EXPECT_EQ(v.find(kGoogle.substr(8)), std::string::npos) << n << ": " << v;
+    EXPECT_EQ(v.find("nidcookievalue"), std::string::npos) << n << ": " << v;
+    if (n == ":path") got_path = v;
+  }
+  ASSERT_EQ(got_path.rfind("/v1beta/models/gemini-2.0-flash:generateContent?alt=sse&key=", 0), 0u) << got_path;
+  rein::pipeline::RecordedCredentials creds;
+  for (const auto& m : maps) creds.add(m.placeholder, m.fingerprint);
+  auto replay_fp = rein::llm::Fingerprinter(std::array<uint8_t, 32>{});
+  replay_fp.set_observer(&creds);
+  rein::proto::HttpRequest live, replayed;
+  live.target = path;
+  replayed.target = got_path;
+  EXPECT_EQ(replay_fp.fingerprint_request(replayed).fingerprint, fp.fingerprint_request(live).fingerprint);
+
+  std::string rblock = hpack_block({{":status", "200"}, {"set-cookie", "__Secure-sess=responsecookie987654; Secure"}});
+  std::string in = as_string(data_rec({}, REIN_DIR_INGRESS, 1, 0, headers_frame(rblock, false)));
+  EXPECT_FALSE(s.scrub(in, true).empty());
+  for (const auto& [n, v] : inflate(std::string_view(in).substr(in.size() - rblock.size())))
+    EXPECT_EQ(v.find("responsecookie987654"), std::string::npos) << n << ": " << v;
+}
+
 TEST(CaptureJournal, RecordsChangedAnswersAndReplaysTheLatest) {
   MemoryJournal mem;
   RecordingInputJournal live(mem);

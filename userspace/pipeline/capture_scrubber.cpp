@@ -19,12 +19,18 @@ namespace {
 constexpr size_t kMaxKnown = 1024;   // credentials remembered for later records
 constexpr size_t kMaxIssued = 65536;  // placeholders remembered (so they are not re-scrubbed)
 
+// Headers whose whole value (or, for Authorization, the credential inside it) never reaches a
+// capture file: API keys, session tokens and cookies. Matched as whole header names.
 constexpr std::string_view kCredentialHeaders[] = {
     "authorization", "proxy-authorization", "x-api-key", "api-key", "x-goog-api-key",
-    "x-litellm-api-key"};
-constexpr std::string_view kCredentialParams[] = {"key",          "api-key",        "api_key",
-                                                  "apikey",       "access_token",   "x-goog-api-key",
-                                                  "x-amz-credential"};
+    "x-litellm-api-key", "cookie", "set-cookie", "x-amz-security-token", "cf-aig-authorization",
+    "ocp-apim-subscription-key", "x-portkey-api-key", "private-token", "x-auth-token"};
+// Query parameters that carry a key, token, signature or password (presigned URLs, OAuth).
+constexpr std::string_view kCredentialParams[] = {
+    "key",      "api-key",      "api_key",       "apikey",         "access_token",
+    "token",    "id_token",     "refresh_token", "x-goog-api-key", "x-amz-credential",
+    "x-amz-security-token", "x-amz-signature", "sig", "signature", "client_secret",
+    "password", "secret"};
 
 // Character classes as tables: scrub_tokens tests every byte of every record.
 enum : uint8_t { kTokenChar = 1, kValueChar = 2 };
@@ -40,18 +46,21 @@ constexpr std::array<uint8_t, 256> make_classes() {
 }
 constexpr std::array<uint8_t, 256> kClasses = make_classes();
 
-constexpr bool header_names_end_in_n_or_y() {
-  for (std::string_view n : kCredentialHeaders)
-    if (n.back() != 'n' && n.back() != 'y') return false;
-  return true;
+// A byte table of the last letters of the header names (scrub_headers' colon filter) and of
+// the first letters of the parameter names (scrub_param_at's filter): built from the lists,
+// so a name added there is always looked for.
+constexpr std::array<bool, 256> header_last_letters() {
+  std::array<bool, 256> t{};
+  for (std::string_view n : kCredentialHeaders) t[uint8_t(n.back())] = true;
+  return t;
 }
-static_assert(header_names_end_in_n_or_y(), "scrub_headers' colon filter must see every name");
-constexpr bool params_start_with_k_a_or_x() {
-  for (std::string_view n : kCredentialParams)
-    if (n.front() != 'k' && n.front() != 'a' && n.front() != 'x') return false;
-  return true;
+constexpr std::array<bool, 256> param_first_letters() {
+  std::array<bool, 256> t{};
+  for (std::string_view n : kCredentialParams) t[uint8_t(n.front())] = true;
+  return t;
 }
-static_assert(params_start_with_k_a_or_x(), "scrub_query's first-letter filter must see every name");
+constexpr std::array<bool, 256> kHeaderLast = header_last_letters();
+constexpr std::array<bool, 256> kParamFirst = param_first_letters();
 
 bool token_char(char c) { return kClasses[uint8_t(c)] & kTokenChar; }
 bool value_char(char c) { return kClasses[uint8_t(c)] & kValueChar; }
@@ -190,11 +199,70 @@ std::string hpack_length_prefix(size_t len, bool huffman) {
   return out;
 }
 
+// The header names of HPACK's static table (RFC 7541, Appendix A) the scrubber reads.
+std::string static_name(uint64_t index) {
+  switch (index) {
+    case 4:
+    case 5:
+      return ":path";
+    case 23:
+      return "authorization";
+    case 32:
+      return "cookie";
+    case 49:
+      return "proxy-authorization";
+    case 55:
+      return "set-cookie";
+    default:
+      return {};
+  }
+}
+
+struct ParamSpan {
+  std::string_view name;
+  size_t start = 0, end = 0;  // the value
+};
+
+// The first credential parameter at or after `from` in a request target.
+std::optional<ParamSpan> credential_param(std::string_view t, size_t from) {
+  for (size_t i = t.find_first_of("?&", from); i != std::string_view::npos;
+       i = t.find_first_of("?&", i + 1)) {
+    for (std::string_view name : kCredentialParams) {
+      if (!iequal_at(t, i + 1, name) || i + 1 + name.size() >= t.size() || t[i + 1 + name.size()] != '=')
+        continue;
+      size_t start = i + 2 + name.size(), end = t.find_first_of("&#", start);
+      if (end == std::string_view::npos) end = t.size();
+      if (end > start) return ParamSpan{name, start, end};
+    }
+  }
+  return std::nullopt;
+}
+
 bool credential_header(std::string_view name) {
   return std::find(std::begin(kCredentialHeaders), std::end(kCredentialHeaders), name) !=
          std::end(kCredentialHeaders);
 }
 }  // namespace
+
+// The fingerprint the live pipeline gives a request's credential (what replay must give the
+// placeholder); for a header or parameter it does not read as a key (cookies, session
+// tokens, signatures), the plain fingerprint of the value.
+std::string SecretScrubber::header_fingerprint(std::string_view name, std::string_view value,
+                                               std::string_view credential) const {
+  proto::HttpRequest req;
+  req.headers.push_back({std::string(name), std::string(value)});
+  std::string fp = fp_.fingerprint_request(req).fingerprint;
+  OPENSSL_cleanse(req.headers[0].value.data(), req.headers[0].value.size());
+  return fp.empty() ? fp_.fingerprint(credential) : fp;
+}
+
+std::string SecretScrubber::param_fingerprint(std::string_view name, std::string_view value) const {
+  proto::HttpRequest req;
+  req.target = "/?" + std::string(name) + "=" + std::string(value);
+  std::string fp = fp_.fingerprint_request(req).fingerprint;
+  OPENSSL_cleanse(req.target.data(), req.target.size());
+  return fp.empty() ? fp_.fingerprint(value) : fp;
+}
 
 SecretScrubber::SecretScrubber(const llm::Fingerprinter& fingerprinter) : fp_(fingerprinter) {
   const std::vector<std::string_view> prefixes = secret_token_prefixes();
@@ -266,8 +334,8 @@ void SecretScrubber::replace(std::string& bytes, size_t pos, size_t len,
 }
 
 // One pass over the colons rather than one pass per header name: a header name ends right
-// before a colon (maybe after blanks), and every name ends in 'n' or 'y', which rules out
-// nearly every colon of a JSON body ('"' before it) at the cost of one byte test.
+// before a colon (maybe after blanks), and the names end in one of a few letters, which rules
+// out nearly every colon of a JSON body ('"' before it) at the cost of one byte test.
 void SecretScrubber::scrub_headers(std::string& bytes) const {
   size_t from = 0;
   while (from < bytes.size()) {
@@ -278,8 +346,7 @@ void SecretScrubber::scrub_headers(std::string& bytes) const {
     size_t name_end = colon;
     while (name_end > 0 && (bytes[name_end - 1] == ' ' || bytes[name_end - 1] == '\t')) name_end--;
     if (name_end == 0) continue;
-    const char last = lower(bytes[name_end - 1]);
-    if (last != 'n' && last != 'y') continue;
+    if (!kHeaderLast[uint8_t(lower(bytes[name_end - 1]))]) continue;
     std::string_view name;
     for (std::string_view n : kCredentialHeaders) {
       if (n.size() > name_end) continue;
@@ -314,11 +381,7 @@ void SecretScrubber::scrub_header_value(std::string& bytes, std::string_view nam
       std::memcpy(bytes.data() + p + off, known->second.placeholder.data(), len);
       modified_ = true;
     } else {
-      proto::HttpRequest req;
-      req.headers.push_back({std::string(name), value});
-      auto fp = fp_.fingerprint_request(req);
-      if (!fp.fingerprint.empty()) replace(bytes, p + off, len, fp.fingerprint);
-      OPENSSL_cleanse(req.headers[0].value.data(), req.headers[0].value.size());
+      replace(bytes, p + off, len, header_fingerprint(name, value, credential));
     }
     OPENSSL_cleanse(credential.data(), credential.size());
   }
@@ -344,9 +407,7 @@ void SecretScrubber::scrub_query(std::string& bytes) const {
 void SecretScrubber::scrub_param_at(std::string& bytes, size_t i) const {
   if (i + 1 >= bytes.size()) return;
   if (bytes[i] != '?' && bytes[i] != '&') return;  // overwritten by an earlier placeholder
-  // Every parameter name starts with 'k', 'a' or 'x'.
-  const char first = lower(bytes[i + 1]);
-  if (first != 'k' && first != 'a' && first != 'x') return;
+  if (!kParamFirst[uint8_t(lower(bytes[i + 1]))]) return;
   for (std::string_view name : kCredentialParams) {
     if (!iequal_at(bytes, i + 1, name) || i + 1 + name.size() >= bytes.size() ||
         bytes[i + 1 + name.size()] != '=')
@@ -356,12 +417,8 @@ void SecretScrubber::scrub_param_at(std::string& bytes, size_t i) const {
     while (end < bytes.size() && !std::strchr("&# \r\n\t", bytes[end]) && bytes[end] != '\0') end++;
     if (end == start) break;
     std::string value = bytes.substr(start, end - start);
-    proto::HttpRequest req;
-    req.target = "/?" + std::string(name) + "=" + value;
-    auto fp = fp_.fingerprint_request(req);
-    if (!fp.fingerprint.empty()) replace(bytes, start, end - start, fp.fingerprint);
+    replace(bytes, start, end - start, param_fingerprint(name, value));
     OPENSSL_cleanse(value.data(), value.size());
-    OPENSSL_cleanse(req.target.data(), req.target.size());
     break;
   }
 }
@@ -380,7 +437,8 @@ void SecretScrubber::scrub_hpack(std::string& bytes) const {
   if (d.h.abi != REIN_ABI_VERSION || d.h.size != bytes.size() || d.h.kind != REIN_REC_DATA ||
       d.len > bytes.size() - sizeof(d))
     return;
-  if (d.dir != REIN_DIR_EGRESS || d.len == 0) return;
+  // Both directions: a response's set-cookie is as secret as a request's cookie.
+  if (d.len == 0) return;
   size_t pos = sizeof(d);
   static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
   if (std::string_view(bytes).substr(pos, kPreface.size()) == kPreface) pos += kPreface.size();
@@ -420,23 +478,24 @@ void SecretScrubber::scrub_hpack(std::string& bytes) const {
         auto dn = hpack_decode(block, *n);
         if (!dn) break;
         name = *dn;
-      } else if (*index == 23) {
-        name = "authorization";
-      } else if (*index == 49) {
-        name = "proxy-authorization";
+      } else {
+        name = static_name(*index);
       }
       auto v = hpack_string(block, p);
       if (!v) break;
       auto value = hpack_decode(block, *v);
       if (!value || value->empty()) continue;
+      if (name == ":path") {  // a raw one is plain bytes, which scrub_query reads
+        if (v->huffman) scrub_huffman_path(bytes, v->prefix_pos, v->pos, v->len, *value);
+        OPENSSL_cleanse(value->data(), value->size());
+        continue;
+      }
       std::string fingerprint;
       std::string credential;
       if (credential_header(name)) {
-        proto::HttpRequest req;
-        req.headers.push_back({name, *value});
-        fingerprint = fp_.fingerprint_request(req).fingerprint;
         auto [off, clen] = credential_span(name, *value);
         credential = value->substr(off, clen);
+        if (!credential.empty()) fingerprint = header_fingerprint(name, *value, credential);
       } else if (!secret_token_class(*value).empty() &&
                  std::all_of(value->begin(), value->end(), value_char)) {
         fingerprint = fp_.fingerprint(*value);
@@ -462,6 +521,35 @@ void SecretScrubber::scrub_hpack(std::string& bytes) const {
       OPENSSL_cleanse(credential.data(), credential.size());
     }
   }
+}
+
+// A Huffman-coded :path whose query holds a credential: the string becomes raw bytes of the
+// same length (raw is longer than Huffman, so the path is kept up to the credential, which
+// becomes a placeholder that fills the rest; what followed it is dropped when it does not
+// fit). Replay reads the placeholder as the credential and gets its live fingerprint. A path
+// too long for even that is overwritten whole.
+void SecretScrubber::scrub_huffman_path(std::string& bytes, size_t prefix_pos, size_t pos,
+                                        size_t len, std::string_view path) const {
+  auto p = credential_param(path, 0);
+  if (!p) return;
+  std::string_view value = path.substr(p->start, p->end - p->start);
+  const std::string fingerprint = param_fingerprint(p->name, value);
+  placeholder_for(value, fingerprint);  // later copies, in other records, are found by value
+  std::string_view before = path.substr(0, p->start), after = path.substr(p->end);
+  if (before.size() + after.size() >= len || credential_param(after, 0)) after = {};
+  std::string raw;
+  if (before.size() < len) {
+    std::string ph = make_placeholder(value, next_++);
+    ph.resize(len - before.size() - after.size(), 'X');
+    issued_.insert(ph);
+    fresh_.push_back({ph, fingerprint});
+    raw.append(before).append(ph).append(after);
+  } else {
+    raw.assign(len, 'X');
+  }
+  bytes[prefix_pos] = char(uint8_t(bytes[prefix_pos]) & 0x7f);
+  std::memcpy(bytes.data() + pos, raw.data(), len);
+  modified_ = true;
 }
 
 void SecretScrubber::scrub_known(std::string& bytes) const {

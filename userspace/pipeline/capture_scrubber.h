@@ -61,6 +61,13 @@ class SecretScrubber final : public llm::CredentialObserver {
   void scrub_header_value(std::string& bytes, std::string_view name, size_t colon) const;
   void scrub_query(std::string& bytes) const;
   void scrub_param_at(std::string& bytes, size_t i) const;
+  std::string header_fingerprint(std::string_view name, std::string_view value,
+                                 std::string_view credential) const;
+  std::string param_fingerprint(std::string_view name, std::string_view value) const;
+  // The HPACK string at `pos` (`len` bytes, its length prefix at `prefix_pos`), a
+  // Huffman-coded :path whose decoded value is `path`.
+  void scrub_huffman_path(std::string& bytes, size_t prefix_pos, size_t pos, size_t len,
+                          std::string_view path) const;
   void scrub_hpack(std::string& bytes) const;
   void scrub_known(std::string& bytes) const;
   void scrub_tokens(std::string& bytes) const;

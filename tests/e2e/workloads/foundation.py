@@ -45,8 +45,10 @@ class Foundation:
         self.tracked = subprocess.Popen([self.agent_exe, self.params(self.W)])
         self.sibling = subprocess.Popen([self.sibling_exe, self.params(self.W2)])
         rc = self.tracked.wait(60)
-        self.sibling.wait(60)
+        src = self.sibling.wait(60)
         rh.check(rc == 7, f"workload exit code {rc}")
+        # the sibling did the same work: "nothing from it" means something only then
+        rh.check(src == 7 and os.listdir(self.W2), f"untracked sibling's exit code {src}")
         s.fence()
 
     def close(self):

@@ -14,8 +14,14 @@ void put16(std::vector<uint8_t>& v, size_t x) {
 }
 
 // A ClientHello built field by field, as a TLS client lays it out.
-std::vector<uint8_t> hello(const std::string& sni, const std::vector<std::string>& alpn) {
+// `filler` empty unknown extensions come first (a hostile client can send many).
+std::vector<uint8_t> hello(const std::string& sni, const std::vector<std::string>& alpn,
+                           size_t filler = 0) {
   std::vector<uint8_t> ext;
+  for (size_t i = 0; i < filler; i++) {
+    put16(ext, 0xff00 + (i & 0xff));
+    put16(ext, 0);
+  }
   if (!sni.empty()) {
     put16(ext, 0);
     put16(ext, sni.size() + 5);
@@ -86,6 +92,16 @@ TEST(ProtoTlsHello, EveryTruncationIsSafe) {
       EXPECT_TRUE(h->sni.empty() || h->sni == "llm.internal.example") << n;
     }
   }
+}
+
+// The server name is read wherever it is among the extensions: a limit on how many are
+// read would let a client hide its name behind empty ones, and host rules with it.
+TEST(ProtoTlsHello, ServerNameAfterManyExtensions) {
+  auto h = parse_tls_client_hello(hello("blocked.example", {"h2"}, 400));
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->sni, "blocked.example");
+  EXPECT_EQ(h->alpn, std::vector<std::string>{"h2"});
+  EXPECT_FALSE(h->truncated);
 }
 
 TEST(ProtoTlsHello, HostileNameIsRejected) {

@@ -715,3 +715,20 @@ TEST(LlmUsageGeneral, MissingTimestampsGiveNoLatency) {
 }
 
 }  // namespace
+
+// A response's own model name and id are the peer's bytes: a megabyte there is not kept,
+// logged and written to the ledger whole (the usage still counts).
+TEST(LlmUsageBounds, HugeModelAndIdAreCut) {
+  const std::string huge(1 << 20, 'm');
+  ExchangeSpec s;
+  s.req_body = R"({"messages":[{"role":"user","content":"hi"}],"model":"gpt-4o"})";
+  s.resp_headers = kJson;
+  s.resp_body = R"({"id":")" + huge + R"(","object":"chat.completion","model":")" + huge +
+                R"(","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}})";
+  LlmCall c = run(s);
+  EXPECT_EQ(c.response_model.size(), 256u);
+  EXPECT_EQ(c.response_id.size(), 256u);
+  EXPECT_EQ(c.request_model, "gpt-4o");
+  EXPECT_EQ(c.usage.input_tokens, 3);
+  EXPECT_EQ(c.usage.output_tokens, 4);
+}

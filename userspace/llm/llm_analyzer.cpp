@@ -2,6 +2,7 @@
 
 #include "llm/cost.h"
 #include "llm/provider_detect.h"
+#include "llm/usage_sink.h"
 
 namespace rein::llm {
 
@@ -43,6 +44,7 @@ std::optional<LlmCall> analyze(const proto::HttpExchange& ex, const PriceTable& 
     call.latency_ms = span_ms(req.ts_start_ns, resp.ts_end_ns);
     if (call.stream) call.ttft_ms = span_ms(req.ts_end_ns, resp.ts_first_body_ns);
   }
+  bound_call_fields(call);
   price_call(call, prices);
   return call;
 }

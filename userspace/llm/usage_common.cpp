@@ -92,6 +92,13 @@ std::optional<double> gemini_retry_delay(json::Element doc) {
   return std::nullopt;
 }
 
+void bound_call_fields(LlmCall& call) {
+  constexpr size_t kMaxName = 256, kMaxPath = 2048;
+  for (std::string* f : {&call.request_model, &call.response_model, &call.response_id, &call.host})
+    if (f->size() > kMaxName) *f = truncate_utf8(*f, kMaxName);
+  if (call.path.size() > kMaxPath) call.path = truncate_utf8(call.path, kMaxPath);
+}
+
 void mark_usage_missing(LlmCall& call, std::string_view note) {
   call.usage_missing = true;
   if (call.usage_note.empty()) call.usage_note = std::string(note);

@@ -68,6 +68,10 @@ bool note_error_members(json::Element doc, std::optional<json::Element> error,
 std::optional<double> gemini_retry_delay(json::Element doc);
 
 // Marks usage as missing with a note (keeps an earlier, more specific note).
+// Bounds the strings a call takes from the peer's bytes (model names, response id, host,
+// path): a document may hold megabytes there, and the call is kept, logged and written to the
+// ledger. Called once the call is complete, before it is priced.
+void bound_call_fields(LlmCall& call);
 void mark_usage_missing(LlmCall& call, std::string_view note);
 
 }  // namespace rein::llm

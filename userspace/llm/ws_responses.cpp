@@ -185,6 +185,7 @@ void WsResponsesSession::on_server_text(std::string_view payload, bool truncated
   p.call.ttft_ms = span_ms(p.ts_create, p.ts_first_output);
   std::unique_ptr<Pending> done = std::move(pending_.front());
   pending_.pop_front();
+  bound_call_fields(done->call);
   price_call(done->call, prices_);
   stats_.calls++;
   if (on_call_) on_call_(std::move(done->call), ts_last);
@@ -200,6 +201,7 @@ void WsResponsesSession::emit_front(uint64_t ts, std::string_view cut_note) {
   end.status = p->call.status >= 400 ? p->call.status : 200;
   p->sink->finish(end);
   p->call.ttft_ms = span_ms(p->ts_create, p->ts_first_output);
+  bound_call_fields(p->call);
   price_call(p->call, prices_);
   stats_.calls++;
   stats_.cut_calls++;

@@ -98,4 +98,14 @@ TEST(ConfigDiff, SecretsAreRedactedInEveryLine) {
   bool changed = true;
   EXPECT_EQ(redact_config_line("just words", &changed), "just words");
   EXPECT_FALSE(changed);
+  // URL passwords (git remotes, database URLs) and cookies.
+  EXPECT_EQ(redact_config_line("\turl = https://alice:hunter2@git.example.com/r.git", &changed),
+            "\turl = https://alice:[redacted]@git.example.com/r.git");
+  EXPECT_TRUE(changed);
+  EXPECT_EQ(redact_config_line("  \"args\": [\"postgresql://app:pw0rd@db:5432/app\"],", &changed),
+            "  \"args\": [\"postgresql://app:[redacted]@db:5432/app\"],");
+  EXPECT_EQ(redact_config_line("\"Cookie\": \"sid=abc\"", &changed), "\"Cookie\": [redacted]");
+  EXPECT_EQ(redact_config_line("url = https://git.example.com/r.git", &changed),
+            "url = https://git.example.com/r.git");
+  EXPECT_FALSE(changed);
 }

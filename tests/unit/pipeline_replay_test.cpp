@@ -983,6 +983,16 @@ TEST(PipelineRedactArg, CommonShapes) {
   EXPECT_EQ(redact_arg("https://h/p?key=", false, &flag), "https://h/p?key=[redacted]");
   EXPECT_EQ(redact_arg("{\"k\": \"sk-ant-api03-0123456789abcdef\"}", false, &flag),
             "{\"k\": \"[redacted]\"}");
+  // Connection strings, signed URLs, cookies.
+  EXPECT_EQ(redact_arg("host=db user=app password=hunter2 sslmode=require", false, &flag),
+            "host=db user=app password=[redacted] sslmode=require");
+  EXPECT_EQ(redact_arg("Server=db;Uid=app;Pwd=hunter2;", false, &flag), "Server=db;Uid=app;Pwd=[redacted];");
+  EXPECT_EQ(redact_arg("https://acct.blob.example/c/f?sv=2024&sig=Qm9n%3D&se=1", false, &flag),
+            "https://acct.blob.example/c/f?sv=2024&sig=[redacted]&se=1");
+  EXPECT_EQ(redact_arg("postgres://app:hunter2@db:5432/app", false, &flag),
+            "postgres://app:[redacted]@db:5432/app");
+  EXPECT_EQ(redact_arg("--cookie=sid=abc", false, &flag), "--cookie=[redacted]");
+  EXPECT_EQ(redact_arg("--signal=TERM", false, &flag), "--signal=TERM");
   EXPECT_EQ(redact_arg("Bearer ghp_0123456789abcdefXYZ", false, &flag), "Bearer [redacted]");
   // Not secrets: ordinary flags and short values that happen to share a prefix.
   EXPECT_EQ(redact_arg("http://localhost:11434/api/chat?stream=true", false, &flag),
@@ -996,6 +1006,29 @@ TEST(PipelineRedactArg, CommonShapes) {
   EXPECT_EQ(redact_arg("/usr/bin/python3", false, &flag), "/usr/bin/python3");
   EXPECT_EQ(redact_arg("https://api.openai.com/v1/chat/completions", false, &flag),
             "https://api.openai.com/v1/chat/completions");
+}
+
+// curl's -u user:password and -b name=value: the secret part goes, and the same flags with
+// other values (python -u script.py, sort -u, a cookie file) are left alone.
+TEST(PipelineRedactArg, UserAndCookieFlags) {
+  using rein::pipeline::ArgState;
+  auto run = [](std::vector<std::string> argv) {
+    std::vector<std::string> out;
+    ArgState state = ArgState::kPlain;
+    for (const auto& a : argv) {
+      ArgState next = ArgState::kPlain;
+      out.push_back(rein::pipeline::redact_arg(a, state, &next));
+      state = next;
+    }
+    return out;
+  };
+  EXPECT_EQ(run({"curl", "-u", "alice:hunter2", "https://h/"}),
+            (std::vector<std::string>{"curl", "-u", "alice:[redacted]", "https://h/"}));
+  EXPECT_EQ(run({"curl", "--user=alice:hunter2"}),
+            (std::vector<std::string>{"curl", "--user=alice:[redacted]"}));
+  EXPECT_EQ(run({"curl", "-b", "sid=abc; t=1", "-b", "cookies.txt"}),
+            (std::vector<std::string>{"curl", "-b", "[redacted]", "-b", "cookies.txt"}));
+  EXPECT_EQ(run({"python3", "-u", "agent.py"}), (std::vector<std::string>{"python3", "-u", "agent.py"}));
 }
 
 // --- hostile strings ---

@@ -170,4 +170,20 @@ std::string redact_secret_tokens(std::string_view text, RedactionMarker marker) 
   return out;
 }
 
+std::string redact_url_passwords(std::string_view text) {
+  std::string out(text);
+  for (size_t scheme = out.find("://"); scheme != std::string::npos;
+       scheme = out.find("://", scheme + 3)) {
+    const size_t host = scheme + 3;
+    // the authority ends at the path, query, fragment, or whatever cannot be in a URL
+    const size_t end = std::min(out.find_first_of("/?#\"' \t\n", host), out.size());
+    const size_t at = out.rfind('@', end == 0 ? 0 : end - 1);
+    if (at == std::string::npos || at < host) continue;
+    const size_t colon = out.find(':', host);
+    if (colon >= at || out.compare(colon + 1, at - colon - 1, "[redacted]") == 0) continue;
+    out.replace(colon + 1, at - colon - 1, "[redacted]");
+  }
+  return out;
+}
+
 }  // namespace rein

@@ -27,5 +27,8 @@ enum class RedactionMarker {
 // Every credential-shaped token in free text, and the value after "Bearer ", "Basic " or
 // "Authorization:", becomes the marker. Linear in the text, whatever it holds.
 std::string redact_secret_tokens(std::string_view text, RedactionMarker marker);
+// The password of every URL with userinfo (scheme://user:password@host) becomes
+// "[redacted]": git remotes, database URLs, proxies.
+std::string redact_url_passwords(std::string_view text);
 
 }  // namespace rein

@@ -78,9 +78,9 @@ bool myers(const std::vector<std::string_view>& a, size_t a0, size_t n,
 }
 
 bool is_secret_word_at(std::string_view lower, size_t& end) {
-  static const std::string_view words[] = {"password",   "passwd",      "secret",    "token",
-                                           "api_key",    "api-key",     "apikey",    "auth",
-                                           "credential", "private_key", "access_key"};
+  static const std::string_view words[] = {"password",   "passwd",      "secret",     "token",
+                                           "api_key",    "api-key",     "apikey",     "auth",
+                                           "credential", "private_key", "access_key", "cookie"};
   for (auto w : words) {
     size_t p = lower.find(w);
     if (p != std::string_view::npos) {
@@ -94,7 +94,7 @@ bool is_secret_word_at(std::string_view lower, size_t& end) {
 }  // namespace
 
 std::string redact_config_line(std::string_view line, bool* changed) {
-  std::string out = redact_secret_tokens(line, RedactionMarker::kPlain);
+  std::string out = redact_url_passwords(redact_secret_tokens(line, RedactionMarker::kPlain));
   bool did = out != line;
   // KEY=value, key: value, "key": "value" where the key names a secret.
   std::string lower(out);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstring>
 #include <fmt/format.h>
 
 #include "common/secret_redaction.h"
@@ -27,9 +28,16 @@ std::string lower(std::string_view s) {
 
 bool secret_flag_name(std::string_view name) {
   std::string n = lower(name);
-  for (const char* w : {"key", "token", "secret", "password", "passwd", "credential", "auth"})
+  for (const char* w :
+       {"key", "token", "secret", "password", "passwd", "credential", "auth", "cookie", "signature"})
     if (n.find(w) != std::string::npos) return true;
-  return false;
+  return n == "sig" || n == "pwd";  // Azure SAS signatures; ODBC's Pwd=
+}
+
+bool identifier(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
 }
 
 bool looks_like_key(std::string_view v) { return !secret_token_class(v).empty(); }
@@ -40,24 +48,26 @@ std::string mask_key_tokens(std::string_view s) {
   return redact_secret_tokens(s, RedactionMarker::kPlain);
 }
 
-// Values of credential-named query parameters (?key=..., &access_token=...).
-std::string mask_query_secrets(std::string_view s) {
+// Values of credential-named assignments inside an argument: query parameters
+// (?key=..., &access_token=...) and the key=value lists of connection strings
+// ("host=db user=app password=...", "Server=x;Pwd=...").
+std::string mask_assignments(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   size_t i = 0;
-  while (i < s.size()) {
-    const char c = s[i++];
-    out += c;
-    if (c != '?' && c != '&') continue;
-    const size_t eq = s.find_first_of("=?&#", i);
-    if (eq == std::string_view::npos || s[eq] != '=') continue;
-    const bool secret = secret_flag_name(s.substr(i, eq - i));
+  for (size_t eq = s.find('='); eq != std::string_view::npos; eq = s.find('=', eq + 1)) {
+    if (eq < i) continue;  // inside a value already masked
+    size_t start = eq;
+    while (start > i && (std::isalnum(static_cast<unsigned char>(s[start - 1])) ||
+                         s[start - 1] == '_' || s[start - 1] == '-' || s[start - 1] == '.'))
+      start--;
+    if (start == eq || (start > 0 && !std::strchr("?& \t;,\"'", s[start - 1]))) continue;
+    if (!secret_flag_name(s.substr(start, eq - start))) continue;
     out.append(s.substr(i, eq + 1 - i));
-    i = eq + 1;
-    if (!secret) continue;
     out += "[redacted]";
-    i = std::min(s.find_first_of("&#", i), s.size());
+    i = std::min(s.find_first_of("& \t;,#\"'", eq + 1), s.size());
   }
+  out.append(s.substr(std::min(i, s.size())));
   return out;
 }
 
@@ -76,15 +86,18 @@ std::string redact_inside(std::string_view arg) {
         (secret_flag_name(name) || lower(name).find("cookie") != std::string::npos))
       return std::string(arg.substr(0, colon + 1)) + " [redacted]";
   }
-  std::string out(arg);
-  if (auto scheme = out.find("://"); scheme != std::string::npos) {
-    size_t host = scheme + 3;
-    size_t end = std::min(out.find_first_of("/?#", host), out.size());
-    size_t at = out.find('@', host);
-    size_t colon = out.find(':', host);
-    if (at < end && colon < at) out.replace(colon + 1, at - colon - 1, "[redacted]");
-  }
-  return mask_key_tokens(mask_query_secrets(out));
+  return mask_key_tokens(mask_assignments(redact_url_passwords(arg)));
+}
+
+// Flags whose value is a credential only in some shapes: curl's -u/--user user:password
+// (the password part) and -b/--cookie name=value (a bare word there is a cookie file).
+bool user_flag(std::string_view a) { return a == "-u" || a == "--user" || a == "--proxy-user"; }
+bool cookie_flag(std::string_view a) { return a == "-b"; }
+
+std::string redact_user_value(std::string_view v) {
+  const size_t colon = v.find(':');
+  if (colon == std::string_view::npos) return std::string(v);
+  return std::string(v.substr(0, colon + 1)) + "[redacted]";
 }
 }  // namespace
 
@@ -110,14 +123,30 @@ std::string Clock::rfc3339(uint64_t boot_ns) const {
 }
 
 std::string redact_arg(std::string_view arg, bool previous_was_secret_flag, bool* is_secret_flag) {
-  *is_secret_flag = false;
-  if (previous_was_secret_flag) return "[redacted]";
+  ArgState next = ArgState::kPlain;
+  std::string out = redact_arg(arg, previous_was_secret_flag ? ArgState::kSecret : ArgState::kPlain, &next);
+  *is_secret_flag = next == ArgState::kSecret;
+  return out;
+}
+
+std::string redact_arg(std::string_view arg, ArgState previous, ArgState* next) {
+  *next = ArgState::kPlain;
+  if (previous == ArgState::kSecret) return "[redacted]";
+  if (previous == ArgState::kUser && arg.find(':') != std::string_view::npos)
+    return redact_user_value(arg);
+  if (previous == ArgState::kCookie && arg.find('=') != std::string_view::npos) return "[redacted]";
+  if (user_flag(arg) || cookie_flag(arg)) {
+    *next = user_flag(arg) ? ArgState::kUser : ArgState::kCookie;
+    return std::string(arg);
+  }
+  if (auto eq = arg.find('='); eq != std::string_view::npos && user_flag(arg.substr(0, eq)))
+    return std::string(arg.substr(0, eq + 1)) + redact_user_value(arg.substr(eq + 1));
   if (arg.size() > 2 && arg[0] == '-') {
     auto eq = arg.find('=');
     std::string_view name = arg.substr(0, eq);
     if (secret_flag_name(name)) {
       if (eq == std::string_view::npos) {
-        *is_secret_flag = true;
+        *next = ArgState::kSecret;
         return std::string(arg);
       }
       return std::string(arg.substr(0, eq + 1)) + "[redacted]";
@@ -125,7 +154,7 @@ std::string redact_arg(std::string_view arg, bool previous_was_secret_flag, bool
   }
   // NAME=value assignments (env -i FOO_API_KEY=... cmd)
   if (auto eq = arg.find('='); eq != std::string_view::npos && eq > 0 && arg[0] != '-' &&
-                               secret_flag_name(arg.substr(0, eq)))
+                               identifier(arg.substr(0, eq)) && secret_flag_name(arg.substr(0, eq)))
     return std::string(arg.substr(0, eq + 1)) + "[redacted]";
   if (looks_like_key(arg)) return "[redacted]";
   return redact_inside(arg);
@@ -200,11 +229,11 @@ void EventBuilder::render_process_block(ProcessBlock& b, const ProcessView& proc
   w.key("args");
   if (p) {
     w.begin_array();
-    bool secret_next = false;
+    ArgState state = ArgState::kPlain;
     for (const auto& a : p->args) {
-      bool flag = false;
-      w.string(redact_arg(a, secret_next, &flag));
-      secret_next = flag;
+      ArgState next = ArgState::kPlain;
+      w.string(redact_arg(a, state, &next));
+      state = next;
     }
     w.end_array();
   } else {

@@ -93,5 +93,9 @@ class EventBuilder {
 // strings shaped like known API keys become "[redacted]", as do such values inside an
 // argument (header values, URL passwords, query parameters). Secrets never reach a sink.
 std::string redact_arg(std::string_view arg, bool previous_was_secret_flag, bool* is_secret_flag);
+// The same, with what the previous argument said of this one: a secret flag's value, curl's
+// -u/--user (user:password: the password is masked) or -b (name=value cookies).
+enum class ArgState { kPlain, kSecret, kUser, kCookie };
+std::string redact_arg(std::string_view arg, ArgState previous, ArgState* next);
 
 }  // namespace rein::pipeline

@@ -79,6 +79,35 @@ inline std::string zstd(std::string_view in, int level = 3) {
   return out;
 }
 
+// Brotli with a window of 2^lgwin bytes (what the decoder's ring buffer grows to).
+inline std::string brotli_window(std::string_view in, int lgwin) {
+  size_t size = BrotliEncoderMaxCompressedSize(in.size());
+  std::string out(size, '\0');
+  EXPECT_EQ(BrotliEncoderCompress(1, lgwin, BROTLI_MODE_GENERIC, in.size(),
+                                  reinterpret_cast<const uint8_t*>(in.data()), &size,
+                                  reinterpret_cast<uint8_t*>(out.data())),
+            BROTLI_TRUE);
+  out.resize(size);
+  return out;
+}
+
+// zstd with a window of 2^window_log bytes and no content size in the frame header, as a
+// streaming encoder writes it (the decoder then keeps the whole window).
+inline std::string zstd_window(std::string_view in, int window_log) {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 1);
+  ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, window_log);
+  ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 0);
+  std::string out(ZSTD_compressBound(in.size()), '\0');
+  ZSTD_inBuffer ib{in.data(), in.size(), 0};
+  ZSTD_outBuffer ob{out.data(), out.size(), 0};
+  const size_t r = ZSTD_compressStream2(c, &ob, &ib, ZSTD_e_end);
+  EXPECT_EQ(r, 0u);
+  ZSTD_freeCCtx(c);
+  out.resize(ob.pos);
+  return out;
+}
+
 inline std::span<const uint8_t> bytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }

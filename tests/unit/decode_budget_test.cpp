@@ -79,3 +79,43 @@ TEST(DecodeBudget, ManyBombsTogetherStayWithinTheGlobalBudget) {
 }
 
 }  // namespace
+
+// A codec's own working memory (brotli's ring buffer, zstd's window: sized by what the sender
+// declares) comes out of the same budget: with the budget nearly spent, a stream that asks
+// for a large window fails to decode, and says so, instead of allocating past it; all of it
+// goes back when the decoder is gone.
+TEST(DecodeBudget, CodecWindowsAreDrawnFromTheBudget) {
+  auto& g = DecodeBudget::global();
+  const size_t saved = g.limit();
+  const std::string text = sample_text(size_t{6} << 20);
+  const std::string br = brotli_window(text, 24);
+  const std::string zs = zstd_window(text, 23);
+  for (const auto& [coding, body] : {std::pair<std::string, std::string>{"br", br}, {"zstd", zs}}) {
+    g.set_limit(size_t{2} << 20);
+    const uint64_t refused = g.refusals();
+    {
+      ContentDecoder d({coding});
+      std::string out;
+      d.feed(bytes(body), out);
+      d.finish();
+      // the codec itself failed (its window was refused), not the body's share
+      EXPECT_EQ(d.error().rfind(coding + ":", 0), 0u) << coding << ": " << d.error();
+      EXPECT_LT(out.size(), text.size()) << coding;
+      EXPECT_GT(g.refusals(), refused) << coding;
+      EXPECT_LE(g.in_use(), size_t{2} << 20) << coding;
+    }
+    EXPECT_EQ(g.in_use(), 0u) << coding;
+    g.set_limit(size_t{64} << 20);  // room for the window and the body: it decodes
+    {
+      ContentDecoder d({coding});
+      std::string out;
+      d.feed(bytes(body), out);
+      d.finish();
+      EXPECT_EQ(d.error(), "") << coding;
+      EXPECT_EQ(out, text) << coding;
+      EXPECT_GT(g.peak(), text.size()) << coding;
+    }
+    EXPECT_EQ(g.in_use(), 0u) << coding;
+  }
+  g.set_limit(saved);
+}

@@ -2,10 +2,17 @@
 
 #include <brotli/decode.h>
 #include <zlib.h>
+// ZSTD_createDCtx_advanced: a context whose memory comes from our allocator.
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include <algorithm>
 #include <climits>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+
+#include "proto/decode_budget.h"
 
 namespace rein::proto {
 
@@ -14,6 +21,35 @@ namespace {
 // RFC 9659: HTTP zstd senders keep the window at or below 8 MiB, so a frame asking for more
 // is hostile or broken; refusing it caps decoder memory per body.
 constexpr int kZstdWindowLogMax = 23;
+
+// A brotli ring buffer or a zstd window is sized by what the sender declares (up to 16 and
+// 8 MiB per body, before a byte comes out): that memory is drawn from the decode budget like
+// the bodies, so many streams that each declare a large window cannot take the sensor past
+// it. A refused allocation fails that body's decoding (counted in decode_budget_refusals).
+// Each block carries its size in front, for the free that is not told it.
+constexpr size_t kAllocHeader = alignof(std::max_align_t);
+
+void* budget_alloc(void*, size_t n) {
+  if (n > SIZE_MAX - kAllocHeader) return nullptr;
+  const size_t total = n + kAllocHeader;
+  if (!DecodeBudget::global().try_take(total)) return nullptr;
+  void* p = std::malloc(total);
+  if (!p) {
+    DecodeBudget::global().give_back(total);
+    return nullptr;
+  }
+  std::memcpy(p, &total, sizeof(total));
+  return static_cast<char*>(p) + kAllocHeader;
+}
+
+void budget_free(void*, void* q) {
+  if (!q) return;
+  void* p = static_cast<char*>(q) - kAllocHeader;
+  size_t total = 0;
+  std::memcpy(&total, p, sizeof(total));
+  std::free(p);
+  DecodeBudget::global().give_back(total);
+}
 
 // zlib counts in uInt; slices are small, but never hand it more than it can represent.
 uInt clamp_uint(size_t n) { return static_cast<uInt>(std::min<size_t>(n, UINT_MAX)); }
@@ -127,7 +163,7 @@ class ZlibStage final : public StageBase {
 
 class BrotliStage final : public StageBase {
  public:
-  BrotliStage() : st_(BrotliDecoderCreateInstance(nullptr, nullptr, nullptr)) {}
+  BrotliStage() : st_(BrotliDecoderCreateInstance(budget_alloc, budget_free, nullptr)) {}
   ~BrotliStage() override {
     if (st_) BrotliDecoderDestroyInstance(st_);
   }
@@ -136,7 +172,7 @@ class BrotliStage final : public StageBase {
 
   Step step(std::span<const uint8_t> in, std::span<uint8_t> out) override {
     if (!error_.empty()) return Step{0, 0, Status::kError};
-    if (!st_) return fail("br: out of memory");
+    if (!st_) return fail("br: no memory for a decoder (decode memory budget)");
     if (ended_) return ignore_trailing(in);
     size_t avail_in = in.size();
     const uint8_t* next_in = in.data();
@@ -163,7 +199,7 @@ class BrotliStage final : public StageBase {
 
 class ZstdStage final : public StageBase {
  public:
-  ZstdStage() : dctx_(ZSTD_createDCtx()) {
+  ZstdStage() : dctx_(ZSTD_createDCtx_advanced(ZSTD_customMem{budget_alloc, budget_free, nullptr})) {
     if (dctx_) ZSTD_DCtx_setParameter(dctx_, ZSTD_d_windowLogMax, kZstdWindowLogMax);
   }
   ~ZstdStage() override { ZSTD_freeDCtx(dctx_); }
@@ -172,7 +208,7 @@ class ZstdStage final : public StageBase {
 
   Step step(std::span<const uint8_t> in, std::span<uint8_t> out) override {
     if (!error_.empty()) return Step{0, 0, Status::kError};
-    if (!dctx_) return fail("zstd: out of memory");
+    if (!dctx_) return fail("zstd: no memory for a decoder (decode memory budget)");
     ZSTD_inBuffer ib{in.data(), in.size(), 0};
     ZSTD_outBuffer ob{out.data(), out.size(), 0};
     const size_t r = ZSTD_decompressStream(dctx_, &ob, &ib);

@@ -34,8 +34,18 @@ DocParser::~DocParser() {
     pool.free.push_back(std::move(b_));
 }
 
+size_t DocParser::capacity() const {
+  return std::max(b_->parser.capacity(), b_->padded.size());
+}
+
+void DocParser::release_large() {
+  if (b_->parser.capacity() > kMaxPooledBytes || b_->padded.size() > kMaxPooledBytes)
+    b_ = std::make_unique<Buffers>();
+}
+
 DocParser::Status DocParser::parse(std::string_view text, Element& out) {
   if (text.size() > kMaxDocBytes) return Status::kTooLarge;
+  if (text.size() <= kMaxPooledBytes) release_large();  // a large one before: not kept
   const size_t need = text.size() + simdjson::SIMDJSON_PADDING;
   auto& padded = b_->padded;
   if (padded.size() < need) padded.resize(need);

@@ -30,6 +30,12 @@ class DocParser {
   DocParser& operator=(const DocParser&) = delete;
   enum class Status { kOk, kTooLarge, kInvalid };
   Status parse(std::string_view text, Element& out);
+  // Gives back buffers grown past kMaxPooledBytes by a large document (simdjson keeps its
+  // largest): a long-lived parser (a WebSocket session's) would otherwise hold several times
+  // its largest message until it is destroyed. Elements of the last parse become invalid.
+  void release_large();
+  // Input bytes its buffers are sized for now (the largest document since the last release).
+  size_t capacity() const;
 
   struct Buffers {
     Buffers() : parser(kMaxDocBytes) {}

@@ -106,7 +106,17 @@ void WsResponsesSession::on_message(const proto::WsMessage& m) {
   on_server_text(m.payload, m.truncated, m.ts_first_ns, m.ts_last_ns);
 }
 
+namespace {
+// The session's parser lives as long as the connection: a large message's buffers go when
+// the message is handled.
+struct ReleaseLarge {
+  json::DocParser& p;
+  ~ReleaseLarge() { p.release_large(); }
+};
+}  // namespace
+
 void WsResponsesSession::on_client_text(const proto::WsMessage& m) {
+  ReleaseLarge release{*parser_};
   json::Element doc;
   const json::DocParser::Status st = parser_->parse(m.payload, doc);
   std::string model;
@@ -154,6 +164,7 @@ void WsResponsesSession::on_client_text(const proto::WsMessage& m) {
 
 void WsResponsesSession::on_server_text(std::string_view payload, bool truncated,
                                         uint64_t ts_first, uint64_t ts_last) {
+  ReleaseLarge release{*parser_};
   json::Element doc;
   if (parser_->parse(payload, doc) != json::DocParser::Status::kOk ||
       !json::is_object(doc)) {

@@ -794,3 +794,35 @@ TEST(Http2Connection, ServerDirectionOnly) {
 }
 
 }  // namespace
+
+namespace {
+// HPACK lets a header block name one large table entry many times in a byte each: what the
+// open streams keep of such blocks is charged to the decode budget, so a peer cannot make the
+// sensor hold far more than the budget by sending a few kilobytes.
+TEST(Http2Connection, KeptHeadersAreChargedToTheDecodeBudget) {
+  auto& g = rein::proto::DecodeBudget::global();
+  const size_t saved = g.limit();
+  g.set_limit(size_t{1} << 20);
+  {
+    Harness h;
+    h.open();
+    const std::string big(3000, 'A');
+    Fields first = post_fields();
+    first.push_back({"x-big", big});
+    h.send(kC, h.headers(kC, 1, first, false), 10);  // enters the table; the stream stays open
+    Fields many = post_fields();
+    for (int i = 0; i < 60; i++) many.push_back({"x-big", big});
+    size_t wire = 0;
+    for (uint32_t id = 3; id < 3 + 2 * 30; id += 2) {
+      const std::string f = h.headers(kC, id, many, false);
+      wire += f.size();
+      h.send(kC, f, 11);
+    }
+    EXPECT_LT(wire, size_t{64} << 10);  // the peer sent little...
+    EXPECT_GT(h.conn.stats().dropped_headers, 0u);  // ...and what did not fit was dropped
+    EXPECT_LE(g.in_use(), g.limit());
+  }
+  EXPECT_EQ(g.in_use(), 0u);
+  g.set_limit(saved);
+}
+}  // namespace

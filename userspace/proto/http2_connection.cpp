@@ -93,8 +93,12 @@ struct Http2Connection::Stream {
   bool resp_done = false;    // final response ended (or never will: reset, misuse)
   bool got_body = false;
   std::unique_ptr<ContentDecoder> req_dec;
-  std::unique_ptr<ContentDecoder> resp_dec;  BudgetLease req_lease;  // decoded bodies' share of the decode budget
+  std::unique_ptr<ContentDecoder> resp_dec;
+  BudgetLease req_lease;  // decoded bodies' share of the decode budget
   BudgetLease resp_lease;
+  // The header fields kept on this stream: HPACK lets a few bytes on the wire name a large
+  // table entry again and again, so what is kept is charged to the budget too.
+  BudgetLease header_lease;
 };
 
 // One direction: reassembly -> frame reader -> connection, plus the per-direction HTTP/2
@@ -344,6 +348,12 @@ Result<void> Http2Connection::on_header_block(int dir, std::span<const uint8_t> 
     if (closed_ids_.count(stream_id)) return {};
     if (dir == kClientToServer && stream_id <= max_client_stream_id_) return {};
     s = open_stream(stream_id, ts);
+  }
+  size_t kept = 0;
+  for (const HttpHeader& h : fields) kept += h.name.size() + h.value.size();
+  if (!s->header_lease.take(kept)) {
+    stats_.dropped_headers += fields.size();
+    fields.clear();
   }
   if (dir == kClientToServer) {
     max_client_stream_id_ = std::max(max_client_stream_id_, stream_id);

@@ -44,7 +44,8 @@ const std::vector<std::string_view>& pipeline_drop_reasons() {
   static const std::vector<std::string_view> r = {
       "decode_errors",          "fd_table_full",        "dns_pending_dropped",
       "connect_no_outcome",     "http_streams_evicted", "process_table_evictions",
-      "decode_budget_refusals", "output_write_errors"};
+      "decode_budget_refusals", "output_write_errors", "llm_body_json_oversized",
+      "llm_body_events_dropped", "http2_headers_dropped", "websocket_inflate_failures"};
   return r;
 }
 
@@ -58,7 +59,11 @@ std::vector<std::pair<std::string, uint64_t>> pipeline_loss_counters(
           {"http_streams_evicted", pipe.llm_stats().streams_evicted},
           {"process_table_evictions", pipe.table().evictions()},
           {"decode_budget_refusals", proto::DecodeBudget::global().refusals()},
-          {"output_write_errors", output_write_errors}};
+          {"output_write_errors", output_write_errors},
+          {"llm_body_json_oversized", pipe.llm_stats().body_json_oversized},
+          {"llm_body_events_dropped", pipe.llm_stats().body_events_dropped},
+          {"http2_headers_dropped", pipe.llm_stats().http2_headers_dropped},
+          {"websocket_inflate_failures", pipe.llm_stats().websocket_inflate_failures}};
 }
 
 MetricsFeed::MetricsFeed(FeedOptions opts)

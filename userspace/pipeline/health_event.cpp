@@ -58,6 +58,14 @@ const std::string& health_event(EventBuilder& b, uint64_t now, const ProcessView
   put("http_streams_restarted", ls.restarted_streams);
   put("http_responses_abandoned", ls.abandoned_responses);
   put("http_stale_chunks", ls.stale_chunks);
+  put("llm_body_json_invalid", ls.body_json_invalid);
+  put("llm_body_json_oversized", ls.body_json_oversized);
+  put("llm_body_events_dropped", ls.body_events_dropped);
+  put("http2_headers_dropped", ls.http2_headers_dropped);
+  put("http2_protocol_errors", ls.http2_protocol_errors);
+  put("http2_streams_evicted", ls.http2_streams_evicted);
+  put("websocket_inflate_failures", ls.websocket_inflate_failures);
+  put("websocket_protocol_errors", ls.websocket_protocol_errors);
   put("tls_unobserved", stats.tls_unobserved);
   put("tls_watch_evicted", src.tls_watch_evicted);
   const auto& budget = proto::DecodeBudget::global();

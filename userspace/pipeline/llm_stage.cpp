@@ -67,7 +67,11 @@ void LlmStage::on_exchange(const CallContext& ctx, proto::HttpExchange&& ex) {
   stats_.exchanges++;
   if (on_request_ && !ex.request.method.empty()) on_request_(ctx, ex.request);
   if (!prices_ || !fingerprinter_) return;
-  auto call = llm::analyze(ex, *prices_, *fingerprinter_, nullptr, body_observer_);
+  llm::ExtractStats xs;
+  auto call = llm::analyze(ex, *prices_, *fingerprinter_, &xs, body_observer_);
+  stats_.body_json_invalid += xs.json_invalid;
+  stats_.body_json_oversized += xs.json_oversized;
+  stats_.body_events_dropped += xs.stream_dropped;
   if (on_exchange_hook_) on_exchange_hook_(ctx, ex, call.has_value());
   if (!call) {
     stats_.not_llm++;
@@ -249,6 +253,18 @@ void LlmStage::expire(uint64_t now_ns, uint64_t idle_ns) {
 void LlmStage::tally_closed(const Stream& s) {
   if (s.unparseable()) stats_.unparseable_streams++;
   if (s.h1) stats_.abandoned_responses += s.h1->stats().abandoned_responses;
+  if (s.h2) {
+    const auto& h = s.h2->stats();
+    stats_.http2_headers_dropped += h.dropped_headers;
+    stats_.http2_protocol_errors += h.protocol_errors + h.hpack_errors;
+    stats_.http2_streams_evicted += h.evicted_streams;
+  }
+  for (const auto& d : s.ws) {
+    if (!d) continue;
+    const auto& w = d->stats();
+    stats_.websocket_inflate_failures += w.inflate_errors + w.inflate_bombs;
+    stats_.websocket_protocol_errors += w.protocol_errors;
+  }
 }
 
 void LlmStage::close_all(uint64_t ts_ns) {

@@ -43,6 +43,19 @@ struct LlmStageStats {
   uint64_t stale_chunks = 0;     // bytes of the connection before such a restart, dropped
   uint64_t abandoned_responses = 0;  // HTTP/1.1 responses cut by the next connection's (at close)
   uint64_t unbound_aliases_dropped = 0;
+  // What the decoders dropped, so sensor.health says it: LLM bodies (documents that did not
+  // parse or passed the size bound, streamed events cut by a framing bound), HTTP/2 (header
+  // fields over a bound, framing and per-stream protocol errors, streams delivered early)
+  // and WebSocket (messages that failed or were refused inflating, protocol errors). The
+  // per-connection ones are added when the connection closes.
+  uint64_t body_json_invalid = 0;
+  uint64_t body_json_oversized = 0;
+  uint64_t body_events_dropped = 0;
+  uint64_t http2_headers_dropped = 0;
+  uint64_t http2_protocol_errors = 0;
+  uint64_t http2_streams_evicted = 0;
+  uint64_t websocket_inflate_failures = 0;
+  uint64_t websocket_protocol_errors = 0;
 };
 
 struct CallContext {

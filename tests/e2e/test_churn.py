@@ -43,6 +43,9 @@ print(f"churn: {N} processes in {churn_s:.1f}s; execs {len(execs)}, exits {len(e
       f"kernel drops {drops}, table size {last['pipeline']['process_table_size']}")
 rh.check(len(execs) + drops >= N and len(execs) <= N, f"execs {len(execs)} + drops {drops} vs {N}")
 rh.check(len(exits) + drops >= N and len(exits) <= N, f"exits {len(exits)} + drops {drops} vs {N}")
+# drops may excuse some events, never all of them: the sensor must have kept up with most
+rh.check(len(execs) >= N // 2 and len(exits) >= N // 2,
+         f"only {len(execs)} execs and {len(exits)} exits of {N} reported")
 rh.check(all(e["exit_code"] == 0 for e in exits), "true exits 0")
 live = len([d for d in os.listdir("/proc") if d.isdigit()])
 rh.check(last["pipeline"]["process_table_size"] < live + 200,

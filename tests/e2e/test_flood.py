@@ -146,6 +146,8 @@ try:
         deadline = time.time() + 60
         while sink.bytes < (32 << 20) and time.time() < deadline and flood.poll() is None:
             time.sleep(0.05)
+        rh.check(sink.bytes >= (32 << 20) and flood.poll() is None,
+                 f"the flood never got under way ({sink.bytes} bytes, exit {flood.poll()})")
         target = os.path.join(base, "protected", "authorized_keys")
         w = subprocess.run([agent, "-c", WRITER, target], capture_output=True, text=True, timeout=60)
         flood_out, flood_err = flood.communicate(timeout=120)
@@ -160,8 +162,9 @@ try:
         refused = wait_for(s, lambda e: e.get("type") == "sensor.health" and
                            (e.get("pipeline") or {}).get("decode_budget_refusals", 0) > 0,
                            "decode budget refusals in sensor.health")
-        hwm_mib = vm_hwm_kib(s.pid()) / 1024
         bombs.communicate(timeout=60)
+        s.fence()  # every bomb decoded or refused: the high-water mark covers them all
+        hwm_mib = vm_hwm_kib(s.pid()) / 1024
         events = s.stop()
 finally:
     sink.close()

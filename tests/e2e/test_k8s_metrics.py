@@ -53,6 +53,7 @@ def sample(text, name, labels):
 
 made = []
 mock = lh.MockServer()
+p = None
 try:
     kf.make_cgroups(cg_mount, [leaf], made)
     port = free_port()
@@ -106,6 +107,9 @@ try:
         rh.check(all_calls >= 3, f"rein_llm_calls_total should count all 3 calls: {all_calls}")
         s.stop()
 finally:
+    if p is not None and p.poll() is None:  # a client still in the cgroup would keep it
+        p.kill()
+        p.wait()
     mock.stop()
     kf.remove_cgroups(made)
 print("ok")

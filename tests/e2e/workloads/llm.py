@@ -36,6 +36,8 @@ class LlmWorkload:
         deadline = time.time() + 30   # it has loaded libssl: the sensor must find it mapped
         while time.time() < deadline and "libssl" not in open(f"/proc/{self.early.pid}/maps").read():
             time.sleep(0.02)
+        rh.check("libssl" in open(f"/proc/{self.early.pid}/maps").read(),
+                 "the early client never loaded libssl: adoption would be tested on nothing")
 
     def run(self, s):
         """Every client to its end under the sensor s (the early one too), then fences it."""

@@ -342,6 +342,25 @@ TEST(CaptureScrubber, CookiesTokensAndSignedUrlParameters) {
   EXPECT_TRUE(s.scrub(out, true).empty());
 }
 
+// A key after a dot inside a longer token: the OpenAI Realtime API's browser-style
+// subprotocol carries it that way in the WebSocket handshake.
+TEST(CaptureScrubber, KeyAfterADotInsideAToken) {
+  auto fp = make_fp();
+  SecretScrubber s(fp);
+  const std::string key = "sk-proj-Zq7Xk2LmW9pR4tVb8NcYd3HfJ6sGa1Qe5UoTi0";
+  const std::string req = "GET /v1/realtime?model=gpt-4o-realtime HTTP/1.1\r\nHost: api.openai.com\r\n"
+                          "Sec-WebSocket-Protocol: realtime, openai-insecure-api-key." + key +
+                          ", openai-beta.realtime-v1\r\n\r\n";
+  for (bool prefilter : {true, false}) {
+    std::string bytes = as_string(data_rec({}, REIN_DIR_EGRESS, 1, 0, req));
+    s.use_prefilter(prefilter);
+    auto maps = s.scrub(bytes, true);
+    EXPECT_EQ(bytes.find(key.substr(8)), std::string::npos) << prefilter;
+    EXPECT_NE(bytes.find("openai-insecure-api-key.sk-proj-"), std::string::npos) << prefilter;
+    EXPECT_NE(bytes.find(", openai-beta.realtime-v1\r\n"), std::string::npos) << prefilter;
+  }
+}
+
 // HTTP/2: a cookie by HPACK's static name index, a response's set-cookie, and a Huffman-coded
 // :path whose query holds the key. The path stays readable up to the key, whose placeholder
 // replay reads as the credential (the live fingerprint back).

@@ -176,6 +176,10 @@ TEST(LlmKeyFingerprint, RedactSecretsInFreeText) {
   // Masked keys and ordinary words survive.
   EXPECT_EQ(redact_secrets("key sk-proj-****abcd is wrong; task-based skill"),
             "key sk-proj-****abcd is wrong; task-based skill");
+  // A key after a dot inside a longer token; dotted words and host names stay.
+  EXPECT_EQ(redact_secrets("protocols: openai-insecure-api-key.sk-proj-ABCDEFGH12345678, x"),
+            "protocols: openai-insecure-api-key.[REDACTED sk-proj], x");
+  EXPECT_EQ(redact_secrets("see api.openai.com and file.name.txt"), "see api.openai.com and file.name.txt");
 }
 
 }  // namespace

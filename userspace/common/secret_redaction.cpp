@@ -139,7 +139,7 @@ std::string redact_secret_tokens(std::string_view text, RedactionMarker marker) 
   out.reserve(text.size());
   size_t i = 0;
   while (i < text.size()) {
-    if (!token_char(text[i]) || (i > 0 && token_char(text[i - 1]))) {
+    if (!token_char(text[i]) || (i > 0 && token_char(text[i - 1]) && text[i - 1] != '.')) {
       out.push_back(text[i++]);
       continue;
     }
@@ -153,8 +153,12 @@ std::string redact_secret_tokens(std::string_view text, RedactionMarker marker) 
       if (!ctx.empty() && (ctx == "authorization" || tok.size() >= kMinTail)) cls = ctx;
     }
     if (cls.empty()) {
-      out.append(tok);
-      i = end;
+      // A key can follow a dot inside a longer token ("openai-insecure-api-key.sk-...", a
+      // WebSocket subprotocol): each dot starts a token of its own.
+      const size_t dot = tok.find('.');
+      const size_t upto = dot == std::string_view::npos ? end : i + dot + 1;
+      out.append(text.substr(i, upto - i));
+      i = upto;
       continue;
     }
     while (end < text.size() && value_char(text[end])) end++;

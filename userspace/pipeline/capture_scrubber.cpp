@@ -599,10 +599,17 @@ void SecretScrubber::scrub_known(std::string& bytes) const {
   }
 }
 
+// A token starts at a token character after a non-token one, the start, or a dot: a key can
+// follow a dot inside a longer token ("openai-insecure-api-key.sk-...", a WebSocket
+// subprotocol).
+static bool token_start(std::string_view bytes, size_t i) {
+  return token_char(bytes[i]) && (i == 0 || !token_char(bytes[i - 1]) || bytes[i - 1] == '.');
+}
+
 void SecretScrubber::scrub_tokens(std::string& bytes) const {
   size_t i = 0;
   while (i < bytes.size()) {
-    if (!token_char(bytes[i]) || (i > 0 && token_char(bytes[i - 1]))) {
+    if (!token_start(bytes, i)) {
       i++;
       continue;
     }
@@ -610,16 +617,19 @@ void SecretScrubber::scrub_tokens(std::string& bytes) const {
   }
 }
 
-// `i` starts a token (a token character after a non-token one or the start).
+// `i` starts a token (token_start). Returns where to look next: past the secret's value, or
+// past the token's next dot, or its end.
 size_t SecretScrubber::scrub_token_at(std::string& bytes, size_t i) const {
   size_t end = i;
   while (end < bytes.size() && token_char(bytes[end])) end++;
-  // Most tokens are words: too short, or not starting like any secret prefix.
-  if (!secret_token_may_have_class(std::string_view(bytes.data() + i, end - i))) return end;
   std::string_view tok(bytes.data() + i, end - i);
+  const size_t dot = tok.find('.');
+  const size_t next = dot == std::string_view::npos ? end : i + dot + 1;
+  // Most tokens are words: too short, or not starting like any secret prefix.
+  if (!secret_token_may_have_class(tok)) return next;
   // A placeholder (maybe followed by binary that happens to be token characters, as in
   // an HPACK block) is not a secret: re-scrubbing it would overwrite those bytes.
-  if (secret_token_class(tok).empty() || tok.find("REDACTED") != std::string_view::npos) return end;
+  if (secret_token_class(tok).empty() || tok.find("REDACTED") != std::string_view::npos) return next;
   while (end < bytes.size() && value_char(bytes[end])) end++;
   std::string secret = bytes.substr(i, end - i);
   if (!issued_.count(secret)) replace(bytes, i, end - i, fp_.fingerprint(secret));
@@ -648,7 +658,7 @@ void SecretScrubber::scrub_prefiltered(std::string& bytes, bool payload) {
   if (modified_ && !prefilter_->scan(bytes, true, hits_)) return scrub_tokens(bytes);
   size_t done = 0;  // tokens before this were handled whole
   for (uint32_t i : hits_.tokens) {
-    if (i < done || (i > 0 && token_char(bytes[i - 1])) || !token_char(bytes[i])) continue;
+    if (i < done || !token_start(bytes, i)) continue;
     done = scrub_token_at(bytes, i);
   }
 }

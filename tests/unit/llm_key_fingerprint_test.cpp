@@ -1,5 +1,6 @@
 #include "temp_dir.h"
 #include "llm/key_fingerprint.h"
+#include "proto/http1_head.h"
 
 #include <gtest/gtest.h>
 
@@ -162,6 +163,11 @@ TEST(LlmKeyFingerprint, ScrubQuery) {
   for (const char* t : {"/p?key=AIzaSECRET", "/p?a=1&token=AIzaSECRET&b"}) {
     EXPECT_EQ(scrub_query(t).find("AIzaSECRET"), std::string::npos) << t;
   }
+  // an absolute-form target's URL password
+  EXPECT_EQ(scrub_query("http://u:hunter2@h.example/v1/x?key=k1"),
+            "http://u:[redacted]@h.example/v1/x?key=REDACTED");
+  // a Host or :authority with userinfo keeps only the host
+  EXPECT_EQ(rein::proto::normalize_host("u:hunter2@API.example.com:8443"), "api.example.com");
 }
 
 TEST(LlmKeyFingerprint, RedactSecretsInFreeText) {

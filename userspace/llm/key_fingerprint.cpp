@@ -286,7 +286,10 @@ KeyFingerprint Fingerprinter::fingerprint_request(const proto::HttpRequest& req)
   return out;
 }
 
-std::string scrub_query(std::string_view target) {
+std::string scrub_query(std::string_view raw_target) {
+  // An absolute-form target (a proxy request) may carry a URL password: masked first.
+  const std::string unpassworded = redact_url_passwords(raw_target);
+  const std::string_view target = unpassworded;
   size_t q = target.find('?');
   if (q == std::string_view::npos) return std::string(target);
   std::string out(target.substr(0, q + 1));

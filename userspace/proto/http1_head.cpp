@@ -199,6 +199,9 @@ Result<std::optional<uint64_t>> parse_content_length(const std::vector<HttpHeade
 
 std::string normalize_host(std::string_view host) {
   host = trim_ows(host);
+  // userinfo is not part of a Host or :authority (RFC 9110 7.2), and is a password when a
+  // client sends it anyway: never kept.
+  if (const size_t at = host.rfind('@'); at != std::string_view::npos) host.remove_prefix(at + 1);
   if (!host.empty() && host.front() == '[') {
     const size_t close = host.find(']');
     if (close != std::string_view::npos) host = host.substr(0, close + 1);

@@ -186,6 +186,11 @@ TEST(LlmKeyFingerprint, RedactSecretsInFreeText) {
   EXPECT_EQ(redact_secrets("protocols: openai-insecure-api-key.sk-proj-ABCDEFGH12345678, x"),
             "protocols: openai-insecure-api-key.[REDACTED sk-proj], x");
   EXPECT_EQ(redact_secrets("see api.openai.com and file.name.txt"), "see api.openai.com and file.name.txt");
+  // An opaque key a provider echoes after its name (Azure's hex keys have no prefix).
+  EXPECT_EQ(redact_secrets("invalid api_key=0123456789abcdef0123456789abcdef provided"),
+            "invalid api_key=[REDACTED credential] provided");
+  EXPECT_EQ(redact_secrets("{\"x-api-key\": \"opaqueopaque42\"}"), "{\"x-api-key\": \"[REDACTED credential]\"}");
+  EXPECT_EQ(redact_secrets("max_tokens: 4096, input_token: 12345678"), "max_tokens: 4096, input_token: 12345678");
 }
 
 }  // namespace

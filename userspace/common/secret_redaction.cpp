@@ -72,17 +72,27 @@ bool is_scheme_word(std::string_view tok) {
          (tok.size() == 5 && ends_with_ci(tok, 5, "basic"));
 }
 
-// The value after an auth scheme or header name that ends at `start`.
+// The value after an auth scheme ("Bearer X"), an Authorization header, or a key, token or
+// password named before a ':' or '=' ("api_key=X", "\"x-api-key\": \"X\"": how a provider's
+// error may echo an opaque key), that ends at `start`; quotes and blanks may sit between.
 std::string_view auth_context(std::string_view text, size_t start) {
+  auto skippable = [](char c) { return c == ' ' || c == '"' || c == '\''; };
   size_t p = start;
-  while (p > 0 && text[p - 1] == ' ') p--;
-  if (p == start && !(p > 0 && (text[p - 1] == ':' || text[p - 1] == '='))) return {};
+  while (p > 0 && skippable(text[p - 1])) p--;
   if (p < start && ends_with_ci(text, p, "bearer")) return "bearer";
   if (p < start && ends_with_ci(text, p, "basic")) return "basic";
-  if (p > 0 && (text[p - 1] == ':' || text[p - 1] == '=') &&
-      ends_with_ci(text, p - 1, "authorization"))
-    return "authorization";
+  if (p == 0 || (text[p - 1] != ':' && text[p - 1] != '=')) return {};
+  size_t k = p - 1;
+  while (k > 0 && skippable(text[k - 1])) k--;
+  if (ends_with_ci(text, k, "authorization")) return "authorization";
+  for (std::string_view w : {"api_key", "api-key", "apikey", "access_token", "password", "secret",
+                             "token"})
+    if (ends_with_ci(text, k, w)) return "credential";
   return {};
+}
+
+bool all_digits(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 // Which first two bytes some prefix starts with (all prefixes have at least two), as 256
 // bitsets of the second byte: built from kPrefixes, so it cannot fall out of step.
@@ -150,7 +160,9 @@ std::string redact_secret_tokens(std::string_view text, RedactionMarker marker) 
     if (cls.empty() && !is_scheme_word(tok)) {
       std::string_view ctx = auth_context(text, i);
       // "Bearer X": X is a credential whatever its shape; so is an Authorization value.
-      if (!ctx.empty() && (ctx == "authorization" || tok.size() >= kMinTail)) cls = ctx;
+      if (!ctx.empty() && (ctx == "authorization" || tok.size() >= kMinTail) &&
+          !(ctx == "credential" && all_digits(tok)))
+        cls = ctx;
     }
     if (cls.empty()) {
       // A key can follow a dot inside a longer token ("openai-insecure-api-key.sk-...", a

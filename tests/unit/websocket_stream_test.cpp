@@ -283,6 +283,32 @@ TEST(ProtoWebSocket, CorruptDeflateDataIsAnError) {
   EXPECT_EQ(server.stats().inflate_errors, 1u);
 }
 
+// A message whose deflate stream ends (a final block) and goes on: what follows is not what
+// the peer reads, so it is not decoded, but it is counted and the message is flagged, in the
+// frame that ends the stream and in later frames of the message.
+TEST(ProtoWebSocket, BytesAfterAFinalDeflateBlockAreCountedAndFlagged) {
+  z_stream zs{};
+  deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+  const std::string shown = R"({"type":"response.output_text.delta","delta":"ok"})";
+  std::string fin(256, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(shown.data()));
+  zs.avail_in = static_cast<uInt>(shown.size());
+  zs.next_out = reinterpret_cast<Bytef*>(fin.data());
+  zs.avail_out = static_cast<uInt>(fin.size());
+  ASSERT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  fin.resize(fin.size() - zs.avail_out);
+  deflateEnd(&zs);
+  const std::string hidden = Deflater().compress(R"({"hidden":"content after the end"})");
+  Sink s;
+  WsDecoder server(false, deflate_opts(), s.handler());
+  server.feed(bytes(frame(1, fin + hidden, false, false, true) + frame(0, hidden, true, false)), 1);
+  ASSERT_EQ(s.msgs.size(), 1u);
+  EXPECT_EQ(s.msgs[0].payload, shown);
+  EXPECT_TRUE(s.msgs[0].truncated);
+  EXPECT_EQ(server.stats().ignored_bytes, 2 * hidden.size());
+  EXPECT_EQ(server.stats().inflate_errors, 0u);
+}
+
 TEST(ProtoWebSocket, GapStopsForGood) {
   Sink s;
   WsDecoder server(false, {}, s.handler());

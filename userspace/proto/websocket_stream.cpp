@@ -153,6 +153,8 @@ class WsDecoder::Inflater {
   void reset() {
     if (ok_) ok_ = inflateReset(&zs_) == Z_OK;
   }
+  // Input of the last run() not consumed (after the end of a deflate stream).
+  size_t left() const { return zs_.avail_in; }
 
   bool broken = false;  // the shared window is lost (error or abandoned message)
 
@@ -351,6 +353,12 @@ size_t WsDecoder::step_payload(std::span<const uint8_t> in, uint64_t ts) {
   return n;
 }
 
+void WsDecoder::ignore_after_end(size_t n) {
+  if (n == 0) return;
+  stats_.ignored_bytes += n;
+  msg_truncated_ = true;
+}
+
 void WsDecoder::data_bytes(std::span<const uint8_t> bytes) {
   if (!msg_compressed_) {
     const size_t room = opt_.max_message - std::min(opt_.max_message, msg_.payload.size());
@@ -363,7 +371,10 @@ void WsDecoder::data_bytes(std::span<const uint8_t> bytes) {
     msg_.payload.append(reinterpret_cast<const char*>(bytes.data()), k);
     return;
   }
-  if (msg_inflate_dead_) return;
+  if (msg_inflate_dead_) {
+    ignore_after_end(bytes.size());
+    return;
+  }
   msg_in_bytes_ += bytes.size();
   bool bomb = false;
   auto sink = [this, &bomb](std::span<const uint8_t> out) {
@@ -390,8 +401,10 @@ void WsDecoder::data_bytes(std::span<const uint8_t> bytes) {
   if (r == Inflater::Result::kOk) return;
   if (r == Inflater::Result::kEnd) {
     // A final deflate block: the sender started over (RFC 7692 §7.2.3.3 allows it), so the
-    // rest of this message is ignored and the window is reset at its end.
+    // rest of this message is ignored and the window is reset at its end. Bytes after it are
+    // not what the peer reads either, but they are counted and the message flagged.
     msg_inflate_dead_ = true;
+    ignore_after_end(inflater_->left());
     return;
   }
   if (bomb) {

@@ -67,7 +67,7 @@ struct WsStats {
   uint64_t inflate_bombs = 0;   // abandoned for exceeding the ratio bound
   uint64_t truncated = 0;       // messages delivered with truncated = true
   uint64_t protocol_errors = 0;
-  uint64_t ignored_bytes = 0;   // after a stop or a close frame
+  uint64_t ignored_bytes = 0;   // after a stop or a close frame, or past a deflate end
 };
 
 class WsDecoder {
@@ -105,6 +105,9 @@ class WsDecoder {
   size_t step_payload(std::span<const uint8_t> in, uint64_t ts);
   bool begin_frame(uint64_t ts);
   void frame_done(uint64_t ts);
+  // Compressed bytes of a message past its deflate stream's end (or after it failed):
+  // counted in ignored_bytes, and the message is delivered as truncated.
+  void ignore_after_end(size_t n);
   void data_bytes(std::span<const uint8_t> bytes);
   void deliver_message(uint64_t ts, bool truncated);
   void stop(std::string why);

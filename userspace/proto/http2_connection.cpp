@@ -338,7 +338,10 @@ Result<void> Http2Connection::on_header_block(int dir, std::span<const uint8_t> 
     stats_.pushed_streams_ignored++;
     return {};
   }
-  if (stream_id % 2 == 0) return {};  // a pushed response (or a client misusing even ids)
+  if (stream_id % 2 == 0) {  // a pushed response, or a client misusing even ids
+    if (dir == kClientToServer) stats_.protocol_errors++;
+    return {};
+  }
 
   Stream* s = nullptr;
   if (auto it = streams_.find(stream_id); it != streams_.end()) {
@@ -346,7 +349,10 @@ Result<void> Http2Connection::on_header_block(int dir, std::span<const uint8_t> 
   } else {
     // Frames for streams already delivered (reset, evicted, refused) must not start new ones.
     if (closed_ids_.count(stream_id)) return {};
-    if (dir == kClientToServer && stream_id <= max_client_stream_id_) return {};
+    if (dir == kClientToServer && stream_id <= max_client_stream_id_) {
+      stats_.protocol_errors++;  // stream ids only grow (RFC 9113 5.1.1)
+      return {};
+    }
     s = open_stream(stream_id, ts);
   }
   size_t kept = 0;

@@ -61,9 +61,20 @@ std::atomic<bool> g_reload{false};
 void on_signal(int) { g_stop.store(true); }
 void on_hup(int) { g_reload.store(true); }
 
-time_t mtime_of(const std::string& path) {
+// What says the policy file changed: its inode (an editor's or a ConfigMap's rename), size
+// and modification time to the nanosecond. Whole seconds missed a write that finished in the
+// second a reload caught it half-written (truncated, empty): the finished file was never read.
+struct FileStamp {
+  ino_t ino = 0;
+  off_t size = -1;
+  int64_t sec = 0, nsec = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+std::optional<FileStamp> stamp_of(const std::string& path) {
   struct stat st {};
-  return stat(path.c_str(), &st) == 0 ? st.st_mtime : 0;
+  if (stat(path.c_str(), &st) != 0) return std::nullopt;
+  return FileStamp{st.st_ino, st.st_size, int64_t(st.st_mtim.tv_sec), int64_t(st.st_mtim.tv_nsec)};
 }
 
 int fail(const std::string& msg) {
@@ -514,7 +525,7 @@ int run(const RunOptions& o) {
     return fail(srv.error().message);
   else
     fmt::print(stderr, "rein: degraded: {} (no `rein top --socket`)\n", srv.error().message);
-  time_t policy_mtime = o.policy.empty() ? 0 : mtime_of(o.policy);
+  std::optional<FileStamp> policy_stamp = o.policy.empty() ? std::nullopt : stamp_of(o.policy);
   // A new policy is parsed and compiled first; a bad one leaves the running one in force.
   auto reload = [&]() {
     auto loaded = policy::load_policy_file(o.policy);
@@ -619,9 +630,9 @@ int run(const RunOptions& o) {
     if (hup)
       if (auto ok = (*sink)->reopen(); !ok) fmt::print(stderr, "rein: {}\n", ok.error().message);
     if (!o.policy.empty()) {
-      time_t m = mtime_of(o.policy);
-      if (hup || (m && m != policy_mtime)) {
-        policy_mtime = m;
+      auto stamp = stamp_of(o.policy);
+      if (hup || (stamp && stamp != policy_stamp)) {
+        policy_stamp = stamp;
         reload();
       }
     }

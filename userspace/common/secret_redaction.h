@@ -20,6 +20,14 @@ bool secret_token_may_have_class(std::string_view token);
 // Every prefix secret_token_class knows, for scanners that look for them all in one pass.
 std::vector<std::string_view> secret_token_prefixes();
 
+// Query parameters that carry a key, token, signature or password (presigned URLs, OAuth),
+// lower case: one list for llm.call's path (llm::scrub_query) and the capture scrubber.
+inline constexpr std::string_view kCredentialQueryParams[] = {
+    "key",       "api-key",       "api_key",          "apikey",          "x-api-key",
+    "access_token", "token",      "id_token",         "refresh_token",   "x-goog-api-key",
+    "x-amz-credential", "x-amz-security-token", "x-amz-signature", "sig", "signature",
+    "client_secret", "password",  "secret",           "auth",            "authorization"};
+
 enum class RedactionMarker {
   kPlain,   // "[redacted]"
   kClassed  // "[REDACTED sk-proj]"

@@ -90,15 +90,8 @@ Result<Fingerprinter> create_key(const std::string& path, bool* lost_race) {
 }
 
 bool sensitive_param(std::string_view name) {
-  static constexpr std::string_view kNames[] = {
-      "key",          "api-key",        "api_key",          "apikey",
-      "x-api-key",    "access_token",   "token",            "x-goog-api-key",
-      "x-amz-signature", "x-amz-credential", "x-amz-security-token", "sig",
-      "signature",    "client_secret",  "password",         "secret",
-      "auth",         "authorization",  "refresh_token",    "id_token",
-  };
   std::string decoded = to_lower(percent_decode(name));
-  for (std::string_view n : kNames) {
+  for (std::string_view n : kCredentialQueryParams) {
     if (decoded == n) return true;
   }
   return false;

@@ -25,12 +25,7 @@ constexpr std::string_view kCredentialHeaders[] = {
     "authorization", "proxy-authorization", "x-api-key", "api-key", "x-goog-api-key",
     "x-litellm-api-key", "cookie", "set-cookie", "x-amz-security-token", "cf-aig-authorization",
     "ocp-apim-subscription-key", "x-portkey-api-key", "private-token", "x-auth-token"};
-// Query parameters that carry a key, token, signature or password (presigned URLs, OAuth).
-constexpr std::string_view kCredentialParams[] = {
-    "key",      "api-key",      "api_key",       "apikey",         "access_token",
-    "token",    "id_token",     "refresh_token", "x-goog-api-key", "x-amz-credential",
-    "x-amz-security-token", "x-amz-signature", "sig", "signature", "client_secret",
-    "password", "secret"};
+constexpr const auto& kCredentialParams = kCredentialQueryParams;  // common/secret_redaction.h
 
 // Character classes as tables: scrub_tokens tests every byte of every record.
 enum : uint8_t { kTokenChar = 1, kValueChar = 2 };

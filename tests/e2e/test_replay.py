@@ -35,13 +35,18 @@ os.mkdir(os.path.dirname(written))
 listener = rh.Listener()
 mock = lh.MockServer()
 TOKEN = "ghp_" + uuid.uuid4().hex + "7Qz9"  # a GitHub token's shape: the scanner finds it
+# credentials in argv that only their place marks (no key shape): process.args hides them,
+# and so must the capture's exec record
+ARGV_SECRETS = [f"opq{tag}Flag", f"opq{tag}User", f"opq{tag}Url"]
+ARGV = ["/bin/true", "--auth-token", ARGV_SECRETS[0], "-u", f"alice:{ARGV_SECRETS[1]}",
+        f"postgres://app:{ARGV_SECRETS[2]}@db/app"]
 WORK = f"""
-import http.client, json, socket, ssl, subprocess, sys
+import http.client, json, os, socket, ssl, subprocess, sys
 with open({written!r}, "w") as f:
     f.write("hello from the agent\\n")
 s = socket.create_connection(("127.0.0.1", {listener.port}))
 s.close()
-subprocess.run(["/bin/true"], check=True)
+subprocess.run(json.loads(os.environ["TRUE_ARGV"]), check=True)  # not in this code: the agent's argv
 conn = http.client.HTTPSConnection("127.0.0.1", {mock.port}, timeout=60,
                                    context=ssl.create_default_context(cafile={mock.ca!r}))
 body = {{"model": "gpt-4o", "messages": [{{"role": "user", "content": "deploy with {TOKEN}"}}]}}
@@ -59,7 +64,7 @@ try:
                     "--capture", cap]) as s:
         state = os.path.join(s.dir, "state")
         worker = subprocess.Popen([agent, "-c", WORK], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  text=True)
+                                  text=True, env={**os.environ, "TRUE_ARGV": json.dumps(ARGV)})
         rh.check(worker.stdout.readline().strip() == "done", "the agent's work")
         pid, out, err = mock.client(["--base-url", mock.https, "--api-key", SECRET, "--path", "/v1/messages",
                                      "--model", "claude-haiku-4-5"])
@@ -91,7 +96,12 @@ try:
     entries = open(dump, "rb").read()
     rh.check(len(entries) > 1000, f"the capture holds entries ({len(entries)} bytes)")
     tail = SECRET[len("sk-ant-api03-"):].encode()
-    for needle in (SECRET.encode(), tail, tail[-16:], TOKEN.encode(), TOKEN[4:].encode()):
+    true_exec = [e for e in live_events if e["type"] == "process.exec" and e["process"]["exe"] == "/usr/bin/true"]
+    rh.check(true_exec and true_exec[0]["process"]["args"] == [
+        "/bin/true", "--auth-token", "[redacted]", "-u", "alice:[redacted]", "postgres://app:[redacted]@db/app"],
+        f"live process.args of /bin/true: {true_exec[:1]}")
+    for needle in (SECRET.encode(), tail, tail[-16:], TOKEN.encode(), TOKEN[4:].encode(),
+                   *(v.encode() for v in ARGV_SECRETS)):
         rh.check(needle not in entries, f"key material {needle[:6]!r}... absent from the capture entries")
     for root, _, files in os.walk(cap):
         for fn in files:

@@ -1027,7 +1027,7 @@ TEST(PipelineRedactArg, UserAndCookieFlags) {
   EXPECT_EQ(run({"curl", "--user=alice:hunter2"}),
             (std::vector<std::string>{"curl", "--user=alice:[redacted]"}));
   EXPECT_EQ(run({"curl", "-b", "sid=abc; t=1", "-b", "cookies.txt"}),
-            (std::vector<std::string>{"curl", "-b", "[redacted]", "-b", "cookies.txt"}));
+            (std::vector<std::string>{"curl", "-b", "sid=[redacted]", "-b", "cookies.txt"}));
   EXPECT_EQ(run({"python3", "-u", "agent.py"}), (std::vector<std::string>{"python3", "-u", "agent.py"}));
 }
 

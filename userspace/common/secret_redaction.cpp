@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstdint>
 
 namespace rein {
@@ -136,6 +137,12 @@ std::string_view secret_prefix_class(std::string_view s) {
   return {};
 }
 
+size_t secret_prefix_length(std::string_view s) {
+  for (const auto& p : kPrefixes)
+    if (s.size() >= p.prefix.size() && s.substr(0, p.prefix.size()) == p.prefix) return p.prefix.size();
+  return 0;
+}
+
 std::string_view secret_token_class(std::string_view token) {
   for (const auto& p : kPrefixes)
     if (token.size() >= p.prefix.size() + kMinTail && token[0] == p.prefix[0] &&
@@ -144,7 +151,8 @@ std::string_view secret_token_class(std::string_view token) {
   return {};
 }
 
-std::string redact_secret_tokens(std::string_view text, RedactionMarker marker) {
+std::string redact_secret_tokens(std::string_view text, RedactionMarker marker,
+                                 std::vector<TextRange>* replaced) {
   std::string out;
   out.reserve(text.size());
   size_t i = 0;
@@ -174,6 +182,7 @@ std::string redact_secret_tokens(std::string_view text, RedactionMarker marker) 
       continue;
     }
     while (end < text.size() && value_char(text[end])) end++;
+    if (replaced) replaced->push_back({i, end});
     if (marker == RedactionMarker::kPlain) {
       out += "[redacted]";
     } else {
@@ -186,8 +195,9 @@ std::string redact_secret_tokens(std::string_view text, RedactionMarker marker) 
   return out;
 }
 
-std::string redact_url_passwords(std::string_view text) {
+std::string redact_url_passwords(std::string_view text, std::vector<TextRange>* replaced) {
   std::string out(text);
+  ptrdiff_t grown = 0;  // how much longer `out` is than `text` before the current position
   for (size_t scheme = out.find("://"); scheme != std::string::npos;
        scheme = out.find("://", scheme + 3)) {
     const size_t host = scheme + 3;
@@ -197,7 +207,9 @@ std::string redact_url_passwords(std::string_view text) {
     if (at == std::string::npos || at < host) continue;
     const size_t colon = out.find(':', host);
     if (colon >= at || out.compare(colon + 1, at - colon - 1, "[redacted]") == 0) continue;
+    if (replaced) replaced->push_back({size_t(ptrdiff_t(colon + 1) - grown), size_t(ptrdiff_t(at) - grown)});
     out.replace(colon + 1, at - colon - 1, "[redacted]");
+    grown += ptrdiff_t(std::string_view("[redacted]").size()) - ptrdiff_t(at - colon - 1);
   }
   return out;
 }

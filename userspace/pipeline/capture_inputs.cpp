@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "common/thread_cpu.h"
+#include "pipeline/arg_redaction.h"
 #include "pipeline/proc_snapshot_source.h"
 #include "process/proc_reader.h"
 #include "rein/abi/events.h"
@@ -23,6 +24,17 @@ bool all_digits(const char* s) {
   for (; *s; s++)
     if (*s < '0' || *s > '9') return false;
   return true;
+}
+
+// The argv of an exec record (its tail: exe, then args, then cwd), masked as process.args
+// masks it. Returns whether a byte changed.
+bool mask_exec_argv(std::string& record) {
+  rein_exec e{};
+  if (record.size() < sizeof(e)) return false;
+  std::memcpy(&e, record.data(), sizeof(e));
+  const size_t at = sizeof(e) + e.exe_len;
+  if (at + e.args_len > record.size()) return false;  // decode_record rejects it too
+  return mask_argv_secrets(record.data() + at, e.args_len);
 }
 
 void put_u64(std::string& out, uint64_t v) { (out += std::to_string(v)) += '\0'; }
@@ -126,6 +138,7 @@ std::vector<capture::ProcFile> snapshot_proc(const std::string& proc_root, Secre
       if (scrubber) {
         auto m = scrubber->scrub(*cmd, true);
         if (mappings) mappings->insert(mappings->end(), m.begin(), m.end());
+        mask_argv_secrets(cmd->data(), cmd->size());
       }
       add("cmdline", std::move(*cmd), false);
     }
@@ -246,8 +259,9 @@ void CaptureRecorder::flush() {
         // A credential the pipeline saw in a later record of the turn is known here already:
         // scrubbing late only ever finds more.
         append_secrets(out_, scrubber_.scrub(scratch_, kind == REIN_REC_DATA || kind == REIN_REC_EXEC));
+        const bool masked = kind == REIN_REC_EXEC && mask_exec_argv(scratch_);
         // the held raw copy is not left in a buffer the next turns reuse
-        if (scrubber_.modified()) OPENSSL_cleanse(record.data(), record.size());
+        if (scrubber_.modified() || masked) OPENSSL_cleanse(record.data(), record.size());
         out_.append_record(scratch_);
       });
   if (timed) cpu_ns_ += (thread_cpu_ns() - t0) * decltype(timed_flush_)::kN;

@@ -20,85 +20,6 @@ int64_t clock_ns(clockid_t id) {
   return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool secret_flag_name(std::string_view name) {
-  std::string n = lower(name);
-  for (const char* w :
-       {"key", "token", "secret", "password", "passwd", "credential", "auth", "cookie", "signature"})
-    if (n.find(w) != std::string::npos) return true;
-  return n == "sig" || n == "pwd";  // Azure SAS signatures; ODBC's Pwd=
-}
-
-bool identifier(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
-  });
-}
-
-bool looks_like_key(std::string_view v) { return !secret_token_class(v).empty(); }
-
-// Each key-shaped token becomes the marker (common/secret_redaction.h: one list for every
-// place that redacts).
-std::string mask_key_tokens(std::string_view s) {
-  return redact_secret_tokens(s, RedactionMarker::kPlain);
-}
-
-// Values of credential-named assignments inside an argument: query parameters
-// (?key=..., &access_token=...) and the key=value lists of connection strings
-// ("host=db user=app password=...", "Server=x;Pwd=...").
-std::string mask_assignments(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  size_t i = 0;
-  for (size_t eq = s.find('='); eq != std::string_view::npos; eq = s.find('=', eq + 1)) {
-    if (eq < i) continue;  // inside a value already masked
-    size_t start = eq;
-    while (start > i && (std::isalnum(static_cast<unsigned char>(s[start - 1])) ||
-                         s[start - 1] == '_' || s[start - 1] == '-' || s[start - 1] == '.'))
-      start--;
-    if (start == eq || (start > 0 && !std::strchr("?& \t;,\"'", s[start - 1]))) continue;
-    if (!secret_flag_name(s.substr(start, eq - start))) continue;
-    out.append(s.substr(i, eq + 1 - i));
-    out += "[redacted]";
-    i = std::min(s.find_first_of("& \t;,#\"'", eq + 1), s.size());
-  }
-  out.append(s.substr(std::min(i, s.size())));
-  return out;
-}
-
-// Credentials inside a longer argument, in the shapes tools take them: a header value
-// (curl -H "Authorization: Bearer ..."), a URL password (https://u:pw@host), a query
-// parameter (?key=...), or a key-shaped token anywhere ("x-api-key: sk-...").
-std::string redact_inside(std::string_view arg) {
-  if (auto colon = arg.find(':');
-      colon != std::string_view::npos && arg.substr(colon, 3) != "://") {
-    size_t start = colon;
-    while (start > 0 && (std::isalnum(static_cast<unsigned char>(arg[start - 1])) ||
-                         arg[start - 1] == '-' || arg[start - 1] == '_'))
-      start--;
-    auto name = arg.substr(start, colon - start);
-    if (!name.empty() &&
-        (secret_flag_name(name) || lower(name).find("cookie") != std::string::npos))
-      return std::string(arg.substr(0, colon + 1)) + " [redacted]";
-  }
-  return mask_key_tokens(mask_assignments(redact_url_passwords(arg)));
-}
-
-// Flags whose value is a credential only in some shapes: curl's -u/--user user:password
-// (the password part) and -b/--cookie name=value (a bare word there is a cookie file).
-bool user_flag(std::string_view a) { return a == "-u" || a == "--user" || a == "--proxy-user"; }
-bool cookie_flag(std::string_view a) { return a == "-b"; }
-
-std::string redact_user_value(std::string_view v) {
-  const size_t colon = v.find(':');
-  if (colon == std::string_view::npos) return std::string(v);
-  return std::string(v.substr(0, colon + 1)) + "[redacted]";
-}
 }  // namespace
 
 Clock::Clock() : offset_ns_(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME)) {}
@@ -120,44 +41,6 @@ std::string Clock::rfc3339(uint64_t boot_ns) const {
   gmtime_r(&secs, &t);
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", t.tm_year + 1900, t.tm_mon + 1,
                      t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, nanos);
-}
-
-std::string redact_arg(std::string_view arg, bool previous_was_secret_flag, bool* is_secret_flag) {
-  ArgState next = ArgState::kPlain;
-  std::string out = redact_arg(arg, previous_was_secret_flag ? ArgState::kSecret : ArgState::kPlain, &next);
-  *is_secret_flag = next == ArgState::kSecret;
-  return out;
-}
-
-std::string redact_arg(std::string_view arg, ArgState previous, ArgState* next) {
-  *next = ArgState::kPlain;
-  if (previous == ArgState::kSecret) return "[redacted]";
-  if (previous == ArgState::kUser && arg.find(':') != std::string_view::npos)
-    return redact_user_value(arg);
-  if (previous == ArgState::kCookie && arg.find('=') != std::string_view::npos) return "[redacted]";
-  if (user_flag(arg) || cookie_flag(arg)) {
-    *next = user_flag(arg) ? ArgState::kUser : ArgState::kCookie;
-    return std::string(arg);
-  }
-  if (auto eq = arg.find('='); eq != std::string_view::npos && user_flag(arg.substr(0, eq)))
-    return std::string(arg.substr(0, eq + 1)) + redact_user_value(arg.substr(eq + 1));
-  if (arg.size() > 2 && arg[0] == '-') {
-    auto eq = arg.find('=');
-    std::string_view name = arg.substr(0, eq);
-    if (secret_flag_name(name)) {
-      if (eq == std::string_view::npos) {
-        *next = ArgState::kSecret;
-        return std::string(arg);
-      }
-      return std::string(arg.substr(0, eq + 1)) + "[redacted]";
-    }
-  }
-  // NAME=value assignments (env -i FOO_API_KEY=... cmd)
-  if (auto eq = arg.find('='); eq != std::string_view::npos && eq > 0 && arg[0] != '-' &&
-                               identifier(arg.substr(0, eq)) && secret_flag_name(arg.substr(0, eq)))
-    return std::string(arg.substr(0, eq + 1)) + "[redacted]";
-  if (looks_like_key(arg)) return "[redacted]";
-  return redact_inside(arg);
 }
 
 sinks::JsonWriter& EventBuilder::begin(std::string_view type, uint64_t boot_ns,

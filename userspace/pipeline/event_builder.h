@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "pipeline/arg_redaction.h"
 #include "process/agent_registry.h"
 #include "process/k8s_identity.h"
 #include "process/process_info.h"
@@ -88,14 +89,5 @@ class EventBuilder {
   std::string time_prefix_;  // "YYYY-MM-DDTHH:MM:SS."
   std::string time_text_;
 };
-
-// argv with credentials masked: values of --*key*/--*token*/--*secret*/--password flags and
-// strings shaped like known API keys become "[redacted]", as do such values inside an
-// argument (header values, URL passwords, query parameters). Secrets never reach a sink.
-std::string redact_arg(std::string_view arg, bool previous_was_secret_flag, bool* is_secret_flag);
-// The same, with what the previous argument said of this one: a secret flag's value, curl's
-// -u/--user (user:password: the password is masked) or -b (name=value cookies).
-enum class ArgState { kPlain, kSecret, kUser, kCookie };
-std::string redact_arg(std::string_view arg, ArgState previous, ArgState* next);
 
 }  // namespace rein::pipeline

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "compression_test_util.h"
+#include "proto/http2_frames.h"
 
 namespace {
 
@@ -823,6 +824,48 @@ TEST(Http2Connection, KeptHeadersAreChargedToTheDecodeBudget) {
     EXPECT_LE(g.in_use(), g.limit());
   }
   EXPECT_EQ(g.in_use(), 0u);
+  g.set_limit(saved);
+}
+}  // namespace
+
+namespace {
+// A frame larger than the default size (allowed before the peer's SETTINGS are read) is
+// buffered on the decode budget: with the budget spent, the reader fails the connection
+// with a reason instead of holding up to 16 MiB per direction of every connection.
+TEST(Http2FrameReader, LargeFramesAreBufferedOnTheDecodeBudget) {
+  auto& g = rein::proto::DecodeBudget::global();
+  const size_t saved = g.limit();
+  g.set_limit(size_t{256} << 10);
+  auto frame = [](uint32_t len) {
+    std::string f(9, '\0');
+    f[0] = char(len >> 16), f[1] = char(len >> 8), f[2] = char(len);
+    f[3] = 0;  // DATA
+    f[8] = 1;  // stream 1
+    return f + std::string(len, 'x');
+  };
+  auto feed_split = [](rein::proto::Http2FrameReader& r, const std::string& f) {
+    auto b = reinterpret_cast<const uint8_t*>(f.data());
+    auto first = r.feed({b, f.size() / 2}, 1);  // in two pieces: buffered
+    return first ? r.feed({b + f.size() / 2, f.size() - f.size() / 2}, 2) : first;
+  };
+  {
+    int seen = 0;
+    rein::proto::Http2FrameReader fits(false, [&](const rein::proto::Http2Frame&) {
+      EXPECT_GE(g.in_use(), size_t{100} << 10);  // the buffer is held while it is delivered
+      seen++;
+      return rein::Result<void>{};
+    });
+    fits.set_max_frame_size(rein::proto::kHttp2MaxFrameSizeCap);
+    EXPECT_TRUE(feed_split(fits, frame(100 << 10)));
+    EXPECT_EQ(seen, 1);
+    EXPECT_EQ(g.in_use(), 0u);
+    rein::proto::Http2FrameReader big(false, [](const rein::proto::Http2Frame&) { return rein::Result<void>{}; });
+    big.set_max_frame_size(rein::proto::kHttp2MaxFrameSizeCap);
+    auto r = feed_split(big, frame(1 << 20));
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("decode budget"), std::string::npos) << r.error().message;
+    EXPECT_EQ(g.in_use(), 0u);
+  }
   g.set_limit(saved);
 }
 }  // namespace

@@ -253,3 +253,50 @@ TEST(StreamReassembler, RandomisedDeliveryMatchesOriginal) {
 }
 
 }  // namespace
+
+namespace {
+struct CountingBudget : rein::stream::HoldBudget {
+  size_t limit = 0, in_use = 0, refusals = 0;
+  bool take(size_t n) override {
+    if (in_use + n > limit) return ++refusals, false;
+    in_use += n;
+    return true;
+  }
+  void give_back(size_t n) override { in_use -= n; }
+};
+}  // namespace
+
+// Bytes held behind a hole are charged to the shared budget and given back when they are
+// delivered, discarded or the reassembler goes; what the budget refuses is dropped and
+// counted, and the stream goes on past it as a gap.
+TEST(StreamReassembler, HeldBytesAreChargedToTheBudget) {
+  CountingBudget budget;
+  budget.limit = 300;
+  const std::string s = make_stream(1000);
+  Recorder rec;
+  {
+    ReassemblerLimits lim;
+    lim.budget = &budget;
+    Reassembler r(rec, lim);
+    r.push(100, sp(s, 100, 200), 1);  // held: 200
+    EXPECT_EQ(budget.in_use, 200u);
+    r.push(400, sp(s, 400, 200), 2);  // 200 more do not fit: refused whole
+    EXPECT_EQ(budget.in_use, 200u);
+    EXPECT_EQ(r.stats().refused_chunks, 1u);
+    EXPECT_EQ(r.stats().dropped_bytes, 200u);
+    r.push(0, sp(s, 0, 100), 3);  // fills the hole: the first 300 go out and are given back
+    EXPECT_EQ(rec.stream, s.substr(0, 300));
+    EXPECT_EQ(budget.in_use, 0u);
+    r.push(700, sp(s, 700, 50), 4);
+    EXPECT_EQ(budget.in_use, 50u);
+    r.flush(5);  // the refused bytes are a gap like any other
+    EXPECT_EQ(rec.stream, s.substr(0, 300) + std::string(400, '#') + s.substr(700, 50));
+    EXPECT_EQ(budget.in_use, 0u);
+    r.push(800, sp(s, 800, 10), 6);
+  }
+  EXPECT_EQ(budget.in_use, 0u);  // what was still held went back with the reassembler
+  Reassembler r2(rec, ReassemblerLimits{.budget = &budget});
+  r2.push(10, sp(s, 10, 100), 1);
+  r2.reset();
+  EXPECT_EQ(budget.in_use, 0u);
+}

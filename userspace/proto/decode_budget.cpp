@@ -21,6 +21,15 @@ bool DecodeBudget::try_take(size_t n) {
   return true;
 }
 
+stream::HoldBudget& decode_hold_budget() {
+  struct Global final : stream::HoldBudget {
+    bool take(size_t n) override { return DecodeBudget::global().try_take(n); }
+    void give_back(size_t n) override { DecodeBudget::global().give_back(n); }
+  };
+  static Global gate;
+  return gate;
+}
+
 void DecodeBudget::give_back(size_t n) { in_use_.fetch_sub(n, std::memory_order_relaxed); }
 
 BudgetLease& BudgetLease::operator=(BudgetLease&& o) noexcept {

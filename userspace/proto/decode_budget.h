@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "stream/reassembler.h"
+
 namespace rein::proto {
 
 class DecodeBudget {
@@ -53,5 +55,9 @@ class BudgetLease {
   DecodeBudget* budget_;
   size_t held_ = 0;
 };
+
+// The global budget as the reassemblers' hold budget: bytes held behind a hole (up to 1 MiB
+// per direction of every connection) count against the same limit as bodies and messages.
+stream::HoldBudget& decode_hold_budget();
 
 }  // namespace rein::proto

@@ -51,6 +51,7 @@
 #include "proto/http1_detect.h"
 #include "proto/http1_parser.h"
 #include "proto/http_message.h"
+#include "proto/decode_budget.h"
 #include "stream/reassembler.h"
 
 namespace rein::proto {
@@ -61,7 +62,7 @@ struct Http1ConnectionLimits {
   // A hole waits at most a second for late chunks: cross-CPU reordering is a matter of
   // micro- to milliseconds, and a live stream should not stall behind a real loss. The
   // rule is applied on each new chunk and by expire().
-  stream::ReassemblerLimits reassembly{.max_hole_age_ns = 1'000'000'000};
+  stream::ReassemblerLimits reassembly{.max_hole_age_ns = 1'000'000'000, .budget = &decode_hold_budget()};
   size_t max_pending_exchanges = 64;  // requests waiting for their responses
   // The capture joined the connection late (hooks attached mid-connection, or a recording
   // that starts mid-stream): offsets do not start at 0 and either direction may begin

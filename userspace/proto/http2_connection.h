@@ -55,6 +55,7 @@
 #include "proto/content_decoder.h"
 #include "proto/http1_connection.h"  // ResponseBodyChunk, shared with HTTP/1
 #include "proto/http_message.h"
+#include "proto/decode_budget.h"
 #include "stream/reassembler.h"
 
 namespace rein::proto {
@@ -64,7 +65,7 @@ struct Http2Frame;  // proto/http2_frames.h
 struct Http2ConnectionLimits {
   ContentDecoderLimits body;  // body.max_output caps each decoded body (default 16 MiB)
   // Same reasoning as Http1ConnectionLimits: reordering is short-lived, losses are not.
-  stream::ReassemblerLimits reassembly{.max_hole_age_ns = 1'000'000'000};
+  stream::ReassemblerLimits reassembly{.max_hole_age_ns = 1'000'000'000, .budget = &decode_hold_budget()};
   size_t max_header_block = size_t{64} << 10;   // HEADERS + CONTINUATION bytes, compressed
   size_t max_header_list_bytes = size_t{256} << 10;  // decoded name + value bytes kept per block
   size_t max_headers = 128;                     // fields kept per block; the rest are dropped

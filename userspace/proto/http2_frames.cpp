@@ -37,6 +37,7 @@ Result<void> Http2FrameReader::fail(std::string msg) {
   error_ = std::move(msg);
   buf_.clear();
   buf_.shrink_to_fit();
+  lease_.reset();
   return make_error(error_);
 }
 
@@ -78,6 +79,11 @@ Result<void> Http2FrameReader::feed(std::span<const uint8_t> bytes, uint64_t ts_
     if (have == 0 && take == cur_->length) {
       payload = bytes.first(take);  // whole payload in this chunk: no copy
     } else {
+      // Frames above the default size (up to 16 MiB each way before the peer's SETTINGS are
+      // read) are buffered on the decode budget, which bounds them across all connections.
+      if (have == 0 && cur_->length > kHttp2DefaultMaxFrameSize && !lease_.take(cur_->length))
+        return fail("frame of " + std::to_string(cur_->length) +
+                    " bytes: the decode budget is exhausted (rein run --decode-mib)");
       buf_.insert(buf_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(take));
       if (buf_.size() - kHttp2FrameHeaderSize < cur_->length) {
         position_ += take;
@@ -92,6 +98,7 @@ Result<void> Http2FrameReader::feed(std::span<const uint8_t> bytes, uint64_t ts_
     Result<void> r = on_frame_(frame);
     cur_.reset();
     buf_.clear();
+    lease_.reset();
     // A huge frame's buffer is not kept around for the (usually small) frames that follow.
     if (buf_.capacity() > 2 * size_t{kHttp2DefaultMaxFrameSize}) buf_.shrink_to_fit();
     if (!r) return fail(r.error().message);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "proto/decode_budget.h"
 
 namespace rein::proto {
 
@@ -96,6 +97,7 @@ class Http2FrameReader {
   size_t preface_left_;                // preface bytes still to check
   uint32_t max_frame_size_ = kHttp2DefaultMaxFrameSize;
   std::vector<uint8_t> buf_;           // header + payload of the frame being collected
+  BudgetLease lease_;                  // a large frame's buffer, from the decode budget
   std::optional<Http2FrameHeader> cur_;
   uint64_t ts_first_ns_ = 0;
   uint64_t frames_ = 0;

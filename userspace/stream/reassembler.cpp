@@ -13,6 +13,12 @@ Reassembler::Reassembler(StreamConsumer& consumer, ReassemblerLimits limits,
       anchored_(start_offset.has_value()),
       next_(start_offset.value_or(0)) {}
 
+Reassembler::~Reassembler() { release(pending_bytes_); }
+
+void Reassembler::release(size_t n) {
+  if (limits_.budget && n > 0) limits_.budget->give_back(n);
+}
+
 void Reassembler::push(uint64_t offset, std::span<const uint8_t> data, uint64_t ts_ns) {
   if (data.empty()) return;
   if (offset > std::numeric_limits<uint64_t>::max() - data.size()) {
@@ -68,6 +74,12 @@ void Reassembler::hold(uint64_t offset, std::span<const uint8_t> data, uint64_t 
     const uint64_t piece_end = (it == pending_.end()) ? end : std::min(end, it->first);
     if (piece_end > cur) {
       auto piece = data.subspan(cur - offset, piece_end - cur);
+      if (limits_.budget && !limits_.budget->take(piece.size())) {
+        stats_.refused_chunks++;
+        stats_.dropped_chunks++;
+        stats_.dropped_bytes += end - cur;
+        return;
+      }
       pending_.emplace_hint(it, cur, Held{std::string(piece.begin(), piece.end()), ts_ns});
       pending_bytes_ += piece.size();
       stored += piece.size();
@@ -87,6 +99,7 @@ void Reassembler::drain() {
     Held held = std::move(it->second);
     pending_.erase(it);
     pending_bytes_ -= held.bytes.size();
+    release(held.bytes.size());
     const uint64_t held_end = off + held.bytes.size();
     if (held_end <= next_) {
       stats_.duplicate_bytes += held.bytes.size();
@@ -139,6 +152,7 @@ void Reassembler::flush(uint64_t ts_ns) {
 
 void Reassembler::reset() {
   stats_.dropped_bytes += pending_bytes_;
+  release(pending_bytes_);
   pending_.clear();
   pending_bytes_ = 0;
 }

@@ -14,12 +14,24 @@
 
 namespace rein::stream {
 
+// Memory that held (out-of-order) bytes are charged to, shared with the sensor's other
+// decoding buffers, so many connections each holding their bound cannot add up without limit.
+// A chunk (or the rest of one) it refuses is dropped and counted, as if never captured: the
+// hole it leaves becomes a gap like any other.
+class HoldBudget {
+ public:
+  virtual ~HoldBudget() = default;
+  virtual bool take(size_t n) = 0;
+  virtual void give_back(size_t n) = 0;
+};
+
 struct ReassemblerLimits {
   size_t max_pending_bytes = size_t{1} << 20;  // out-of-order bytes held behind a hole
   size_t max_pending_chunks = 64;
   // A hole older than this (compared with the timestamp of the newest chunk, or the time
   // given to expire()) is declared lost. 0 disables the age rule.
   uint64_t max_hole_age_ns = 0;
+  HoldBudget* budget = nullptr;  // none: only the bounds above
 };
 
 struct ReassemblerStats {
@@ -29,6 +41,7 @@ struct ReassemblerStats {
   uint64_t duplicate_bytes = 0;  // already delivered or already held: trimmed away
   uint64_t dropped_chunks = 0;   // chunks rejected outright (offset range overflows)
   uint64_t dropped_bytes = 0;    // bytes of those chunks, plus held bytes discarded by reset()
+  uint64_t refused_chunks = 0;   // chunks (or their rest) the budget would not hold: dropped
 };
 
 // Receives the ordered stream. Callbacks must not call back into the Reassembler.
@@ -47,6 +60,7 @@ class Reassembler {
   explicit Reassembler(StreamConsumer& consumer, ReassemblerLimits limits = {},
                        std::optional<uint64_t> start_offset = uint64_t{0});
 
+  ~Reassembler();
   Reassembler(const Reassembler&) = delete;
   Reassembler& operator=(const Reassembler&) = delete;
 
@@ -77,6 +91,7 @@ class Reassembler {
   void hold(uint64_t offset, std::span<const uint8_t> data, uint64_t ts_ns);
   void drain();
   void enforce_bounds(uint64_t now_ns);
+  void release(size_t n);  // held bytes that left: back to the budget
   uint64_t oldest_held_ts() const;
 
   StreamConsumer& consumer_;

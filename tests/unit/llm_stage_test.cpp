@@ -232,3 +232,30 @@ TEST(LlmStage, NewConnectionsFirstBytesRestartAStreamTheKernelCouldNotTellApart)
 
 }  // namespace
 }  // namespace rein::pipeline
+
+namespace rein::pipeline {
+namespace {
+// What the decoders drop reaches the stage's counters (and so sensor.health): a response
+// body that is not JSON, and an HTTP/2 header block on a stream id a client may not use,
+// counted when its connection closes.
+TEST(LlmStage, DecoderDropsReachTheStageCounters) {
+  Harness h;
+  const std::string bad = "{\"id\":\"x\",\"usage\":{\"prompt_tokens\":1";  // torn
+  const std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                           std::to_string(bad.size()) + "\r\n\r\n" + bad;
+  h.stage.on_data(h.k.rec(0x11, REIN_DIR_EGRESS, 0, kReq, 0, 3));
+  h.stage.on_data(h.k.rec(0x11, REIN_DIR_INGRESS, 0, resp, 0, 3));
+  EXPECT_EQ(h.stage.stats().body_json_invalid, 1u);
+
+  const std::string preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  const std::string settings("\0\0\0\x04\0\0\0\0\0", 9);
+  // HEADERS (END_STREAM | END_HEADERS) on stream 2: even ids are the server's
+  const std::string headers("\0\0\x01\x01\x05\0\0\0\x02\x82", 10);
+  h.stage.on_data(h.k.rec(0x22, REIN_DIR_EGRESS, 0, preface + settings + headers, 0, 4));
+  EXPECT_EQ(h.stage.stats().http2_streams, 1u);
+  EXPECT_EQ(h.stage.stats().http2_protocol_errors, 0u);  // counted at close
+  h.stage.close_all(5000);
+  EXPECT_EQ(h.stage.stats().http2_protocol_errors, 1u);
+}
+}  // namespace
+}  // namespace rein::pipeline

@@ -123,6 +123,28 @@ TEST(LlmUsageOpenAI, ChatStreamCutShort) {
   EXPECT_EQ(stats.json_invalid, 1u);  // the torn last chunk
 }
 
+// A body that is not one JSON document is counted once, whatever the JSON-lines fallback
+// then finds: one torn document is one invalid body; JSON lines sent as application/json
+// count only their bad lines.
+TEST(LlmUsageOpenAI, OneVerdictPerUnframedBody) {
+  ExchangeSpec s;
+  s.req_body = R"({"model":"gpt-4o"})";
+  s.resp_headers = kJson;
+  s.resp_body = R"({"id":"x","usage":{"prompt_tokens":1)";
+  ExtractStats torn;
+  run(s, &torn);
+  EXPECT_EQ(torn.json_invalid, 1u);
+  s.resp_body = "{\"a\":1}\n{\"b\":2}\n{torn\n";
+  ExtractStats lines;
+  run(s, &lines);
+  EXPECT_EQ(lines.json_invalid, 1u);  // the third line
+  EXPECT_EQ(lines.json_docs, 3u);     // request + two lines
+  s.resp_body = "{\"a\":1}\n{\"b\":2}\n";
+  ExtractStats good;
+  run(s, &good);
+  EXPECT_EQ(good.json_invalid, 0u);
+}
+
 TEST(LlmUsageOpenAI, ResponsesStreamAndNonStream) {
   ExchangeSpec s;
   s.target = "/v1/responses";

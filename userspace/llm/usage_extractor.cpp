@@ -137,11 +137,16 @@ void run_framing(Framing framing, std::string_view body, DocFeeder& feeder, Usag
     case Framing::kSingle: {
       if (feeder.feed(body, "") || feeder.oversized()) return;
       // Not one document: maybe JSON lines sent without an NDJSON content type.
+      const uint64_t invalid = stats ? stats->json_invalid : 0;  // the body's failure counted
+      bool any_line = false;
       proto::NdjsonSplitter lines;
-      auto on_line = [&](std::string_view line) { feeder.feed(line, ""); };
+      auto on_line = [&](std::string_view line) { any_line |= feeder.feed(line, ""); };
       lines.feed(body, on_line);
       lines.finish(on_line);
       count_dropped(stats, lines.stats().oversized_lines);
+      // One verdict per body: JSON lines after all (the whole-body try was no error; bad
+      // lines count each), or one invalid document (its lines only repeat that).
+      if (stats) stats->json_invalid = any_line ? stats->json_invalid - 1 : invalid;
       return;
     }
     case Framing::kSse: {

@@ -94,6 +94,28 @@ TEST(ProtoHttp1Connection, SimpleExchangeFields) {
   EXPECT_EQ(h.out.size(), 1u);
 }
 
+// A chunked message's trailer fields join its headers (as HTTP/2's trailers do): a proxy
+// may send what it knows only at the end (usage, cost, a status) there.
+TEST(ProtoHttp1Connection, TrailersJoinTheirMessagesHeaders) {
+  Harness h;
+  h.send(kReq, "POST /v1/x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+               "2\r\n{}\r\n0\r\nx-req-trailer: a\r\n\r\n", 100);
+  h.send(kResp, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: x-litellm-response-cost\r\n\r\n"
+                "5\r\nhello\r\n0\r\nx-litellm-response-cost: 0.25\r\nx-two: b\r\n\r\n", 200);
+  ASSERT_EQ(h.out.size(), 1u);
+  const HttpExchange& ex = h.out[0];
+  EXPECT_EQ(ex.request.body, "{}");
+  const std::string* rt = rein::proto::find_header(ex.request.headers, "x-req-trailer");
+  ASSERT_NE(rt, nullptr);
+  EXPECT_EQ(*rt, "a");
+  ASSERT_TRUE(ex.response.has_value());
+  EXPECT_EQ(ex.response->body, "hello");
+  const std::string* cost = rein::proto::find_header(ex.response->headers, "x-litellm-response-cost");
+  ASSERT_NE(cost, nullptr);
+  EXPECT_EQ(*cost, "0.25");
+  EXPECT_NE(rein::proto::find_header(ex.response->headers, "x-two"), nullptr);
+}
+
 TEST(ProtoHttp1Connection, HostFromAbsoluteTargetAndIpv6) {
   Harness h;
   h.send(kReq, "GET http://user@Proxy.Example:8080/x HTTP/1.1\r\n\r\n", 1);
@@ -122,8 +144,9 @@ TEST(ProtoHttp1Connection, SplitAtEveryBytePosition) {
     EXPECT_EQ(ex.response->status, 200) << what;
     EXPECT_EQ(ex.response->body, "data: 1\ndata: 2\n") << what;
     EXPECT_TRUE(ex.response->complete) << what;
-    ASSERT_EQ(ex.response->headers.size(), 2u) << what;
+    ASSERT_EQ(ex.response->headers.size(), 3u) << what;  // the trailer joins them
     EXPECT_EQ(ex.response->headers[1].value, "b") << what;
+    EXPECT_EQ(ex.response->headers[2].value, "t") << what;
   };
   for (size_t i = 0; i <= req.size(); ++i) {
     Harness h;

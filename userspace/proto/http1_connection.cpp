@@ -77,6 +77,9 @@ class Http1Connection::Side final : public stream::StreamConsumer, public Http1S
       conn_.on_response_end(complete, ts_ns);
     }
   }
+  void on_trailers(std::vector<HttpHeader>& trailers) override {
+    conn_.on_trailers(mode_ == Http1Mode::kRequest, trailers);
+  }
   void on_framing_lost(uint64_t) override {
     if (mode_ == Http1Mode::kResponse) conn_.on_response_framing_lost();
   }
@@ -528,6 +531,14 @@ void Http1Connection::on_response_body(std::span<const uint8_t> data, uint64_t t
 
 void Http1Connection::on_response_gap() {
   if (resp_cur_) resp_cur_->resp_dec->input_gap();
+}
+
+// Trailers join the headers of their message, as HTTP/2's do (the parser bounds their count).
+void Http1Connection::on_trailers(bool request, std::vector<HttpHeader>& trailers) {
+  Pending* p = request ? req_cur_ : resp_cur_;
+  if (!p) return;
+  auto& headers = request ? p->ex.request.headers : p->ex.response->headers;
+  for (auto& t : trailers) headers.push_back(std::move(t));
 }
 
 void Http1Connection::on_response_framing_lost() { resp_framing_lost_ = true; }

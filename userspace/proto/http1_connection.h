@@ -17,7 +17,8 @@
 // right for sequential keep-alive (what LLM clients do) and a guess for pipelining.
 //
 // A request body cut by a gap or by the end of the stream has body_truncated = true, as
-// does any body beyond the decoded-body cap; framing is unaffected by the cap.
+// does any body beyond the decoded-body cap; framing is unaffected by the cap. A chunked
+// body's trailer fields are appended to its message's headers (as HTTP/2 trailers are).
 //
 // WebSocket hand-off (only with set_upgrade_handlers): once a GET asking for
 // `Upgrade: websocket` has been answered by 101 with `Upgrade: websocket`, the handshake
@@ -167,6 +168,7 @@ class Http1Connection {
   void on_response_gap();
   void on_response_end(bool complete, uint64_t ts);
   void on_response_framing_lost();
+  void on_trailers(bool request, std::vector<HttpHeader>& trailers);
 
   static constexpr size_t kMaxOrphans = 8;
 

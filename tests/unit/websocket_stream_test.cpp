@@ -409,6 +409,21 @@ TEST(ProtoHttp1Upgrade, BytesInTheSameChunkAsTheHeadsAreKept) {
   ASSERT_EQ(h.exchanges.size(), 1u);  // the exchange handler still sees the handshake
 }
 
+// Client bytes sent one at a time while the 101 is awaited are held as a few joined pieces
+// (not one piece of bookkeeping per byte) and come out whole, in order, at the handshake.
+TEST(ProtoHttp1Upgrade, OneByteSlicesBeforeThe101AreHeldJoined) {
+  UpgradeHarness h;
+  std::string cframes;
+  for (int i = 0; i < 200; i++) cframes += frame(1, "message " + std::to_string(i), true, true);
+  h.send(0, kUpgradeReq, 1);
+  for (size_t i = 0; i < cframes.size(); i++) h.send(0, cframes.substr(i, 1), 2 + i);
+  EXPECT_LE(h.conn.held_pieces(0), 2u) << cframes.size() << " one-byte slices";
+  h.send(1, k101, 100000);
+  ASSERT_EQ(h.handshakes.size(), 1u);
+  EXPECT_EQ(h.joined(0), cframes);
+  EXPECT_EQ(h.conn.held_pieces(0), 0u);
+}
+
 TEST(ProtoHttp1Upgrade, OutOfOrderChunksAfterTheHandshake) {
   const std::string sf = frame(1, "0123456789", true, false) + frame(1, "abcdef", true, false);
   // The 101 and the first bytes after it arrive before the client's request (other CPU).

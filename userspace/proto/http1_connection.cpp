@@ -234,6 +234,14 @@ void Http1Connection::tunnel_input(int direction, std::span<const uint8_t> bytes
     held.back().gap_bytes += gap_bytes;
     return;
   }
+  // Slices in a row join one piece (stamped with its first slice's time: they are held for
+  // the moment the handshake takes): a sender of one-byte slices would otherwise cost a
+  // piece's bookkeeping, many times the byte, for each of the 1 MiB held.
+  if (!gap && !held.empty() && !held.back().gap && held.back().bytes.size() < kHeldPieceJoinBytes) {
+    held.back().bytes.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    held_bytes += bytes.size();
+    return;
+  }
   held.push_back(HeldPiece{std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
                            ts, gap_bytes, gap});
   held_bytes += bytes.size();

@@ -118,6 +118,8 @@ class Http1Connection {
   // Bytes held per direction while the handshake is undecided; beyond it they are dropped and
   // reported as a gap.
   static constexpr size_t kMaxHeldTunnelBytes = size_t{1} << 20;
+  static constexpr size_t kHeldPieceJoinBytes = size_t{64} << 10;  // slices joined up to this
+  size_t held_pieces(int direction) const { return held_[direction].size(); }
 
   // direction: 0 = client -> server (requests), 1 = server -> client (responses).
   void feed(int direction, uint64_t offset, std::span<const uint8_t> bytes, uint64_t ts_ns);

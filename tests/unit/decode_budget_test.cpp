@@ -119,3 +119,71 @@ TEST(DecodeBudget, CodecWindowsAreDrawnFromTheBudget) {
   }
   g.set_limit(saved);
 }
+
+namespace {
+// One owner (an agent) holds at most half the budget: what it cannot take is refused and
+// counted as its own, and another owner still finds room.
+TEST(DecodeBudget, AnOwnerHoldsAtMostItsShare) {
+  DecodeBudget b;
+  b.set_limit(1000);
+  EXPECT_TRUE(b.try_take(400, 1));
+  EXPECT_FALSE(b.try_take(101, 1));  // 501 > 1000 / 2
+  EXPECT_EQ(b.owner_refusals(), 1u);
+  EXPECT_EQ(b.refusals(), 1u);
+  EXPECT_TRUE(b.try_take(100, 1));
+  EXPECT_TRUE(b.try_take(500, 2));  // the other half is there for another agent
+  EXPECT_FALSE(b.try_take(1, 0));   // and the whole is full
+  EXPECT_EQ(b.owner_refusals(), 1u);
+  EXPECT_EQ(b.owner_in_use(1), 500u);
+  b.give_back(500, 1);
+  EXPECT_EQ(b.owner_in_use(1), 0u);
+  EXPECT_TRUE(b.try_take(1, 0));
+  {
+    BudgetLease l(b, 2);
+    EXPECT_FALSE(l.take(1));  // owner 2 is at its share
+    BudgetLease moved(b, 3);
+    EXPECT_TRUE(moved.take(300));
+    l = std::move(moved);  // the owner moves with the bytes
+    EXPECT_EQ(b.owner_in_use(3), 300u);
+  }
+  EXPECT_EQ(b.owner_in_use(3), 0u);
+  b.give_back(500, 2);
+  b.give_back(1, 0);
+  EXPECT_EQ(b.in_use(), 0u);
+}
+
+// A decoder made for an owner draws its body and its codec's window from that owner's share.
+TEST(DecodeBudget, DecodersDrawFromTheirOwnersShare) {
+  auto& g = DecodeBudget::global();
+  const size_t saved = g.limit();
+  g.set_limit(size_t{64} << 20);
+  const std::string text = sample_text(size_t{2} << 20);
+  const std::string zs = zstd_window(text, 22);
+  {
+    rein::proto::ContentDecoderLimits lim;
+    lim.budget_owner = 77;
+    ContentDecoder d({"zstd"}, lim);
+    std::string out;
+    d.feed(bytes(zs), out);
+    d.finish();
+    EXPECT_EQ(out, text);
+    EXPECT_GT(g.owner_in_use(77), text.size());  // the body and the window
+    BudgetLease kept = d.take_lease();
+    EXPECT_GE(g.owner_in_use(77), kept.held());
+  }
+  EXPECT_EQ(g.owner_in_use(77), 0u);
+  EXPECT_EQ(g.in_use(), 0u);
+  g.set_limit(size_t{4} << 20);  // an owner's share: 2 MiB, less than this body
+  {
+    rein::proto::ContentDecoderLimits lim;
+    lim.budget_owner = 78;
+    ContentDecoder d({"zstd"}, lim);
+    std::string out;
+    d.feed(bytes(zs), out);
+    d.finish();
+    EXPECT_LT(out.size(), text.size());
+    EXPECT_LE(g.owner_in_use(78), size_t{2} << 20);
+  }
+  g.set_limit(saved);
+}
+}  // namespace

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "proto/decode_budget.h"
 #include "rein/abi/events.h"
 
 namespace rein::pipeline {
@@ -256,6 +257,39 @@ TEST(LlmStage, DecoderDropsReachTheStageCounters) {
   EXPECT_EQ(h.stage.stats().http2_protocol_errors, 0u);  // counted at close
   h.stage.close_all(5000);
   EXPECT_EQ(h.stage.stats().http2_protocol_errors, 1u);
+}
+}  // namespace
+}  // namespace rein::pipeline
+
+namespace rein::pipeline {
+namespace {
+// One agent that fills the decode budget with a request body it never finishes leaves room
+// for another agent's calls: an agent's connections hold at most half of it.
+TEST(LlmStage, OneAgentCannotTakeTheWholeDecodeBudget) {
+  auto& g = proto::DecodeBudget::global();
+  const size_t saved = g.limit();
+  g.set_limit(size_t{2} << 20);
+  {
+    Harness h;
+    const std::string big_head = "POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
+                                 "Content-Type: application/json\r\nContent-Length: 8000000\r\n\r\n";
+    auto hog = h.k.rec(0x31, REIN_DIR_EGRESS, 0, big_head + std::string(size_t{3} << 20, 'x'), 0, 3);
+    hog.h.tgid = hog.h.agent = 7;
+    h.stage.on_data(hog);
+    EXPECT_LE(g.owner_in_use(7), size_t{1} << 20);
+    auto req = h.k.rec(0x32, REIN_DIR_EGRESS, 0, kReq, 0, 4);
+    auto resp = h.k.rec(0x32, REIN_DIR_INGRESS, 0, kResp, 0, 4);
+    req.h.tgid = req.h.agent = resp.h.tgid = resp.h.agent = 8;
+    h.stage.on_data(req);
+    h.stage.on_data(resp);
+    ASSERT_EQ(h.calls.size(), 1u);
+    EXPECT_FALSE(h.calls[0].usage_missing) << h.calls[0].usage_note;
+    EXPECT_EQ(h.calls[0].usage.input_tokens, 11u);
+    EXPECT_GT(g.owner_refusals(), 0u);
+    h.stage.close_all(9000);
+  }
+  EXPECT_EQ(g.in_use(), 0u);
+  g.set_limit(saved);
 }
 }  // namespace
 }  // namespace rein::pipeline

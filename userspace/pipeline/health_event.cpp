@@ -73,6 +73,7 @@ const std::string& health_event(EventBuilder& b, uint64_t now, const ProcessView
   put("decode_in_use_bytes", budget.in_use());
   put("decode_peak_bytes", budget.peak());
   put("decode_budget_refusals", budget.refusals());
+  put("decode_budget_agent_refusals", budget.owner_refusals());
   if (src.detect) {  // the detectors' memory bound, and baselines not saved
     put("detection_state_entries", src.detect->tracked());
     put("detection_state_bytes", src.detect->state_bytes());

@@ -105,6 +105,7 @@ void LlmStage::on_upgrade(Stream& s, const proto::HttpExchange& hs) {
     s.ws[dir] = std::make_unique<proto::WsDecoder>(dir == 0, opts, [&s](proto::WsMessage&& m) {
       if (s.ws_session) s.ws_session->on_message(m);
     });
+    s.ws[dir]->set_budget_owner(s.ctx.agent);
   }
 }
 
@@ -131,12 +132,15 @@ void LlmStage::start_http(Stream& s, const decode::DataRec& r, uint64_t offset) 
   if (from_start && proto::Http2Connection::is_preface(r.data)) {
     stats_.http2_streams++;
     s.ctx.protocol = "h2";
+    proto::Http2ConnectionLimits limits;
+    limits.body.budget_owner = s.ctx.agent;
     s.h2 = std::make_unique<proto::Http2Connection>(
-        [this, &s](proto::HttpExchange&& ex, uint64_t) { on_exchange(s.ctx, std::move(ex)); });
+        [this, &s](proto::HttpExchange&& ex, uint64_t) { on_exchange(s.ctx, std::move(ex)); }, limits);
     return;
   }
   proto::Http1ConnectionLimits limits;
   limits.anchor_at_first_chunk = !from_start;
+  limits.body.budget_owner = s.ctx.agent;
   s.ctx.protocol = "http/1.1";
   s.h1 = std::make_unique<proto::Http1Connection>(
       [this, &s](proto::HttpExchange&& ex, uint64_t) { on_exchange(s.ctx, std::move(ex)); }, limits);

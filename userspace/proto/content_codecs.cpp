@@ -28,17 +28,22 @@ constexpr int kZstdWindowLogMax = 23;
 // it. A refused allocation fails that body's decoding (counted in decode_budget_refusals).
 // Each block carries its size in front, for the free that is not told it.
 constexpr size_t kAllocHeader = alignof(std::max_align_t);
+static_assert(kAllocHeader >= sizeof(size_t) + sizeof(uint32_t));
 
-void* budget_alloc(void*, size_t n) {
+// The header holds the block's size and its owner (the opaque pointer the stage was made
+// with is the owner's number), so the free, which is told neither, gives back to the same.
+void* budget_alloc(void* opaque, size_t n) {
   if (n > SIZE_MAX - kAllocHeader) return nullptr;
   const size_t total = n + kAllocHeader;
-  if (!DecodeBudget::global().try_take(total)) return nullptr;
+  const auto owner = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(opaque));
+  if (!DecodeBudget::global().try_take(total, owner)) return nullptr;
   void* p = std::malloc(total);
   if (!p) {
-    DecodeBudget::global().give_back(total);
+    DecodeBudget::global().give_back(total, owner);
     return nullptr;
   }
   std::memcpy(p, &total, sizeof(total));
+  std::memcpy(static_cast<char*>(p) + sizeof(total), &owner, sizeof(owner));
   return static_cast<char*>(p) + kAllocHeader;
 }
 
@@ -46,10 +51,14 @@ void budget_free(void*, void* q) {
   if (!q) return;
   void* p = static_cast<char*>(q) - kAllocHeader;
   size_t total = 0;
+  uint32_t owner = 0;
   std::memcpy(&total, p, sizeof(total));
+  std::memcpy(&owner, static_cast<char*>(p) + sizeof(total), sizeof(owner));
   std::free(p);
-  DecodeBudget::global().give_back(total);
+  DecodeBudget::global().give_back(total, owner);
 }
+
+void* owner_opaque(uint32_t owner) { return reinterpret_cast<void*>(uintptr_t{owner}); }
 
 // zlib counts in uInt; slices are small, but never hand it more than it can represent.
 uInt clamp_uint(size_t n) { return static_cast<uInt>(std::min<size_t>(n, UINT_MAX)); }
@@ -163,7 +172,8 @@ class ZlibStage final : public StageBase {
 
 class BrotliStage final : public StageBase {
  public:
-  BrotliStage() : st_(BrotliDecoderCreateInstance(budget_alloc, budget_free, nullptr)) {}
+  explicit BrotliStage(uint32_t owner)
+      : st_(BrotliDecoderCreateInstance(budget_alloc, budget_free, owner_opaque(owner))) {}
   ~BrotliStage() override {
     if (st_) BrotliDecoderDestroyInstance(st_);
   }
@@ -199,7 +209,8 @@ class BrotliStage final : public StageBase {
 
 class ZstdStage final : public StageBase {
  public:
-  ZstdStage() : dctx_(ZSTD_createDCtx_advanced(ZSTD_customMem{budget_alloc, budget_free, nullptr})) {
+  explicit ZstdStage(uint32_t owner)
+      : dctx_(ZSTD_createDCtx_advanced(ZSTD_customMem{budget_alloc, budget_free, owner_opaque(owner)})) {
     if (dctx_) ZSTD_DCtx_setParameter(dctx_, ZSTD_d_windowLogMax, kZstdWindowLogMax);
   }
   ~ZstdStage() override { ZSTD_freeDCtx(dctx_); }
@@ -250,15 +261,15 @@ const char* content_coding_name(ContentCoding coding) {
   return "?";
 }
 
-std::unique_ptr<CodecStage> make_codec_stage(ContentCoding coding) {
+std::unique_ptr<CodecStage> make_codec_stage(ContentCoding coding, uint32_t budget_owner) {
   switch (coding) {
     case ContentCoding::kGzip:
     case ContentCoding::kDeflate:
       return std::make_unique<ZlibStage>(coding);
     case ContentCoding::kBrotli:
-      return std::make_unique<BrotliStage>();
+      return std::make_unique<BrotliStage>(budget_owner);
     case ContentCoding::kZstd:
-      return std::make_unique<ZstdStage>();
+      return std::make_unique<ZstdStage>(budget_owner);
   }
   return nullptr;
 }

@@ -40,6 +40,7 @@ class CodecStage {
   virtual uint64_t trailing_bytes() const = 0;
 };
 
-std::unique_ptr<CodecStage> make_codec_stage(ContentCoding coding);
+// `budget_owner`: whose share of the decode budget the stage's own memory is drawn from.
+std::unique_ptr<CodecStage> make_codec_stage(ContentCoding coding, uint32_t budget_owner = 0);
 
 }  // namespace rein::proto

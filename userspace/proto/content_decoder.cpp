@@ -41,7 +41,7 @@ std::vector<std::string> parse_coding_list(std::string_view value) {
 }
 
 ContentDecoder::ContentDecoder(const std::vector<std::string>& codings, ContentDecoderLimits limits)
-    : limits_(limits) {
+    : limits_(limits), lease_(DecodeBudget::global(), limits.budget_owner) {
   std::vector<ContentCoding> applied;
   for (const auto& token : codings) {
     if (token.empty() || token == "identity") continue;
@@ -59,7 +59,7 @@ ContentDecoder::ContentDecoder(const std::vector<std::string>& codings, ContentD
     return;
   }
   for (auto it = applied.rbegin(); it != applied.rend(); ++it) {
-    Layer layer{*it, make_codec_stage(*it), std::vector<uint8_t>(kScratchBytes), 0};
+    Layer layer{*it, make_codec_stage(*it, limits_.budget_owner), std::vector<uint8_t>(kScratchBytes), 0};
     layers_.push_back(std::move(layer));
   }
 }

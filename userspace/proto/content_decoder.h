@@ -25,6 +25,7 @@ struct ContentDecoderLimits {
   uint64_t max_ratio = 1000;             // output <= max_ratio * input + ratio_slack
   size_t ratio_slack = size_t{1} << 20;
   size_t max_codings = 4;                // deeper stacks are refused (passthrough)
+  uint32_t budget_owner = 0;             // whose share of the decode budget (0: none)
 };
 
 // Coding tokens of a Content-Encoding value, in the order applied: lower-cased, trimmed,

@@ -1,5 +1,7 @@
 #include "proto/decode_budget.h"
 
+#include <algorithm>
+
 namespace rein::proto {
 
 DecodeBudget& DecodeBudget::global() {
@@ -7,7 +9,32 @@ DecodeBudget& DecodeBudget::global() {
   return budget;
 }
 
-bool DecodeBudget::try_take(size_t n) {
+bool DecodeBudget::try_take(size_t n, uint32_t owner) {
+  if (owner == 0) return take_global(n);
+  std::lock_guard lock(owners_mu_);
+  size_t& mine = owners_[owner];
+  const size_t share = limit() / kOwnerShareDivisor;
+  if (n > share || mine > share - n) {
+    if (mine == 0) owners_.erase(owner);
+    owner_refusals_.fetch_add(1, std::memory_order_relaxed);
+    refusals_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  if (!take_global(n)) {
+    if (mine == 0) owners_.erase(owner);
+    return false;
+  }
+  mine += n;
+  return true;
+}
+
+size_t DecodeBudget::owner_in_use(uint32_t owner) const {
+  std::lock_guard lock(owners_mu_);
+  auto it = owners_.find(owner);
+  return it == owners_.end() ? 0 : it->second;
+}
+
+bool DecodeBudget::take_global(size_t n) {
   size_t cur = in_use_.load(std::memory_order_relaxed);
   do {
     if (n > limit() || cur > limit() - n) {
@@ -30,12 +57,27 @@ stream::HoldBudget& decode_hold_budget() {
   return gate;
 }
 
-void DecodeBudget::give_back(size_t n) { in_use_.fetch_sub(n, std::memory_order_relaxed); }
+stream::ReassemblerLimits owned_reassembly(stream::ReassemblerLimits r, uint32_t owner,
+                                           OwnedHoldBudget& hold) {
+  if (owner != 0 && r.budget == &decode_hold_budget()) r.budget = &hold;
+  return r;
+}
+
+void DecodeBudget::give_back(size_t n, uint32_t owner) {
+  in_use_.fetch_sub(n, std::memory_order_relaxed);
+  if (owner == 0) return;
+  std::lock_guard lock(owners_mu_);
+  auto it = owners_.find(owner);
+  if (it == owners_.end()) return;
+  it->second -= std::min(n, it->second);
+  if (it->second == 0) owners_.erase(it);
+}
 
 BudgetLease& BudgetLease::operator=(BudgetLease&& o) noexcept {
   if (this != &o) {
     reset();
     budget_ = o.budget_;
+    owner_ = o.owner_;
     held_ = o.held_;
     o.held_ = 0;
   }
@@ -44,13 +86,13 @@ BudgetLease& BudgetLease::operator=(BudgetLease&& o) noexcept {
 
 bool BudgetLease::take(size_t n) {
   if (n == 0) return true;
-  if (!budget_->try_take(n)) return false;
+  if (!budget_->try_take(n, owner_)) return false;
   held_ += n;
   return true;
 }
 
 void BudgetLease::reset() {
-  if (held_) budget_->give_back(held_);
+  if (held_) budget_->give_back(held_, owner_);
   held_ = 0;
 }
 

@@ -120,9 +120,11 @@ std::string host_from_target(std::string_view target) {
 
 Http1Connection::Http1Connection(ExchangeHandler on_exchange, Http1ConnectionLimits limits)
     : on_exchange_(std::move(on_exchange)),
-      limits_(limits),
-      client_(std::make_unique<Side>(*this, Http1Mode::kRequest, limits_)),
-      server_(std::make_unique<Side>(*this, Http1Mode::kResponse, limits_)) {
+      owned_hold_(limits.body.budget_owner),
+      limits_(limits) {
+  limits_.reassembly = owned_reassembly(limits_.reassembly, limits_.body.budget_owner, owned_hold_);
+  client_ = std::make_unique<Side>(*this, Http1Mode::kRequest, limits_);
+  server_ = std::make_unique<Side>(*this, Http1Mode::kResponse, limits_);
   if (limits_.anchor_at_first_chunk) {
     client_->parser.start_mid_stream(0);
     server_->parser.start_mid_stream(0);

@@ -194,6 +194,7 @@ class Http1Connection {
   bool handshake_done_ = false;
   std::deque<HeldPiece> held_[2];
   size_t held_bytes_[2] = {0, 0};
+  OwnedHoldBudget owned_hold_;  // the owner's reassembly holds (limits.body.budget_owner)
   Http1ConnectionLimits limits_;
   std::unique_ptr<Side> client_;  // direction 0
   std::unique_ptr<Side> server_;  // direction 1

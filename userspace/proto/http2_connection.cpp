@@ -122,6 +122,7 @@ class Http2Connection::Side final : public stream::StreamConsumer {
     // larger announced limit may well be in a chunk we have not been fed yet (directions are
     // not ordered against each other): accept anything framing allows meanwhile.
     reader.set_max_frame_size(kHttp2MaxFrameSizeCap);
+    reader.set_budget_owner(limits.body.budget_owner);
   }
 
   void on_data(std::span<const uint8_t> data, uint64_t ts_ns) override {
@@ -181,7 +182,8 @@ class Http2Connection::Side final : public stream::StreamConsumer {
 };
 
 Http2Connection::Http2Connection(ExchangeHandler on_exchange, Http2ConnectionLimits limits)
-    : on_exchange_(std::move(on_exchange)), limits_(limits) {
+    : on_exchange_(std::move(on_exchange)), owned_hold_(limits.body.budget_owner), limits_(limits) {
+  limits_.reassembly = owned_reassembly(limits_.reassembly, limits_.body.budget_owner, owned_hold_);
   sides_[0] = std::make_unique<Side>(*this, kClientToServer, limits_);
   sides_[1] = std::make_unique<Side>(*this, kServerToClient, limits_);
 }
@@ -579,6 +581,7 @@ Http2Connection::Stream* Http2Connection::open_stream(uint32_t id, uint64_t ts) 
     deliver_stream(streams_.begin()->first, ts);  // lowest id: the oldest stream
   }
   auto s = std::make_unique<Stream>();
+  s->header_lease = BudgetLease(DecodeBudget::global(), limits_.body.budget_owner);
   s->id = id;
   s->seq = next_seq_++;
   Stream* p = s.get();

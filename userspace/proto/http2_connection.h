@@ -162,6 +162,7 @@ class Http2Connection {
 
   ExchangeHandler on_exchange_;
   ResponseBodyHandler on_response_body_;
+  OwnedHoldBudget owned_hold_;  // the owner's reassembly holds (limits.body.budget_owner)
   Http2ConnectionLimits limits_;
   std::unique_ptr<Side> sides_[2];
   std::map<uint32_t, std::unique_ptr<Stream>> streams_;  // open, by stream id

@@ -84,6 +84,8 @@ class Http2FrameReader {
   // Payload size above which a frame is a connection error. Clamped to the protocol range.
   void set_max_frame_size(uint32_t n);
   uint32_t max_frame_size() const { return max_frame_size_; }
+  // Whose share of the decode budget a large frame's buffer is drawn from.
+  void set_budget_owner(uint32_t owner) { lease_ = BudgetLease(DecodeBudget::global(), owner); }
   bool failed() const { return failed_; }
   const std::string& error() const { return error_; }
   uint64_t frames() const { return frames_; }

@@ -77,6 +77,8 @@ class WsDecoder {
   // from_client: client frames are masked and use the client_* deflate parameters.
   WsDecoder(bool from_client, WsOptions options, MessageHandler on_message);
   ~WsDecoder();
+  // Whose share of the decode budget messages are held on (set before the first byte).
+  void set_budget_owner(uint32_t owner) { msg_lease_ = BudgetLease(DecodeBudget::global(), owner); }
   WsDecoder(const WsDecoder&) = delete;
   WsDecoder& operator=(const WsDecoder&) = delete;
 

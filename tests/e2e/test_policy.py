@@ -114,15 +114,25 @@ except OSError as e:
     print("errno", e.errno, ip)
 """
 TLS_SNI = """
-import socket, ssl, sys, time
+import socket, ssl, sys
 s = socket.create_connection((sys.argv[3], int(sys.argv[2])))
 try:
     ssl.create_default_context().wrap_socket(s, server_hostname=sys.argv[1])
 except Exception:
     pass
-time.sleep(4)
+sys.stdin.read()   # alive until the test has seen the sensor judge the name
 print("survived")
 """
+
+
+def sni_client(name, port, addr, judged):
+    """Runs TLS_SNI as the agent; `judged()` returns once the sensor has judged its name.
+    Returns (exit status, output): a kill ends it first, otherwise end of input does."""
+    p = subprocess.Popen([agent, "-c", TLS_SNI, name, port, addr], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    judged(p)
+    out = p.communicate(input="", timeout=60)[0]
+    return p.returncode, out.strip()
 results = {}
 try:
     # 127.0.0.153 is no resolver of this host: named here, its answers teach the host rule
@@ -139,11 +149,20 @@ try:
         results["evil"] = as_agent(RESOLVE_CONNECT, f"evil-{tag}.example", str(l4.port)).stdout.strip()
         results["good"] = as_agent(RESOLVE_CONNECT, f"good-{tag}.example", str(l5.port)).stdout.strip()
         # a host-name rule also acts on the TLS server name a tracked process sends
-        sni_evil = as_agent(TLS_SNI, f"evil-{tag}.example", str(l5.port), "127.0.0.5")
-        sni_good = as_agent(TLS_SNI, f"good-{tag}.example", str(l6.port), "127.0.0.6")
+        def killed(p):
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                pass  # not killed: its output says so
+
+        def seen_tls(name):
+            return lambda p: s.wait_for(lambda e: e["type"] == "net.tls" and e.get("sni") == name,
+                                        f"the net.tls event of {name}")
+        sni_evil = sni_client(f"evil-{tag}.example", str(l5.port), "127.0.0.5", killed)
+        sni_good = sni_client(f"good-{tag}.example", str(l6.port), "127.0.0.6", seen_tls(f"good-{tag}.example"))
         # ... and the address behind the denied name is refused from then on
         results["after_sni"] = as_agent(CONNECT, "127.0.0.5", str(l5.port)).stdout.strip()
-        results["sni"] = (sni_evil.returncode, sni_good.returncode, sni_good.stdout.strip())
+        results["sni"] = (sni_evil[0], sni_good[0], sni_good[1])
         w = as_agent(f"open('{base}/protected/secret', 'w').write('x'); print('survived')")
         results["protected"] = (w.returncode, w.stdout.strip())
         d = as_agent(f"import subprocess; r = subprocess.run(['{base}/denied_tool', '{base}/denied_marker']); print(r.returncode)")

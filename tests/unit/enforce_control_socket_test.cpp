@@ -214,3 +214,34 @@ TEST_F(EnforceControlSocket, ServesRootPeers) {
   EXPECT_EQ(reply->find("permission denied"), std::string::npos);
   EXPECT_EQ(*reply, "{\"ok\":true}");
 }
+
+namespace {
+// A stale socket of an earlier run is replaced; a file that is not a socket is the user's
+// (a mistyped --control-socket path) and is neither deleted nor used.
+TEST_F(EnforceControlSocket, OnlyAStaleSocketIsReplaced) {
+  ASSERT_EQ(mkdir((dir_ + "/run").c_str(), 0700), 0);
+  {
+    FILE* f = fopen(path_.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    fputs("important\n", f);
+    fclose(f);
+  }
+  auto refused = ControlServer::listen(path_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("exists and is not a socket"), std::string::npos)
+      << refused.error().message;
+  struct stat st{};
+  ASSERT_EQ(stat(path_.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  unlink(path_.c_str());
+  // a socket file as a crashed run leaves it: the next run takes its place
+  int stale = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, path_.c_str(), sizeof(a.sun_path) - 1);
+  ASSERT_EQ(bind(stale, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  close(stale);
+  auto second = ControlServer::listen(path_);
+  EXPECT_TRUE(second.ok()) << second.error().message;
+}
+}  // namespace

@@ -441,6 +441,13 @@ TEST(PolicyParser, SyntaxErrorsCarryTheirPosition) {
   EXPECT_EQ(one(with_header("\tautodiscover: true\n")), "p.yaml:2:1: yaml: illegal tab when looking for indentation");
   EXPECT_EQ(one(with_header("agents: a: b\n")), "p.yaml:2:10: yaml: illegal map value");
   EXPECT_EQ(one(with_header("agents: [a, b\nrules: 1\n")), "p.yaml:3:6: yaml: end of sequence flow not found");
+  // A quote left open at the end of the file: yaml-cpp would end the string there, line
+  // break included ("/etc/shadow "), and the rule would never match.
+  EXPECT_EQ(one(with_header("rules:\n  - name: x\n    action: deny\n    file:\n      paths:\n        - \"/etc/shadow\n")),
+            "p.yaml:7:11: yaml: quoted string without its closing quote");
+  EXPECT_EQ(one(with_header("rules:\n  - name: 'x\n")), "p.yaml:3:11: yaml: quoted string without its closing quote");
+  // Quotes inside quoted strings are not their end.
+  EXPECT_TRUE(check(with_header("rules:\n  - name: x\n    action: deny\n    file:\n      paths: [\"/a\\\"b\", '/c''d']\n")).empty());
 }
 
 TEST(PolicyParser, SizeBounds) {
@@ -524,8 +531,15 @@ TEST(PolicyParser, LoadFileNamesTheFileInEveryError) {
   std::ofstream(huge) << std::string(kMaxPolicyBytes + 10, '#');
   auto h = load_policy_file(huge);
   ASSERT_FALSE(h.ok());
-  EXPECT_EQ(h.error().message, huge + ":1:1: file: larger than 1048576 bytes; a policy file is at most 1 MiB");
+  EXPECT_EQ(h.error().message,
+            huge + ":1:1: file: larger than 1048576 bytes (1048586 bytes); a policy file is at most 1 MiB");
 
+  // A FIFO is refused at once, not read (which would block until a writer came).
+  const std::string fifo = dir + "/fifo.yaml";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto f = load_policy_file(fifo);
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.error().message, fifo + ":1:1: file: is not a regular file (a FIFO, socket or device)");
 }
 
 // Each regex costs a compile at load (milliseconds under sanitizers): a short file must not

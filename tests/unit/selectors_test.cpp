@@ -68,7 +68,7 @@ TEST(PipelineSelectors, BuildRejectsBadRegexNamingFlagAndValue) {
 }
 
 TEST(PipelineSelectors, BuildRejectsBadPid) {
-  for (const char* v : {"abc", "12x", "x12", "0", "-5", " 7", "99999999999", "1.5"}) {
+  for (const char* v : {"abc", "12x", "x12", "0", "-5", " 7", "99999999999", "1.5", "4194305"}) {
     auto msg = build_error({{SelectorKind::Pid, v, ""}});
     EXPECT_NE(msg.find("--agent-pid"), std::string::npos) << v << ": " << msg;
     EXPECT_NE(msg.find(v), std::string::npos) << v << ": " << msg;
@@ -95,6 +95,16 @@ TEST(PipelineSelectors, BuildRejectsEmptyValues) {
 TEST(PipelineSelectors, BuildRejectsOverlongExe) {
   auto msg = build_error({{SelectorKind::Exe, "/" + std::string(300, 'e'), ""}});
   EXPECT_NE(msg.find("--agent-exe"), std::string::npos) << msg;
+}
+
+// As the policy's exe: a path with a slash can only match from the root.
+TEST(PipelineSelectors, BuildRejectsRelativeExePaths) {
+  for (const char* v : {"bin/claude", "./claude", "node_modules/.bin/x"}) {
+    auto msg = build_error({{SelectorKind::Exe, v, ""}});
+    EXPECT_NE(msg.find("--agent-exe"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("absolute path or a bare file name"), std::string::npos) << msg;
+  }
+  EXPECT_TRUE(SelectorSet::build({{SelectorKind::Exe, "claude.exe", ""}, {SelectorKind::Exe, "/usr/bin/node", ""}}).ok());
 }
 
 TEST(PipelineSelectors, OneBadSelectorFailsTheWholeSet) {

@@ -1,5 +1,6 @@
 // The `rein` command line. Exceptions stop here: CLI11 parse errors and anything thrown
 // by a library become one message and an exit code.
+#include <cmath>
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fmt/format.h>
@@ -12,22 +13,41 @@
 #include "cli/verify_command.h"
 #include "common/crypto_init.h"
 
+namespace {
+// A Range check lets NaN through (every comparison with it is false): --duration nan would
+// run forever, --health-interval nan would stop the periodic health events.
+const CLI::Validator kFinite(
+    [](std::string& text) -> std::string {
+      double v = 0;
+      if (!CLI::detail::lexical_cast(text, v) || !std::isfinite(v)) return "not a finite number: " + text;
+      return {};
+    },
+    "FINITE");
+}  // namespace
+
+// Repeatable options take each value as given (allow_extra_args(false)): by default CLI11
+// reads "[a,b]" as a list, so a regex such as --agent-cmdline '[0-9]' lost its brackets.
 int main(int argc, char** argv) {
   rein::init_crypto();
   CLI::App app{"rein: eBPF sensor for AI-agent processes"};
   app.require_subcommand(1);
   rein::cli::RunOptions ro;
   auto* run = app.add_subcommand("run", "Run the sensor in the foreground, JSON lines out");
-  run->add_option("--agent-exe", ro.exe, "Track processes exec'ing this binary name or path (repeatable)");
-  run->add_option("--agent-cmdline", ro.cmdline, "Track processes whose argv matches this ECMAScript regex (repeatable)");
-  run->add_option("--agent-cgroup", ro.cgroup, "Track processes in this cgroup v2 path or below (repeatable)");
-  run->add_option("--agent-script", ro.script, "Track interpreters running this script name or npm package, e.g. @google/gemini-cli (repeatable)");
-  run->add_option("--agent-pid", ro.pid, "Track this running process and its descendants (repeatable)");
+  run->add_option("--agent-exe", ro.exe, "Track processes exec'ing this binary name or path (repeatable)")
+      ->allow_extra_args(false);
+  run->add_option("--agent-cmdline", ro.cmdline, "Track processes whose argv matches this ECMAScript regex (repeatable)")
+      ->allow_extra_args(false);
+  run->add_option("--agent-cgroup", ro.cgroup, "Track processes in this cgroup v2 path or below (repeatable)")
+      ->allow_extra_args(false);
+  run->add_option("--agent-script", ro.script, "Track interpreters running this script name or npm package, e.g. @google/gemini-cli (repeatable)")
+      ->allow_extra_args(false);
+  run->add_option("--agent-pid", ro.pid, "Track this running process and its descendants (repeatable)")
+      ->allow_extra_args(false);
   run->add_option("-o,--output", ro.output, "Write events here instead of stdout (created 0600)");
   run->add_option("--health-interval", ro.health_interval_s, "Seconds between sensor.health events (0: only start/stop)")
-      ->check(CLI::Range(0.0, 86400.0));
+      ->check(kFinite & CLI::Range(0.0, 86400.0));
   run->add_option("--duration", ro.duration_s, "Stop after this many seconds (0: until SIGINT/SIGTERM)")
-      ->check(CLI::Range(0.0, 1e9));
+      ->check(kFinite & CLI::Range(0.0, 1e9));
   run->add_option("--ring-mib", ro.ring_mib, "Payload ring buffer size in MiB (power of two)")
       ->check(CLI::IsMember({1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u}));
   run->add_option("--control-ring-mib", ro.control_ring_mib,
@@ -61,7 +81,8 @@ int main(int argc, char** argv) {
   run->add_option("--policy", ro.policy, "Policy file (YAML, apiVersion rein/v1); reloaded on SIGHUP or change");
   run->add_option("--dns-resolver", ro.dns_resolvers,
                   "Also trust DNS answers from this resolver address (repeatable; the host's "
-                  "/etc/resolv.conf nameservers are trusted already)");
+                  "/etc/resolv.conf nameservers are trusted already)")
+      ->allow_extra_args(false);
   run->add_option("--track-quota", ro.track_quota,
                   "Processes each agent may have tracked (its share of the kernel table)")
       ->check(CLI::Range(1u, 65536u))
@@ -135,7 +156,7 @@ int main(int argc, char** argv) {
       ->expected(0, 1)
       ->default_str("/run/rein/control.sock");
   top->add_option("--interval", to.interval_s, "Seconds between redraws")
-      ->check(CLI::Range(0.05, 3600.0));
+      ->check(kFinite & CLI::Range(0.05, 3600.0));
   top->add_flag("--once", to.once, "Print one plain frame (no escapes) and exit");
   rein::cli::ReportOptions rpo;
   auto* report = app.add_subcommand("report", "Self-contained HTML incident report from an events file or a capture");

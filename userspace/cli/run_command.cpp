@@ -120,15 +120,12 @@ const std::vector<std::string>& default_llm_hosts() {
 }
 
 int policy_check(const std::string& file) {
-  std::string text;
-  {
-    FILE* f = fopen(file.c_str(), "r");
-    if (!f) return fail(fmt::format("{}: {}", file, std::strerror(errno)));
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && text.size() <= (2u << 20)) text.append(buf, n);
-    fclose(f);
+  auto read = policy::read_policy_text(file);  // the same checks as `rein run --policy`
+  if (!read) {
+    fmt::print("{}\n", read.error().message);
+    return 1;
   }
+  const std::string& text = *read;
   auto diags = policy::check_policy(text, file);
   for (const auto& d : diags) fmt::print("{}\n", d.to_string());
   if (!diags.empty()) return 1;

@@ -47,9 +47,14 @@ Result<ControlServer> ControlServer::listen(const std::string& path) {
   std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
   if (!dir.empty() && mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     return make_error(fmt::format("control socket directory {}: {}", dir, std::strerror(errno)));
+  // A stale socket from a previous run is replaced; anything else at the path is the user's
+  // (a typo'd path must not delete a file).
+  struct stat st{};
+  if (lstat(path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode))
+    return make_error(fmt::format("control socket {}: exists and is not a socket (not replaced)", path));
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return make_error(fmt::format("control socket: {}", std::strerror(errno)));
-  unlink(path.c_str());  // a stale socket from a previous run
+  unlink(path.c_str());
   mode_t old = umask(0177);
   int rc = bind(fd, reinterpret_cast<sockaddr*>(&*addr), sizeof(*addr));
   umask(old);

@@ -59,6 +59,8 @@ bool SelectorSet::has_script() const {
   return false;
 }
 
+constexpr uint32_t kPidMaxLimit = 4194304;  // the kernel's PID_MAX_LIMIT, as the policy's pid
+
 Result<SelectorSet> SelectorSet::build(std::vector<Selector> selectors) {
   SelectorSet set;
   for (uint32_t i = 0; i < selectors.size(); i++) {
@@ -73,6 +75,9 @@ Result<SelectorSet> SelectorSet::build(std::vector<Selector> selectors) {
       case SelectorKind::Exe:
         if (s.value.size() > 255)
           return make_error(fmt::format("--agent-exe {}: longer than 255 bytes", s.value));
+        if (s.value.find('/') != std::string::npos && s.value.front() != '/')  // as the policy's exe
+          return make_error(fmt::format("--agent-exe {}: must be an absolute path or a bare file name",
+                                        s.value));
         if (s.name.empty()) s.name = basename_of(s.value);
         break;
       case SelectorKind::Cmdline:
@@ -93,8 +98,8 @@ Result<SelectorSet> SelectorSet::build(std::vector<Selector> selectors) {
       case SelectorKind::Pid: {
         uint32_t pid = 0;
         auto [p, ec] = std::from_chars(s.value.data(), s.value.data() + s.value.size(), pid);
-        if (ec != std::errc() || p != s.value.data() + s.value.size() || pid == 0)
-          return make_error(fmt::format("--agent-pid {}: not a process id", s.value));
+        if (ec != std::errc() || p != s.value.data() + s.value.size() || pid == 0 || pid > kPidMaxLimit)
+          return make_error(fmt::format("--agent-pid {}: not a process id (1..{})", s.value, kPidMaxLimit));
         break;
       }
     }

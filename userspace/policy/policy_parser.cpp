@@ -1,6 +1,8 @@
 #include "policy/policy_parser.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -694,15 +696,26 @@ std::vector<Diagnostic> check_policy(std::string_view yaml_text, std::string_vie
   return parse_all(yaml_text, file_name).diags;
 }
 
-Result<Policy> load_policy_file(const std::string& path) {
+Result<std::string> read_policy_text(const std::string& path) {
+  // Opened without blocking, then judged by what was opened: a FIFO (or a policy swapped for
+  // one during a reload) must not stall the sensor's loop in open() or read().
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return file_error(path, fmt::format("cannot open: {}", std::strerror(errno)));
+  std::unique_ptr<FILE, int (*)(FILE*)> f(::fdopen(fd, "rb"), &std::fclose);
+  if (!f) {
+    ::close(fd);
+    return file_error(path, fmt::format("cannot open: {}", std::strerror(errno)));
+  }
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return file_error(path, fmt::format("cannot open: {}", std::strerror(errno)));
+  if (::fstat(fd, &st) != 0) return file_error(path, fmt::format("cannot stat: {}", std::strerror(errno)));
   if (S_ISDIR(st.st_mode)) return file_error(path, "is a directory");
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!f) return file_error(path, fmt::format("cannot open: {}", std::strerror(errno)));
+  if (!S_ISREG(st.st_mode)) return file_error(path, "is not a regular file (a FIFO, socket or device)");
+  if (st.st_size > off_t(kMaxPolicyBytes))
+    return file_error(path, fmt::format("larger than {} bytes ({} bytes); a policy file is at most 1 MiB",
+                                        kMaxPolicyBytes, st.st_size));
   std::string text;
   char buf[65536];
-  // Bounded read: also safe on FIFOs and character devices.
+  // Bounded read: the file may grow after the fstat.
   while (text.size() <= kMaxPolicyBytes) {
     size_t want = std::min(sizeof buf, kMaxPolicyBytes + 1 - text.size());
     size_t got = std::fread(buf, 1, want, f.get());
@@ -712,7 +725,13 @@ Result<Policy> load_policy_file(const std::string& path) {
   if (std::ferror(f.get())) return file_error(path, fmt::format("cannot read: {}", std::strerror(errno)));
   if (text.size() > kMaxPolicyBytes)
     return file_error(path, fmt::format("larger than {} bytes; a policy file is at most 1 MiB", kMaxPolicyBytes));
-  return parse_policy(text, path);
+  return text;
+}
+
+Result<Policy> load_policy_file(const std::string& path) {
+  auto text = read_policy_text(path);
+  if (!text) return text.error();
+  return parse_policy(*text, path);
 }
 
 }  // namespace rein::policy

@@ -27,6 +27,8 @@ Result<Policy> parse_policy(std::string_view yaml_text, std::string_view file_na
 
 // Reads at most kMaxPolicyBytes + 1 bytes; open/read problems are diagnostics on the file.
 Result<Policy> load_policy_file(const std::string& path);
+// A policy file's text: a regular file of at most 1 MiB, else a FILE:1:1 diagnostic.
+Result<std::string> read_policy_text(const std::string& path);
 
 // Empty when the policy is valid.
 std::vector<Diagnostic> check_policy(std::string_view yaml_text, std::string_view file_name);

@@ -19,9 +19,31 @@ struct Refuse {
 
 uint32_t pos1(int zero_based) { return zero_based < 0 ? 1u : static_cast<uint32_t>(zero_based) + 1u; }
 
+// yaml-cpp ends a quoted scalar at the end of the input when its closing quote is missing
+// (the line break becoming a space): a policy cut short would load with a changed value
+// ("/etc/shadow " never matches /etc/shadow). Whether the scalar quoted at `pos` closes.
+bool quote_closes(std::string_view text, size_t pos) {
+  if (pos >= text.size()) return true;
+  const char q = text[pos];
+  if (q != '"' && q != '\'') return true;  // not where a quoted scalar starts: nothing to say
+  for (size_t i = pos + 1; i < text.size(); i++) {
+    if (q == '"' && text[i] == '\\') {
+      i++;
+      continue;
+    }
+    if (text[i] != q) continue;
+    if (q == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {  // '' is a quote inside
+      i++;
+      continue;
+    }
+    return true;
+  }
+  return false;
+}
+
 class TreeBuilder : public YAML::EventHandler {
  public:
-  explicit TreeBuilder(const YamlLimits& limits) : limits_(limits) {}
+  TreeBuilder(const YamlLimits& limits, std::string_view text) : limits_(limits), text_(text) {}
 
   std::optional<YamlNode> root;
 
@@ -49,6 +71,8 @@ class TreeBuilder : public YAML::EventHandler {
                 const std::string& value) override {
     check_anchor(mark, anchor);
     check_tag(mark, tag);
+    if (tag == "!" && mark.pos >= 0 && !quote_closes(text_, size_t(mark.pos)))
+      throw Refuse{pos1(mark.line), pos1(mark.column), "quoted string without its closing quote"};
     YamlNode n = leaf(mark);
     n.kind = YamlNode::Kind::kScalar;
     n.quoted = tag == "!";
@@ -115,6 +139,7 @@ class TreeBuilder : public YAML::EventHandler {
   }
 
   const YamlLimits& limits_;
+  std::string_view text_;
   std::vector<YamlNode> stack_;
   size_t nodes_ = 0;
 };
@@ -149,13 +174,13 @@ std::optional<YamlNode> load_yaml_tree(std::string_view text, DiagnosticSink& si
   try {
     std::istringstream in{std::string(text)};
     YAML::Parser parser(in);
-    TreeBuilder builder(limits);
+    TreeBuilder builder(limits, text);
     if (!parser.HandleNextDocument(builder) || !builder.root) {
       YamlNode empty;
       return empty;
     }
     YamlNode root = std::move(*builder.root);
-    TreeBuilder extra(limits);
+    TreeBuilder extra(limits, text);
     if (parser.HandleNextDocument(extra)) {
       uint32_t line = extra.root ? extra.root->line : 1;
       sink.add(line, 1, "yaml", "more than one YAML document ('---'); a policy is one document");

@@ -109,7 +109,12 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
     break;
   case NR_openat2: { /* flags and mode live in struct open_how */
     __u64 how[2] = {};
-    if (bpf_probe_read_user(how, sizeof(how), (void *)c.args[2])) return 0;
+    if (bpf_probe_read_user(how, sizeof(how), (void *)c.args[2])) {
+      /* Not in memory yet (this program cannot fault it in): the open is still followed,
+       * as one that may write; the exit judges it by what was opened (f_mode). */
+      how[0] = O_RDWR;
+      how[1] = 0;
+    }
     c.args[2] = how[0];
     c.args[3] = how[1];
     break;

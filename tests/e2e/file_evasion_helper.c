@@ -2,11 +2,15 @@
  * writer (raw syscalls, no liburing).
  *   helper chroot DIR NAME   chroot(DIR), then create /NAME and write to it
  *   helper uring PATH        create PATH through io_uring (IORING_OP_OPENAT)
+ *   helper openat2 PATH HOW  create PATH with openat2(), its struct open_how in a page of
+ *                            file HOW that is mapped but never touched (so not present when
+ *                            the syscall starts: a tracer that cannot fault cannot read it)
  * Prints "done" after the mutation, then waits for stdin to close (so a kill decided after
  * the syscall can still land), then "survived". */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/io_uring.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -81,7 +85,31 @@ static int do_uring(const char *path) {
   return 0;
 }
 
+static int do_openat2(const char *path, const char *how_file) {
+  struct open_how how = {.flags = O_WRONLY | O_CREAT | O_TRUNC, .mode = 0644, .resolve = 0};
+  int hf = open(how_file, O_CREAT | O_RDWR | O_TRUNC, 0600);
+  if (hf < 0 || write(hf, &how, sizeof how) != (ssize_t)sizeof how) {
+    perror("how file");
+    return 2;
+  }
+  /* the page cache has it; this mapping's page table entry does not until first touched */
+  void *m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, hf, 0);
+  if (m == MAP_FAILED) {
+    perror("mmap");
+    return 2;
+  }
+  long fd = syscall(SYS_openat2, AT_FDCWD, path, m, sizeof how);
+  if (fd < 0) {
+    perror("openat2");
+    return 2;
+  }
+  if (write((int)fd, "x", 1) != 1) perror("write");
+  wait_stdin();
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 4 && strcmp(argv[1], "openat2") == 0) return do_openat2(argv[2], argv[3]);
   if (argc == 4 && strcmp(argv[1], "chroot") == 0) return do_chroot(argv[2], argv[3]);
   if (argc == 3 && strcmp(argv[1], "uring") == 0) return do_uring(argv[2]);
   fprintf(stderr, "usage: helper chroot DIR NAME | helper uring PATH\n");

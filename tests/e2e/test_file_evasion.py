@@ -97,6 +97,7 @@ def cases(x):
         "bind_open": in_mount_ns(py(f"open('{D}/view_{x}/bound_new', 'w').write('x')"), x),
         "bind_chmod": in_mount_ns(py(f"os.chmod('{D}/view_{x}/f_bind', 0o600)"), x),
         "chroot": [c_agent, "chroot", f"{D}/{x}", "chrooted_new"],
+        "openat2_unfaulted": [c_agent, "openat2", f"{D}/{x}/openat2_new", f"{D}/work/how_{x}.bin"],
         "sendfile": with_fd3(src_fd + "os.sendfile(3, s, 0, 1)", x),
         "copy_file_range": with_fd3(src_fd + "os.copy_file_range(s, 3, 1)", x),
         "fallocate": with_fd3("os.posix_fallocate(3, 0, 16384)", x),

@@ -154,6 +154,34 @@ static __noinline __u32 resolve_into(struct scratch *s, __u32 off, struct resolv
   return len;
 }
 
+/* The rule a process falls under for "any file rule": array slot = its agent class. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 64);
+  __type(key, __u32);
+  __type(value, struct rein_rule); /* ops == 0: no file rule for this class */
+} file_scope_rule SEC(".maps");
+
+static __always_inline __u32 class_of(__u32 tgid) {
+  struct rein_tracked *t = bpf_map_lookup_elem(&tracked, &tgid);
+  if (!t) return 64;
+  if (t->selector == 0xffffffff) return REIN_CLASS_DISCOVERED;
+  __u32 sel = t->selector;
+  __u32 *cls = bpf_map_lookup_elem(&sel_class, &sel);
+  return cls ? *cls : REIN_CLASS_CLI;
+}
+
+/* A path too long to judge (the walk and the name past REIN_PATH_MAX): a name-based rule
+ * cannot have matched it, so a process under a file rule falls under that rule (fails
+ * closed) rather than slipping past every rule with a padded name. */
+static __always_inline bool unjudged_path_rule(struct rein_rule *out) {
+  __u32 cls = class_of(bpf_get_current_pid_tgid() >> 32);
+  struct rein_rule *r = cls < 64 ? bpf_map_lookup_elem(&file_scope_rule, &cls) : NULL;
+  if (!r || !r->ops) return false;
+  *out = *r;
+  return true;
+}
+
 static __noinline int emit_file_op(const struct pending_call *c, long ret) {
   struct fop o = {};
   if (!decode_fop(c, &o)) return 0;
@@ -196,6 +224,8 @@ static __noinline int emit_file_op(const struct pending_call *c, long ret) {
     outcome = enforce_rule(&rr);
   else if (o.fd >= 0 && match_inode_file(fd_file(o.fd), o.op, &rr)) {
     flags |= REIN_F_INODE_RULE;
+    outcome = enforce_rule(&rr);
+  } else if ((flags & (REIN_F_PATH_TRUNCATED | REIN_F_PATH2_TRUNCATED)) && unjudged_path_rule(&rr)) {
     outcome = enforce_rule(&rr);
   }
   e->rule = outcome ? rr.rule + 1 : 0;
@@ -296,6 +326,8 @@ static __noinline int emit_open(const struct pending_call *c, long ret) {
     outcome = enforce_rule(&rr);
   } else if (match_inode_file(f, op, &rr)) {
     flags |= REIN_F_INODE_RULE;
+    outcome = enforce_rule(&rr);
+  } else if ((flags & REIN_F_PATH_TRUNCATED) && unjudged_path_rule(&rr)) {
     outcome = enforce_rule(&rr);
   }
   e->rule = outcome ? rr.rule + 1 : 0;

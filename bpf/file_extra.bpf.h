@@ -46,23 +46,6 @@ static __always_inline bool writable_regular(__s32 fd) {
   return (imode & S_IFMT) == S_IFREG && (KREAD_PTR(struct file, f)->f_mode & FMODE_WRITE);
 }
 
-/* The rule a process falls under for "any file rule": array slot = its agent class. */
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 64);
-  __type(key, __u32);
-  __type(value, struct rein_rule); /* ops == 0: no file rule for this class */
-} file_scope_rule SEC(".maps");
-
-static __always_inline __u32 class_of(__u32 tgid) {
-  struct rein_tracked *t = bpf_map_lookup_elem(&tracked, &tgid);
-  if (!t) return 64;
-  if (t->selector == 0xffffffff) return REIN_CLASS_DISCOVERED;
-  __u32 sel = t->selector;
-  __u32 *cls = bpf_map_lookup_elem(&sel_class, &sel);
-  return cls ? *cls : REIN_CLASS_CLI;
-}
-
 /* io_uring by a tracked process. Under a file rule: SIGKILL now, at the syscall's entry, so
  * the process dies on the way back from it and never submits to the ring. Otherwise only
  * io_uring_setup is reported (enter is far too frequent to report). */

@@ -40,6 +40,7 @@ for x in ("prot", "free"):
     with open(f"{D}/{x}/target", "wb") as f:
         f.write(b"t" * 8192)
 
+open(f"{D}/work/src_long", "w").close()
 policy_path = os.path.join(D, "policy.yaml")
 with open(policy_path, "w") as f:
     f.write(f"""apiVersion: rein/v1
@@ -118,6 +119,12 @@ with rh.Sensor(["--no-default-agents", "--policy", policy_path]) as s:
     procs[("uring", "prot")] = subprocess.Popen([c_agent, "uring", f"{D}/prot/uring_new"], cwd=D,
                                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                                 stderr=subprocess.PIPE, text=True)
+    # a name padded past the sensor's path bound (4095 bytes with the directory's walk): no
+    # name-based rule can judge it, so the agent's file rule applies (fails closed)
+    long_name = "./" * 2030 + "long_new"
+    procs[("long_name", "prot")] = subprocess.Popen(py(
+        f"d = os.open('{D}/prot', os.O_PATH)\nos.rename('{D}/work/src_long', {long_name!r}, dst_dir_fd=d)"),
+        cwd=D, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     procs[("uring_other", "free")] = subprocess.Popen([other, "uring", f"{D}/free/uring_other"],
                                                       cwd=D, stdin=subprocess.PIPE,
                                                       stdout=subprocess.PIPE,

@@ -246,13 +246,14 @@ static __noinline int match_file(struct scratch *s, __u32 off, __u32 len, __u32 
 }
 
 /* Exec rules against the executable's path (the first 256 bytes). */
-static __noinline int match_exec(struct scratch *s, __u32 off, __u32 len, __u32 tgid,
-                                 struct rein_rule *out) {
+/* `path` (len bytes, kernel memory: a record being built, or a copied string) against the
+ * exec rules. */
+static __noinline int match_exec(const void *path, __u32 len, __u32 tgid, struct rein_rule *out) {
   if (!cfg.exec_rules || len == 0) return 0;
   struct policy_scratch *ps = get_policy_scratch();
   if (!ps) return 0;
   __u32 n = len < REIN_PATH_KEY ? len : REIN_PATH_KEY;
-  bpf_probe_read_kernel(ps->tail, n & (REIN_PATH_KEY * 2 - 1), &s->rec[off & REIN_REC_MASK]);
+  bpf_probe_read_kernel(ps->tail, n & (REIN_PATH_KEY * 2 - 1), path);
   __u64 full, base;
   hash_tail(ps, n, &full, &base);
   /* rules on the full path and on the basename decide together: the most severe wins */

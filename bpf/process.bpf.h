@@ -150,7 +150,7 @@ static __noinline int match_script(struct scratch *s, struct task_struct *p, __u
 /* The exec record: who the process is (exe, argv, cwd, ids, cgroup). Sent at exec and
  * when a running process is discovered as an agent. */
 static __noinline int emit_process(struct task_struct *p, struct file *exe, __u32 flags,
-                                   __u32 selector) {
+                                   __u32 selector, const char *filename) {
   struct scratch *s = get_scratch();
   if (!s) return 0;
   __u32 tgid = BPF_CORE_READ(p, tgid);
@@ -185,8 +185,17 @@ static __noinline int emit_process(struct task_struct *p, struct file *exe, __u3
 
   struct rein_rule rr = {};
   __u8 outcome = 0;
-  if (!(flags & REIN_F_DISCOVERED) && match_exec(s, sizeof(*e), exe_len, tgid, &rr))
-    outcome = enforce_rule(&rr); /* before the new image runs a single instruction */
+  if (!(flags & REIN_F_DISCOVERED)) {
+    if (match_exec(&s->rec[sizeof(*e)], exe_len, tgid, &rr)) {
+      outcome = enforce_rule(&rr); /* before the new image runs a single instruction */
+    } else if (filename) {
+      /* The name exec'd as given: a rule on a symlink (/usr/bin/nc, /bin/sh) or on a script
+       * (whose exe is its interpreter) names it so, not the file the kernel ran. */
+      long n = bpf_probe_read_kernel_str(s->ustr, sizeof(s->ustr), filename);
+      if (n > 1 && s->ustr[0] == '/' && match_exec(s->ustr, (__u32)(n - 1), tgid, &rr))
+        outcome = enforce_rule(&rr);
+    }
+  }
   e->rule = outcome ? rr.rule + 1 : 0;
   e->action = outcome ? rr.action : 0;
   e->outcome = outcome;
@@ -240,7 +249,7 @@ int BPF_PROG(rein_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
     }
   }
 
-  return emit_process(p, BPF_CORE_READ(bprm, file), flags, selector);
+  return emit_process(p, BPF_CORE_READ(bprm, file), flags, selector, BPF_CORE_READ(bprm, filename));
 }
 
 SEC("tp_btf/sched_process_fork")

@@ -175,7 +175,7 @@ static __noinline bool become_agent(__u32 tgid, __u32 flags) {
   count(REIN_CTR_DISCOVERED);
   struct task_struct *task = (struct task_struct *)bpf_get_current_task();
   emit_process(task, BPF_CORE_READ(task, mm, exe_file),
-               REIN_F_NEW_AGENT | REIN_F_DISCOVERED | flags, 0xffffffff);
+               REIN_F_NEW_AGENT | REIN_F_DISCOVERED | flags, 0xffffffff, NULL);
   return true;
 }
 

@@ -24,8 +24,14 @@ base = rh.workdir("rein-pol-")
 agent_name = f"polagent_{tag}"
 agent = os.path.join(base, agent_name)          # a python3 the policy selects by name
 shutil.copy("/usr/bin/python3", agent)
-for tool in ("denied_tool", "held_tool"):        # touch(1) copies: running = creating a marker
+for tool in ("denied_tool", "held_tool", "real_tool"):  # touch(1) copies: running = creating a marker
     shutil.copy("/usr/bin/touch", os.path.join(base, tool))
+# exec rules name what is exec'd: a symlink (as /usr/bin/nc is) and a script (whose exe is
+# its interpreter) are denied by the names the rules give them
+os.symlink(os.path.join(base, "real_tool"), os.path.join(base, "linked_tool"))
+with open(os.path.join(base, "script_tool"), "w") as f:
+    f.write("#!/bin/sh\nexec touch \"$1\"\n")
+os.chmod(os.path.join(base, "script_tool"), 0o755)
 os.mkdir(os.path.join(base, "protected"))
 sock_path = os.path.join(base, "control.sock")
 policy_path = os.path.join(base, "policy.yaml")
@@ -51,7 +57,7 @@ rules:
   - name: no-tool
     action: deny
     exec:
-      paths: ["{base}/denied_tool"]
+      paths: ["{base}/denied_tool", "{base}/linked_tool", "{base}/script_tool"]
   - name: hold-tool
     action: pause
     exec:
@@ -167,6 +173,12 @@ try:
         results["protected"] = (w.returncode, w.stdout.strip())
         d = as_agent(f"import subprocess; r = subprocess.run(['{base}/denied_tool', '{base}/denied_marker']); print(r.returncode)")
         results["denied_exec"] = d.stdout.strip()
+        for tool in ("linked_tool", "script_tool"):
+            d = as_agent(f"import subprocess; r = subprocess.run(['{base}/{tool}', '{base}/{tool}_marker']); print(r.returncode)")
+            results[tool] = (d.stdout.strip(), os.path.exists(f"{base}/{tool}_marker"))
+        # the file behind the link, exec'd by its own name, is not what the rule names
+        d = as_agent(f"import subprocess; r = subprocess.run(['{base}/real_tool', '{base}/real_marker']); print(r.returncode)")
+        results["real_tool"] = (d.stdout.strip(), os.path.exists(f"{base}/real_marker"))
         u = subprocess.run([os.path.join(base, "denied_tool"), os.path.join(base, "untracked_marker")])
         results["untracked_exec"] = u.returncode
 
@@ -239,6 +251,9 @@ rh.check(results["evil"] == EPERM + " 127.0.0.4", f"host rule: {results['evil']}
 rh.check(results["good"] == "ok 127.0.0.5", f"other host affected: {results['good']}")  # before the SNI case
 rh.check(results["protected"][0] == -9 and results["protected"][1] == "", f"protected write: {results['protected']}")
 rh.check(results["denied_exec"] == "-9", f"denied exec: {results['denied_exec']}")
+rh.check(results["linked_tool"] == ("-9", False), f"exec of a denied symlink: {results['linked_tool']}")
+rh.check(results["script_tool"] == ("-9", False), f"exec of a denied script: {results['script_tool']}")
+rh.check(results["real_tool"] == ("0", True), f"exec of the link's target by its own name: {results['real_tool']}")
 rh.check(not os.path.exists(os.path.join(base, "denied_marker")), "denied tool ran its own code")
 rh.check(results["untracked_exec"] == 0 and os.path.exists(os.path.join(base, "untracked_marker")),
          "untracked exec affected")

@@ -197,3 +197,17 @@ TEST(LlmPriceTable, LoadWithOverrideFile) {
 }
 
 }  // namespace
+
+// A price path that is not a regular file says what it is (a directory read as a stream
+// looked "larger than 16 MiB"; a FIFO would block).
+TEST(LlmPriceTable, LoadFileRefusesWhatIsNotARegularFile) {
+  auto dir = rein::llm::PriceTable::load_file("/tmp");
+  ASSERT_FALSE(dir.ok());
+  EXPECT_EQ(dir.error().message, "/tmp: is a directory");
+  auto missing = rein::llm::PriceTable::load_file("/nonexistent/prices.json");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message, "/nonexistent/prices.json: cannot open: No such file or directory");
+  auto empty = rein::llm::PriceTable::load_file("");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().message, "price table: empty path");
+}

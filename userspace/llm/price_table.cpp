@@ -1,5 +1,12 @@
 #include "llm/price_table.h"
 
+#include <cstring>
+
+#include <cerrno>
+
+#include <sys/stat.h>
+#include <fmt/format.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -98,8 +105,13 @@ class Loader {
 };
 
 Result<std::string> read_file(const std::string& path) {
+  if (path.empty()) return make_error("price table: empty path");
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return make_error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  if (S_ISDIR(st.st_mode)) return make_error(path + ": is a directory");
+  if (!S_ISREG(st.st_mode)) return make_error(path + ": is not a regular file (a FIFO, socket or device)");
   std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(path + ": cannot open");
+  if (!in) return make_error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
   in.seekg(0, std::ios::end);
   std::streamoff size = in.tellg();
   if (size < 0) return make_error(path + ": cannot read");

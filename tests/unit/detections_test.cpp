@@ -793,5 +793,27 @@ detections:
   EXPECT_FALSE(bad2);
 }
 
+// Declared baselines that could never match what the detector compares would make normal
+// activity "out of scope" (with kill or pause, act on it): each names its field.
+TEST(DetectPolicy, BaselineValuesThatCannotMatchAreRefused) {
+  auto err = [](const std::string& item) {
+    auto p = policy::parse_policy("apiVersion: rein/v1\ndetections:\n  scope_drift:\n    baselines:\n"
+                                  "      - agent: x\n        " + item + "\n", "d.yaml");
+    return p ? std::string() : p.error().message;
+  };
+  EXPECT_NE(err("providers: [opneai]").find("detections.scope_drift.baselines[0].providers[0]: 'opneai' is "
+                                           "not a known provider"), std::string::npos) << err("providers: [opneai]");
+  EXPECT_NE(err("hosts: [\"http://x\"]").find("'http://x' is not a host name"), std::string::npos);
+  EXPECT_NE(err("executables: [bin/claude]").find("must be an absolute path or a bare file name"),
+            std::string::npos);
+  EXPECT_NE(err("directories: [/a/../b]").find("is not a normalized path"), std::string::npos);
+  EXPECT_EQ(err("providers: [openai, anthropic]\n        hosts: [api.openai.com:443, 10.0.0.5, \"[::1]:8080\"]\n"
+                "        executables: [python3, /usr/bin/git]"), "");
+  auto p = policy::parse_policy("apiVersion: rein/v1\ndetections:\n  scope_drift:\n    baselines:\n"
+                                "      - agent: x\n        directories: [/work/, /]\n", "d.yaml");
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->detections.scope_drift.baselines[0].directories, (std::vector<std::string>{"/work", "/"}));
+}
+
 }  // namespace
 }  // namespace rein::detect

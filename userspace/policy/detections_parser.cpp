@@ -1,7 +1,9 @@
+#include <algorithm>
 #include <fmt/format.h>
 
 #include "policy/detections.h"
 #include "policy/duration.h"
+#include "policy/policy.h"
 #include "policy/yaml_fields.h"
 #include "policy/yaml_tree.h"
 
@@ -141,14 +143,43 @@ class DetectionsReader {
                    fmt::format("duplicate baseline for agent '{}' (first at line {})", *name,
                                prev.line));
       d.agent = *name;
+      // A value that cannot match what the detector compares it with would make ordinary
+      // activity "out of scope" (and, with kill or pause, act on it): refused here.
+      auto check = [&](std::string_view key, std::vector<std::string>& xs, auto&& why_not) {
+        for (size_t j = 0; j < xs.size(); j++)
+          if (std::string why = why_not(xs[j]); !why.empty())
+            r_.error(*b.get(key), field_index(b.field(key), j), fmt::format("'{}' {}", xs[j], why));
+      };
       d.executables = strings(b, "executables");
+      check("executables", d.executables, [](const std::string& x) -> std::string {
+        return x.find('/') != std::string::npos && x.front() != '/'
+                   ? "must be an absolute path or a bare file name"
+                   : "";
+      });
       d.directories = strings(b, "directories");
-      for (size_t j = 0; j < d.directories.size(); j++)
-        if (d.directories[j].empty() || d.directories[j][0] != '/')
-          r_.error(*b.get("directories"), field_index(b.field("directories"), j),
-                   fmt::format("'{}' is not an absolute path", d.directories[j]));
+      for (auto& dir : d.directories)  // "/work/" is the directory "/work"
+        while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+      check("directories", d.directories, [](const std::string& x) -> std::string {
+        if (x.empty() || x[0] != '/') return "is not an absolute path";
+        if (x.find("/./") != std::string::npos || x.find("/../") != std::string::npos ||
+            x.ends_with("/.") || x.ends_with("/..") || x.find("//") != std::string::npos)
+          return "is not a normalized path (no '.', '..' or '//')";
+        return "";
+      });
       d.hosts = strings(b, "hosts");
+      check("hosts", d.hosts, [](const std::string& x) -> std::string {
+        return x.find_first_of("/ \t@") != std::string::npos
+                   ? "is not a host name or address (with an optional :port; no scheme or path)"
+                   : "";
+      });
       d.providers = strings(b, "providers");
+      check("providers", d.providers, [](const std::string& x) -> std::string {
+        const auto& known = known_llm_providers();
+        if (std::find(known.begin(), known.end(), x) != known.end()) return "";
+        std::string list;
+        for (const auto& k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+        return "is not a known provider (known: " + list + ")";
+      });
       d.models = strings(b, "models");
       c.baselines.push_back(std::move(d));
     }

@@ -35,6 +35,8 @@ for args, want in cases:
 rc, err = run(["--health-interval", "nan"])
 rh.check(rc != 0 and err.splitlines()[0] == "--health-interval: not a finite number: nan",
          f"--health-interval nan: {rc} {err!r}")
+rc, err = run(["--policy", ""])
+rh.check(rc != 0 and err.splitlines()[0] == "--policy: empty path", f"--policy '': {rc} {err!r}")
 
 # --control-socket replaces a stale socket, never a file that is not one (a mistyped path)
 keep = os.path.join(rh.workdir("rein-errors-"), "policy.yaml")

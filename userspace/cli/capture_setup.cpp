@@ -39,6 +39,8 @@ Result<std::unique_ptr<capture::CaptureWriter>> open_run_capture(const RunOption
   if (!age)
     return make_error(
         fmt::format("--capture-segment-age {}: {}", o.capture_segment_age, age.error().message));
+  if (age->count() < 10)  // each segment is a file with its own header, index and trailer
+    return make_error(fmt::format("--capture-segment-age {}: at least 10s", o.capture_segment_age));
   auto key = capture::load_or_create_capture_key(o.state_dir);
   if (!key) return make_error("--capture: " + key.error().message);
   capture::CaptureWriterOptions wo;

@@ -23,6 +23,9 @@ const CLI::Validator kFinite(
       return {};
     },
     "FINITE");
+// An empty path would silently mean "none" (--policy "" ran with no policy).
+const CLI::Validator kNonEmpty([](std::string& text) -> std::string { return text.empty() ? "empty path" : ""; },
+                               "PATH");
 }  // namespace
 
 // Repeatable options take each value as given (allow_extra_args(false)): by default CLI11
@@ -78,7 +81,8 @@ int main(int argc, char** argv) {
   run->add_option("--prices", ro.prices, "Price table (JSON); default: the shipped one");
   run->add_option("--prices-override", ro.prices_override, "Prices merged over the table (JSON)");
   run->add_option("--state-dir", ro.state_dir, "Directory for the fingerprint key (created 0700)");
-  run->add_option("--policy", ro.policy, "Policy file (YAML, apiVersion rein/v1); reloaded on SIGHUP or change");
+  run->add_option("--policy", ro.policy, "Policy file (YAML, apiVersion rein/v1); reloaded on SIGHUP or change")
+      ->check(kNonEmpty);
   run->add_option("--dns-resolver", ro.dns_resolvers,
                   "Also trust DNS answers from this resolver address (repeatable; the host's "
                   "/etc/resolv.conf nameservers are trusted already)")

@@ -29,6 +29,8 @@ int usage(const UsageOptions& o) {
     if (!t) return fail("--until " + t.error().message);
     q.until_ns = *t;
   }
+  if (!o.since.empty() && !o.until.empty() && q.until_ns <= q.since_ns)
+    return fail(fmt::format("--until {} is not after --since {}", o.until, o.since));
   auto rep = ledger::query_usage(o.ledger, q);
   if (!rep) return fail(rep.error().message);
   std::string out;

@@ -211,3 +211,19 @@ TEST(LlmPriceTable, LoadFileRefusesWhatIsNotARegularFile) {
   ASSERT_FALSE(empty.ok());
   EXPECT_EQ(empty.error().message, "price table: empty path");
 }
+
+// A provider name the sensor never uses would price nothing: refused, as is a non-string.
+TEST(LlmPriceTable, UnknownOrMistypedProvidersAreErrors) {
+  auto bad = rein::llm::PriceTable::parse(
+      R"({"models":[],"provider_defaults":[{"provider":"olama","input":0,"output":0}]})", "p.json");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("provider_defaults[0].provider"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("unknown provider 'olama'"), std::string::npos) << bad.error().message;
+  auto num = rein::llm::PriceTable::parse(R"({"models":[{"model":"m","provider":5,"input":1,"output":1}]})", "p.json");
+  ASSERT_FALSE(num.ok());
+  EXPECT_NE(num.error().message.find("models[0].provider"), std::string::npos) << num.error().message;
+  auto ok = rein::llm::PriceTable::parse(
+      R"({"models":[{"model":"m","provider":"openai","input":1,"output":1}],)"
+      R"("provider_defaults":[{"provider":"ollama","input":0,"output":0}]})", "p.json");
+  EXPECT_TRUE(ok.ok()) << ok.error().message;
+}

@@ -1,5 +1,6 @@
 #include "llm/price_table.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <cerrno>
@@ -11,6 +12,7 @@
 #include <sstream>
 
 #include "llm/json_util.h"
+#include "policy/policy.h"
 #include "llm/text_util.h"
 
 namespace rein::llm {
@@ -103,6 +105,15 @@ class Loader {
  private:
   std::string_view source_;
 };
+
+// A provider the sensor never names would price nothing (a typo in an override file).
+Result<void> known_provider(std::string_view prov, const std::string& where, const Loader& L) {
+  const auto& known = policy::known_llm_providers();
+  if (std::find(known.begin(), known.end(), prov) != known.end()) return {};
+  std::string list;
+  for (const auto& k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+  return L.fail(where, fmt::format("unknown provider '{}' (known: {})", prov, list));
+}
 
 Result<std::string> read_file(const std::string& path) {
   if (path.empty()) return make_error("price table: empty path");
@@ -211,7 +222,12 @@ Result<void> PriceTable::merge(std::string_view json_text, std::string_view sour
       if (!name || trim(*name).empty()) return L.fail(where + ".model", "missing model name");
       ModelPrice mp;
       mp.model = to_lower(trim(*name));
-      mp.provider = std::string(json::str(row, "provider").value_or(""));
+      if (json::field(row, "provider")) {
+        auto prov = json::str(row, "provider");
+        if (!prov) return L.fail(where + ".provider", "expected a string");
+        if (auto r = known_provider(*prov, where + ".provider", L); !r.ok()) return r;
+        mp.provider = std::string(*prov);
+      }
       auto base = L.prices(row, where, /*require_io=*/true);
       if (!base.ok()) return base.error();
       mp.base = base.value();
@@ -269,6 +285,7 @@ Result<void> PriceTable::merge(std::string_view json_text, std::string_view sour
         return r;
       auto prov = json::str(row, "provider");
       if (!prov || prov->empty()) return L.fail(where + ".provider", "missing provider name");
+      if (auto r = known_provider(*prov, where + ".provider", L); !r.ok()) return r;
       ModelPrice mp;
       mp.provider = std::string(*prov);
       mp.model = "(" + mp.provider + " default)";

@@ -13,6 +13,15 @@
 #define STASH_LIBCHECK 1
 
 
+static __noinline bool adopt_written_file(struct file *f, __s32 fd) {
+  struct file *fk = KREAD_PTR(struct file, f);
+  if ((fk->f_inode->i_mode & S_IFMT) != S_IFREG || !(fk->f_mode & FMODE_WRITE)) return false;
+  struct pending_call c = {.nr = NR_openat};
+  c.args[2] = 1; /* O_WRONLY: not created, not truncated by this "open" */
+  emit_open(&c, fd);
+  return true;
+}
+
 /* Syscalls a tracked process makes that we report. Everything else returns after the
  * tracked-bit test. */
 SEC("tp_btf/sys_enter")
@@ -63,6 +72,11 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
   case NR_pwritev2: {
     __u64 fid = (__u64)fd_file(c.args[0]);
     struct open_file_val *ov = fid ? bpf_map_lookup_elem(&open_files, &fid) : NULL;
+    /* A writable regular file this process did not open while tracked (inherited from before
+     * discovery, received over SCM_RIGHTS, stdout redirected to a file): taken in at its first
+     * write as if opened now, so its rules act and its writes are counted. */
+    if (!ov && fid && adopt_written_file((struct file *)fid, (__s32)c.args[0]))
+      ov = bpf_map_lookup_elem(&open_files, &fid);
     if (ov) {
       c.args[5] = fid;
       c.args[4] = STASH_FILE_WRITE;

@@ -102,6 +102,7 @@ def cases(x):
         "sendfile": with_fd3(src_fd + "os.sendfile(3, s, 0, 1)", x),
         "copy_file_range": with_fd3(src_fd + "os.copy_file_range(s, 3, 1)", x),
         "fallocate": with_fd3("os.posix_fallocate(3, 0, 16384)", x),
+        "inherited_write": with_fd3("os.write(3, b'w')", x),
         "mmap": with_fd3("m = mmap.mmap(3, 4096, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)", x),
     }
 
@@ -182,6 +183,10 @@ for name in ("sendfile", "copy_file_range", "fallocate", "mmap"):
     w = [m for m in muts if m["process"]["pid"] == pid_of[(name, "prot")] and m["op"] == "write"]
     if not w or w[0]["path"] != f"{D}/prot/target":
         failures.append(f"{name}: no write event for {D}/prot/target: {w}")
+# a descriptor the agent did not open while tracked: taken in at its first write
+iw = [a for a in acts if a["process"]["pid"] == pid_of[("inherited_write", "prot")]]
+if not iw or iw[0].get("matched") != f"{D}/prot/target":
+    failures.append(f"inherited_write: policy.action {iw}")
 xa = [m for m in muts if m["process"]["pid"] == pid_of[("setxattr", "free")] and m["op"] == "xattr"]
 if not xa:
     failures.append("benign setxattr not reported as op xattr")

@@ -11,6 +11,7 @@
 #include "llm/key_fingerprint.h"
 #include "pipeline/arg_redaction.h"
 #include "pipeline/capture_scrubber.h"
+#include "process/proc_reader.h"
 
 namespace {
 using rein::TextRange;
@@ -36,17 +37,7 @@ std::string join(const std::vector<std::string>& argv) {
   return s;
 }
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < s.size()) {
-    size_t nul = s.find('\0', start);
-    if (nul == std::string::npos) nul = s.size();
-    out.push_back(s.substr(start, nul - start));
-    start = nul + 1;
-  }
-  return out;
-}
+std::vector<std::string> split(const std::string& s) { return rein::process::split_cmdline(s); }
 
 // What the capture does to an exec record's argv: the scrubber first (key-shaped tokens
 // become placeholders), then the argv mask.

@@ -29,6 +29,7 @@ TEST(EnforceHoldStore, RuleNamesCannotBreakTheLineFormat) {
 }
 
 TEST(EnforceHoldStore, MalformedLinesAreSkipped) {
+  size_t unreadable = 0;
   auto out = rein::enforce::parse_holds(
       "garbage\n"
       "1 5 deny 0 pid-one\n"  // pid 1 is never signalled
@@ -39,8 +40,10 @@ TEST(EnforceHoldStore, MalformedLinesAreSkipped) {
       "99999999999 5 deny 0 too-big\n"
       "\n"
       "42 7 allow -1 ok\n"
-      "43 8 deny 9");  // no rule, no final newline: still fine
+      "43 8 deny 9",  // no rule, no final newline: still fine
+      &unreadable);
   ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(unreadable, 7u);  // counted, so the start can say so (the empty line is not one)
   EXPECT_EQ(out[0].pid, 42u);
   EXPECT_EQ(out[0].rule, "ok");
   EXPECT_EQ(out[1].pid, 43u);

@@ -220,10 +220,16 @@ int run(const RunOptions& o) {
   if (mkdir(o.state_dir.c_str(), 0700) != 0 && errno != EEXIST)
     return fail(fmt::format("--state-dir {}: {}", o.state_dir, std::strerror(errno)));
   // Holds an earlier run left open (it was killed): their processes must not stay stopped.
-  auto leftovers = enforce::resolve_leftover_holds(o.state_dir + "/holds");
+  size_t unreadable = 0;
+  auto leftovers = enforce::resolve_leftover_holds(o.state_dir + "/holds", &unreadable);
   for (const auto& l : leftovers)
     fmt::print(stderr, "rein: hold of pid {} ({}) from an earlier run: {}\n", l.hold.pid,
                l.hold.rule, l.detail);
+  if (unreadable)
+    fmt::print(stderr,
+               "rein: {}/holds: {} unreadable line(s) from an earlier run, not acted on: a process "
+               "that run held may still be stopped (state T in ps)\n",
+               o.state_dir, unreadable);
   auto fingerprinter = llm::Fingerprinter::from_key_file(o.state_dir + "/fingerprint.key");
   if (!fingerprinter) return fail(fingerprinter.error().message);
   // --capture: the journal writer (never blocks; drops are counted in its stats()). Declared

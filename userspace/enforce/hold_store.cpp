@@ -47,24 +47,27 @@ std::string serialize_holds(const std::vector<SavedHold>& holds) {
   return out;
 }
 
-std::vector<SavedHold> parse_holds(std::string_view text) {
+std::vector<SavedHold> parse_holds(std::string_view text, size_t* unreadable) {
   std::vector<SavedHold> out;
+  size_t bad = 0;
   while (!text.empty()) {
     size_t nl = text.find('\n');
     std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    if (line.empty()) continue;
     SavedHold h;
     auto pid = field(&line), start = field(&line), def = field(&line), deadline = field(&line);
     if (!parse_num(pid, &h.pid) || h.pid <= 1 || !parse_num(start, &h.start_ticks) ||
-        h.start_ticks == 0 || !parse_num(deadline, &h.deadline_unix))
+        h.start_ticks == 0 || !parse_num(deadline, &h.deadline_unix) ||
+        (def != "allow" && def != "deny")) {
+      bad++;
       continue;
-    if (def == "allow")
-      h.default_allow = true;
-    else if (def != "deny")
-      continue;
+    }
+    h.default_allow = def == "allow";
     h.rule = safe_rule(line);
     out.push_back(std::move(h));
   }
+  if (unreadable) *unreadable = bad;
   return out;
 }
 
@@ -85,9 +88,10 @@ Result<void> save_holds_file(const std::string& path, const std::vector<SavedHol
   return {};
 }
 
-std::vector<SavedHold> load_holds_file(const std::string& path) {
+std::vector<SavedHold> load_holds_file(const std::string& path, size_t* unreadable) {
+  if (unreadable) *unreadable = 0;
   auto text = process::read_file_bounded(path, kMaxFileBytes);
-  return text ? parse_holds(*text) : std::vector<SavedHold>{};
+  return text ? parse_holds(*text, unreadable) : std::vector<SavedHold>{};
 }
 
 LeftoverAction decide_leftover(const SavedHold& h, const std::optional<process::ProcState>& now) {
@@ -96,9 +100,9 @@ LeftoverAction decide_leftover(const SavedHold& h, const std::optional<process::
   return h.default_allow ? LeftoverAction::kResume : LeftoverAction::kKill;
 }
 
-std::vector<LeftoverResult> resolve_leftover_holds(const std::string& path) {
+std::vector<LeftoverResult> resolve_leftover_holds(const std::string& path, size_t* unreadable) {
   std::vector<LeftoverResult> out;
-  for (auto& h : load_holds_file(path)) {
+  for (auto& h : load_holds_file(path, unreadable)) {
     LeftoverResult r{h, decide_leftover(h, process::proc_state(h.pid)), ""};
     if (r.action == LeftoverAction::kNone) {
       r.detail = "left by an earlier run: the process is gone, running, or another one has its pid";

@@ -23,11 +23,12 @@ struct SavedHold {
 
 std::string serialize_holds(const std::vector<SavedHold>& holds);
 // Malformed lines are skipped (a torn or edited file must not stop rein from starting).
-std::vector<SavedHold> parse_holds(std::string_view text);
+// `unreadable`, when given, counts the non-empty lines that were not a hold.
+std::vector<SavedHold> parse_holds(std::string_view text, size_t* unreadable = nullptr);
 
 // Written to a temporary file and renamed over `path`: a crash leaves the old or the new list.
 Result<void> save_holds_file(const std::string& path, const std::vector<SavedHold>& holds);
-std::vector<SavedHold> load_holds_file(const std::string& path);
+std::vector<SavedHold> load_holds_file(const std::string& path, size_t* unreadable = nullptr);
 
 enum class LeftoverAction { kNone, kKill, kResume };
 // What to do with a hold left by an earlier run: only the same process (same start time),
@@ -40,6 +41,8 @@ struct LeftoverResult {
   std::string detail;
 };
 // Reads `path`, applies each leftover's default through a checked pidfd, removes the file.
-std::vector<LeftoverResult> resolve_leftover_holds(const std::string& path);
+// `unreadable`: lines of the file that were not a hold (their processes, if any, stay as
+// they are: the caller says so).
+std::vector<LeftoverResult> resolve_leftover_holds(const std::string& path, size_t* unreadable = nullptr);
 
 }  // namespace rein::enforce

@@ -53,6 +53,64 @@ static __always_inline void clear_tracked_bit(__u32 tgid) {
     __sync_fetch_and_and(&tracked_bits[BIT_WORD(tgid)], ~(1ULL << (tgid & 63)));
 }
 
+/* open_files (maps.bpf.h): the slots a file may sit in, probed in order. */
+static __always_inline __u32 open_slot_base(__u64 fid) {
+  return (__u32)((fid * 0x9E3779B97F4A7C15ull) >> 50);
+}
+
+static __always_inline struct open_file_val *open_file_find(__u64 fid) {
+  if (!fid) return NULL;
+  __u32 base = open_slot_base(fid);
+#pragma unroll
+  for (__u32 i = 0; i < REIN_OPEN_PROBES; i++) {
+    __u32 k = (base + i) & (REIN_OPEN_SLOTS - 1);
+    struct open_file_val *v = bpf_map_lookup_elem(&open_files, &k);
+    if (v && v->fid == fid) return v;
+  }
+  return NULL;
+}
+
+/* Publishes a slot the caller filled in after open_file_claim: the empty asm keeps the
+ * compiler from moving the counters' stores after it, and x86 keeps stores in order, so a
+ * reader that finds `fid` sees them. */
+static __always_inline void open_file_publish(struct open_file_val *v, __u64 fid) {
+  asm volatile("" ::: "memory");
+  *(volatile __u64 *)&v->fid = fid;
+}
+
+/* A free slot for fid, marked busy (no reader matches it) until open_file_publish; NULL
+ * when all of its probe slots are taken. */
+static __always_inline struct open_file_val *open_file_claim(__u64 fid) {
+  __u32 base = open_slot_base(fid);
+#pragma unroll
+  for (__u32 i = 0; i < REIN_OPEN_PROBES; i++) {
+    __u32 k = (base + i) & (REIN_OPEN_SLOTS - 1);
+    struct open_file_val *v = bpf_map_lookup_elem(&open_files, &k);
+    if (v && v->fid == 0 && __sync_val_compare_and_swap(&v->fid, 0, fid | REIN_OPEN_BUSY) == 0)
+      return v;
+  }
+  return NULL;
+}
+
+static __always_inline void open_file_release(struct open_file_val *v) {
+  *(volatile __u64 *)&v->fid = 0;
+}
+
+static __always_inline bool is_open_owner(__u32 tgid) {
+  if (tgid >= REIN_MAX_PID) return false;
+  return (open_owner_bits[BIT_WORD(tgid)] >> (tgid & 63)) & 1;
+}
+
+static __always_inline void set_open_owner(__u32 tgid) {
+  if (tgid < REIN_MAX_PID && !is_open_owner(tgid))
+    __sync_fetch_and_or(&open_owner_bits[BIT_WORD(tgid)], 1ULL << (tgid & 63));
+}
+
+static __always_inline void clear_open_owner(__u32 tgid) {
+  if (tgid < REIN_MAX_PID && is_open_owner(tgid))
+    __sync_fetch_and_and(&open_owner_bits[BIT_WORD(tgid)], ~(1ULL << (tgid & 63)));
+}
+
 /* The per-thread slot of an array map indexed by thread id (pending syscalls, TLS calls in
  * flight, ...): an array lookup needs no insert or delete on the hot path. */
 static __always_inline void *thread_slot(void *array_map, __u32 tid) {
@@ -80,11 +138,18 @@ static __always_inline __u32 agent_of(__u32 tgid) {
   return t ? t->agent : 0;
 }
 
+/* The caller's uid as bpf_get_current_uid_gid gives it (the kernel uid, as seen from the
+ * initial user namespace), read from the task's credentials: two loads instead of a helper
+ * that also maps the id through the namespace, on every record. */
+static __always_inline __u32 current_uid(void) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  return task->cred->uid.val;
+}
+
 /* For a caller that already looked the agent up (the TLS data path), so it is not looked up
  * twice per record. */
-static __always_inline void fill_hdr_agent(struct rein_hdr *h, __u16 kind, __u32 size,
-                                           __u32 agent) {
-  __u64 id = bpf_get_current_pid_tgid();
+static __always_inline void fill_hdr_id(struct rein_hdr *h, __u16 kind, __u32 size, __u32 agent,
+                                        __u64 id) {
   h->kind = kind;
   h->abi = REIN_ABI_VERSION;
   h->size = size;
@@ -92,11 +157,17 @@ static __always_inline void fill_hdr_agent(struct rein_hdr *h, __u16 kind, __u32
   h->pid = (__u32)id;
   h->tgid = id >> 32;
   h->agent = agent;
-  h->uid = (__u32)bpf_get_current_uid_gid();
+  h->uid = current_uid();
+}
+
+static __always_inline void fill_hdr_agent(struct rein_hdr *h, __u16 kind, __u32 size,
+                                           __u32 agent) {
+  fill_hdr_id(h, kind, size, agent, bpf_get_current_pid_tgid());
 }
 
 static __always_inline void fill_hdr(struct rein_hdr *h, __u16 kind, __u32 size) {
-  fill_hdr_agent(h, kind, size, agent_of(bpf_get_current_pid_tgid() >> 32));
+  __u64 id = bpf_get_current_pid_tgid();
+  fill_hdr_id(h, kind, size, agent_of(id >> 32), id);
 }
 
 /* Wake the reader only once this much is waiting: a wakeup per record costs more than the

@@ -296,20 +296,30 @@ static __noinline int emit_open(const struct pending_call *c, long ret) {
 
   __u64 fid = (__u64)f;
   if (flags & REIN_F_WRITABLE) {
-    struct open_file_val v = {.tgid = bpf_get_current_pid_tgid() >> 32, .fd = ret};
-    /* the common case inserts; only a failed insert pays for the lookup */
-    if (bpf_map_update_elem(&open_files, &fid, &v, BPF_NOEXIST)) {
-      struct open_file_val *old = bpf_map_lookup_elem(&open_files, &fid);
-      if (old) { /* a freed file we missed the last close of (close_range, exec) */
-        struct rein_file_close cl = {};
-        fill_hdr(&cl.h, REIN_REC_FILE_CLOSE, sizeof(cl));
-        cl.file_id = fid;
-        cl.fd = old->fd;
-        cl.writes = old->writes;
-        cl.bytes = old->bytes;
-        emit(&cl, sizeof(cl));
-      }
-      if (bpf_map_update_elem(&open_files, &fid, &v, BPF_ANY)) count(REIN_CTR_DROP_OPENFILE_FULL);
+    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    struct open_file_val *ov = open_file_find(fid);
+    if (ov) { /* a freed file we missed the last close of (close_range, exec) */
+      struct rein_file_close cl = {};
+      fill_hdr(&cl.h, REIN_REC_FILE_CLOSE, sizeof(cl));
+      cl.file_id = fid;
+      cl.fd = ov->fd;
+      cl.writes = ov->writes;
+      cl.bytes = ov->bytes;
+      emit(&cl, sizeof(cl));
+      ov->bytes = 0;
+      ov->writes = 0;
+      ov->tgid = tgid;
+      ov->fd = ret;
+      set_open_owner(tgid);
+    } else if ((ov = open_file_claim(fid))) {
+      ov->bytes = 0;
+      ov->writes = 0;
+      ov->tgid = tgid;
+      ov->fd = ret;
+      set_open_owner(tgid);
+      open_file_publish(ov, fid);
+    } else {
+      count(REIN_CTR_DROP_OPENFILE_FULL);
     }
   }
   struct rein_file_open *e = (struct rein_file_open *)s->rec;
@@ -361,8 +371,7 @@ static __noinline int emit_open(const struct pending_call *c, long ret) {
 static __always_inline void account_write(const struct pending_call *c, long ret) {
   const bool counted = c->args[4] == STASH_FILE_WRITE_COUNTED;
   if (counted ? ret > 0 && (__u64)ret == c->args[2] : ret <= 0) return;
-  __u64 fid = c->args[5];
-  struct open_file_val *v = bpf_map_lookup_elem(&open_files, &fid);
+  struct open_file_val *v = open_file_find(c->args[5]);
   if (!v) return;
   if (!counted) {
     __sync_fetch_and_add(&v->bytes, ret);
@@ -385,12 +394,12 @@ static __always_inline __u64 last_tracked_ref(__s32 fd) {
   struct file *f = fd_file(fd);
   if (!f) return 0;
   __u64 fid = (__u64)f;
-  if (!bpf_map_lookup_elem(&open_files, &fid) || !last_reference(f)) return 0;
+  if (!open_file_find(fid) || !last_reference(f)) return 0;
   return fid;
 }
 
 /* The summary record of v, and fid is forgotten. */
-static __always_inline void emit_close(__u64 fid, __s32 fd, const struct open_file_val *v) {
+static __always_inline void emit_close(__u64 fid, __s32 fd, struct open_file_val *v) {
   struct rein_file_close c = {};
   fill_hdr(&c.h, REIN_REC_FILE_CLOSE, sizeof(c));
   c.file_id = fid;
@@ -398,13 +407,13 @@ static __always_inline void emit_close(__u64 fid, __s32 fd, const struct open_fi
   c.writes = v->writes;
   c.bytes = v->bytes;
   emit(&c, sizeof(c));
-  bpf_map_delete_elem(&open_files, &fid);
+  open_file_release(v);
 }
 
 /* The summary of writes through a file whose last descriptor is going away (close, or
  * dup2 over it, as shells do to restore redirected stdout). */
 static __always_inline void report_close(__u64 fid, __s32 fd) {
-  struct open_file_val *v = bpf_map_lookup_elem(&open_files, &fid);
+  struct open_file_val *v = open_file_find(fid);
   if (v) emit_close(fid, fd, v);
 }
 
@@ -413,7 +422,7 @@ static __always_inline void close_fd(__s32 fd) {
   struct file *f = fd_file(fd);
   if (!f) return;
   __u64 fid = (__u64)f;
-  struct open_file_val *v = bpf_map_lookup_elem(&open_files, &fid);
+  struct open_file_val *v = open_file_find(fid);
   if (v && last_reference(f)) emit_close(fid, fd, v);
 }
 

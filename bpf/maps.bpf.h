@@ -74,8 +74,18 @@ struct {
 /* Open file descriptions (struct file *) of regular files a tracked process opened for
  * writing -> bytes written through any descriptor that refers to them (dup2'ed shell
  * redirections, inherited fds). Reported once, at the last close or when the opener exits,
- * instead of one record per write(). */
+ * instead of one record per write().
+ *
+ * An array probed at REIN_OPEN_PROBES slots from a hash of the file pointer, not a hash
+ * map: every tracked open inserts and every close deletes, and a hash map's insert and
+ * delete (bucket lock, free list) were the largest single cost of a tracked open/write/close
+ * loop after the path walk. Array lookups are inlined by the JIT; a slot is claimed with a
+ * compare-and-swap of `fid`. */
+#define REIN_OPEN_SLOTS 16384
+#define REIN_OPEN_PROBES 4
+#define REIN_OPEN_BUSY 1 /* low bit of a fid being filled in: file pointers are aligned */
 struct open_file_val {
+  __u64 fid;  /* the struct file; 0 = free slot */
   __u64 bytes;
   __u32 writes;
   __u32 tgid; /* the opener */
@@ -83,11 +93,16 @@ struct open_file_val {
   __u32 _pad;
 };
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 8192);
-  __type(key, __u64);
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, REIN_OPEN_SLOTS);
+  __type(key, __u32);
   __type(value, struct open_file_val);
 } open_files SEC(".maps");
+
+/* Processes that may own open_files entries (set when one claims a slot, cleared at its
+ * exit): the exit's sweep of the array is skipped for the many processes (a shell tool, a
+ * compiler pass) that never opened a file for writing. */
+__u64 open_owner_bits[REIN_MAX_PID / 64];
 
 /* Socket cookie -> owner for UDP sockets of tracked processes that talk to port 53, so
  * the cgroup skb hooks (which may run in softirq, without the owner as current) can copy

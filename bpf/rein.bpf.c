@@ -71,12 +71,12 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
   case NR_pwritev:
   case NR_pwritev2: {
     __u64 fid = (__u64)fd_file(c.args[0]);
-    struct open_file_val *ov = fid ? bpf_map_lookup_elem(&open_files, &fid) : NULL;
+    struct open_file_val *ov = open_file_find(fid);
     /* A writable regular file this process did not open while tracked (inherited from before
      * discovery, received over SCM_RIGHTS, stdout redirected to a file): taken in at its first
      * write as if opened now, so its rules act and its writes are counted. */
     if (!ov && fid && adopt_written_file((struct file *)fid, (__s32)c.args[0]))
-      ov = bpf_map_lookup_elem(&open_files, &fid);
+      ov = open_file_find(fid);
     if (ov) {
       c.args[5] = fid;
       c.args[4] = STASH_FILE_WRITE;

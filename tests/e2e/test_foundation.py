@@ -96,6 +96,11 @@ rh.check(sh_exec[0]["process"]["args"][:2] == ["/bin/sh", "-c"], f"shell args {s
 sh_create = one("create", f"{W}/sh.txt")
 rh.check(sh_create["process"]["pid"] == sh_pid, f"sh.txt created by the shell: {sh_create}")
 one("write", f"{W}/sh.txt", bytes=6)
+# the child that exited with its file open: the exit reports the writes, under its pid
+lo_create = one("create", f"{W}/left-open.txt")
+lo_write = one("write", f"{W}/left-open.txt", bytes=7, writes=2)
+rh.check(lo_write["process"]["pid"] == lo_create["process"]["pid"] != wpid,
+         f"left-open.txt written by the child: {lo_create} {lo_write}")
 sh_exit = [e for e in evs if e["type"] == "process.exit" and e["process"]["pid"] == sh_pid]
 rh.check(len(sh_exit) == 1 and sh_exit[0]["exit_code"] == 3, f"shell exit: {sh_exit}")
 

@@ -60,6 +60,12 @@ os.close(dfd)
 # a shell child that writes a file and exits 3
 subprocess.run(["/bin/sh", "-c", f"echo shell > {W}/sh.txt; exit 3"])
 
+# a child that exits with a file it wrote still open: its writes are reported at its exit
+left_open = os.path.join(W, "left-open.txt")
+subprocess.run([sys.executable, "-c", "import os, sys; fd = os.open(sys.argv[1], os.O_WRONLY | "
+                "os.O_CREAT, 0o600); os.write(fd, b'abc'); os.write(fd, b'defg'); os._exit(0)",
+                left_open], check=True)
+
 # network: TCP over IPv4 and IPv6 to local listeners, and to a closed port
 for fam, host, port in ((socket.AF_INET, "127.0.0.1", p["port4"]),
                         (socket.AF_INET6, "::1", p["port6"]),

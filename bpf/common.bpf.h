@@ -58,13 +58,17 @@ static __always_inline __u32 open_slot_base(__u64 fid) {
   return (__u32)((fid * 0x9E3779B97F4A7C15ull) >> 50);
 }
 
+static __always_inline struct open_file_val *open_file_slot(__u32 base, __u32 i) {
+  __u32 k = (base + i) & (REIN_OPEN_SLOTS - 1);
+  return bpf_map_lookup_elem(&open_files, &k);
+}
+
 static __always_inline struct open_file_val *open_file_find(__u64 fid) {
   if (!fid) return NULL;
   __u32 base = open_slot_base(fid);
 #pragma unroll
   for (__u32 i = 0; i < REIN_OPEN_PROBES; i++) {
-    __u32 k = (base + i) & (REIN_OPEN_SLOTS - 1);
-    struct open_file_val *v = bpf_map_lookup_elem(&open_files, &k);
+    struct open_file_val *v = open_file_slot(base, i);
     if (v && v->fid == fid) return v;
   }
   return NULL;
@@ -84,8 +88,7 @@ static __always_inline struct open_file_val *open_file_claim(__u64 fid) {
   __u32 base = open_slot_base(fid);
 #pragma unroll
   for (__u32 i = 0; i < REIN_OPEN_PROBES; i++) {
-    __u32 k = (base + i) & (REIN_OPEN_SLOTS - 1);
-    struct open_file_val *v = bpf_map_lookup_elem(&open_files, &k);
+    struct open_file_val *v = open_file_slot(base, i);
     if (v && v->fid == 0 && __sync_val_compare_and_swap(&v->fid, 0, fid | REIN_OPEN_BUSY) == 0)
       return v;
   }

@@ -306,8 +306,7 @@ static long sweep_open_chunk(__u32 chunk, void *arg) {
   struct rein_exit *x = arg;
   __u32 base = chunk * REIN_OPEN_SWEEP_CHUNK;
   for (__u32 i = 0; i < REIN_OPEN_SWEEP_CHUNK; i++) {
-    __u32 k = (base + i) & (REIN_OPEN_SLOTS - 1);
-    struct open_file_val *v = bpf_map_lookup_elem(&open_files, &k);
+    struct open_file_val *v = open_file_slot(base, i);
     if (!v) continue;
     __u64 fid = v->fid;
     if (fid && !(fid & REIN_OPEN_BUSY) && v->tgid == x->h.tgid) flush_open_file(x, v, fid);

@@ -56,8 +56,9 @@ struct {
 
 /* Syscall arguments stashed at sys_enter until sys_exit gives the result, one slot per
  * thread id modulo the array size. An array lookup is inlined by the verifier and needs no
- * insert or delete, unlike a hash; two threads in flight on the same slot are counted
- * (REIN_CTR_DROP_PENDING_FULL) and the older one's event is lost. */
+ * insert or delete, unlike a hash. On hosts whose pid_max is above the array size two
+ * threads can share a slot: while one's call is in flight, the other's goes to its own
+ * task storage (pending_overflow) instead of overwriting it. */
 #define REIN_PENDING_SLOTS 65536
 struct pending_call {
   __u64 args[6];
@@ -70,6 +71,18 @@ struct {
   __type(key, __u32);
   __type(value, struct pending_call);
 } pending SEC(".maps");
+
+/* A thread's call whose `pending` slot another thread's call held at sys_enter. */
+struct {
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, struct pending_call);
+} pending_overflow SEC(".maps");
+
+/* Calls parked in pending_overflow and not taken back yet: while 0, sys_exit does not look
+ * there (a thread killed inside its call leaves it above 0 until the thread's exit). */
+__u64 pending_overflow_live;
 
 /* Open file descriptions (struct file *) of regular files a tracked process opened for
  * writing -> bytes written through any descriptor that refers to them (dup2'ed shell

@@ -323,6 +323,14 @@ int BPF_PROG(rein_exit, struct task_struct *p, bool group_dead) {
   __u32 tid = (__u32)id, slot_idx = tid & (REIN_PENDING_SLOTS - 1);
   struct pending_call *slot = bpf_map_lookup_elem(&pending, &slot_idx);
   if (slot && slot->tid == tid) slot->tid = 0;
+  if (pending_overflow_live) {
+    struct pending_call *o = bpf_task_storage_get(&pending_overflow, bpf_get_current_task_btf(),
+                                                  NULL, 0);
+    if (o && o->tid == tid) {
+      o->tid = 0;
+      __sync_fetch_and_sub(&pending_overflow_live, 1);
+    }
+  }
   if (!group_dead) return 0;
   struct rein_exit x = {};
   fill_hdr(&x.h, REIN_REC_EXIT, sizeof(x));

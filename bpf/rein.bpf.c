@@ -149,19 +149,43 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
   __u32 tid = (__u32)id, slot_idx = tid & (REIN_PENDING_SLOTS - 1);
   struct pending_call *slot = bpf_map_lookup_elem(&pending, &slot_idx);
   if (!slot) return 0;
-  if (slot->tid && slot->tid != tid) count(REIN_CTR_DROP_PENDING_FULL);
   c.tid = tid;
+  if (slot->tid && slot->tid != tid) { /* another thread's call is in flight on this slot */
+    struct pending_call *o = bpf_task_storage_get(&pending_overflow, bpf_get_current_task_btf(),
+                                                  NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (!o) {
+      count(REIN_CTR_DROP_PENDING_FULL);
+      return 0;
+    }
+    if (o->tid != tid) __sync_fetch_and_add(&pending_overflow_live, 1);
+    *o = c;
+    count(REIN_CTR_PENDING_SHARED);
+    return 0;
+  }
   *slot = c;
   return 0;
+}
+
+/* The call the current thread stashed at sys_enter, taken out of its slot (or its own
+ * storage, when its slot was another thread's); NULL when it stashed none. */
+static __always_inline struct pending_call *take_pending(__u32 tid) {
+  __u32 slot_idx = tid & (REIN_PENDING_SLOTS - 1);
+  struct pending_call *p = bpf_map_lookup_elem(&pending, &slot_idx);
+  if (p && p->tid == tid) return p;
+  if (!pending_overflow_live) return NULL;
+  p = bpf_task_storage_get(&pending_overflow, bpf_get_current_task_btf(), NULL, 0);
+  if (!p || p->tid != tid) return NULL;
+  __sync_fetch_and_sub(&pending_overflow_live, 1);
+  return p;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(rein_sys_exit, struct pt_regs *regs, long ret) {
   __u64 id = bpf_get_current_pid_tgid();
   if (!is_tracked(id >> 32)) return 0;
-  __u32 tid = (__u32)id, slot_idx = tid & (REIN_PENDING_SLOTS - 1);
-  struct pending_call *p = bpf_map_lookup_elem(&pending, &slot_idx);
-  if (!p || p->tid != tid) return 0;
+  __u32 tid = (__u32)id;
+  struct pending_call *p = take_pending(tid);
+  if (!p) return 0;
   struct pending_call c = *p;
   p->tid = 0;
   switch (c.nr) {

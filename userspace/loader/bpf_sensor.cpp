@@ -67,7 +67,7 @@ const char* counter_name(uint32_t idx) {
       "tls_records_padded", "agents_discovered_sni", "agents_discovered_plain_http",
       "go_tls_unpaired_returns", "tls_library_opens", "dns_answers_ignored", "hold_escapes",
       "path_resolve_holds", "connect_pending_full", "drop_track_quota", "drop_data_budget",
-      "drop_control_ring"};
+      "drop_control_ring", "pending_slot_shared"};
   static_assert(sizeof(names) / sizeof(names[0]) == REIN_CTR_MAX);
   return idx < REIN_CTR_MAX ? names[idx] : "unknown";
 }

@@ -420,7 +420,7 @@ struct rein_hold_event {
 enum rein_counter {
   REIN_CTR_RECORDS = 0,        /* records written to the ring */
   REIN_CTR_DROP_RINGBUF,       /* ring buffer full: record lost */
-  REIN_CTR_DROP_PENDING_FULL,  /* two threads on one syscall-args slot: the older's event lost */
+  REIN_CTR_DROP_PENDING_FULL,  /* a syscall's arguments had nowhere to wait for its exit: event lost */
   REIN_CTR_DROP_TRACK_FULL,    /* tracked-process map full: process not tracked */
   REIN_CTR_DROP_OPENFILE_FULL, /* open-file map full: writes through that fd not counted */
   REIN_CTR_PATH_TRUNCATED,     /* path longer than the buffer or deeper than the walk */
@@ -446,6 +446,7 @@ enum rein_counter {
   REIN_CTR_TRACK_QUOTA,        /* processes not tracked: their agent is over its share of the table */
   REIN_CTR_DROP_DATA_BUDGET,   /* payload records dropped: the agent is over its data budget */
   REIN_CTR_DROP_CONTROL_RING,  /* control ring full: a policy-relevant record lost */
+  REIN_CTR_PENDING_SHARED,     /* calls kept in task storage: another thread's call held their slot */
   REIN_CTR_MAX,
 };
 

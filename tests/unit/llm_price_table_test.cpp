@@ -115,6 +115,20 @@ TEST(LlmPriceTable, LoaderErrorsNameFileAndField) {
     ASSERT_FALSE(t.ok()) << c.json;
     EXPECT_NE(t.error().message.find(c.expect), std::string::npos) << t.error().message;
   }
+  // syntax errors name the line and column where the document goes wrong
+  const Case syntax[] = {
+      {"{\n  \"models\": [\n    {\"model\": \"a\", \"input\": 1 \"output\": 1}\n  ]\n}",
+       "mem.json: document: not valid JSON: line 3, column 31:"},
+      {"{\"models\": [],}", "not valid JSON: line 1, column 15:"},
+      {"{\"models\": [tru]}", "not valid JSON: line 1, column 13:"},
+      {"{\"models\": []} x", "not valid JSON: line 1, column 16:"},
+      {"{\"models\": [\"a]}", "not valid JSON: "},  // an unclosed string: no position
+  };
+  for (const auto& c : syntax) {
+    auto t = PriceTable::parse(c.json, "mem.json");
+    ASSERT_FALSE(t.ok()) << c.json;
+    EXPECT_NE(t.error().message.find(c.expect), std::string::npos) << t.error().message;
+  }
   auto missing = PriceTable::load_file("/nonexistent/prices.json");
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().message.find("/nonexistent/prices.json"), std::string::npos);

@@ -1,5 +1,7 @@
 #include "llm/price_table.h"
 
+#include "llm/json_syntax.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -11,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "llm/json_syntax.h"
 #include "llm/json_util.h"
 #include "policy/policy.h"
 #include "llm/text_util.h"
@@ -191,7 +194,8 @@ Result<void> PriceTable::merge(std::string_view json_text, std::string_view sour
   switch (parser.parse(json_text, root)) {
     case json::DocParser::Status::kOk: break;
     case json::DocParser::Status::kTooLarge: return L.fail("document", "larger than 16 MiB");
-    case json::DocParser::Status::kInvalid: return L.fail("document", "not valid JSON");
+    case json::DocParser::Status::kInvalid:
+      return L.fail("document", "not valid JSON: " + json_syntax_error(json_text));
   }
   if (auto r = L.check_keys(root, "top level",
                             {"schema", "unit", "source", "note", "models", "provider_defaults"});

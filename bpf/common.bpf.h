@@ -145,8 +145,8 @@ static __always_inline __u32 agent_of(__u32 tgid) {
  * initial user namespace), read from the task's credentials: two loads instead of a helper
  * that also maps the id through the namespace, on every record. */
 static __always_inline __u32 current_uid(void) {
-  struct task_struct *task = bpf_get_current_task_btf();
-  return task->cred->uid.val;
+  struct task_struct *task = KREAD_PTR(struct task_struct, bpf_get_current_task());
+  return KREAD_PTR(struct cred, task->cred)->uid.val;
 }
 
 /* For a caller that already looked the agent up (the TLS data path), so it is not looked up

@@ -39,6 +39,23 @@ static __always_inline __u32 BIT_WORD(__u32 tgid) {
   return w & (REIN_MAX_PID / 64 - 1);
 }
 
+/* One bit per tgid in a .bss bitmap of REIN_MAX_PID bits (tracked, candidates, open-file
+ * owners). Set and clear test first: an atomic on a shared word costs more than a load. */
+static __always_inline bool pid_bit(const __u64 *bits, __u32 tgid) {
+  if (tgid >= REIN_MAX_PID) return false;
+  return (bits[BIT_WORD(tgid)] >> (tgid & 63)) & 1;
+}
+
+static __always_inline void set_pid_bit(__u64 *bits, __u32 tgid) {
+  if (tgid < REIN_MAX_PID && !pid_bit(bits, tgid))
+    __sync_fetch_and_or(&bits[BIT_WORD(tgid)], 1ULL << (tgid & 63));
+}
+
+static __always_inline void clear_pid_bit(__u64 *bits, __u32 tgid) {
+  if (tgid < REIN_MAX_PID && pid_bit(bits, tgid))
+    __sync_fetch_and_and(&bits[BIT_WORD(tgid)], ~(1ULL << (tgid & 63)));
+}
+
 static __always_inline bool is_tracked(__u32 tgid) {
   if (tgid >= REIN_MAX_PID) return false;
   return (tracked_bits[BIT_WORD(tgid)] >> (tgid & 63)) & 1;
@@ -99,20 +116,10 @@ static __always_inline void open_file_release(struct open_file_val *v) {
   *(volatile __u64 *)&v->fid = 0;
 }
 
-static __always_inline bool is_open_owner(__u32 tgid) {
-  if (tgid >= REIN_MAX_PID) return false;
-  return (open_owner_bits[BIT_WORD(tgid)] >> (tgid & 63)) & 1;
-}
-
-static __always_inline void set_open_owner(__u32 tgid) {
-  if (tgid < REIN_MAX_PID && !is_open_owner(tgid))
-    __sync_fetch_and_or(&open_owner_bits[BIT_WORD(tgid)], 1ULL << (tgid & 63));
-}
-
-static __always_inline void clear_open_owner(__u32 tgid) {
-  if (tgid < REIN_MAX_PID && is_open_owner(tgid))
-    __sync_fetch_and_and(&open_owner_bits[BIT_WORD(tgid)], ~(1ULL << (tgid & 63)));
-}
+/* A process that claimed an open_files slot (maps.bpf.h, open_owner_bits). */
+static __always_inline bool is_open_owner(__u32 tgid) { return pid_bit(open_owner_bits, tgid); }
+static __always_inline void set_open_owner(__u32 tgid) { set_pid_bit(open_owner_bits, tgid); }
+static __always_inline void clear_open_owner(__u32 tgid) { clear_pid_bit(open_owner_bits, tgid); }
 
 /* The per-thread slot of an array map indexed by thread id (pending syscalls, TLS calls in
  * flight, ...): an array lookup needs no insert or delete on the hot path. */
@@ -121,20 +128,9 @@ static __always_inline void *thread_slot(void *array_map, __u32 tid) {
   return bpf_map_lookup_elem(array_map, &idx);
 }
 
-static __always_inline bool is_candidate(__u32 tgid) {
-  if (tgid >= REIN_MAX_PID) return false;
-  return (cand_bits[BIT_WORD(tgid)] >> (tgid & 63)) & 1;
-}
-
-static __always_inline void set_candidate_bit(__u32 tgid) {
-  if (tgid < REIN_MAX_PID && !is_candidate(tgid))
-    __sync_fetch_and_or(&cand_bits[BIT_WORD(tgid)], 1ULL << (tgid & 63));
-}
-
-static __always_inline void clear_candidate_bit(__u32 tgid) {
-  if (tgid < REIN_MAX_PID)
-    __sync_fetch_and_and(&cand_bits[BIT_WORD(tgid)], ~(1ULL << (tgid & 63)));
-}
+static __always_inline bool is_candidate(__u32 tgid) { return pid_bit(cand_bits, tgid); }
+static __always_inline void set_candidate_bit(__u32 tgid) { set_pid_bit(cand_bits, tgid); }
+static __always_inline void clear_candidate_bit(__u32 tgid) { clear_pid_bit(cand_bits, tgid); }
 
 static __always_inline __u32 agent_of(__u32 tgid) {
   struct rein_tracked *t = bpf_map_lookup_elem(&tracked, &tgid);

@@ -113,8 +113,8 @@ struct {
 } open_files SEC(".maps");
 
 /* Processes that may own open_files entries (set when one claims a slot, cleared at its
- * exit): the exit's sweep of the array is skipped for the many processes (a shell tool, a
- * compiler pass) that never opened a file for writing. */
+ * exit): the exit's sweep of the array is skipped for the many processes (`ls`, `grep`,
+ * `git status`) that never opened a file for writing. */
 __u64 open_owner_bits[REIN_MAX_PID / 64];
 
 /* Socket cookie -> owner for UDP sockets of tracked processes that talk to port 53, so

@@ -182,18 +182,26 @@ static __noinline int emit_process(struct task_struct *p, struct file *exe, __u3
   __u32 cwd_len = put_path(s, off, &rc);
   flags |= r.flags | rc.flags;
   off += cwd_len;
+  /* The name exec'd as given: exec rules match it too (below), and the record carries it
+   * so that replay under another policy can. A record whose three tails already fill it
+   * (4 KiB each) goes without. */
+  long n = filename ? bpf_probe_read_kernel_str(s->ustr, sizeof(s->ustr), filename) : 0;
+  __u32 name_len = n > 1 ? (__u32)(n - 1) : 0, rec_name_len = 0;
+  if (name_len && off + name_len <= REIN_REC_MASK) {
+    bpf_probe_read_kernel(&s->rec[off & REIN_REC_MASK], name_len & REIN_PATH_MASK, s->ustr);
+    rec_name_len = name_len & REIN_PATH_MASK;
+  }
+  off += rec_name_len;
 
   struct rein_rule rr = {};
   __u8 outcome = 0;
   if (!(flags & REIN_F_DISCOVERED)) {
     if (match_exec(&s->rec[sizeof(*e)], exe_len, tgid, &rr)) {
       outcome = enforce_rule(&rr); /* before the new image runs a single instruction */
-    } else if (filename) {
-      /* The name exec'd as given: a rule on a symlink (/usr/bin/nc, /bin/sh) or on a script
-       * (whose exe is its interpreter) names it so, not the file the kernel ran. */
-      long n = bpf_probe_read_kernel_str(s->ustr, sizeof(s->ustr), filename);
-      if (n > 1 && s->ustr[0] == '/' && match_exec(s->ustr, (__u32)(n - 1), tgid, &rr))
-        outcome = enforce_rule(&rr);
+    } else if (name_len && s->ustr[0] == '/' && match_exec(s->ustr, name_len, tgid, &rr)) {
+      /* a rule on a symlink (/usr/bin/nc, /bin/sh) or on a script (whose exe is its
+       * interpreter) names it so, not the file the kernel ran */
+      outcome = enforce_rule(&rr);
     }
   }
   e->rule = outcome ? rr.rule + 1 : 0;
@@ -211,7 +219,7 @@ static __noinline int emit_process(struct task_struct *p, struct file *exe, __u3
   e->exe_len = exe_len;
   e->args_len = alen;
   e->cwd_len = cwd_len;
-  e->_pad0 = 0;
+  e->name_len = rec_name_len;
   e->gid = BPF_CORE_READ(p, cred, gid.val);
   e->h.uid = BPF_CORE_READ(p, cred, uid.val);
   BPF_CORE_READ_STR_INTO(&e->comm, p, comm);

@@ -7,7 +7,8 @@ detect.* line too: replay runs the detection engine, its secret scans answered b
 capture, which holds neither key); the key must be absent from every decompressed capture
 entry (and the replayed llm.call carries the live key fingerprint, since the lines are
 equal). With --policy denying the file the agent wrote, the port it connected to and the
-program it ran, replay reports what the kernel would have done (policy.action "replay":
+program it ran (also by the name it was exec'd by, /bin/true, when the file is /usr/bin/true),
+replay reports what the kernel would have done (policy.action "replay":
 true, "would": "killed" / "prevented"), and touches nothing: the agent, still running, is
 left alone."""
 import json
@@ -166,6 +167,18 @@ rules:
     rh.check(len(ex) == 1 and ex[0]["kind"] == "exec" and ex[0]["would"] == "killed" and
              ex[0]["matched"].endswith("/true"), f"a policy.action for the denied exec: {ex}")
     rh.check(all(a["detail"] == "kernel" for a in mine + net + ex), "decided by the kernel model")
+    # a rule on the name the agent exec'd by (/bin/true, a path through the /bin symlink),
+    # not on the file the kernel ran (/usr/bin/true): the exec record carries that name
+    by_name = os.path.join(base, "policy-name.yaml")
+    with open(by_name, "w") as f:
+        f.write("apiVersion: rein/v1\nrules:\n  - name: no-bin-true\n    action: deny\n"
+                "    exec:\n      paths: [/bin/true]\n")
+    rn = subprocess.run([rein, "replay", cap, "--state-dir", state, "--policy", by_name],
+                        capture_output=True, text=True, timeout=300)
+    rh.check(rn.returncode == 0, f"rein replay --policy {by_name}: {rn.stderr}")
+    named = [json.loads(l) for l in rn.stdout.splitlines() if '"type":"policy.action"' in l]
+    rh.check(len(named) == 1 and named[0]["rule"] == "no-bin-true" and named[0]["would"] == "killed"
+             and named[0]["detail"] == "kernel", f"a policy.action for the exec by the name /bin/true: {named}")
     rh.check(all(a.get("replay") is True and "would" in a for a in acts),
              "every replayed policy.action is marked replay/would")
     rh.check(not any(e["type"] == "policy.action" for e in live_events), "live had no policy")

@@ -79,6 +79,7 @@ struct Exec {
   std::string exe = "/usr/bin/proc";
   std::vector<std::string> args = {"proc"};
   std::string cwd = "/home/u";
+  std::string exec_name;  // the name exec'd by (empty: none recorded)
   // When set, used verbatim instead of args_block(args) (malformed/edge-case blocks).
   const std::string* raw_args = nullptr;
 };
@@ -94,9 +95,10 @@ inline Bytes exec_rec(const Exec& x) {
   e.exe_len = static_cast<uint16_t>(x.exe.size());
   e.args_len = static_cast<uint16_t>(block.size());
   e.cwd_len = static_cast<uint16_t>(x.cwd.size());
+  e.name_len = static_cast<uint16_t>(x.exec_name.size());
   e.gid = x.gid;
   set_comm(e.comm, x.comm);
-  return assemble(e, {sv(x.exe), sv(block), sv(x.cwd)});
+  return assemble(e, {sv(x.exe), sv(block), sv(x.cwd), sv(x.exec_name)});
 }
 
 inline Bytes fork_rec(const Hdr& h, uint32_t ppid, std::string_view comm, uint64_t cgroup_id = 0) {

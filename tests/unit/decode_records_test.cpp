@@ -386,6 +386,11 @@ TEST(DecodeRecords, ExecTailsLongerThanRecord) {
     expect_error(b, "cwd one over");
   }
   {
+    auto b = base;
+    reinterpret_cast<rein_exec*>(b.data())->name_len = 1;
+    expect_error(b, "name past the end");
+  }
+  {
     // Each length alone fits, their sum does not.
     auto b = base;
     auto* p = reinterpret_cast<rein_exec*>(b.data());
@@ -395,6 +400,19 @@ TEST(DecodeRecords, ExecTailsLongerThanRecord) {
     p->cwd_len = 0;
     expect_error(b, "sum over");
   }
+}
+
+TEST(DecodeRecords, ExecNameFollowsTheWorkingDirectory) {
+  Exec x;
+  x.exe = "/usr/bin/true";
+  x.cwd = "/tmp";
+  x.exec_name = "/bin/true";
+  auto r = decode_as<rein::decode::ExecRec>(exec_rec(x));
+  EXPECT_EQ(r.exe, "/usr/bin/true");
+  EXPECT_EQ(r.cwd, "/tmp");
+  EXPECT_EQ(r.exec_name, "/bin/true");
+  x.exec_name.clear();  // records from before the field: its bytes were zero padding
+  EXPECT_EQ(decode_as<rein::decode::ExecRec>(exec_rec(x)).exec_name, "");
 }
 
 TEST(DecodeRecords, ExecTailsShorterThanRecordStillDecode) {

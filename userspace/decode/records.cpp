@@ -164,7 +164,8 @@ Result<Record> decode_record(std::span<const uint8_t> b) {
       r.comm = comm_of(e.comm);
       Tail t(b, sizeof(e));
       std::string args;
-      if (!t.take(e.exe_len, r.exe) || !t.take(e.args_len, args) || !t.take(e.cwd_len, r.cwd))
+      if (!t.take(e.exe_len, r.exe) || !t.take(e.args_len, args) || !t.take(e.cwd_len, r.cwd) ||
+          !t.take(e.name_len, r.exec_name))
         return bad("exec tails exceed the record", h.kind);
       r.args = split_args(args);
       return Record{std::move(r)};

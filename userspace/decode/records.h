@@ -31,6 +31,7 @@ struct ExecRec {
   uint32_t ppid = 0, flags = 0, selector = 0, gid = 0;
   uint64_t cgroup_id = 0;
   std::string comm, exe, cwd;
+  std::string exec_name;  // the name it was exec'd by (empty: not recorded)
   std::vector<std::string> args;
 };
 

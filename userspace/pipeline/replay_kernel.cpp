@@ -175,8 +175,33 @@ std::optional<std::string> ReplayKernel::judge_connect(const std::string& bytes)
   return std::string(reinterpret_cast<const char*>(&e), sizeof(e));
 }
 
-// bpf/policy.bpf.h match_exec(): the executable's path (its first REIN_PATH_KEY bytes) and
-// its basename, by FNV-1a 64, decide together.
+// bpf/policy.bpf.h match_exec(): a path (its first REIN_PATH_KEY bytes) and its basename, by
+// FNV-1a 64, decide together. REIN_ACT_NONE when no rule acts.
+ReplayKernel::ExecVerdict ReplayKernel::exec_verdict(std::string_view path, uint32_t root) const {
+  const std::string_view key = path.substr(0, REIN_PATH_KEY);
+  const size_t slash = key.rfind('/');
+  const uint64_t full = fnv1a64(key);
+  const uint64_t base = fnv1a64(slash == std::string_view::npos ? key : key.substr(slash + 1));
+  const rein_rule_set* sets[2] = {nullptr, nullptr};
+  for (const auto& [hash, set] : compiled_.exec_sets) {
+    if (hash == full) sets[0] = &set;
+    if (hash == base) sets[1] = &set;
+  }
+  rein_eval_query q{};
+  q.scope = scope_of(root);
+  q.op = 0;
+  q.path_len = uint32_t(path.size());
+  rein_eval_state st;
+  rein_eval_init(&st);
+  for (auto* s : sets)
+    if (s) rein_eval_rules(s, &q, &st);
+  for (auto* s : sets)
+    if (s) rein_eval_otherwise(s, &q, &st);
+  return {st.rule, st.action};
+}
+
+// bpf/process.bpf.h emit_process(): the file the kernel ran, then the absolute name it was
+// exec'd by (a rule on a symlink or a script's name).
 void ReplayKernel::judge_exec(std::string& bytes) {
   auto r = decode::decode_record(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
@@ -187,28 +212,12 @@ void ReplayKernel::judge_exec(std::string& bytes) {
   const uint32_t root = x.h.agent ? x.h.agent : ((x.flags & REIN_F_NEW_AGENT) ? x.h.tgid : 0);
   if (!root || compiled_.exec_sets.empty() || x.exe.empty() || (x.flags & REIN_F_DISCOVERED))
     return;
-  std::string_view path = std::string_view(x.exe).substr(0, REIN_PATH_KEY);
-  size_t slash = path.rfind('/');
-  const uint64_t full = fnv1a64(path);
-  const uint64_t base = fnv1a64(slash == std::string_view::npos ? path : path.substr(slash + 1));
-  const rein_rule_set* sets[2] = {nullptr, nullptr};
-  for (const auto& [hash, set] : compiled_.exec_sets) {
-    if (hash == full) sets[0] = &set;
-    if (hash == base) sets[1] = &set;
-  }
-  rein_eval_query q{};
-  q.scope = scope_of(root);
-  q.op = 0;
-  q.path_len = uint32_t(x.exe.size());
-  rein_eval_state st;
-  rein_eval_init(&st);
-  for (auto* s : sets)
-    if (s) rein_eval_rules(s, &q, &st);
-  for (auto* s : sets)
-    if (s) rein_eval_otherwise(s, &q, &st);
-  if (st.action != REIN_ACT_NONE)
-    put_verdict<rein_exec>(bytes, offsetof(rein_exec, rule), st.rule + 1, st.action,
-                           file_outcome(st.action));
+  ExecVerdict v = exec_verdict(x.exe, root);
+  if (v.action == REIN_ACT_NONE && x.exec_name.starts_with('/'))
+    v = exec_verdict(x.exec_name, root);
+  if (v.action != REIN_ACT_NONE)
+    put_verdict<rein_exec>(bytes, offsetof(rein_exec, rule), v.rule + 1, v.action,
+                           file_outcome(v.action));
 }
 
 }  // namespace rein::pipeline

@@ -49,6 +49,11 @@ class ReplayKernel {
   ReplayKernel(enforce::KernelPolicy k, std::vector<uint32_t> classes);
   uint64_t scope_of(uint32_t agent_root) const;
   std::optional<std::string> judge_connect(const std::string& bytes);
+  struct ExecVerdict {
+    uint32_t rule = 0;
+    uint8_t action = 0;
+  };
+  ExecVerdict exec_verdict(std::string_view path, uint32_t root) const;
   void judge_exec(std::string& bytes);
 
   enforce::KernelPolicy compiled_;

@@ -86,7 +86,9 @@ struct rein_exec {
   __u16 exe_len;
   __u16 args_len;
   __u16 cwd_len;
-  __u16 _pad0;
+  /* The name as exec'd (bprm->filename, after cwd), which exec path rules also match. It
+   * took what was zero padding, so exec records written before it read as having none. */
+  __u16 name_len;
   __u32 gid;
   char comm[REIN_COMM_LEN];
   __u32 rule;     /* matched exec rule + 1, 0 = none */

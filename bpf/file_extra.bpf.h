@@ -11,6 +11,7 @@
 #include "file.bpf.h"
 
 #define PROT_WRITE 0x2
+#define PROT_EXEC 0x4
 #define MAP_TYPE 0x0f
 #define MAP_SHARED 0x01
 #define MAP_SHARED_VALIDATE 0x03
@@ -70,6 +71,35 @@ static __noinline int io_uring_enter_check(long nr) {
   return 0;
 }
 
+/* mmap(PROT_EXEC) of a file an exec rule names: a program run without exec (the dynamic
+ * loader given it as an argument maps its segments so). The rule acts now, at the mmap's
+ * entry: the process dies (or stops) on the way back, before the code runs. The kernel maps
+ * a program it execs itself, so a plain exec never comes here. */
+static __noinline int exec_map_check(__s32 fd) {
+  struct file *f = fd_file(fd);
+  if (!f) return 0;
+  struct file *fk = KREAD_PTR(struct file, f);
+  if ((fk->f_inode->i_mode & S_IFMT) != S_IFREG) return 0;
+  struct scratch *s = get_scratch();
+  if (!s) return 0;
+  struct rein_mechanism *e = (struct rein_mechanism *)s->rec;
+  struct path_req r = {.dentry = fk->f_path.dentry, .mnt = fk->f_path.mnt,
+                       .tflag = REIN_F_PATH_TRUNCATED};
+  __u32 len = put_path(s, sizeof(*e), &r);
+  struct rein_rule rr = {};
+  if (!match_exec(&s->rec[sizeof(*e)], len, bpf_get_current_pid_tgid() >> 32, &rr)) return 0;
+  e->outcome = enforce_rule(&rr);
+  e->mechanism = REIN_MECH_EXEC_MAP;
+  e->rule = rr.rule + 1;
+  e->action = rr.action;
+  e->path_len = len;
+  e->flags = r.flags;
+  __u32 size = sizeof(*e) + len;
+  fill_hdr(&e->h, REIN_REC_MECHANISM, size);
+  emit_urgent(e, size & REIN_REC_MASK);
+  return 0;
+}
+
 /* sys_enter: 1 = stash the call for sys_exit, 0 = nothing to do. */
 static __always_inline int extra_enter(long nr, struct pending_call *c) {
   switch (nr) {
@@ -77,7 +107,9 @@ static __always_inline int extra_enter(long nr, struct pending_call *c) {
     io_uring_enter_check(nr);
     return 0;
   case NR_mmap: /* only shared, writable mappings of a file written through the mapping */
-    if (!(c->args[2] & PROT_WRITE) || (c->args[3] & MAP_ANONYMOUS)) return 0;
+    if (c->args[3] & MAP_ANONYMOUS) return 0;
+    if ((c->args[2] & PROT_EXEC) && cfg.exec_rules) exec_map_check((__s32)c->args[4]);
+    if (!(c->args[2] & PROT_WRITE)) return 0;
     if ((c->args[3] & MAP_TYPE) != MAP_SHARED && (c->args[3] & MAP_TYPE) != MAP_SHARED_VALIDATE)
       return 0;
     return writable_regular((__s32)c->args[4]);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Policy on the real kernel: a denied connect fails with EPERM; a host-name rule blocks the
 address the agent resolved; a write to a protected path kills the writer; a denied exec is
-killed before it runs its own code; a paused exec is approved, denied or times out; a budget
+killed before it runs its own code, and so is the dynamic loader running it; a paused exec is approved, denied or times out; a budget
 below the mock server's costs blocks the agent's next LLM connection; untracked processes
 are never affected; policy errors name file:line:col; a bad reload keeps the old policy."""
 import json
@@ -32,6 +32,8 @@ os.symlink(os.path.join(base, "real_tool"), os.path.join(base, "linked_tool"))
 with open(os.path.join(base, "script_tool"), "w") as f:
     f.write("#!/bin/sh\nexec touch \"$1\"\n")
 os.chmod(os.path.join(base, "script_tool"), 0o755)
+LOADER = "/lib64/ld-linux-x86-64.so.2"
+rh.check(os.path.exists(LOADER), f"{LOADER}: the dynamic loader of this architecture")
 os.mkdir(os.path.join(base, "protected"))
 sock_path = os.path.join(base, "control.sock")
 policy_path = os.path.join(base, "policy.yaml")
@@ -179,6 +181,11 @@ try:
         # the file behind the link, exec'd by its own name, is not what the rule names
         d = as_agent(f"import subprocess; r = subprocess.run(['{base}/real_tool', '{base}/real_marker']); print(r.returncode)")
         results["real_tool"] = (d.stdout.strip(), os.path.exists(f"{base}/real_marker"))
+        # the dynamic loader given a denied program runs it without an exec of it: the rule
+        # acts when the loader maps the program as code; another program runs so unharmed
+        for tool in ("denied_tool", "real_tool"):
+            d = as_agent(f"import subprocess; r = subprocess.run(['{LOADER}', '{base}/{tool}', '{base}/{tool}_loaded']); print(r.returncode)")
+            results[f"loader_{tool}"] = (d.stdout.strip(), os.path.exists(f"{base}/{tool}_loaded"))
         u = subprocess.run([os.path.join(base, "denied_tool"), os.path.join(base, "untracked_marker")])
         results["untracked_exec"] = u.returncode
 
@@ -254,6 +261,9 @@ rh.check(results["denied_exec"] == "-9", f"denied exec: {results['denied_exec']}
 rh.check(results["linked_tool"] == ("-9", False), f"exec of a denied symlink: {results['linked_tool']}")
 rh.check(results["script_tool"] == ("-9", False), f"exec of a denied script: {results['script_tool']}")
 rh.check(results["real_tool"] == ("0", True), f"exec of the link's target by its own name: {results['real_tool']}")
+rh.check(results["loader_denied_tool"] == ("-9", False),
+         f"the loader running a denied program: {results['loader_denied_tool']}")
+rh.check(results["loader_real_tool"] == ("0", True), f"the loader running another: {results['loader_real_tool']}")
 rh.check(not os.path.exists(os.path.join(base, "denied_marker")), "denied tool ran its own code")
 rh.check(results["untracked_exec"] == 0 and os.path.exists(os.path.join(base, "untracked_marker")),
          "untracked exec affected")
@@ -288,6 +298,12 @@ rh.check(act("deny-cidr", "prevented", kind="network")["matched"].startswith("12
 rh.check(act("deny-host", "prevented")["matched"].startswith("127.0.0.4:"), "host matched")
 rh.check(act("protect", "killed", kind="file")["matched"] == f"{base}/protected/secret", "protect matched")
 act("no-tool", "killed", kind="exec")
+loaded = [a for a in acts if a["rule"] == "no-tool" and "mapped as code" in a["detail"]]
+rh.check(len(loaded) == 1 and loaded[0]["outcome"] == "killed" and loaded[0]["matched"] == f"{base}/denied_tool",
+         f"one policy.action for the denied program the loader mapped: {loaded}")
+maps = [e for e in events if e["type"] == "file.mechanism" and e["mechanism"] == "exec_map"]
+rh.check(len(maps) == 1 and maps[0]["path"] == f"{base}/denied_tool" and maps[0]["enforcement"] == "killed"
+         and maps[0]["process"]["exe"].endswith("ld-linux-x86-64.so.2"), f"file.mechanism exec_map: {maps}")
 act("hold-tool", "paused")
 act("hold-tool", "approved")
 act("hold-tool", "denied", detail="denied by an operator")

@@ -110,6 +110,19 @@ inline Bytes fork_rec(const Hdr& h, uint32_t ppid, std::string_view comm, uint64
   return assemble(f);
 }
 
+// REIN_REC_MECHANISM of kind REIN_MECH_EXEC_MAP: a file mapped as code, an exec rule's verdict.
+inline Bytes exec_map_rec(const Hdr& h, std::string_view path, uint32_t rule_plus1 = 0,
+                          uint8_t action = 0, uint8_t outcome = 0) {
+  rein_mechanism m{};
+  fill(m.h, REIN_REC_MECHANISM, h);
+  m.mechanism = REIN_MECH_EXEC_MAP;
+  m.rule = rule_plus1;
+  m.action = action;
+  m.outcome = outcome;
+  m.path_len = static_cast<uint16_t>(path.size());
+  return assemble(m, {path});
+}
+
 inline Bytes exit_rec(const Hdr& h, uint32_t status, uint32_t ppid = 1) {
   rein_exit x{};
   fill(x.h, REIN_REC_EXIT, h);

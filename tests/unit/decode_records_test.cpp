@@ -415,6 +415,17 @@ TEST(DecodeRecords, ExecNameFollowsTheWorkingDirectory) {
   EXPECT_EQ(decode_as<rein::decode::ExecRec>(exec_rec(x)).exec_name, "");
 }
 
+TEST(DecodeRecords, ExecMapCarriesThePath) {
+  auto r = decode_as<rein::decode::MechanismRec>(
+      exec_map_rec(Hdr{}, "/usr/bin/nc", 2, REIN_ACT_DENY, REIN_OUT_KILLED));
+  EXPECT_EQ(r.mechanism, uint32_t(REIN_MECH_EXEC_MAP));
+  EXPECT_EQ(r.path, "/usr/bin/nc");
+  EXPECT_EQ(r.policy.rule, 2u);
+  auto b = exec_map_rec(Hdr{}, "/usr/bin/nc");
+  reinterpret_cast<rein_mechanism*>(b.data())->path_len = 12;
+  expect_error(b, "path one over");
+}
+
 TEST(DecodeRecords, ExecTailsShorterThanRecordStillDecode) {
   // Lengths are authoritative; unused trailing bytes (alignment) are ignored.
   Exec x;

@@ -135,6 +135,32 @@ TEST(ReplayKernel, ExecPathRule) {
   EXPECT_EQ(as<rein_exec>(other).rule, 0u);
 }
 
+// The kernel judges the file that ran, then the absolute name it was exec'd by.
+TEST(ReplayKernel, ExecRuleOnTheNameExecdBy) {
+  auto k = build();
+  std::string rec = str(exec_rec(
+      {.h = {.tgid = 312, .agent = 300}, .exe = "/usr/bin/nc.openbsd", .exec_name = "/usr/bin/nc"}));
+  k->judge(rec);
+  EXPECT_EQ(as<rein_exec>(rec).rule, 4u);
+  EXPECT_EQ(as<rein_exec>(rec).outcome, REIN_OUT_KILLED);
+  // a relative name is not judged (the kernel's rule keys are absolute paths and basenames)
+  std::string rel = str(exec_rec(
+      {.h = {.tgid = 313, .agent = 300}, .exe = "/usr/bin/nc.openbsd", .exec_name = "bin/nc"}));
+  k->judge(rel);
+  EXPECT_EQ(as<rein_exec>(rel).rule, 0u);
+}
+
+TEST(ReplayKernel, ExecMapIsJudgedByTheExecRules) {
+  auto k = build();
+  std::string rec = str(exec_map_rec({.tgid = 314, .agent = 300}, "/usr/bin/nc"));
+  k->judge(rec);
+  EXPECT_EQ(as<rein_mechanism>(rec).rule, 4u);
+  EXPECT_EQ(as<rein_mechanism>(rec).outcome, REIN_OUT_KILLED);
+  std::string other = str(exec_map_rec({.tgid = 314, .agent = 300}, "/usr/bin/ls"));
+  k->judge(other);
+  EXPECT_EQ(as<rein_mechanism>(other).rule, 0u);
+}
+
 TEST(ReplayKernel, BudgetBlockRefusesLlmEndpointsOfThatAgent) {
   auto k = build();
   std::array<uint8_t, 16> a{};

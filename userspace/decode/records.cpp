@@ -298,7 +298,10 @@ Result<Record> decode_record(std::span<const uint8_t> b) {
     case REIN_REC_MECHANISM: {
       rein_mechanism m{};
       if (!read_fixed(b, m)) return bad("short mechanism", h.kind);
-      return Record{MechanismRec{header_of(m.h), PolicyHit{m.rule, m.action, m.outcome}, m.mechanism}};
+      MechanismRec r{header_of(m.h), PolicyHit{m.rule, m.action, m.outcome}, m.mechanism, m.flags, {}};
+      Tail t(b, sizeof(m));
+      if (!t.take(m.path_len, r.path)) return bad("mechanism path exceeds the record", h.kind);
+      return Record{std::move(r)};
     }
     default:
       return bad("unknown kind", h.kind);

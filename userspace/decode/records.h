@@ -140,11 +140,15 @@ struct PolicyNetRec {
   std::string address;
 };
 
-// A tracked process used io_uring (REIN_MECH_*); under a file rule the kernel killed it.
+// A tracked process used io_uring (REIN_MECH_*); under a file rule the kernel killed it. Or
+// it mapped a file an exec rule names as code (REIN_MECH_EXEC_MAP), and the rule acted.
 struct MechanismRec {
   Header h;
-  PolicyHit policy;  // rule is the file rule index + 1 whose scope the process is in
+  PolicyHit policy;  // io_uring: the file rule index + 1 whose scope the process is in;
+                     // exec map: the exec rule index + 1
   uint32_t mechanism = 0;
+  uint32_t flags = 0;  // exec map: REIN_F_PATH_TRUNCATED
+  std::string path;    // exec map: the mapped file
 };
 
 using Record = std::variant<ExecRec, ForkRec, ExitRec, FileRec, FileOpenRec, FileCloseRec,

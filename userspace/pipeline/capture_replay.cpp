@@ -274,6 +274,12 @@ void Replayer::on_record(std::string_view bytes) {
   // ...and the kernel model says what the kernel would have decided under --policy
   if (b_->kernel)
     if (auto pn = b_->kernel->judge(rec)) b_->pipe->on_record(record_span(*pn));
+  if (h.kind == REIN_REC_MECHANISM && rec.size() >= sizeof(rein_mechanism)) {
+    // the kernel sends an exec map record only when a rule acts: none acts under --policy
+    rein_mechanism m{};
+    std::memcpy(&m, rec.data(), sizeof(m));
+    if (m.mechanism == REIN_MECH_EXEC_MAP && !m.rule) return;
+  }
   b_->pipe->on_record(record_span(rec));
 }
 

@@ -102,6 +102,25 @@ const std::string& mechanism_event(EventBuilder& b, const ProcessView& v,
                                    const process::Agent* agent, const decode::MechanismRec& r) {
   auto& w = b.begin("file.mechanism", r.h.ts_ns, v, agent);
   w.key("mechanism");
+  if (r.mechanism == REIN_MECH_EXEC_MAP) {
+    w.string("exec_map");
+    w.key("path");
+    w.string(r.path);
+    if (r.flags & REIN_F_PATH_TRUNCATED) {
+      w.key("path_truncated");
+      w.boolean(true);
+    }
+    w.key("enforcement");
+    switch (r.policy.outcome) {
+      case REIN_OUT_KILLED: w.string("killed"); break;
+      case REIN_OUT_PAUSED: w.string("paused"); break;
+      case REIN_OUT_AUDITED: w.string("audited"); break;
+      default: w.null(); break;
+    }
+    w.key("reason");
+    w.string("a program an exec rule names, mapped as code without an exec (a loader running it)");
+    return b.finish();
+  }
   w.string(r.mechanism == REIN_MECH_IO_URING_SETUP   ? "io_uring_setup"
            : r.mechanism == REIN_MECH_IO_URING_ENTER ? "io_uring_enter"
                                                      : "io_uring_register");

@@ -182,6 +182,13 @@ void PolicyBridge::on_file_open(const decode::FileOpenRec& r) {
 void PolicyBridge::on_mechanism(const decode::MechanismRec& r) {
   if (!enforcer_ || !r.policy.rule) return;
   auto who = subject(r.h.tgid, r.h.agent);
+  if (r.mechanism == REIN_MECH_EXEC_MAP) {
+    auto d = enforcer_->from_kernel("exec", r.policy.rule - 1, r.policy.action, r.policy.outcome,
+                                    r.path, who, r.h.ts_ns);
+    d.detail = "kernel: mapped as code without an exec (a loader running it), at the mmap";
+    emit_decisions({std::move(d)}, r.h.ts_ns);
+    return;
+  }
   auto d = enforcer_->from_kernel("file", r.policy.rule - 1, REIN_ACT_DENY, r.policy.outcome,
                                   "io_uring", who, r.h.ts_ns);
   d.detail = "kernel: io_uring under a file rule (killed at the syscall, before the ring is used)";

@@ -98,6 +98,9 @@ std::optional<std::string> ReplayKernel::judge(std::string& bytes) {
     case REIN_REC_EXEC:
       judge_exec(bytes);
       return std::nullopt;
+    case REIN_REC_MECHANISM:
+      judge_exec_map(bytes);
+      return std::nullopt;
     case REIN_REC_FILE: {
       if (!h.agent) return std::nullopt;
       auto r = decode::decode_record(
@@ -218,6 +221,19 @@ void ReplayKernel::judge_exec(std::string& bytes) {
   if (v.action != REIN_ACT_NONE)
     put_verdict<rein_exec>(bytes, offsetof(rein_exec, rule), v.rule + 1, v.action,
                            file_outcome(v.action));
+}
+
+// bpf/file_extra.bpf.h exec_map_check(): a file mapped as code, judged by the exec rules.
+void ReplayKernel::judge_exec_map(std::string& bytes) {
+  auto r = decode::decode_record(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  if (!r || !std::holds_alternative<decode::MechanismRec>(*r)) return;
+  const auto& m = std::get<decode::MechanismRec>(*r);
+  if (m.mechanism != REIN_MECH_EXEC_MAP || !m.h.agent || compiled_.exec_sets.empty()) return;
+  const ExecVerdict v = exec_verdict(m.path, m.h.agent);
+  if (v.action != REIN_ACT_NONE)
+    put_verdict<rein_mechanism>(bytes, offsetof(rein_mechanism, rule), v.rule + 1, v.action,
+                                file_outcome(v.action));
 }
 
 }  // namespace rein::pipeline

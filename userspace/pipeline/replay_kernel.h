@@ -55,6 +55,7 @@ class ReplayKernel {
   };
   ExecVerdict exec_verdict(std::string_view path, uint32_t root) const;
   void judge_exec(std::string& bytes);
+  void judge_exec_map(std::string& bytes);
 
   enforce::KernelPolicy compiled_;
   enforce::KernelModel model_;

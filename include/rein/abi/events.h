@@ -169,20 +169,25 @@ struct rein_file_open {
 };
 
 /* REIN_REC_MECHANISM: io_uring (its operations run in kernel workers the syscall hooks never
- * see). Under a file rule the process is killed at the syscall's entry (see file_extra.bpf.h). */
+ * see). Under a file rule the process is killed at the syscall's entry (see file_extra.bpf.h).
+ * REIN_MECH_EXEC_MAP: a file an exec rule names mapped executable by mmap(2), which is how a
+ * program is run without exec'ing it (the dynamic loader given it as an argument); the rule
+ * acts at the mmap's entry, before the code can run. Its path follows the fixed part. */
 enum rein_mechanism_kind {
   REIN_MECH_IO_URING_SETUP = 1,
   REIN_MECH_IO_URING_ENTER = 2,    /* a ring it did not set up while tracked (inherited, passed) */
   REIN_MECH_IO_URING_REGISTER = 3,
+  REIN_MECH_EXEC_MAP = 4,
 };
 struct rein_mechanism {
   struct rein_hdr h;
   __u32 mechanism; /* enum rein_mechanism_kind */
-  __u32 rule;      /* the file rule whose scope the process is in + 1, 0 = none */
+  __u32 rule;      /* io_uring: the file rule whose scope the process is in + 1; exec map:
+                      the exec rule + 1; 0 = none */
   __u8 action;     /* that rule's action (deny is what the kernel applied) */
-  __u8 outcome;    /* REIN_OUT_KILLED, or 0 when only reported */
-  __u16 _pad0;
-  __u32 _pad1;
+  __u8 outcome;    /* REIN_OUT_*, or 0 when only reported */
+  __u16 path_len;  /* exec map: the mapped file's path (io_uring: 0; was zero padding) */
+  __u32 flags;     /* exec map: REIN_F_PATH_TRUNCATED */
 };
 
 /* Key of the inode-rule map: a directory named by a PREFIX-double-star file rule. dev is the

@@ -260,6 +260,30 @@ int BPF_PROG(rein_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
   return emit_process(p, BPF_CORE_READ(bprm, file), flags, selector, BPF_CORE_READ(bprm, filename));
 }
 
+/* clone(CLONE_FILES) made a process that shares its parent's file table: both go into
+ * file_sharers (a full entry keeps its first REIN_FILE_SHARERS). */
+static __noinline void note_file_sharers(__u64 files, __u32 parent, __u32 child) {
+  struct file_sharers *fs = bpf_map_lookup_elem(&file_sharers, &files);
+  if (!fs) {
+    struct file_sharers init = {.tgid = {parent, child}};
+    bpf_map_update_elem(&file_sharers, &files, &init, BPF_NOEXIST);
+    return;
+  }
+  bool has_parent = false;
+  for (int i = 0; i < REIN_FILE_SHARERS; i++)
+    if (fs->tgid[i] == parent) has_parent = true;
+  for (int i = 0; i < REIN_FILE_SHARERS; i++) {
+    if (fs->tgid[i]) continue;
+    if (!has_parent) {
+      fs->tgid[i] = parent;
+      has_parent = true;
+      continue;
+    }
+    fs->tgid[i] = child;
+    return;
+  }
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(rein_fork, struct task_struct *parent, struct task_struct *child) {
   __u32 ptgid = BPF_CORE_READ(parent, tgid);
@@ -279,6 +303,8 @@ int BPF_PROG(rein_fork, struct task_struct *parent, struct task_struct *child) {
     return 0;
   }
   set_tracked_bit(cpid);
+  struct files_struct *pfiles = BPF_CORE_READ(parent, files);
+  if (pfiles && pfiles == BPF_CORE_READ(child, files)) note_file_sharers((__u64)pfiles, ptgid, cpid);
   struct rein_fork f = {};
   fill_hdr(&f.h, REIN_REC_FORK, sizeof(f));
   f.h.pid = cpid;

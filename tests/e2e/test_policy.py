@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Policy on the real kernel: a denied connect fails with EPERM; a host-name rule blocks the
-address the agent resolved; a write to a protected path kills the writer; a denied exec is
+address the agent resolved; a write to a protected path kills the writer (and a process sharing its file table); a denied exec is
 killed before it runs its own code, and so is the dynamic loader running it; a paused exec is approved, denied or times out; a budget
 below the mock server's costs blocks the agent's next LLM connection; untracked processes
 are never affected; policy errors name file:line:col; a bad reload keeps the old policy."""
@@ -99,6 +99,30 @@ def as_agent(code, *args, timeout=60):
     return subprocess.run([agent, "-c", code, *args], capture_output=True, text=True, timeout=timeout)
 
 
+# Shares its file table with a child (raw clone(CLONE_FILES | SIGCHLD): a process, not a
+# thread), then opens a protected file. The child waits (bounded) for that descriptor to
+# appear in the shared table and changes the file through it: it must not live to do so.
+SHARER = f"""
+import ctypes, os, sys, time
+target = {os.path.join(base, "protected", "shared")!r}
+pid = ctypes.CDLL(None, use_errno=True).syscall(56, 0x400 | 17, 0, 0, 0, 0)
+if pid == 0:
+    for _ in range(1000):
+        for fd in range(3, 256):
+            try:
+                if os.readlink(f"/proc/self/fd/{{fd}}") == target:
+                    os.ftruncate(fd, 4096)  # judged after it is done: only a kill before stops it
+                    open({os.path.join(base, "sharer_alive")!r}, "w").close()
+                    os._exit(0)
+            except OSError:
+                pass
+        time.sleep(0.01)
+    os._exit(3)
+print(pid, flush=True)
+open(target, "w")
+print("survived", flush=True)
+"""
+
 CONNECT = """
 import socket, sys
 s = socket.socket()
@@ -173,6 +197,14 @@ try:
         results["sni"] = (sni_evil[0], sni_good[0], sni_good[1])
         w = as_agent(f"open('{base}/protected/secret', 'w').write('x'); print('survived')")
         results["protected"] = (w.returncode, w.stdout.strip())
+        # a process that shares the writer's file table (clone(CLONE_FILES), not a thread)
+        # could use the descriptor the denied open left in it: the deny kills it too
+        sharer = subprocess.Popen([agent, "-c", SHARER], stdout=subprocess.PIPE, text=True)
+        sharer_child = int(sharer.stdout.readline())
+        sharer.wait(timeout=60)
+        results["sharer"] = (sharer.returncode, s.wait_for(
+            lambda e: e["type"] == "process.exit" and e["process"]["pid"] == sharer_child,
+            "the exit of the process sharing the denied writer's file table"))
         d = as_agent(f"import subprocess; r = subprocess.run(['{base}/denied_tool', '{base}/denied_marker']); print(r.returncode)")
         results["denied_exec"] = d.stdout.strip()
         for tool in ("linked_tool", "script_tool"):
@@ -258,6 +290,11 @@ rh.check(results["evil"] == EPERM + " 127.0.0.4", f"host rule: {results['evil']}
 rh.check(results["good"] == "ok 127.0.0.5", f"other host affected: {results['good']}")  # before the SNI case
 rh.check(results["protected"][0] == -9 and results["protected"][1] == "", f"protected write: {results['protected']}")
 rh.check(results["denied_exec"] == "-9", f"denied exec: {results['denied_exec']}")
+rh.check(results["sharer"][0] == -9 and results["sharer"][1]["signal"] == 9 and
+         not os.path.exists(os.path.join(base, "sharer_alive")),
+         f"the denied writer and the process sharing its file table are killed: {results['sharer']}")
+rh.check(os.path.getsize(os.path.join(base, "protected", "shared")) == 0,
+         "the file was not changed through the shared file table")
 rh.check(results["linked_tool"] == ("-9", False), f"exec of a denied symlink: {results['linked_tool']}")
 rh.check(results["script_tool"] == ("-9", False), f"exec of a denied script: {results['script_tool']}")
 rh.check(results["real_tool"] == ("0", True), f"exec of the link's target by its own name: {results['real_tool']}")

@@ -315,6 +315,25 @@ std::string headers_frame(const std::string& block, bool preface) {
   return "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9) + frame;
 }
 
+// A TLS record whose header reads as an HTTP/2 HEADERS frame header (a ClientHello of 256-511
+// bytes: content type 22, version 3.1, length 0x01xx) is not HTTP/2: whatever its bytes decode
+// to as HPACK, nothing in it is replaced (a live capture once overwrote a hello's key share).
+TEST(CaptureScrubber, TlsRecordIsNotReadAsHttp2) {
+  auto fp = make_fp();
+  SecretScrubber s(fp);
+  std::string block = hpack_block({{"x-custom", kKey}});  // Huffman: only HPACK decoding sees it
+  std::string payload = std::string("\x16\x03\x01\x01\x04\x00\x00\x00\x01", 9) + block;
+  std::string bytes = as_string(data_rec({}, REIN_DIR_EGRESS, 1, 0, payload));
+  const std::string before = bytes;
+  EXPECT_TRUE(s.scrub(bytes, true).empty());
+  EXPECT_EQ(bytes, before);
+  // the same block in a real HEADERS frame is scrubbed
+  std::string h2 = as_string(data_rec({}, REIN_DIR_EGRESS, 1, 0, headers_frame(block, false)));
+  const std::string h2_before = h2;
+  s.scrub(h2, true);
+  EXPECT_NE(h2, h2_before);
+}
+
 // Cookies, session tokens and signed-URL parameters are secrets too, whatever their shape:
 // none of them reaches a capture, in either direction, and each maps to a fingerprint.
 TEST(CaptureScrubber, CookiesTokensAndSignedUrlParameters) {

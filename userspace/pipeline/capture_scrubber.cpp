@@ -435,6 +435,14 @@ void SecretScrubber::scrub_hpack(std::string& bytes) const {
   // Both directions: a response's set-cookie is as secret as a request's cookie.
   if (d.len == 0) return;
   size_t pos = sizeof(d);
+  // A TLS record (a ClientHello the socket hooks read for its server name): its header
+  // reads as a frame header (a ClientHello of 256-511 bytes as a HEADERS frame), and its
+  // random bytes, decoded as HPACK, once gave a key-shaped "value" that was overwritten,
+  // so that replay parsed a different hello. Plaintext HTTP/2 never starts so: its first
+  // frame would be over 1.3 MB, against a 16 KiB default the peer must raise first.
+  if (d.len >= 5 && uint8_t(bytes[pos]) >= 20 && uint8_t(bytes[pos]) <= 23 &&
+      bytes[pos + 1] == 3 && uint8_t(bytes[pos + 2]) <= 4)
+    return;
   static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
   if (std::string_view(bytes).substr(pos, kPreface.size()) == kPreface) pos += kPreface.size();
   while (pos + 9 <= bytes.size()) {

@@ -46,10 +46,9 @@ static long walk_step(__u32 i, void *unused) {
     c->truncated = 1;
     return 1;
   }
-  if ((void *)up == d) {
-    c->done = 1;
-    return 1;
-  }
+  /* A dentry that is its own parent below its mount's root is in no directory: a memfd's
+   * or another pseudo file's. Its name is the path ("/memfd:NAME"), not "/". */
+  const bool top = (void *)up == d;
   __u32 len = dk->d_name.len;
   const unsigned char *name = dk->d_name.name;
   if (len > 255) len = 255;
@@ -65,6 +64,10 @@ static long walk_step(__u32 i, void *unused) {
   s->walk[pos & REIN_PATH_MASK] = '/';
   c->pos = pos;
   c->dentry = up;
+  if (top) {
+    c->done = 1;
+    return 1;
+  }
   return 0;
 }
 

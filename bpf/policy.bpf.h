@@ -277,6 +277,26 @@ static __noinline int match_file(struct scratch *s, __u32 off, __u32 len, __u32 
 /* Exec rules against the executable's path (the first 256 bytes). */
 /* `path` (len bytes, kernel memory: a record being built, or a copied string) against the
  * exec rules. */
+/* `exec: {fileless: true}` rules, for a program with no name on disk (REIN_F_FILELESS). */
+static __noinline int match_exec_fileless(__u32 tgid, struct rein_rule *out) {
+  if (!cfg.exec_rules) return 0;
+  struct policy_scratch *ps = get_policy_scratch();
+  if (!ps) return 0;
+  __u64 key = REIN_EXEC_FILELESS_HASH;
+  struct rein_rule_set *set = bpf_map_lookup_elem(&policy_exec, &key);
+  if (!set) return 0;
+  ps->q.scope = scope_bit(tgid);
+  ps->q.op = 0;
+  ps->q.path_len = 0;
+  ps->q.port = 0;
+  eval_sets(ps, set, NULL);
+  if (ps->st.action == REIN_ACT_NONE) return 0;
+  __builtin_memset(out, 0, sizeof(*out));
+  out->rule = ps->st.rule;
+  out->action = ps->st.action;
+  return 1;
+}
+
 static __noinline int match_exec(const void *path, __u32 len, __u32 tgid, struct rein_rule *out) {
   if (!cfg.exec_rules || len == 0) return 0;
   struct policy_scratch *ps = get_policy_scratch();

@@ -159,6 +159,7 @@ static __noinline int emit_process(struct task_struct *p, struct file *exe, __u3
   struct path_req r = {.dentry = BPF_CORE_READ(exe, f_path.dentry),
                        .mnt = BPF_CORE_READ(exe, f_path.mnt),
                        .tflag = REIN_F_PATH_TRUNCATED};
+  if (BPF_CORE_READ(exe, f_inode, i_nlink) == 0) flags |= REIN_F_FILELESS;
   __u32 exe_len = put_path(s, off, &r);
   off += exe_len;
 
@@ -201,6 +202,8 @@ static __noinline int emit_process(struct task_struct *p, struct file *exe, __u3
     } else if (name_len && s->ustr[0] == '/' && match_exec(s->ustr, name_len, tgid, &rr)) {
       /* a rule on a symlink (/usr/bin/nc, /bin/sh) or on a script (whose exe is its
        * interpreter) names it so, not the file the kernel ran */
+      outcome = enforce_rule(&rr);
+    } else if ((flags & REIN_F_FILELESS) && match_exec_fileless(tgid, &rr)) {
       outcome = enforce_rule(&rr);
     }
   }

@@ -64,6 +64,10 @@ rules:
     action: pause
     exec:
       paths: [held_tool]
+  - name: no-fileless
+    action: deny
+    exec:
+      fileless: true
 budgets:
   - name: tiny
     agents: [polagent]
@@ -121,6 +125,16 @@ if pid == 0:
 print(pid, flush=True)
 open(target, "w")
 print("survived", flush=True)
+"""
+
+FILELESS = """
+import os, sys
+fd = os.memfd_create("payload")
+os.write(fd, open("/usr/bin/touch", "rb").read())
+pid = os.fork()
+if pid == 0:
+    os.execve(fd, ["payload", sys.argv[1]], {})
+print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
 """
 
 CONNECT = """
@@ -218,6 +232,9 @@ try:
         for tool in ("denied_tool", "real_tool"):
             d = as_agent(f"import subprocess; r = subprocess.run(['{LOADER}', '{base}/{tool}', '{base}/{tool}_loaded']); print(r.returncode)")
             results[f"loader_{tool}"] = (d.stdout.strip(), os.path.exists(f"{base}/{tool}_loaded"))
+        # a program with no name on disk (a memfd, run with fexecve) is what a fileless rule names
+        d = as_agent(FILELESS, f"{base}/fileless_marker")
+        results["fileless"] = (d.stdout.strip(), os.path.exists(f"{base}/fileless_marker"))
         u = subprocess.run([os.path.join(base, "denied_tool"), os.path.join(base, "untracked_marker")])
         results["untracked_exec"] = u.returncode
 
@@ -301,6 +318,7 @@ rh.check(results["real_tool"] == ("0", True), f"exec of the link's target by its
 rh.check(results["loader_denied_tool"] == ("-9", False),
          f"the loader running a denied program: {results['loader_denied_tool']}")
 rh.check(results["loader_real_tool"] == ("0", True), f"the loader running another: {results['loader_real_tool']}")
+rh.check(results["fileless"] == ("-9", False), f"a fileless exec under a fileless rule: {results['fileless']}")
 rh.check(not os.path.exists(os.path.join(base, "denied_marker")), "denied tool ran its own code")
 rh.check(results["untracked_exec"] == 0 and os.path.exists(os.path.join(base, "untracked_marker")),
          "untracked exec affected")
@@ -335,6 +353,11 @@ rh.check(act("deny-cidr", "prevented", kind="network")["matched"].startswith("12
 rh.check(act("deny-host", "prevented")["matched"].startswith("127.0.0.4:"), "host matched")
 rh.check(act("protect", "killed", kind="file")["matched"] == f"{base}/protected/secret", "protect matched")
 act("no-tool", "killed", kind="exec")
+execs = [e for e in events if e["type"] == "process.exec" and e["process"]["pid"] != 0]
+fl = [e for e in execs if e["fileless"]]
+rh.check(len(fl) == 1 and fl[0]["process"]["exe"].startswith("/memfd:payload"),
+         f"one fileless process.exec, the memfd: {[(e['process']['exe'], e['fileless']) for e in execs]}")
+rh.check(act("no-fileless", "killed", kind="exec")["process"]["pid"] == fl[0]["process"]["pid"], "no-fileless acted")
 loaded = [a for a in acts if a["rule"] == "no-tool" and "mapped as code" in a["detail"]]
 rh.check(len(loaded) == 1 and loaded[0]["outcome"] == "killed" and loaded[0]["matched"] == f"{base}/denied_tool",
          f"one policy.action for the denied program the loader mapped: {loaded}")

@@ -102,6 +102,24 @@ TEST(PolicyMatch, ExecMatchUsesExactPathsBasenamesAndArgvRegexes) {
   EXPECT_EQ(nc.matches("/opt/bin/ncat", ""), true);
 }
 
+TEST(PolicyMatch, FilelessExecMatchesOnlyAProgramWithNoNameOnDisk) {
+  Policy p = parse(R"(rules:
+  - name: fileless
+    action: deny
+    exec: {fileless: true}
+  - name: fileless-shell
+    action: deny
+    exec: {fileless: true, argv: ["^sh "]}
+)");
+  const auto& any = std::get<ExecMatch>(p.rules[0].match);
+  EXPECT_EQ(any.matches("/memfd:payload", "payload", true), true);
+  EXPECT_EQ(any.matches("/usr/bin/true", "true", false), false);
+  const auto& sh = std::get<ExecMatch>(p.rules[1].match);
+  EXPECT_EQ(sh.matches("/memfd:x", "sh -c id", true), true);
+  EXPECT_EQ(sh.matches("/memfd:x", "python3 x", true), false);
+  EXPECT_EQ(sh.matches("/bin/sh", "sh -c id", false), false);
+}
+
 TEST(PolicyMatch, RegexSearchBoundsItsSubject) {
   auto re = Regex::compile("secret$");
   ASSERT_TRUE(re.ok());

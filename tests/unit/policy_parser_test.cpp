@@ -273,6 +273,16 @@ TEST(PolicyParser, EmptyListsWhereOneIsRequired) {
             "p.yaml:4:13: rules[0].agents: empty list (leave the key out instead)");
 }
 
+TEST(PolicyParser, FilelessTakesNoPaths) {
+  EXPECT_EQ(one(with_header("rules:\n  - name: r\n    action: deny\n    exec: {fileless: true, paths: [sh]}\n")),
+            "p.yaml:5:22: rules[0].exec.fileless: a program with no name on disk has no path: give "
+            "fileless without paths");
+  EXPECT_EQ(one(with_header("rules:\n  - name: r\n    action: deny\n    exec: {fileless: yes}\n")),
+            "p.yaml:5:22: rules[0].exec.fileless: expected true or false");
+  EXPECT_EQ(one(with_header("rules:\n  - name: r\n    action: deny\n    exec: {}\n")),
+            "p.yaml:5:11: rules[0].exec: needs at least one of paths, argv, fileless");
+}
+
 TEST(PolicyParser, BadRegexCidrGlobHostPortDuration) {
   std::string d = one(with_header("agents:\n  - name: a\n    cmdline: [\"(unclosed\"]\n"));
   EXPECT_TRUE(starts_with(d, "p.yaml:4:15: agents[0].cmdline[0]: invalid regex")) << d;

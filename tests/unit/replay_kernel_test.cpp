@@ -161,6 +161,23 @@ TEST(ReplayKernel, ExecMapIsJudgedByTheExecRules) {
   EXPECT_EQ(as<rein_mechanism>(other).rule, 0u);
 }
 
+TEST(ReplayKernel, FilelessRuleActsOnAnExecWithNoNameOnDisk) {
+  auto k = build(R"(apiVersion: rein/v1
+rules:
+  - name: no-fileless
+    action: deny
+    exec: {fileless: true}
+)");
+  std::string rec = str(exec_rec(
+      {.h = {.tgid = 320, .agent = 300}, .flags = REIN_F_FILELESS, .exe = "/memfd:payload"}));
+  k->judge(rec);
+  EXPECT_EQ(as<rein_exec>(rec).rule, 1u);
+  EXPECT_EQ(as<rein_exec>(rec).outcome, REIN_OUT_KILLED);
+  std::string named = str(exec_rec({.h = {.tgid = 321, .agent = 300}, .exe = "/usr/bin/true"}));
+  k->judge(named);
+  EXPECT_EQ(as<rein_exec>(named).rule, 0u);
+}
+
 TEST(ReplayKernel, BudgetBlockRefusesLlmEndpointsOfThatAgent) {
   auto k = build();
   std::array<uint8_t, 16> a{};

@@ -10,7 +10,7 @@ namespace rein {
 inline constexpr uint64_t kFnv1a64Offset = 0xcbf29ce484222325ULL;
 
 // `h` continues a hash over text given in pieces: fnv1a64(b, fnv1a64(a)) == fnv1a64(a + b).
-inline uint64_t fnv1a64(std::string_view s, uint64_t h = kFnv1a64Offset) {
+constexpr uint64_t fnv1a64(std::string_view s, uint64_t h = kFnv1a64Offset) {
   for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
   return h;
 }

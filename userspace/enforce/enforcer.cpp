@@ -185,7 +185,8 @@ Decision Enforcer::act(uint32_t rule_index, policy::Action action, std::string_v
 }
 
 std::vector<Decision> Enforcer::on_exec(const Subject& who, const std::string& exe,
-                                        const std::vector<std::string>& args, uint64_t now_ns) {
+                                        const std::vector<std::string>& args, uint64_t now_ns,
+                                        bool fileless) {
   if (roots_by_name_[who.agent_name].insert(who.agent_root).second) {
     // A new session of an agent whose per-name budget is spent starts blocked.
     if (auto it = blocked_names_.find(who.agent_name); it != blocked_names_.end()) {
@@ -200,7 +201,7 @@ std::vector<Decision> Enforcer::on_exec(const Subject& who, const std::string& e
     const auto& r = policy_.rules[i];
     const auto* m = std::get_if<policy::ExecMatch>(&r.match);
     if (!m || m->argv.empty() || !r.scope.applies_to(a)) continue;  // path-only: the kernel's
-    if (m->matches(exe, joined).value_or(false)) {
+    if (m->matches(exe, joined, fileless).value_or(false)) {
       out.push_back(act(uint32_t(i), r.action, "exec", exe, who, now_ns, "user space: argv pattern"));
       if (r.action != policy::Action::kAudit) break;
     }

@@ -101,7 +101,8 @@ class Enforcer {
   // The blocked_agents value of an agent blocked by a detection (budgets use index + 1).
   static constexpr uint32_t kDetectionBlock = 0x10000;
   std::vector<Decision> on_exec(const Subject& who, const std::string& exe,
-                                const std::vector<std::string>& args, uint64_t now_ns);
+                                const std::vector<std::string>& args, uint64_t now_ns,
+                                bool fileless = false);
   std::vector<Decision> on_file(const Subject& who, std::string_view op, const std::string& path,
                                 const std::string& path2, uint64_t now_ns);
   std::vector<Decision> on_llm(const Subject& who, const llm::LlmCall& call,

@@ -140,6 +140,8 @@ Result<KernelPolicy> compile_policy(const policy::Policy& p) {
         continue;  // both lists must match: the kernel cannot decide it alone
       }
       for (const auto& path : e->paths) k.execs.emplace_back(fnv1a64(path), r);
+      static_assert(fnv1a64(REIN_EXEC_FILELESS_KEY) == REIN_EXEC_FILELESS_HASH);
+      if (e->fileless) k.execs.emplace_back(REIN_EXEC_FILELESS_HASH, r);
     } else {
       k.user_space_notes.push_back(fmt::format("rule {}: LLM calls are matched in user space, "
                                                "when the response completes", rule.name));

@@ -121,7 +121,8 @@ void PolicyBridge::on_exec(const decode::ExecRec& r, uint32_t agent) {
                                            r.policy.outcome, r.exe, who, r.h.ts_ns)},
                    r.h.ts_ns);
   else
-    emit_decisions(enforcer_->on_exec(who, r.exe, r.args, r.h.ts_ns), r.h.ts_ns);
+    emit_decisions(enforcer_->on_exec(who, r.exe, r.args, r.h.ts_ns, r.flags & REIN_F_FILELESS),
+                   r.h.ts_ns);
 }
 
 void PolicyBridge::on_file(const decode::FileRec& r, std::string_view op, const std::string& path,

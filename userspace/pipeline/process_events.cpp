@@ -17,6 +17,8 @@ const std::string& exec_event(EventBuilder& b, uint64_t ts, const ProcessView& v
   w.boolean(flags & REIN_F_ARGS_TRUNCATED);
   w.key("exe_truncated");
   w.boolean(flags & REIN_F_PATH_TRUNCATED);
+  w.key("fileless");
+  w.boolean(flags & REIN_F_FILELESS);
   return b.finish();
 }
 

@@ -203,6 +203,21 @@ ReplayKernel::ExecVerdict ReplayKernel::exec_verdict(std::string_view path, uint
   return {st.rule, st.action};
 }
 
+// bpf/policy.bpf.h match_exec_fileless(): `exec: {fileless: true}` rules.
+ReplayKernel::ExecVerdict ReplayKernel::fileless_verdict(uint32_t root) const {
+  for (const auto& [hash, set] : compiled_.exec_sets) {
+    if (hash != REIN_EXEC_FILELESS_HASH) continue;
+    rein_eval_query q{};
+    q.scope = scope_of(root);
+    rein_eval_state st;
+    rein_eval_init(&st);
+    rein_eval_rules(&set, &q, &st);
+    rein_eval_otherwise(&set, &q, &st);
+    return {st.rule, st.action};
+  }
+  return {};
+}
+
 // bpf/process.bpf.h emit_process(): the file the kernel ran, then the absolute name it was
 // exec'd by (a rule on a symlink or a script's name).
 void ReplayKernel::judge_exec(std::string& bytes) {
@@ -218,6 +233,7 @@ void ReplayKernel::judge_exec(std::string& bytes) {
   ExecVerdict v = exec_verdict(x.exe, root);
   if (v.action == REIN_ACT_NONE && x.exec_name.starts_with('/'))
     v = exec_verdict(x.exec_name, root);
+  if (v.action == REIN_ACT_NONE && (x.flags & REIN_F_FILELESS)) v = fileless_verdict(root);
   if (v.action != REIN_ACT_NONE)
     put_verdict<rein_exec>(bytes, offsetof(rein_exec, rule), v.rule + 1, v.action,
                            file_outcome(v.action));

@@ -91,7 +91,9 @@ bool NetworkMatch::matches(const IpAddress& addr, uint16_t port, std::string_vie
          std::any_of(hosts.begin(), hosts.end(), [&](const HostPattern& h) { return h.matches(hostname); });
 }
 
-std::optional<bool> ExecMatch::matches(std::string_view exe, std::string_view joined_argv) const {
+std::optional<bool> ExecMatch::matches(std::string_view exe, std::string_view joined_argv,
+                                       bool exe_fileless) const {
+  if (fileless && !exe_fileless) return false;
   if (!paths.empty()) {
     bool hit = std::any_of(paths.begin(), paths.end(), [&](const std::string& p) {
       return p.front() == '/' ? p == exe : p == basename_of(exe);

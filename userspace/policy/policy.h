@@ -94,8 +94,10 @@ struct NetworkMatch {
 struct ExecMatch {
   std::vector<std::string> paths;  // absolute: the exact exe; otherwise its basename
   std::vector<Regex> argv;
-  // Both given lists must match. nullopt: an argv regex could not be evaluated.
-  std::optional<bool> matches(std::string_view exe, std::string_view joined_argv) const;
+  bool fileless = false;  // the program has no name on disk (memfd, O_TMPFILE, deleted)
+  // Every given condition must match. nullopt: an argv regex could not be evaluated.
+  std::optional<bool> matches(std::string_view exe, std::string_view joined_argv,
+                              bool exe_fileless = false) const;
 };
 
 struct LlmMatch {

@@ -414,13 +414,22 @@ std::optional<NetworkMatch> PolicyBuilder::network_match(const YamlNode& n, cons
 }
 
 std::optional<ExecMatch> PolicyBuilder::exec_match(const YamlNode& n, const std::string& f) {
-  Map m = r_.map(n, f, {"paths", "argv"});
+  Map m = r_.map(n, f, {"paths", "argv", "fileless"});
   if (!m.ok()) return std::nullopt;
   ExecMatch em;
   bool ok = true;
-  if (!m.has("paths") && !m.has("argv")) {
-    r_.error(n, f, "needs at least one of paths, argv");
+  if (!m.has("paths") && !m.has("argv") && !m.has("fileless")) {
+    r_.error(n, f, "needs at least one of paths, argv, fileless");
     ok = false;
+  }
+  if (const YamlNode* v = m.get("fileless")) {
+    if (auto b = r_.boolean(*v, m.field("fileless"))) em.fileless = *b;
+    else ok = false;
+    if (m.has("paths")) {
+      r_.error(*v, m.field("fileless"),
+               "a program with no name on disk has no path: give fileless without paths");
+      ok = false;
+    }
   }
   if (const YamlNode* v = m.get("paths")) {
     auto xs = each<std::string>(*v, m.field("paths"), [&](const YamlNode& x, const std::string& xf) {

@@ -75,6 +75,12 @@ struct rein_hdr {
                                          query the socket sent: nothing is learned from it */
 #define REIN_F_INODE_RULE (1u << 15) /* file: the rule matched on a directory's inode above the
                                         path (bind mount, chroot, namespace view) */
+#define REIN_F_FILELESS (1u << 16)   /* exec: the file run has no name on disk (link count 0:
+                                        a memfd, an O_TMPFILE file, a deleted file) */
+/* The policy_exec key of `exec: {fileless: true}` rules: the FNV-1a 64 of a string no path
+ * or basename can be (paths are normalised, basenames hold no '/'). */
+#define REIN_EXEC_FILELESS_KEY "//fileless"
+#define REIN_EXEC_FILELESS_HASH 0x806cb6dd7ac54920ULL /* user space checks it at compile time */
 
 /* REIN_REC_EXEC: tail = exe[exe_len] args[args_len] (NUL-separated) cwd[cwd_len] */
 struct rein_exec {

@@ -87,7 +87,8 @@ static __noinline int exec_map_check(__s32 fd) {
                        .tflag = REIN_F_PATH_TRUNCATED};
   __u32 len = put_path(s, sizeof(*e), &r);
   struct rein_rule rr = {};
-  if (!match_exec(&s->rec[sizeof(*e)], len, bpf_get_current_pid_tgid() >> 32, &rr)) return 0;
+  if (!match_exec(&s->rec[sizeof(*e)], len, bpf_get_current_pid_tgid() >> 32, &rr, false))
+    return 0;
   e->outcome = enforce_rule(&rr);
   e->mechanism = REIN_MECH_EXEC_MAP;
   e->rule = rr.rule + 1;

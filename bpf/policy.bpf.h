@@ -223,6 +223,23 @@ static __noinline void eval_sets(struct policy_scratch *ps, const struct rein_ru
   bpf_loop(2 * REIN_RULESET_MAX, eval_otherwise_cb, NULL, 0);
 }
 
+/* The query (scope, op, path length) against two rule sets; 1 with *out filled when a rule
+ * acts. */
+static __always_inline int decide_sets(struct policy_scratch *ps, const struct rein_rule_set *a,
+                                       const struct rein_rule_set *b, __u64 scope, __u32 op,
+                                       __u32 len, struct rein_rule *out) {
+  ps->q.scope = scope;
+  ps->q.op = op;
+  ps->q.path_len = len;
+  ps->q.port = 0;
+  eval_sets(ps, a, b);
+  if (ps->st.action == REIN_ACT_NONE) return 0;
+  __builtin_memset(out, 0, sizeof(*out));
+  out->rule = ps->st.rule;
+  out->action = ps->st.action;
+  return 1;
+}
+
 static long hash_step(__u32 i, void *unused) {
   struct policy_scratch *ps = get_policy_scratch();
   if (!ps || i >= ps->h_len) return 1;
@@ -262,42 +279,17 @@ static __noinline int match_file(struct scratch *s, __u32 off, __u32 len, __u32 
   struct rein_rule_set *bset = bpf_map_lookup_elem(&policy_fbase, &base);
   /* both sources decide together: an allowed "**\/NAME" satisfies a list whose catch-all
    * is a prefix entry, and the most severe rule of either wins */
-  ps->q.scope = scope;
-  ps->q.op = op;
-  ps->q.path_len = len;
-  ps->q.port = 0;
-  eval_sets(ps, pset, bset);
-  if (ps->st.action == REIN_ACT_NONE) return 0;
-  __builtin_memset(out, 0, sizeof(*out));
-  out->rule = ps->st.rule;
-  out->action = ps->st.action;
-  return 1;
+  return decide_sets(ps, pset, bset, scope, op, len, out);
 }
 
 /* Exec rules against the executable's path (the first 256 bytes). */
 /* `path` (len bytes, kernel memory: a record being built, or a copied string) against the
- * exec rules. */
-/* `exec: {fileless: true}` rules, for a program with no name on disk (REIN_F_FILELESS). */
-static __noinline int match_exec_fileless(__u32 tgid, struct rein_rule *out) {
-  if (!cfg.exec_rules) return 0;
-  struct policy_scratch *ps = get_policy_scratch();
-  if (!ps) return 0;
-  __u64 key = REIN_EXEC_FILELESS_HASH;
-  struct rein_rule_set *set = bpf_map_lookup_elem(&policy_exec, &key);
-  if (!set) return 0;
-  ps->q.scope = scope_bit(tgid);
-  ps->q.op = 0;
-  ps->q.path_len = 0;
-  ps->q.port = 0;
-  eval_sets(ps, set, NULL);
-  if (ps->st.action == REIN_ACT_NONE) return 0;
-  __builtin_memset(out, 0, sizeof(*out));
-  out->rule = ps->st.rule;
-  out->action = ps->st.action;
-  return 1;
-}
-
-static __noinline int match_exec(const void *path, __u32 len, __u32 tgid, struct rein_rule *out) {
+ * exec rules. A program with no name on disk (REIN_F_FILELESS: its path is a memfd's
+ * "/memfd:NAME", whose basename no rule names) is judged by the `exec: {fileless: true}`
+ * rules in place of basename rules: one evaluation, not a second call (which cost the
+ * verifier most of a second at start). */
+static __noinline int match_exec(const void *path, __u32 len, __u32 tgid, struct rein_rule *out,
+                                 bool fileless) {
   if (!cfg.exec_rules || len == 0) return 0;
   struct policy_scratch *ps = get_policy_scratch();
   if (!ps) return 0;
@@ -305,17 +297,11 @@ static __noinline int match_exec(const void *path, __u32 len, __u32 tgid, struct
   bpf_probe_read_kernel(ps->tail, n & (REIN_PATH_KEY * 2 - 1), path);
   __u64 full, base;
   hash_tail(ps, n, &full, &base);
-  /* rules on the full path and on the basename decide together: the most severe wins */
-  ps->q.scope = scope_bit(tgid);
-  ps->q.op = 0; /* exec rules carry every op bit */
-  ps->q.path_len = len;
-  ps->q.port = 0;
-  eval_sets(ps, bpf_map_lookup_elem(&policy_exec, &full), bpf_map_lookup_elem(&policy_exec, &base));
-  if (ps->st.action == REIN_ACT_NONE) return 0;
-  __builtin_memset(out, 0, sizeof(*out));
-  out->rule = ps->st.rule;
-  out->action = ps->st.action;
-  return 1;
+  if (fileless) base = REIN_EXEC_FILELESS_HASH;
+  /* rules on the full path and on the basename decide together: the most severe wins;
+   * exec rules carry every op bit */
+  return decide_sets(ps, bpf_map_lookup_elem(&policy_exec, &full),
+                     bpf_map_lookup_elem(&policy_exec, &base), scope_bit(tgid), 0, len, out);
 }
 
 static struct learn_scratch *get_learn_scratch(void) {

@@ -197,13 +197,11 @@ static __noinline int emit_process(struct task_struct *p, struct file *exe, __u3
   struct rein_rule rr = {};
   __u8 outcome = 0;
   if (!(flags & REIN_F_DISCOVERED)) {
-    if (match_exec(&s->rec[sizeof(*e)], exe_len, tgid, &rr)) {
+    if (match_exec(&s->rec[sizeof(*e)], exe_len, tgid, &rr, flags & REIN_F_FILELESS)) {
       outcome = enforce_rule(&rr); /* before the new image runs a single instruction */
-    } else if (name_len && s->ustr[0] == '/' && match_exec(s->ustr, name_len, tgid, &rr)) {
+    } else if (name_len && s->ustr[0] == '/' && match_exec(s->ustr, name_len, tgid, &rr, false)) {
       /* a rule on a symlink (/usr/bin/nc, /bin/sh) or on a script (whose exe is its
        * interpreter) names it so, not the file the kernel ran */
-      outcome = enforce_rule(&rr);
-    } else if ((flags & REIN_F_FILELESS) && match_exec_fileless(tgid, &rr)) {
       outcome = enforce_rule(&rr);
     }
   }

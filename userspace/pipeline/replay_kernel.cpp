@@ -179,12 +179,15 @@ std::optional<std::string> ReplayKernel::judge_connect(const std::string& bytes)
 }
 
 // bpf/policy.bpf.h match_exec(): a path (its first REIN_PATH_KEY bytes) and its basename, by
-// FNV-1a 64, decide together. REIN_ACT_NONE when no rule acts.
-ReplayKernel::ExecVerdict ReplayKernel::exec_verdict(std::string_view path, uint32_t root) const {
+// FNV-1a 64, decide together; for a fileless program the fileless rules stand in for the
+// basename's. REIN_ACT_NONE when no rule acts.
+ReplayKernel::ExecVerdict ReplayKernel::exec_verdict(std::string_view path, uint32_t root,
+                                                     bool fileless) const {
   const std::string_view key = path.substr(0, REIN_PATH_KEY);
   const size_t slash = key.rfind('/');
   const uint64_t full = fnv1a64(key);
-  const uint64_t base = fnv1a64(slash == std::string_view::npos ? key : key.substr(slash + 1));
+  const uint64_t base = fileless ? REIN_EXEC_FILELESS_HASH
+                                 : fnv1a64(slash == std::string_view::npos ? key : key.substr(slash + 1));
   const rein_rule_set* sets[2] = {nullptr, nullptr};
   for (const auto& [hash, set] : compiled_.exec_sets) {
     if (hash == full) sets[0] = &set;
@@ -203,21 +206,6 @@ ReplayKernel::ExecVerdict ReplayKernel::exec_verdict(std::string_view path, uint
   return {st.rule, st.action};
 }
 
-// bpf/policy.bpf.h match_exec_fileless(): `exec: {fileless: true}` rules.
-ReplayKernel::ExecVerdict ReplayKernel::fileless_verdict(uint32_t root) const {
-  for (const auto& [hash, set] : compiled_.exec_sets) {
-    if (hash != REIN_EXEC_FILELESS_HASH) continue;
-    rein_eval_query q{};
-    q.scope = scope_of(root);
-    rein_eval_state st;
-    rein_eval_init(&st);
-    rein_eval_rules(&set, &q, &st);
-    rein_eval_otherwise(&set, &q, &st);
-    return {st.rule, st.action};
-  }
-  return {};
-}
-
 // bpf/process.bpf.h emit_process(): the file the kernel ran, then the absolute name it was
 // exec'd by (a rule on a symlink or a script's name).
 void ReplayKernel::judge_exec(std::string& bytes) {
@@ -230,10 +218,9 @@ void ReplayKernel::judge_exec(std::string& bytes) {
   const uint32_t root = x.h.agent ? x.h.agent : ((x.flags & REIN_F_NEW_AGENT) ? x.h.tgid : 0);
   if (!root || compiled_.exec_sets.empty() || x.exe.empty() || (x.flags & REIN_F_DISCOVERED))
     return;
-  ExecVerdict v = exec_verdict(x.exe, root);
+  ExecVerdict v = exec_verdict(x.exe, root, x.flags & REIN_F_FILELESS);
   if (v.action == REIN_ACT_NONE && x.exec_name.starts_with('/'))
     v = exec_verdict(x.exec_name, root);
-  if (v.action == REIN_ACT_NONE && (x.flags & REIN_F_FILELESS)) v = fileless_verdict(root);
   if (v.action != REIN_ACT_NONE)
     put_verdict<rein_exec>(bytes, offsetof(rein_exec, rule), v.rule + 1, v.action,
                            file_outcome(v.action));

@@ -53,8 +53,7 @@ class ReplayKernel {
     uint32_t rule = 0;
     uint8_t action = 0;
   };
-  ExecVerdict exec_verdict(std::string_view path, uint32_t root) const;
-  ExecVerdict fileless_verdict(uint32_t root) const;
+  ExecVerdict exec_verdict(std::string_view path, uint32_t root, bool fileless = false) const;
   void judge_exec(std::string& bytes);
   void judge_exec_map(std::string& bytes);
 

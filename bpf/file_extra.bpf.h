@@ -74,8 +74,9 @@ static __noinline int io_uring_enter_check(long nr) {
 /* mmap(PROT_EXEC) of a file an exec rule names: a program run without exec (the dynamic
  * loader given it as an argument maps its segments so). The rule acts now, at the mmap's
  * entry: the process dies (or stops) on the way back, before the code runs. The kernel maps
- * a program it execs itself, so a plain exec never comes here. */
-static __noinline int exec_map_check(__s32 fd) {
+ * a program it execs itself, so a plain exec never comes here. Global: verified once, apart
+ * from rein_sys_enter's paths. */
+__noinline int exec_map_check(__s32 fd) {
   struct file *f = fd_file(fd);
   if (!f) return 0;
   struct file *fk = KREAD_PTR(struct file, f);

@@ -156,10 +156,13 @@ static __noinline int emit_process(struct task_struct *p, struct file *exe, __u3
   __u32 tgid = BPF_CORE_READ(p, tgid);
   struct rein_exec *e = (struct rein_exec *)s->rec;
   __u32 off = sizeof(*e);
+  /* Taken before `flags` gains the path walks' bits: a constant per call site, so the
+   * verifier leaves out the rule matching (and the link count) of a discovery's record. */
+  const bool at_exec = !(flags & REIN_F_DISCOVERED);
   struct path_req r = {.dentry = BPF_CORE_READ(exe, f_path.dentry),
                        .mnt = BPF_CORE_READ(exe, f_path.mnt),
                        .tflag = REIN_F_PATH_TRUNCATED};
-  if (BPF_CORE_READ(exe, f_inode, i_nlink) == 0) flags |= REIN_F_FILELESS;
+  if (at_exec && BPF_CORE_READ(exe, f_inode, i_nlink) == 0) flags |= REIN_F_FILELESS;
   __u32 exe_len = put_path(s, off, &r);
   off += exe_len;
 
@@ -196,7 +199,7 @@ static __noinline int emit_process(struct task_struct *p, struct file *exe, __u3
 
   struct rein_rule rr = {};
   __u8 outcome = 0;
-  if (!(flags & REIN_F_DISCOVERED)) {
+  if (at_exec) {
     if (match_exec(&s->rec[sizeof(*e)], exe_len, tgid, &rr, flags & REIN_F_FILELESS)) {
       outcome = enforce_rule(&rr); /* before the new image runs a single instruction */
     } else if (name_len && s->ustr[0] == '/' && match_exec(s->ustr, name_len, tgid, &rr, false)) {

@@ -363,19 +363,21 @@ struct {
   __type(value, struct scratch);
 } scratch_map SEC(".maps");
 
-/* Processes that share one file table (clone(CLONE_FILES) without CLONE_THREAD), by the
- * table's address: a deny kills every one of them, since any of them can use a descriptor
- * the denied call left in the table. Read only when a deny is enforced. LRU: an entry whose
- * processes are gone ages out; a reused table address is checked against each task. */
-#define REIN_FILE_SHARERS 8
-struct file_sharers {
-  __u32 tgid[REIN_FILE_SHARERS];
+/* Processes that share one file table (clone(CLONE_FILES)) or one address space
+ * (clone(CLONE_VM)) without CLONE_THREAD, by the table's or the mm's address: a deny kills
+ * every one of them, since any of them can use a descriptor the denied call left in the
+ * table, or read and write the memory the denied call filled. Read only when a deny is
+ * enforced. LRU: an entry whose processes are gone ages out; a reused address is checked
+ * against each task. */
+#define REIN_SHARERS 8
+struct sharers {
+  __u32 tgid[REIN_SHARERS];
 };
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 4096);
   __type(key, __u64);
-  __type(value, struct file_sharers);
-} file_sharers SEC(".maps");
+  __type(value, struct sharers);
+} sharers SEC(".maps");
 
 #endif

@@ -141,25 +141,29 @@ extern void bpf_task_release(struct task_struct *p) __ksym __weak;
 extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type,
                                 u64 value) __ksym __weak;
 
-/* SIGKILL to the other processes that share the current one's file table (file_sharers):
- * bpf_send_signal reaches only the current thread group. Kernels before 6.13 have no
- * bpf_send_signal_task: there the sharers live on (docs/policy.md). A global function, so
- * the verifier checks it once: inlined at every enforcement site (static), its loop of
- * task lookups added two seconds to the sensor's start. */
-__noinline int kill_file_sharers(void) {
+/* SIGKILL to the other processes that share the current one's file table or address space
+ * (`sharers`): bpf_send_signal reaches only the current thread group. Kernels before 6.13
+ * have no bpf_send_signal_task: there the sharers live on (docs/policy.md). A global
+ * function, so the verifier checks it once: inlined at every enforcement site (static), its
+ * loop of task lookups added two seconds to the sensor's start. */
+__noinline int kill_sharers(void) {
   if (!bpf_send_signal_task) return 0; /* a weak kfunc this kernel lacks is 0 */
   struct task_struct *cur = bpf_get_current_task_btf();
-  __u64 files = (__u64)cur->files;
-  struct file_sharers *fs = bpf_map_lookup_elem(&file_sharers, &files);
-  if (!fs) return 0;
   __u32 self = cur->tgid;
-  for (int i = 0; i < REIN_FILE_SHARERS; i++) {
-    __u32 tgid = fs->tgid[i];
-    if (!tgid || tgid == self) continue;
-    struct task_struct *t = bpf_task_from_pid(tgid);
-    if (!t) continue;
-    if ((__u64)t->files == files) bpf_send_signal_task(t, SIGKILL, PIDTYPE_TGID, 0);
-    bpf_task_release(t);
+  __u64 keys[2] = {(__u64)cur->files, (__u64)cur->mm};
+  for (int k = 0; k < 2; k++) {
+    __u64 key = keys[k];
+    struct sharers *sh = bpf_map_lookup_elem(&sharers, &key);
+    if (!sh) continue;
+    for (int i = 0; i < REIN_SHARERS; i++) {
+      __u32 tgid = sh->tgid[i];
+      if (!tgid || tgid == self) continue;
+      struct task_struct *t = bpf_task_from_pid(tgid);
+      if (!t) continue;
+      __u64 shared = k ? (__u64)t->mm : (__u64)t->files;
+      if (shared == key) bpf_send_signal_task(t, SIGKILL, PIDTYPE_TGID, 0);
+      bpf_task_release(t);
+    }
   }
   return 0;
 }
@@ -167,7 +171,7 @@ __noinline int kill_file_sharers(void) {
 static __always_inline __u8 enforce_rule_index(__u8 action, __u32 rule) {
   if (action == REIN_ACT_DENY) {
     bpf_send_signal(SIGKILL);
-    kill_file_sharers();
+    kill_sharers();
     return REIN_OUT_KILLED;
   }
   if (action == REIN_ACT_PAUSE) {

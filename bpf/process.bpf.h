@@ -264,28 +264,61 @@ int BPF_PROG(rein_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
   return emit_process(p, BPF_CORE_READ(bprm, file), flags, selector, BPF_CORE_READ(bprm, filename));
 }
 
-/* clone(CLONE_FILES) made a process that shares its parent's file table: both go into
- * file_sharers (a full entry keeps its first REIN_FILE_SHARERS). */
-static __noinline void note_file_sharers(__u64 files, __u32 parent, __u32 child) {
-  struct file_sharers *fs = bpf_map_lookup_elem(&file_sharers, &files);
-  if (!fs) {
-    struct file_sharers init = {.tgid = {parent, child}};
-    bpf_map_update_elem(&file_sharers, &files, &init, BPF_NOEXIST);
-    return;
+/* Does this slot of a `sharers` entry still name a process sharing `key` (its file table, or
+ * with `mm` its address space)? */
+static __always_inline bool still_shares(__u32 tgid, __u64 key, int mm) {
+  if (!tgid || !bpf_task_from_pid) return tgid != 0;
+  struct task_struct *t = bpf_task_from_pid(tgid);
+  if (!t) return false;
+  __u64 shared = mm ? (__u64)t->mm : (__u64)t->files;
+  bpf_task_release(t);
+  return shared == key;
+}
+
+/* clone(CLONE_FILES) or clone(CLONE_VM) made a process that shares its parent's file table or
+ * address space: both go into `sharers`. The child takes an empty slot, or one whose process
+ * has gone or no longer shares (exec'd, exited), so children that come and go cannot fill
+ * the entry before the one that matters. Global: verified once, not per call site. */
+__noinline int note_sharers(__u64 key, __u32 parent, __u32 child, int mm) {
+  struct sharers *sh = bpf_map_lookup_elem(&sharers, &key);
+  if (!sh) {
+    struct sharers init = {.tgid = {parent, child}};
+    bpf_map_update_elem(&sharers, &key, &init, BPF_NOEXIST);
+    return 0;
   }
   bool has_parent = false;
-  for (int i = 0; i < REIN_FILE_SHARERS; i++)
-    if (fs->tgid[i] == parent) has_parent = true;
-  for (int i = 0; i < REIN_FILE_SHARERS; i++) {
-    if (fs->tgid[i]) continue;
+  for (int i = 0; i < REIN_SHARERS; i++)
+    if (sh->tgid[i] == parent) has_parent = true;
+  for (int i = 0; i < REIN_SHARERS; i++) {
+    __u32 was = sh->tgid[i];
+    if (was == parent || was == child) continue;
+    if (still_shares(was, key, mm)) continue;
     if (!has_parent) {
-      fs->tgid[i] = parent;
+      sh->tgid[i] = parent;
       has_parent = true;
       continue;
     }
-    fs->tgid[i] = child;
-    return;
+    sh->tgid[i] = child;
+    return 0;
   }
+  return 0;
+}
+
+/* Is the fork being traced a vfork (CLONE_VFORK)? Its child shares the parent's memory only
+ * until it execs, while the parent waits: not a sharer worth a slot. The clone flags are
+ * the parent's syscall arguments (x86_64: vfork 58, clone 56 with flags first, clone3 435
+ * with a struct clone_args whose first field is the flags). */
+#define REIN_CLONE_VFORK 0x4000
+static __always_inline bool tracing_vfork(void) {
+  struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+  if (!r) return false;
+  long nr = r->orig_ax;
+  if (nr == 58) return true;
+  __u64 arg = r->di;
+  if (nr == 56) return arg & REIN_CLONE_VFORK;
+  __u64 flags = 0; /* one load per branch: the verifier refuses one insn on two pointer kinds */
+  if (nr != 435 || bpf_probe_read_user(&flags, sizeof(flags), (void *)arg)) return false;
+  return flags & REIN_CLONE_VFORK;
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -308,7 +341,10 @@ int BPF_PROG(rein_fork, struct task_struct *parent, struct task_struct *child) {
   }
   set_tracked_bit(cpid);
   struct files_struct *pfiles = BPF_CORE_READ(parent, files);
-  if (pfiles && pfiles == BPF_CORE_READ(child, files)) note_file_sharers((__u64)pfiles, ptgid, cpid);
+  if (pfiles && pfiles == BPF_CORE_READ(child, files)) note_sharers((__u64)pfiles, ptgid, cpid, 0);
+  struct mm_struct *pmm = BPF_CORE_READ(parent, mm);
+  if (pmm && pmm == BPF_CORE_READ(child, mm) && !tracing_vfork())
+    note_sharers((__u64)pmm, ptgid, cpid, 1);
   struct rein_fork f = {};
   fill_hdr(&f.h, REIN_REC_FORK, sizeof(f));
   f.h.pid = cpid;

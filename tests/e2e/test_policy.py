@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Policy on the real kernel: a denied connect fails with EPERM; a host-name rule blocks the
-address the agent resolved; a write to a protected path kills the writer (and a process sharing its file table); a denied exec is
+address the agent resolved; a write to a protected path kills the writer (and the processes sharing its file table or its memory); a denied exec is
 killed before it runs its own code, and so is the dynamic loader running it; a paused exec is approved, denied or times out; a budget
 below the mock server's costs blocks the agent's next LLM connection; untracked processes
 are never affected; policy errors name file:line:col; a bad reload keeps the old policy."""
@@ -35,6 +35,10 @@ os.chmod(os.path.join(base, "script_tool"), 0o755)
 LOADER = "/lib64/ld-linux-x86-64.so.2"
 rh.check(os.path.exists(LOADER), f"{LOADER}: the dynamic loader of this architecture")
 os.mkdir(os.path.join(base, "protected"))
+vm_sharer = os.path.join(base, "vm_sharer")
+cc = subprocess.run(["cc", "-O1", "-o", vm_sharer, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                              "vm_sharer.c")], capture_output=True, text=True)
+rh.check(cc.returncode == 0, f"building vm_sharer.c: {cc.stderr}")
 sock_path = os.path.join(base, "control.sock")
 policy_path = os.path.join(base, "policy.yaml")
 POLICY = f"""apiVersion: rein/v1
@@ -219,6 +223,16 @@ try:
         results["sharer"] = (sharer.returncode, s.wait_for(
             lambda e: e["type"] == "process.exit" and e["process"]["pid"] == sharer_child,
             "the exit of the process sharing the denied writer's file table"))
+        # a process that shares the writer's memory (clone(CLONE_VM), not a thread) could read
+        # or change what the denied call put there: the deny kills it too
+        vm = subprocess.Popen([agent, "-c", f"import subprocess; r = subprocess.run(['{vm_sharer}', "
+                               f"'{base}/protected/vm_shared', '{base}/vm_sharer_alive']); print(r.returncode)"],
+                              stdout=subprocess.PIPE, text=True)
+        vm_child = int(vm.stdout.readline())
+        vm_out = vm.communicate(timeout=60)[0].split()
+        results["vm_sharer"] = (vm_out, s.wait_for(
+            lambda e: e["type"] == "process.exit" and e["process"]["pid"] == vm_child,
+            "the exit of the process sharing the denied writer's memory"))
         d = as_agent(f"import subprocess; r = subprocess.run(['{base}/denied_tool', '{base}/denied_marker']); print(r.returncode)")
         results["denied_exec"] = d.stdout.strip()
         for tool in ("linked_tool", "script_tool"):
@@ -310,6 +324,9 @@ rh.check(results["denied_exec"] == "-9", f"denied exec: {results['denied_exec']}
 rh.check(results["sharer"][0] == -9 and results["sharer"][1]["signal"] == 9 and
          not os.path.exists(os.path.join(base, "sharer_alive")),
          f"the denied writer and the process sharing its file table are killed: {results['sharer']}")
+rh.check(results["vm_sharer"][0] == ["-9"] and results["vm_sharer"][1]["signal"] == 9 and
+         not os.path.exists(os.path.join(base, "vm_sharer_alive")),
+         f"the denied writer and the process sharing its memory are killed: {results['vm_sharer']}")
 rh.check(os.path.getsize(os.path.join(base, "protected", "shared")) == 0,
          "the file was not changed through the shared file table")
 rh.check(results["linked_tool"] == ("-9", False), f"exec of a denied symlink: {results['linked_tool']}")

@@ -17,11 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *marker;
+static const char* marker;
 static long parent;
 static char child_stack[64 * 1024] __attribute__((aligned(16)));
 
-static int child(void *unused) {
+static int child(void* unused) {
   (void)unused;
   struct timespec pause = {0, 10 * 1000 * 1000};
   for (int i = 0; i < 1000; i++) { /* 10 s at most */
@@ -35,12 +35,12 @@ static int child(void *unused) {
   return 3;
 }
 
-static int quick(void *unused) {
+static int quick(void* unused) {
   (void)unused;
   return 0;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s PROTECTED MARKER\n", argv[0]);
     return 2;

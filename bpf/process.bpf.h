@@ -159,6 +159,9 @@ static __noinline int emit_process(struct task_struct *p, struct file *exe, __u3
   /* Taken before `flags` gains the path walks' bits: a constant per call site, so the
    * verifier leaves out the rule matching (and the link count) of a discovery's record. */
   const bool at_exec = !(flags & REIN_F_DISCOVERED);
+  /* Another process (one a tracked process took control of): its argv is in memory this
+   * program cannot read from the caller's context. */
+  const bool foreign = flags & REIN_F_CONTROLLED;
   struct path_req r = {.dentry = BPF_CORE_READ(exe, f_path.dentry),
                        .mnt = BPF_CORE_READ(exe, f_path.mnt),
                        .tflag = REIN_F_PATH_TRUNCATED};
@@ -168,7 +171,7 @@ static __noinline int emit_process(struct task_struct *p, struct file *exe, __u3
 
   struct mm_struct *mm = BPF_CORE_READ(p, mm);
   __u64 astart = BPF_CORE_READ(mm, arg_start), aend = BPF_CORE_READ(mm, arg_end);
-  __u64 alen = aend > astart ? aend - astart : 0;
+  __u64 alen = aend > astart && !foreign ? aend - astart : 0;
   if (alen > REIN_ARGS_MAX - 1) {
     alen = REIN_ARGS_MAX - 1;
     flags |= REIN_F_ARGS_TRUNCATED;
@@ -218,7 +221,7 @@ static __noinline int emit_process(struct task_struct *p, struct file *exe, __u3
   e->h.tgid = tgid;
   e->ppid = BPF_CORE_READ(p, real_parent, tgid);
   e->flags = flags;
-  e->cgroup_id = bpf_get_current_cgroup_id();
+  e->cgroup_id = foreign ? BPF_CORE_READ(p, cgroups, dfl_cgrp, kn, id) : bpf_get_current_cgroup_id();
   e->selector = selector;
   e->exe_len = exe_len;
   e->args_len = alen;
@@ -319,6 +322,37 @@ static __always_inline bool tracing_vfork(void) {
   __u64 flags = 0; /* one load per branch: the verifier refuses one insn on two pointer kinds */
   if (nr != 435 || bpf_probe_read_user(&flags, sizeof(flags), (void *)arg)) return false;
   return flags & REIN_CLONE_VFORK;
+}
+
+extern struct task_struct *bpf_task_from_vpid(s32 vpid) __ksym __weak;
+#define REIN_PF_KTHREAD 0x00200000 /* PF_KTHREAD, a macro BTF does not carry */
+
+/* A tracked process took control of process `vpid` (its pid namespace's number): ptrace
+ * attach or seize, or process_vm_writev into it. Whatever it makes that process do is the
+ * agent's doing, so the process joins the agent: tracked from now on, its children with it,
+ * and the policy applies to it. Never init, the sensor, or a process already tracked. Needs
+ * bpf_task_from_vpid (Linux 6.13 and later). Global: verified once. */
+__noinline int adopt_controlled(__u32 vpid, __u32 how) {
+  if (!bpf_task_from_vpid) return 0; /* a weak kfunc this kernel lacks is 0 */
+  struct task_struct *t = bpf_task_from_vpid(vpid);
+  if (!t) return 0;
+  __u32 tgid = t->tgid, me = bpf_get_current_pid_tgid() >> 32;
+  struct rein_tracked *mine = bpf_map_lookup_elem(&tracked, &me);
+  if (tgid > 1 && tgid != cfg.self_tgid && tgid != me && !(t->flags & REIN_PF_KTHREAD) &&
+      !is_tracked(tgid) && mine) {
+    struct rein_tracked copy = *mine;
+    if (track_admit(&copy)) {
+      if (bpf_map_update_elem(&tracked, &tgid, &copy, BPF_NOEXIST) == 0) {
+        set_tracked_bit(tgid);
+        emit_process(t, BPF_CORE_READ(t, mm, exe_file),
+                     REIN_F_DISCOVERED | REIN_F_CONTROLLED | (how & REIN_F_CONTROLLED_VM), me, NULL);
+      } else {
+        track_release(&copy);
+      }
+    }
+  }
+  bpf_task_release(t);
+  return 0;
 }
 
 SEC("tp_btf/sched_process_fork")

@@ -43,7 +43,7 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
   case NR_fchmodat2: case NR_chown: case NR_fchown: case NR_lchown: case NR_fchownat:
   case NR_link: case NR_linkat: case NR_symlink: case NR_symlinkat:
   case NR_read: case NR_readv: case NR_sendto: case NR_recvfrom: case NR_sendmsg:
-  case NR_recvmsg:
+  case NR_recvmsg: case NR_ptrace: case NR_process_vm_writev:
     break;
   default:
     if (!extra_syscall(nr)) return 0;
@@ -117,6 +117,11 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
     c.args[0] = (__u64)(__s64)AT_FDCWD;
     break;
   case NR_openat:
+    break;
+  case NR_ptrace: /* taking control of a process: it joins the agent (adopt_controlled) */
+    if (c.args[0] != REIN_PTRACE_ATTACH && c.args[0] != REIN_PTRACE_SEIZE) return 0;
+    break;
+  case NR_process_vm_writev:
     break;
   case NR_connect: /* args[5]: the TCP socket followed for a non-blocking outcome */
     c.args[5] = connect_follow_enter(c.args[0]);
@@ -223,6 +228,12 @@ int BPF_PROG(rein_sys_exit, struct pt_regs *regs, long ret) {
     return emit_open(&c, ret);
   case NR_dup2: case NR_dup3:
     if (ret >= 0) report_close(c.args[5], c.args[1]);
+    return 0;
+  case NR_ptrace:
+    if (ret == 0) adopt_controlled(c.args[1], 0);
+    return 0;
+  case NR_process_vm_writev:
+    if (ret >= 0) adopt_controlled(c.args[0], REIN_F_CONTROLLED_VM);
     return 0;
   case NR_connect:
     emit_connect(&c, ret);

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Policy on the real kernel: a denied connect fails with EPERM; a host-name rule blocks the
-address the agent resolved; a write to a protected path kills the writer (and the processes sharing its file table or its memory); a denied exec is
+address the agent resolved; a write to a protected path kills the writer (and the processes sharing its file table or its memory, and a
+process the agent took control of by ptrace or process_vm_writev); a denied exec is
 killed before it runs its own code, and so is the dynamic loader running it; a paused exec is approved, denied or times out; a budget
 below the mock server's costs blocks the agent's next LLM connection; untracked processes
 are never affected; policy errors name file:line:col; a bad reload keeps the old policy."""
@@ -141,6 +142,38 @@ if pid == 0:
 print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
 """
 
+# An untracked process the agent will take control of: prints its pid and the address of a
+# byte the agent may overwrite, waits for a line, shows that byte, then writes to TARGET.
+VICTIM = """
+import ctypes, os, sys
+buf = ctypes.create_string_buffer(b"-")
+print(os.getpid(), ctypes.addressof(buf), flush=True)
+sys.stdin.readline()
+print(buf.value.decode(), flush=True)
+open(sys.argv[1], "w").write("x")
+print("survived", flush=True)
+"""
+
+# The agent takes control of process PID: PTRACE_SEIZE (then exits, which detaches it), or
+# process_vm_writev of one byte at ADDR. Prints the call's result and errno.
+CONTROL = """
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+pid, how = int(sys.argv[1]), sys.argv[2]
+if how == "ptrace":
+    libc.ptrace.argtypes = [ctypes.c_long] * 4
+    r = libc.ptrace(0x4206, pid, 0, 0)
+else:
+    class iovec(ctypes.Structure):
+        _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+    data = ctypes.create_string_buffer(b"X")
+    local, remote = iovec(ctypes.addressof(data), 1), iovec(int(sys.argv[3]), 1)
+    libc.process_vm_writev.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_ulong,
+                                       ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+    r = libc.process_vm_writev(pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
+print(r, ctypes.get_errno())
+"""
+
 CONNECT = """
 import socket, sys
 s = socket.socket()
@@ -249,6 +282,17 @@ try:
         # a program with no name on disk (a memfd, run with fexecve) is what a fileless rule names
         d = as_agent(FILELESS, f"{base}/fileless_marker")
         results["fileless"] = (d.stdout.strip(), os.path.exists(f"{base}/fileless_marker"))
+        # a process the agent takes control of (ptrace, process_vm_writev) joins the agent:
+        # what it is made to do is the agent's doing, and the rules apply to it
+        for how in ("ptrace", "process_vm_writev"):
+            v = subprocess.Popen([sys.executable, "-c", VICTIM, f"{base}/protected/controlled_{how}"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            vpid, vaddr = v.stdout.readline().split()
+            ctl = as_agent(CONTROL, vpid, how, vaddr).stdout.split()
+            ev = s.wait_for(lambda e: e["type"] == "process.controlled" and e["process"]["pid"] == int(vpid),
+                            f"process.controlled of the process the agent took control of by {how}")
+            out = v.communicate("\n", timeout=60)[0].split()
+            results[f"controlled_{how}"] = (ctl, ev["mechanism"], ev["agent"] is not None, out, v.returncode)
         u = subprocess.run([os.path.join(base, "denied_tool"), os.path.join(base, "untracked_marker")])
         results["untracked_exec"] = u.returncode
 
@@ -336,6 +380,14 @@ rh.check(results["loader_denied_tool"] == ("-9", False),
          f"the loader running a denied program: {results['loader_denied_tool']}")
 rh.check(results["loader_real_tool"] == ("0", True), f"the loader running another: {results['loader_real_tool']}")
 rh.check(results["fileless"] == ("-9", False), f"a fileless exec under a fileless rule: {results['fileless']}")
+rh.check(results["controlled_ptrace"] == (["0", "0"], "ptrace", True, ["-"], -9),
+         f"a process the agent seized with ptrace, then writing a protected file: {results['controlled_ptrace']}")
+rh.check(results["controlled_process_vm_writev"] == (["1", "0"], "process_vm_writev", True, ["X"], -9),
+         f"a process the agent wrote into, then writing a protected file: {results['controlled_process_vm_writev']}")
+for how in ("ptrace", "process_vm_writev"):
+    # the open is judged when it returns (the file exists by then); the write never comes
+    rh.check(os.path.getsize(os.path.join(base, "protected", f"controlled_{how}")) == 0,
+             f"the process controlled by {how} wrote to the protected file")
 rh.check(not os.path.exists(os.path.join(base, "denied_marker")), "denied tool ran its own code")
 rh.check(results["untracked_exec"] == 0 and os.path.exists(os.path.join(base, "untracked_marker")),
          "untracked exec affected")

@@ -299,6 +299,38 @@ TEST_F(PipelineReplay, ForkAndExecOfChildInheritAgent) {
   EXPECT_EQ(pipe_->table().find(1002)->agent_root, 1000u);
 }
 
+// A running process the agent took control of (ptrace) joins the agent: one
+// process.controlled event naming the controller, no process.exec, and its later events carry
+// the agent.
+TEST_F(PipelineReplay, ControlledProcessJoinsTheAgent) {
+  start_root(1000);
+  std::string root_id = last().str("/agent/id");
+  size_t before = sink_.lines.size();
+  Exec x;
+  x.h = Hdr{.ts = t0_ + 10, .tgid = 3000, .agent = 1000, .uid = 1000};
+  x.ppid = 1;
+  x.flags = REIN_F_DISCOVERED | REIN_F_CONTROLLED;
+  x.selector = 1000;  // the controlling process
+  x.comm = "bash";
+  x.exe = "/usr/bin/bash";
+  x.cwd = "/home/u";
+  feed(exec_rec(x));
+  ASSERT_EQ(sink_.lines.size(), before + 1);
+  Doc c = last();
+  EXPECT_EQ(c.str("/type"), "process.controlled");
+  EXPECT_EQ(c.str("/mechanism"), "ptrace");
+  EXPECT_EQ(c.i64("/controller_pid"), 1000);
+  EXPECT_EQ(c.str("/cwd"), "/home/u");
+  EXPECT_EQ(c.i64("/process/pid"), 3000);
+  EXPECT_EQ(c.str("/process/exe"), "/usr/bin/bash");
+  EXPECT_EQ(c.str("/agent/id"), root_id);
+  EXPECT_EQ(pipe_->table().find(3000)->agent_root, 1000u);
+  x.h.tgid = 3001;
+  x.flags |= REIN_F_CONTROLLED_VM;
+  feed(exec_rec(x));
+  EXPECT_EQ(last().str("/mechanism"), "process_vm_writev");
+}
+
 TEST_F(PipelineReplay, UntrackedProcessHasNullAgent) {
   Exec x;
   x.h = Hdr{.ts = t0_, .tgid = 55, .agent = 0};

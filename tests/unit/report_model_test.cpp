@@ -300,6 +300,16 @@ TEST(ReportModel, ArgvIsQuotedUnambiguously) {
 namespace rein::report {
 namespace {
 
+TEST(ReportModel, TakeOverIsAnAlertInTheTimeline) {
+  EventModel m;
+  m.feed(ev("process.controlled", "2026-11-30T14:00:00Z", "a", 300,
+            "\"mechanism\":\"ptrace\",\"controller_pid\":200,\"cwd\":\"/\""));
+  m.finish();
+  ASSERT_EQ(m.timeline().rows.size(), 1u);
+  EXPECT_EQ(m.timeline().rows[0].what, "taken over by pid 200 (ptrace)");
+  EXPECT_TRUE(m.timeline().rows[0].alert);
+}
+
 TEST(ReportModel, EventsWithoutAProcessBlock) {
   EventModel m;
   m.feed(

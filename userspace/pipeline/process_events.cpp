@@ -30,6 +30,19 @@ const std::string& fork_event(EventBuilder& b, uint64_t ts, const ProcessView& v
   return b.finish();
 }
 
+const std::string& controlled_event(EventBuilder& b, uint64_t ts, const ProcessView& v,
+                                    const process::Agent* agent, uint32_t flags,
+                                    uint32_t controller, const std::string& cwd) {
+  auto& w = b.begin("process.controlled", ts, v, agent);
+  w.key("mechanism");
+  w.string((flags & REIN_F_CONTROLLED_VM) ? "process_vm_writev" : "ptrace");
+  w.key("controller_pid");
+  w.number(uint64_t(controller));
+  w.key("cwd");
+  w.string(cwd);
+  return b.finish();
+}
+
 const std::string& exit_event(EventBuilder& b, uint64_t ts, const ProcessView& v,
                               const process::Agent* agent, uint32_t status) {
   auto& w = b.begin("process.exit", ts, v, agent);

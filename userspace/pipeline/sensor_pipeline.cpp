@@ -190,6 +190,12 @@ void SensorPipeline::on_exec(const decode::ExecRec& r) {
   uint64_t start = state_.agent_start_of(agent);
   state_.table.on_exec(r.h.tgid, r.ppid, r.h.uid, r.comm, r.exe, r.args, r.cwd, r.cgroup_id,
                        r.h.ts_ns, agent, start);
+  if (flags & REIN_F_CONTROLLED) {  // a running process, not an exec: the agent took it over
+    auto v = state_.view(r.h.tgid);
+    emit(controlled_event(builder_, r.h.ts_ns, v, state_.agent_for(agent), flags, r.selector,
+                          r.cwd));
+    return;
+  }
   if (flags & REIN_F_DISCOVERED) {  // a running process, not an exec: it sent an LLM request
     auto v = state_.view(r.h.tgid);
     emit(discovered_event(builder_, r.h.ts_ns, v, state_.agent_for(agent), flags, r.cwd));

@@ -562,6 +562,10 @@ void EventModel::feed(std::string_view line) {
     tl.what = (c.cls.empty() ? "" : c.cls + " ") + c.path;
     tl.alert = true;
     keep(config_, limits_.max_rows, std::move(c));
+  } else if (type == "process.controlled") {
+    tl.what = fmt::format("taken over by pid {} ({})", integer(ev, "controller_pid").value_or(0),
+                          text(ev, "mechanism", ms));
+    tl.alert = true;
   } else if (type == "agent.discovered") {
     tl.what = "discovered: " + text(ev, "reason", ms);
   } else if (type == "agent.summary") {

@@ -77,6 +77,12 @@ struct rein_hdr {
                                         path (bind mount, chroot, namespace view) */
 #define REIN_F_FILELESS (1u << 16)   /* exec: the file run has no name on disk (link count 0:
                                         a memfd, an O_TMPFILE file, a deleted file) */
+#define REIN_F_CONTROLLED (1u << 17) /* exec record of a running process a tracked process took
+                                        control of (ptrace attach or seize, process_vm_writev):
+                                        tracked from now on as part of that agent; `selector`
+                                        holds the controlling process's tgid; no args (another
+                                        process's memory) */
+#define REIN_F_CONTROLLED_VM (1u << 18) /* ... by process_vm_writev (else by ptrace) */
 /* The policy_exec key of `exec: {fileless: true}` rules: the FNV-1a 64 of a string no path
  * or basename can be (paths are normalised, basenames hold no '/'). */
 #define REIN_EXEC_FILELESS_KEY "//fileless"

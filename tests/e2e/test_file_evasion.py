@@ -2,7 +2,9 @@
 """File rules against an agent that tries to get around them (issue 8 item 1): with
 `deny DIR/prot/**`, mutations through a symlinked directory, "..", "//", /proc/self/root, a
 bind mount in a private mount namespace, a chroot, io_uring, sendfile / copy_file_range /
-fallocate / mmap into a protected file and setxattr must each end with the writer killed
+fallocate / mmap into a protected file, setxattr, and a write through a hard link (out of
+DIR/prot, or to a file an exact-path rule names, also seen through a bind mount) must each
+end with the writer killed
 and a policy.action event; the same operations outside DIR/prot (benign twins) must not be
 killed, and io_uring of an agent under no file rule is only reported."""
 import os
@@ -41,6 +43,16 @@ for x in ("prot", "free"):
         f.write(b"t" * 8192)
 
 open(f"{D}/work/src_long", "w").close()
+# Other names of protected files, as a killed linker leaves them (`ln` is judged when it
+# returns, so the link stays): a hard link out of a DIR/** rule's directory, and of a file an
+# exact-path rule names; the "free" twins link to files no rule names.
+os.mkdir(f"{D}/exact")
+os.mkdir(f"{D}/view_exact")
+for x, exact_name in (("prot", "key"), ("free", "other")):
+    open(f"{D}/{x}/f_hardlinked", "w").close()
+    os.link(f"{D}/{x}/f_hardlinked", f"{D}/work/hard_{x}")
+    open(f"{D}/exact/{exact_name}", "w").close()
+    os.link(f"{D}/exact/{exact_name}", f"{D}/work/exact_hard_{x}")
 policy_path = os.path.join(D, "policy.yaml")
 with open(policy_path, "w") as f:
     f.write(f"""apiVersion: rein/v1
@@ -56,6 +68,11 @@ rules:
     action: deny
     file:
       paths: ["{D}/prot/**"]
+  - name: protect-exact
+    agents: [evasion]
+    action: deny
+    file:
+      paths: ["{D}/exact/key"]
 """)
 
 WAIT = "\nimport sys\nprint('done', flush=True)\nsys.stdin.read()\nprint('survived')\n"
@@ -98,6 +115,10 @@ def cases(x):
         "bind_open": in_mount_ns(py(f"open('{D}/view_{x}/bound_new', 'w').write('x')"), x),
         "bind_chmod": in_mount_ns(py(f"os.chmod('{D}/view_{x}/f_bind', 0o600)"), x),
         "chroot": [c_agent, "chroot", f"{D}/{x}", "chrooted_new"],
+        "hardlink_write": py(f"open('work/hard_{x}', 'a').write('x')"),
+        "exact_hardlink": py(f"open('work/exact_hard_{x}', 'a').write('x')"),
+        "exact_bind": in_mount_ns(py(f"open('{D}/view_exact/{'key' if x == 'prot' else 'other'}', 'a').write('x')"),
+                                  "exact"),
         "openat2_unfaulted": [c_agent, "openat2", f"{D}/{x}/openat2_new", f"{D}/work/how_{x}.bin"],
         "sendfile": with_fd3(src_fd + "os.sendfile(3, s, 0, 1)", x),
         "copy_file_range": with_fd3(src_fd + "os.copy_file_range(s, 3, 1)", x),
@@ -152,7 +173,8 @@ for (name, x), (rc, out, err, pid) in sorted(results.items()):
     mine = [a for a in acts if a["process"]["pid"] == pid]
     if x == "prot":
         killed = rc == -9 and "survived" not in out
-        acted = [a for a in mine if a["rule"] == "protect" and a["outcome"] == "killed"]
+        rule = "protect-exact" if name.startswith("exact_") else "protect"
+        acted = [a for a in mine if a["rule"] == rule and a["outcome"] == "killed"]
         if not killed or not acted:
             failures.append(f"{name}: rc={rc} out={out!r} err={err[:200]!r} actions={[(a['rule'], a['outcome'], a['detail']) for a in mine]}")
     else:
@@ -167,9 +189,10 @@ if not ren or ren[0].get("new_path") != f"{D}/prot/authorized_keys" or "new_path
 bind = [m for m in muts if m["process"]["pid"] == pid_of[("bind_chmod", "prot")]]
 if not bind:
     failures.append("no event for the chmod through the bind mount")
-for name in ("bind_open", "chroot"):  # the kernel matched the directory's inode, not the path
+# the kernel matched an inode (the rule's directory, or the exact rule's file), not the path
+for name in ("bind_open", "chroot", "hardlink_write", "exact_hardlink", "exact_bind"):
     d = [a["detail"] for a in acts if a["process"]["pid"] == pid_of[(name, "prot")]]
-    if not any("directory is above" in x for x in d):
+    if not any("matched by inode" in x for x in d):
         failures.append(f"{name}: no inode match in {d}")
 if os.path.exists(f"{D}/prot/uring_new"):
     failures.append("io_uring created the protected file")

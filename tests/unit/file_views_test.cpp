@@ -4,8 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <string>
+#include <vector>
 
+#include "policy/policy_parser.h"
 #include "temp_dir.h"
 
 namespace {
@@ -64,3 +68,33 @@ TEST(FileViews, DescriptorSyscallsAreNotNameBased) {
 }
 
 }  // namespace
+
+// The kernel's inode entries: the directory of a DIR/** rule and the regular file of an exact
+// rule (so a hard link to it is judged by the rule); not an exact rule's directory (that
+// would cover what is below it), symlink or missing file.
+TEST(RuleDirs, PrefixDirectoriesAndExactRegularFiles) {
+  rein::testutil::TempDir tmp{"rein_ruledirs"};
+  const std::string d = fs::canonical(tmp.path()).string();
+  fs::create_directories(d + "/prot");
+  fs::create_directories(d + "/dir");
+  {
+    FILE* f = std::fopen((d + "/exact").c_str(), "w");
+    ASSERT_TRUE(f);
+    std::fclose(f);
+  }
+  fs::create_symlink(d + "/exact", d + "/link");
+  auto p = rein::policy::parse_policy(
+      "apiVersion: rein/v1\nrules:\n  - name: r\n    action: deny\n    file:\n      paths: [\"" +
+          d + "/prot/**\", \"" + d + "/exact\", \"" + d + "/dir\", \"" + d + "/link\", \"" + d +
+          "/missing\"]\n",
+      "p.yaml");
+  ASSERT_TRUE(p);
+  auto dirs = rein::enforce::rule_dirs(*p);
+  std::vector<std::string> names;
+  for (const auto& x : dirs) names.push_back(x.dir);
+  EXPECT_EQ(names, (std::vector<std::string>{d + "/prot", d + "/exact"}));
+  struct stat st {};
+  ASSERT_EQ(stat((d + "/exact").c_str(), &st), 0);
+  EXPECT_EQ(dirs[1].ino, st.st_ino);
+  EXPECT_EQ(dirs[1].rule.action, REIN_ACT_DENY);
+}

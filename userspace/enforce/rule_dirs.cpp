@@ -46,11 +46,32 @@ uint32_t kernel_dev(uint64_t st_dev) {
 
 std::vector<RuleDir> rule_dirs(const policy::Policy& p) {
   std::vector<RuleDir> out;
+  auto make = [&p](const struct stat& st, const std::string& path, size_t i,
+                   const policy::Rule& rule, const policy::FileMatch& m) {
+    RuleDir d;
+    d.dev = st.st_dev;
+    d.ino = st.st_ino;
+    d.dir = path;
+    d.rule.rule = static_cast<uint32_t>(i);
+    d.rule.action = kernel_action(rule.action);
+    d.rule.scope = scope_mask(p, rule.scope);
+    d.rule.ops = kernel_ops(m.ops);
+    return d;
+  };
   for (size_t i = 0; i < p.rules.size(); i++) {
     const auto& rule = p.rules[i];
     const auto* m = std::get_if<policy::FileMatch>(&rule.match);
     if (!m) continue;
     for (const auto& g : m->paths) {
+      if (g.is_literal() && g.pattern().size() > 1 && g.pattern().front() == '/') {
+        // An exact path: the file's own inode, so a hard link or a bind-mount view of it is
+        // judged by the same rule. Not a directory (its entry would cover what is below),
+        // nor a symlink (the rule names the link, not what it points to).
+        struct stat st {};
+        if (lstat(host_view(g.pattern()).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        out.push_back(make(st, g.pattern(), i, rule, *m));
+        continue;
+      }
       if (!g.is_prefix_only()) continue;
       auto prefix = g.literal_prefix();
       if (!prefix || prefix->size() < 2 || prefix->front() != '/') continue;  // not "/" itself
@@ -58,15 +79,7 @@ std::vector<RuleDir> rule_dirs(const policy::Policy& p) {
       while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
       struct stat st {};
       if (stat(host_view(dir).c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-      RuleDir d;
-      d.dev = st.st_dev;
-      d.ino = st.st_ino;
-      d.dir = dir;
-      d.rule.rule = static_cast<uint32_t>(i);
-      d.rule.action = kernel_action(rule.action);
-      d.rule.scope = scope_mask(p, rule.scope);
-      d.rule.ops = kernel_ops(m->ops);
-      out.push_back(std::move(d));
+      out.push_back(make(st, dir, i, rule, *m));
     }
   }
   return out;

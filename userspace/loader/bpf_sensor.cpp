@@ -266,6 +266,10 @@ Result<void> BpfSensor::apply_file_mechanisms(const std::vector<enforce::RuleDir
   __atomic_store_n(&skel_->bss->inode_rules_n, 0u, __ATOMIC_SEQ_CST);
   clear_map(skel_->maps.rule_inodes, sizeof(rein_inode_key));
   uint32_t n = 0;
+  if (dirs.size() > REIN_RULE_INODES_MAX)
+    return make_error(fmt::format(
+        "policy: {} rule directories and exact-path files exist, the kernel holds {}",
+        dirs.size(), REIN_RULE_INODES_MAX));
   for (const auto& d : dirs) {
     rein_inode_key key{};
     key.ino = d.ino;

@@ -15,7 +15,9 @@ namespace {
 // alone (a bind mount, a chroot) would not explain the decision.
 enforce::Decision inode_detail(enforce::Decision d, uint32_t flags) {
   if (flags & REIN_F_INODE_RULE)
-    d.detail += ": the rule's directory is above this file (bind mount, chroot or namespace view)";
+    d.detail +=
+        ": matched by inode: the rule's file, or its directory above this file or above another"
+        " name of it (bind mount, chroot, namespace view, hard link)";
   return d;
 }
 }  // namespace

@@ -202,6 +202,9 @@ struct rein_mechanism {
   __u32 flags;     /* exec map: REIN_F_PATH_TRUNCATED */
 };
 
+/* Entries of the inode-rule map: rule directories plus exact-path rule files. */
+#define REIN_RULE_INODES_MAX 4096
+
 /* Key of the inode-rule map: a directory named by a PREFIX-double-star file rule. dev is the
  * kernel's internal encoding (major << 20 | minor), as in super_block.s_dev. */
 struct rein_inode_key {

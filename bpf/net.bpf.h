@@ -13,6 +13,49 @@
 #define IPPROTO_UDP 17
 #define DNS_PORT 53
 
+/* Per agent class (index = class bit): the first network rule or allow-list whose scope
+ * covers it (ops != 0), else zero. Written by user space at policy load. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 64);
+  __type(key, __u32);
+  __type(value, struct rein_rule);
+} net_scope_rule SEC(".maps");
+
+#define NR_socket 41
+#define REIN_AF_INET 2
+#define REIN_AF_INET6 10
+#define REIN_AF_PACKET 17
+#define REIN_AF_XDP 44
+#define REIN_SOCK_RAW 3
+#define REIN_SOCK_PACKET 10
+
+/* socket(2) by a tracked process. A raw or packet socket (AF_PACKET, AF_XDP, SOCK_RAW,
+ * SOCK_PACKET) sends packets no connect or sendmsg hook sees, so under a network rule it is
+ * not allowed at all: SIGKILL now, at the syscall's entry, and the process dies on the way
+ * back before it can send. Otherwise it is only reported. Global: verified once. */
+__noinline int raw_socket_check(__u32 family, __u32 type) {
+  __u32 t = type & 0xf; /* SOCK_NONBLOCK and SOCK_CLOEXEC ride in the high bits */
+  bool raw = family == REIN_AF_PACKET || family == REIN_AF_XDP ||
+             ((family == REIN_AF_INET || family == REIN_AF_INET6) &&
+              (t == REIN_SOCK_RAW || t == REIN_SOCK_PACKET));
+  if (!raw) return 0;
+  __u32 cls = class_of(bpf_get_current_pid_tgid() >> 32);
+  struct rein_rule *r = cls < 64 ? bpf_map_lookup_elem(&net_scope_rule, &cls) : NULL;
+  struct rein_mechanism e = {};
+  fill_hdr(&e.h, REIN_REC_MECHANISM, sizeof(e));
+  e.mechanism = REIN_MECH_RAW_SOCKET;
+  e.flags = (family << 16) | (t & 0xffff);
+  if (r && r->ops) {
+    bpf_send_signal(SIGKILL);
+    e.rule = r->rule + 1;
+    e.action = r->action;
+    e.outcome = REIN_OUT_KILLED;
+  }
+  emit_urgent(&e, sizeof(e));
+  return 0;
+}
+
 /* Set once a tracked process has a DNS socket: until then the skb hooks return at once. */
 __u32 dns_socks_seen;
 

@@ -45,6 +45,9 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
   case NR_read: case NR_readv: case NR_sendto: case NR_recvfrom: case NR_sendmsg:
   case NR_recvmsg: case NR_ptrace: case NR_process_vm_writev:
     break;
+  case NR_socket: /* nothing at the exit: judged now (net.bpf.h) */
+    raw_socket_check(regs->di, regs->si);
+    return 0;
   default:
     if (!extra_syscall(nr)) return 0;
   }

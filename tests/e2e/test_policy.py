@@ -293,6 +293,19 @@ try:
                             f"process.controlled of the process the agent took control of by {how}")
             out = v.communicate("\n", timeout=60)[0].split()
             results[f"controlled_{how}"] = (ctl, ev["mechanism"], ev["agent"] is not None, out, v.returncode)
+        # raw and packet sockets send what no connect or send hook sees: under a network rule
+        # the agent may not open one (killed at socket(2)); an untracked process may
+        RAW = "import socket, sys; s = socket.socket(*map(int, sys.argv[1:])); print('survived')"
+        for fam, typ in ((socket.AF_INET, socket.SOCK_RAW), (socket.AF_PACKET, socket.SOCK_DGRAM)):
+            r = as_agent(RAW, str(int(fam)), str(int(typ)), str(socket.IPPROTO_ICMP if fam == socket.AF_INET else 0))
+            ev = s.wait_for(lambda e: e["type"] == "net.mechanism" and e["process"]["pid"] > 0
+                            and e["family"] == ("inet" if fam == socket.AF_INET else "packet"),
+                            f"the net.mechanism event of a raw socket ({fam}, {typ})")
+            results[f"raw_{int(fam)}"] = (r.returncode, r.stdout.strip(), ev["enforcement"])
+        untracked_raw = subprocess.run([sys.executable, "-c", RAW, str(int(socket.AF_INET)), str(int(socket.SOCK_RAW)),
+                                        str(socket.IPPROTO_ICMP)],
+                                       capture_output=True, text=True, timeout=60)
+        results["raw_untracked"] = untracked_raw.stdout.strip()
         u = subprocess.run([os.path.join(base, "denied_tool"), os.path.join(base, "untracked_marker")])
         results["untracked_exec"] = u.returncode
 
@@ -388,6 +401,10 @@ for how in ("ptrace", "process_vm_writev"):
     # the open is judged when it returns (the file exists by then); the write never comes
     rh.check(os.path.getsize(os.path.join(base, "protected", f"controlled_{how}")) == 0,
              f"the process controlled by {how} wrote to the protected file")
+for fam in (socket.AF_INET, socket.AF_PACKET):
+    rh.check(results[f"raw_{int(fam)}"] == (-9, "", "killed"),
+             f"a raw socket (family {int(fam)}) opened by an agent under a network rule: {results[f'raw_{int(fam)}']}")
+rh.check(results["raw_untracked"] == "survived", f"an untracked raw socket: {results['raw_untracked']}")
 rh.check(not os.path.exists(os.path.join(base, "denied_marker")), "denied tool ran its own code")
 rh.check(results["untracked_exec"] == 0 and os.path.exists(os.path.join(base, "untracked_marker")),
          "untracked exec affected")
@@ -417,6 +434,9 @@ def act(rule, outcome, **kw):
     rh.check(hits, f"no policy.action {rule}/{outcome} {kw}: {[(a['rule'], a['outcome']) for a in acts]}")
     return hits[0]
 
+
+# the raw socket's decision names the agent's first network rule
+act("deny-cidr", "killed", kind="network", matched="raw socket")
 
 rh.check(act("deny-cidr", "prevented", kind="network")["matched"].startswith("127.0.0.2:"), "cidr matched")
 rh.check(act("deny-host", "prevented")["matched"].startswith("127.0.0.4:"), "host matched")

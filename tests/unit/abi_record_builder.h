@@ -123,6 +123,19 @@ inline Bytes exec_map_rec(const Hdr& h, std::string_view path, uint32_t rule_plu
   return assemble(m, {path});
 }
 
+// REIN_REC_MECHANISM of kind REIN_MECH_RAW_SOCKET: flags carry family << 16 | socket type.
+inline Bytes raw_socket_rec(const Hdr& h, uint32_t family, uint32_t type, uint32_t rule_plus1 = 0,
+                            uint8_t outcome = 0) {
+  rein_mechanism m{};
+  fill(m.h, REIN_REC_MECHANISM, h);
+  m.mechanism = REIN_MECH_RAW_SOCKET;
+  m.flags = family << 16 | type;
+  m.rule = rule_plus1;
+  m.action = rule_plus1 ? REIN_ACT_DENY : 0;
+  m.outcome = outcome;
+  return assemble(m);
+}
+
 inline Bytes exit_rec(const Hdr& h, uint32_t status, uint32_t ppid = 1) {
   rein_exit x{};
   fill(x.h, REIN_REC_EXIT, h);

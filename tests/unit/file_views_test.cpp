@@ -98,3 +98,23 @@ TEST(RuleDirs, PrefixDirectoriesAndExactRegularFiles) {
   EXPECT_EQ(dirs[1].ino, st.st_ino);
   EXPECT_EQ(dirs[1].rule.action, REIN_ACT_DENY);
 }
+
+// Per agent class, the first rule of the kind whose scope covers it: file rules ban io_uring,
+// network rules raw sockets.
+TEST(RuleDirs, ScopeRulesByKind) {
+  auto p = rein::policy::parse_policy(
+      "apiVersion: rein/v1\nrules:\n"
+      "  - name: f\n    action: deny\n    file: {paths: [\"/x/**\"]}\n"
+      "  - name: n\n    action: deny\n    network: {cidrs: [\"10.0.0.0/8\"]}\n",
+      "p.yaml");
+  ASSERT_TRUE(p);
+  auto files = rein::enforce::file_scope_rules(*p);
+  auto nets = rein::enforce::network_scope_rules(*p);
+  EXPECT_EQ(files[0].ops, 1u);
+  EXPECT_EQ(files[0].rule, 0u);
+  EXPECT_EQ(nets[0].ops, 1u);
+  EXPECT_EQ(nets[0].rule, 1u);
+  auto none = rein::policy::parse_policy("apiVersion: rein/v1\n", "q.yaml");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(rein::enforce::network_scope_rules(*none)[0].ops, 0u);
+}

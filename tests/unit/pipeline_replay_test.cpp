@@ -331,6 +331,25 @@ TEST_F(PipelineReplay, ControlledProcessJoinsTheAgent) {
   EXPECT_EQ(last().str("/mechanism"), "process_vm_writev");
 }
 
+// A raw or packet socket: one net.mechanism event with the family and type; killed when the
+// kernel says so.
+TEST_F(PipelineReplay, RawSocketIsANetMechanism) {
+  start_root(1000);
+  feed(raw_socket_rec(Hdr{.ts = t0_ + 10, .tgid = 1000, .agent = 1000}, 17, 2, 1,
+                      REIN_OUT_KILLED));
+  Doc k = last();
+  EXPECT_EQ(k.str("/type"), "net.mechanism");
+  EXPECT_EQ(k.str("/mechanism"), "raw_socket");
+  EXPECT_EQ(k.str("/family"), "packet");
+  EXPECT_EQ(k.str("/socket_type"), "dgram");
+  EXPECT_EQ(k.str("/enforcement"), "killed");
+  feed(raw_socket_rec(Hdr{.ts = t0_ + 20, .tgid = 1000, .agent = 1000}, 2, 3));
+  Doc r = last();
+  EXPECT_EQ(r.str("/family"), "inet");
+  EXPECT_EQ(r.str("/socket_type"), "raw");
+  EXPECT_TRUE(r.is_null("/enforcement"));
+}
+
 TEST_F(PipelineReplay, UntrackedProcessHasNullAgent) {
   Exec x;
   x.h = Hdr{.ts = t0_, .tgid = 55, .agent = 0};

@@ -330,6 +330,7 @@ int run(const RunOptions& o) {
     if (!n) return n.error();
     if (auto ok = bpf.apply_file_mechanisms(enforce::rule_dirs(p), enforce::file_scope_rules(p)); !ok)
       return ok.error();
+    if (auto ok = bpf.apply_net_scope(enforce::network_scope_rules(p)); !ok) return ok.error();
     fmt::print(stderr, "rein: policy {}: {} rules, {} allow-lists, {} budgets; {} kernel entries\n",
                p.file, p.rules.size(), p.allow.size(), p.budgets.size(), *n);
     for (const auto& note : compiled->user_space_notes) fmt::print(stderr, "rein: policy: {}\n", note);

@@ -85,7 +85,11 @@ std::vector<RuleDir> rule_dirs(const policy::Policy& p) {
   return out;
 }
 
-std::array<rein_rule, 64> file_scope_rules(const policy::Policy& p) {
+namespace {
+
+// Per class, the first rule or allow-list with a match of kind M whose scope covers it.
+template <class M>
+std::array<rein_rule, 64> scope_rules_of(const policy::Policy& p) {
   std::array<rein_rule, 64> out{};
   auto cover = [&](uint64_t scope, uint32_t index, policy::Action a) {
     for (unsigned c = 0; c < 64; c++) {
@@ -97,12 +101,22 @@ std::array<rein_rule, 64> file_scope_rules(const policy::Policy& p) {
     }
   };
   for (size_t i = 0; i < p.rules.size(); i++)
-    if (std::holds_alternative<policy::FileMatch>(p.rules[i].match))
+    if (std::holds_alternative<M>(p.rules[i].match))
       cover(scope_mask(p, p.rules[i].scope), static_cast<uint32_t>(i), p.rules[i].action);
   for (size_t i = 0; i < p.allow.size(); i++)
-    if (std::holds_alternative<policy::FileMatch>(p.allow[i].match))
+    if (std::holds_alternative<M>(p.allow[i].match))
       cover(scope_mask(p, p.allow[i].scope), allow_rule_index(p, i), p.allow[i].otherwise);
   return out;
+}
+
+}  // namespace
+
+std::array<rein_rule, 64> file_scope_rules(const policy::Policy& p) {
+  return scope_rules_of<policy::FileMatch>(p);
+}
+
+std::array<rein_rule, 64> network_scope_rules(const policy::Policy& p) {
+  return scope_rules_of<policy::NetworkMatch>(p);
 }
 
 }  // namespace rein::enforce

@@ -5,7 +5,9 @@
 //    every regular file an exact-path rule names, so a hard link or a view of it matches in
 //    the kernel;
 //  - per agent class, a file rule whose scope covers it: such a process may not use
-//    io_uring, whose operations no syscall hook sees (bpf/file_extra.bpf.h).
+//    io_uring, whose operations no syscall hook sees (bpf/file_extra.bpf.h);
+//  - per agent class, a network rule whose scope covers it: such a process may not open a
+//    raw or packet socket, whose packets no connect or send hook sees (bpf/net.bpf.h).
 #pragma once
 #include <array>
 #include <cstdint>
@@ -32,6 +34,8 @@ std::vector<RuleDir> rule_dirs(const policy::Policy& p);
 // Per agent class (index = REIN class bit): the first file rule or file allow-list whose
 // scope covers that class; ops == 0 where none does.
 std::array<rein_rule, 64> file_scope_rules(const policy::Policy& p);
+// The same for network rules and network allow-lists.
+std::array<rein_rule, 64> network_scope_rules(const policy::Policy& p);
 
 // st_dev as the kernel's super_block.s_dev encodes it (major << 20 | minor).
 uint32_t kernel_dev(uint64_t st_dev);

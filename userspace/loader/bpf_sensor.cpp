@@ -286,6 +286,15 @@ Result<void> BpfSensor::apply_file_mechanisms(const std::vector<enforce::RuleDir
   return {};
 }
 
+Result<void> BpfSensor::apply_net_scope(const std::array<rein_rule, 64>& scope_rules) {
+  for (uint32_t c = 0; c < scope_rules.size(); c++) {
+    if (bpf_map__update_elem(skel_->maps.net_scope_rule, &c, sizeof(c), &scope_rules[c],
+                             sizeof(rein_rule), BPF_ANY) != 0)
+      return make_error(fmt::format("network scope map: {}", std::strerror(errno)));
+  }
+  return {};
+}
+
 Result<void> BpfSensor::set_selector_class(uint32_t selector, uint32_t agent_class) {
   if (bpf_map__update_elem(skel_->maps.sel_class, &selector, sizeof(selector), &agent_class,
                            sizeof(agent_class), BPF_ANY) != 0)

@@ -70,6 +70,8 @@ class BpfSensor {
   // Rule directories by inode and the per-class io_uring ban (enforce/rule_dirs.h).
   Result<void> apply_file_mechanisms(const std::vector<enforce::RuleDir>& dirs,
                                      const std::array<rein_rule, 64>& scope_rules);
+  // Per class, the network rule that bans raw and packet sockets (enforce/rule_dirs.h).
+  Result<void> apply_net_scope(const std::array<rein_rule, 64>& scope_rules);
   Result<void> set_selector_class(uint32_t selector, uint32_t agent_class);
   Result<void> block_llm(uint32_t agent_root, uint32_t budget_plus1);
   Result<void> add_llm_endpoint(const std::array<uint8_t, 16>& addr, uint16_t port);

@@ -118,4 +118,33 @@ const std::string& tls_event(EventBuilder& b, const ProcessView& v, const proces
   return b.finish();
 }
 
+const std::string& raw_socket_event(EventBuilder& b, const ProcessView& v,
+                                    const process::Agent* agent, const decode::MechanismRec& r) {
+  const uint32_t family = r.flags >> 16, type = r.flags & 0xffff;
+  auto& w = b.begin("net.mechanism", r.h.ts_ns, v, agent);
+  w.key("mechanism");
+  w.string("raw_socket");
+  w.key("family");
+  switch (family) {
+    case AF_INET: w.string("inet"); break;
+    case AF_INET6: w.string("inet6"); break;
+    case AF_PACKET: w.string("packet"); break;
+    case AF_XDP: w.string("xdp"); break;
+    default: w.number(uint64_t(family)); break;
+  }
+  w.key("socket_type");
+  switch (type) {
+    case SOCK_RAW: w.string("raw"); break;
+    case SOCK_DGRAM: w.string("dgram"); break;
+    case SOCK_PACKET: w.string("packet"); break;
+    default: w.number(uint64_t(type)); break;
+  }
+  w.key("enforcement");
+  if (r.policy.outcome == REIN_OUT_KILLED) w.string("killed"); else w.null();
+  w.key("reason");
+  w.string(r.policy.rule ? "raw socket under a network rule: its packets bypass the network hooks"
+                         : "raw socket: its packets are not seen by the network hooks");
+  return b.finish();
+}
+
 }  // namespace rein::pipeline

@@ -25,5 +25,8 @@ const std::string& dns_timeout_event(EventBuilder& b, const ProcessView& v,
                                      const process::Agent* agent, const PendingDns& q);
 const std::string& tls_event(EventBuilder& b, const ProcessView& v, const process::Agent* agent,
                              const decode::DataRec& r, const proto::TlsHello& hello);
+// A raw or packet socket (REIN_MECH_RAW_SOCKET), killed at its creation under a network rule.
+const std::string& raw_socket_event(EventBuilder& b, const ProcessView& v,
+                                    const process::Agent* agent, const decode::MechanismRec& r);
 
 }  // namespace rein::pipeline

@@ -192,6 +192,13 @@ void PolicyBridge::on_mechanism(const decode::MechanismRec& r) {
     emit_decisions({std::move(d)}, r.h.ts_ns);
     return;
   }
+  if (r.mechanism == REIN_MECH_RAW_SOCKET) {
+    auto d = enforcer_->from_kernel("network", r.policy.rule - 1, REIN_ACT_DENY, r.policy.outcome,
+                                    "raw socket", who, r.h.ts_ns);
+    d.detail = "kernel: raw or packet socket under a network rule (killed at socket(2))";
+    emit_decisions({std::move(d)}, r.h.ts_ns);
+    return;
+  }
   auto d = enforcer_->from_kernel("file", r.policy.rule - 1, REIN_ACT_DENY, r.policy.outcome,
                                   "io_uring", who, r.h.ts_ns);
   d.detail = "kernel: io_uring under a file rule (killed at the syscall, before the ring is used)";

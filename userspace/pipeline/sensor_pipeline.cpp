@@ -256,7 +256,8 @@ void SensorPipeline::on_file(const decode::FileRec& r) {
 
 void SensorPipeline::on_mechanism(const decode::MechanismRec& r) {
   auto v = state_.view(r.h.tgid);
-  emit(mechanism_event(builder_, v, state_.agent_for(r.h.agent), r));
+  emit(r.mechanism == REIN_MECH_RAW_SOCKET ? raw_socket_event(builder_, v, state_.agent_for(r.h.agent), r)
+                                            : mechanism_event(builder_, v, state_.agent_for(r.h.agent), r));
   policy_.on_mechanism(r);
 }
 

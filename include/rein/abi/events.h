@@ -190,16 +190,19 @@ enum rein_mechanism_kind {
   REIN_MECH_IO_URING_ENTER = 2,    /* a ring it did not set up while tracked (inherited, passed) */
   REIN_MECH_IO_URING_REGISTER = 3,
   REIN_MECH_EXEC_MAP = 4,
+  REIN_MECH_RAW_SOCKET = 5, /* a raw or packet socket: `flags` = family << 16 | socket type;
+                               under a network rule the process is killed at socket(2)'s entry */
 };
 struct rein_mechanism {
   struct rein_hdr h;
   __u32 mechanism; /* enum rein_mechanism_kind */
   __u32 rule;      /* io_uring: the file rule whose scope the process is in + 1; exec map:
-                      the exec rule + 1; 0 = none */
+                      the exec rule + 1; raw socket: the network rule whose scope the
+                      process is in + 1; 0 = none */
   __u8 action;     /* that rule's action (deny is what the kernel applied) */
   __u8 outcome;    /* REIN_OUT_*, or 0 when only reported */
   __u16 path_len;  /* exec map: the mapped file's path (io_uring: 0; was zero padding) */
-  __u32 flags;     /* exec map: REIN_F_PATH_TRUNCATED */
+  __u32 flags;     /* exec map: REIN_F_PATH_TRUNCATED; raw socket: family << 16 | type */
 };
 
 /* Entries of the inode-rule map: rule directories plus exact-path rule files. */

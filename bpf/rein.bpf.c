@@ -5,6 +5,7 @@
 #include "file.bpf.h"
 #include "file_extra.bpf.h"
 #include "net.bpf.h"
+#include "sensor_guard.bpf.h"
 #include "connect_state.bpf.h"
 #include "tls.bpf.h"
 #include "discover.bpf.h"
@@ -47,6 +48,15 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
     break;
   case NR_socket: /* nothing at the exit: judged now (net.bpf.h) */
     raw_socket_check(regs->di, regs->si);
+    return 0;
+  case NR_bpf: /* nothing at the exit: judged now (sensor_guard.bpf.h) */
+    guard_bpf(regs->di);
+    return 0;
+  case NR_process_vm_readv:
+    guard_target(nr, regs->di, 0);
+    return 0;
+  case NR_pidfd_getfd:
+    guard_target(nr, regs->di, 1);
     return 0;
   default:
     if (!extra_syscall(nr)) return 0;
@@ -123,8 +133,10 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
     break;
   case NR_ptrace: /* taking control of a process: it joins the agent (adopt_controlled) */
     if (c.args[0] != REIN_PTRACE_ATTACH && c.args[0] != REIN_PTRACE_SEIZE) return 0;
+    guard_target(nr, c.args[1], 0);
     break;
   case NR_process_vm_writev:
+    guard_target(nr, c.args[0], 0);
     break;
   case NR_connect: /* args[5]: the TCP socket followed for a non-blocking outcome */
     c.args[5] = connect_follow_enter(c.args[0]);

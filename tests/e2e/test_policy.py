@@ -142,6 +142,16 @@ if pid == 0:
 print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
 """
 
+# bpf(BPF_MAP_GET_FD_BY_ID) of map ID: with the fd of the sensor's `tracked` map an agent
+# could untrack itself. Prints the fd and errno if it lives.
+BPF_GRAB = """
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+attr = (ctypes.c_uint32 * 32)()
+attr[0] = int(sys.argv[1])
+print(libc.syscall(321, 14, ctypes.byref(attr), ctypes.sizeof(attr)), ctypes.get_errno())
+"""
+
 # An untracked process the agent will take control of: prints its pid and the address of a
 # byte the agent may overwrite, waits for a line, shows that byte, then writes to TARGET.
 VICTIM = """
@@ -306,6 +316,20 @@ try:
                                         str(socket.IPPROTO_ICMP)],
                                        capture_output=True, text=True, timeout=60)
         results["raw_untracked"] = untracked_raw.stdout.strip()
+        # the sensor's own objects and process: taking its map by id (under a rule) or
+        # attaching to it kills the agent before it holds anything
+        maps = json.loads(subprocess.run(["bpftool", "-j", "map", "show"], capture_output=True,
+                                         text=True, check=True).stdout)
+        tracked_id = [m["id"] for m in maps if m.get("name") == "tracked"]
+        rh.check(tracked_id, f"the sensor's tracked map in bpftool's list: {[m.get('name') for m in maps]}")
+        g = as_agent(BPF_GRAB, str(tracked_id[-1]))
+        ev = s.wait_for(lambda e: e["type"] == "sensor.tamper" and e["attempt"] == "bpf MAP_GET_FD_BY_ID",
+                        "the sensor.tamper event of a map taken by id")
+        results["bpf_grab"] = (g.returncode, g.stdout.strip(), ev["enforcement"])
+        g = as_agent(CONTROL, str(s.proc.pid), "ptrace", "0")
+        ev = s.wait_for(lambda e: e["type"] == "sensor.tamper" and e["attempt"] == "ptrace of the sensor",
+                        "the sensor.tamper event of a ptrace of the sensor")
+        results["ptrace_sensor"] = (g.returncode, g.stdout.strip(), ev["enforcement"], s.proc.poll())
         u = subprocess.run([os.path.join(base, "denied_tool"), os.path.join(base, "untracked_marker")])
         results["untracked_exec"] = u.returncode
 
@@ -404,6 +428,8 @@ for how in ("ptrace", "process_vm_writev"):
 for fam in (socket.AF_INET, socket.AF_PACKET):
     rh.check(results[f"raw_{int(fam)}"] == (-9, "", "killed"),
              f"a raw socket (family {int(fam)}) opened by an agent under a network rule: {results[f'raw_{int(fam)}']}")
+rh.check(results["bpf_grab"] == (-9, "", "killed"), f"the sensor's map taken by id: {results['bpf_grab']}")
+rh.check(results["ptrace_sensor"] == (-9, "", "killed", None), f"a ptrace of the sensor: {results['ptrace_sensor']}")
 rh.check(results["raw_untracked"] == "survived", f"an untracked raw socket: {results['raw_untracked']}")
 rh.check(not os.path.exists(os.path.join(base, "denied_marker")), "denied tool ran its own code")
 rh.check(results["untracked_exec"] == 0 and os.path.exists(os.path.join(base, "untracked_marker")),
@@ -435,6 +461,8 @@ def act(rule, outcome, **kw):
     return hits[0]
 
 
+# the map taken by id: the agent's first file rule (the maps enforce it)
+act("protect", "killed", kind="file", matched="bpf MAP_GET_FD_BY_ID")
 # the raw socket's decision names the agent's first network rule
 act("deny-cidr", "killed", kind="network", matched="raw socket")
 

@@ -51,7 +51,9 @@ Bytes assemble(Fixed fixed, std::initializer_list<std::string_view> tails = {}) 
   return out;
 }
 
-inline std::string_view sv(const std::string& s) { return std::string_view(s.data(), s.size()); }
+inline std::string_view sv(const std::string& s) {
+  return std::string_view(s.data(), s.size());
+}
 
 // argv as the kernel copies it from the stack: each argument NUL-terminated.
 inline std::string args_block(const std::vector<std::string>& args) {
@@ -130,6 +132,18 @@ inline Bytes raw_socket_rec(const Hdr& h, uint32_t family, uint32_t type, uint32
   fill(m.h, REIN_REC_MECHANISM, h);
   m.mechanism = REIN_MECH_RAW_SOCKET;
   m.flags = family << 16 | type;
+  m.rule = rule_plus1;
+  m.action = rule_plus1 ? REIN_ACT_DENY : 0;
+  m.outcome = outcome;
+  return assemble(m);
+}
+
+// REIN_REC_MECHANISM of kind REIN_MECH_SENSOR_TAMPER: `what` as bpf/sensor_guard.bpf.h sets it.
+inline Bytes tamper_rec(const Hdr& h, uint32_t what, uint32_t rule_plus1 = 0, uint8_t outcome = 0) {
+  rein_mechanism m{};
+  fill(m.h, REIN_REC_MECHANISM, h);
+  m.mechanism = REIN_MECH_SENSOR_TAMPER;
+  m.flags = what;
   m.rule = rule_plus1;
   m.action = rule_plus1 ? REIN_ACT_DENY : 0;
   m.outcome = outcome;

@@ -350,6 +350,21 @@ TEST_F(PipelineReplay, RawSocketIsANetMechanism) {
   EXPECT_TRUE(r.is_null("/enforcement"));
 }
 
+// The sensor's guard: a BPF map taken by id, a ptrace of the sensor.
+TEST_F(PipelineReplay, SensorTamperSaysWhatWasAttempted) {
+  start_root(1000);
+  feed(tamper_rec(Hdr{.ts = t0_ + 10, .tgid = 1000, .agent = 1000}, 14, 1, REIN_OUT_KILLED));
+  EXPECT_EQ(last().str("/type"), "sensor.tamper");
+  EXPECT_EQ(last().str("/attempt"), "bpf MAP_GET_FD_BY_ID");
+  EXPECT_EQ(last().str("/enforcement"), "killed");
+  feed(tamper_rec(Hdr{.ts = t0_ + 20, .tgid = 1000, .agent = 1000}, 0x10000 | 101, 0,
+                  REIN_OUT_KILLED));
+  EXPECT_EQ(last().str("/attempt"), "ptrace of the sensor");
+  feed(tamper_rec(Hdr{.ts = t0_ + 30, .tgid = 1000, .agent = 1000}, 30));
+  EXPECT_EQ(last().str("/attempt"), "bpf LINK_GET_FD_BY_ID");
+  EXPECT_TRUE(last().is_null("/enforcement"));
+}
+
 TEST_F(PipelineReplay, UntrackedProcessHasNullAgent) {
   Exec x;
   x.h = Hdr{.ts = t0_, .tgid = 55, .agent = 0};

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "pipeline/decision_events.h"
+#include "pipeline/tamper_event.h"
 #include "rein/abi/events.h"
 
 namespace rein::pipeline {
@@ -189,6 +190,15 @@ void PolicyBridge::on_mechanism(const decode::MechanismRec& r) {
     auto d = enforcer_->from_kernel("exec", r.policy.rule - 1, r.policy.action, r.policy.outcome,
                                     r.path, who, r.h.ts_ns);
     d.detail = "kernel: mapped as code without an exec (a loader running it), at the mmap";
+    emit_decisions({std::move(d)}, r.h.ts_ns);
+    return;
+  }
+  if (r.mechanism == REIN_MECH_SENSOR_TAMPER) {  // rule 0 (the guard's own kill) returned above
+    const bool net = r.flags & (1u << 31);
+    auto d = enforcer_->from_kernel(net ? "network" : "file", r.policy.rule - 1, REIN_ACT_DENY,
+                                    r.policy.outcome, tamper_attempt(r), who, r.h.ts_ns);
+    d.detail = "kernel: a BPF object taken by id under a rule (killed at bpf(2), before the fd"
+               " could be used)";
     emit_decisions({std::move(d)}, r.h.ts_ns);
     return;
   }

@@ -10,6 +10,7 @@
 #include "pipeline/health_event.h"
 #include "pipeline/llm_call_event.h"
 #include "pipeline/net_events.h"
+#include "pipeline/tamper_event.h"
 #include "pipeline/observed_llm_call.h"
 #include "pipeline/proc_adoption.h"
 #include "pipeline/process_events.h"
@@ -256,8 +257,10 @@ void SensorPipeline::on_file(const decode::FileRec& r) {
 
 void SensorPipeline::on_mechanism(const decode::MechanismRec& r) {
   auto v = state_.view(r.h.tgid);
-  emit(r.mechanism == REIN_MECH_RAW_SOCKET ? raw_socket_event(builder_, v, state_.agent_for(r.h.agent), r)
-                                            : mechanism_event(builder_, v, state_.agent_for(r.h.agent), r));
+  const auto* agent = state_.agent_for(r.h.agent);
+  emit(r.mechanism == REIN_MECH_RAW_SOCKET       ? raw_socket_event(builder_, v, agent, r)
+       : r.mechanism == REIN_MECH_SENSOR_TAMPER ? sensor_tamper_event(builder_, v, agent, r)
+                                                : mechanism_event(builder_, v, agent, r));
   policy_.on_mechanism(r);
 }
 

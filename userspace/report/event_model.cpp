@@ -562,6 +562,9 @@ void EventModel::feed(std::string_view line) {
     tl.what = (c.cls.empty() ? "" : c.cls + " ") + c.path;
     tl.alert = true;
     keep(config_, limits_.max_rows, std::move(c));
+  } else if (type == "sensor.tamper") {
+    tl.what = "reached for the sensor: " + text(ev, "attempt", ms);
+    tl.alert = true;
   } else if (type == "net.mechanism") {
     tl.what = fmt::format("raw socket ({} {})", text(ev, "family", ms), text(ev, "socket_type", ms));
     tl.alert = true;

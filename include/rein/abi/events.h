@@ -192,6 +192,11 @@ enum rein_mechanism_kind {
   REIN_MECH_EXEC_MAP = 4,
   REIN_MECH_RAW_SOCKET = 5, /* a raw or packet socket: `flags` = family << 16 | socket type;
                                under a network rule the process is killed at socket(2)'s entry */
+  REIN_MECH_SENSOR_TAMPER = 6, /* bpf(2) taking a BPF object by id (`flags` low 16 bits = the
+                                  bpf command), or ptrace, process_vm_readv/writev, pidfd_getfd aimed at the
+                                  sensor (0x10000 | the syscall number); bit 31: `rule` is a
+                                  network rule (else a file rule); rule 0xffffffff + 1 = 0 with
+                                  outcome killed: the sensor's own guard, no rule */
 };
 struct rein_mechanism {
   struct rein_hdr h;

@@ -36,6 +36,7 @@ enum {
   NR_renameat2 = 316, NR_pwritev2 = 328, NR_openat = 257, NR_openat2 = 437,
   NR_fchmodat2 = 452, NR_read = 0, NR_readv = 19, NR_sendto = 44, NR_recvfrom = 45,
   NR_sendmsg = 46, NR_recvmsg = 47, NR_ptrace = 101, NR_process_vm_writev = 311,
+  NR_open_by_handle_at = 304,
 };
 #define REIN_PTRACE_ATTACH 16
 #define REIN_PTRACE_SEIZE 0x4206

@@ -38,7 +38,8 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
   switch (nr) { /* cheap filter first: most syscalls of a tracked process are not ours */
   case NR_close: case NR_write: case NR_pwrite64: case NR_writev: case NR_pwritev:
   case NR_pwritev2: case NR_dup2: case NR_dup3: case NR_open: case NR_creat: case NR_openat:
-  case NR_openat2: case NR_connect: case NR_truncate: case NR_ftruncate: case NR_rename:
+  case NR_openat2: case NR_open_by_handle_at: case NR_connect: case NR_truncate:
+  case NR_ftruncate: case NR_rename:
   case NR_renameat: case NR_renameat2: case NR_unlink: case NR_unlinkat: case NR_rmdir:
   case NR_mkdir: case NR_mkdirat: case NR_chmod: case NR_fchmod: case NR_fchmodat:
   case NR_fchmodat2: case NR_chown: case NR_fchown: case NR_lchown: case NR_fchownat:
@@ -130,6 +131,7 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
     c.args[0] = (__u64)(__s64)AT_FDCWD;
     break;
   case NR_openat:
+  case NR_open_by_handle_at: /* mount fd, handle, flags: openat's layout but for the name */
     break;
   case NR_ptrace: /* taking control of a process: it joins the agent (adopt_controlled) */
     if (c.args[0] != REIN_PTRACE_ATTACH && c.args[0] != REIN_PTRACE_SEIZE) return 0;
@@ -157,7 +159,8 @@ int BPF_PROG(rein_sys_enter, struct pt_regs *regs, long nr) {
     if (extra_syscall(nr) && !extra_enter(nr, &c)) return 0;
     break;
   }
-  if (nr == NR_open || nr == NR_openat || nr == NR_openat2 || nr == NR_creat) {
+  if (nr == NR_open || nr == NR_openat || nr == NR_openat2 || nr == NR_creat ||
+      nr == NR_open_by_handle_at) {
     __u32 of = c.args[2];
     c.args[4] = 0;
     if ((of & O_ACCMODE) == O_RDONLY && !(of & (O_CREAT | O_TRUNC))) {
@@ -240,6 +243,9 @@ int BPF_PROG(rein_sys_exit, struct pt_regs *regs, long ret) {
   }
   case NR_open: case NR_openat: case NR_openat2: case NR_creat:
     if (c.args[4] == STASH_LIBCHECK) return check_tls_lib(ret);
+    return emit_open(&c, ret);
+  case NR_open_by_handle_at: /* judged by the file it opened; a failure has no name to show */
+    if (ret < 0 || c.args[4] == STASH_LIBCHECK) return 0;
     return emit_open(&c, ret);
   case NR_dup2: case NR_dup3:
     if (ret >= 0) report_close(c.args[5], c.args[1]);

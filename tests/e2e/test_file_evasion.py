@@ -2,11 +2,11 @@
 """File rules against an agent that tries to get around them (issue 8 item 1): with
 `deny DIR/prot/**`, mutations through a symlinked directory, "..", "//", /proc/self/root, a
 bind mount in a private mount namespace, a chroot, io_uring, sendfile / copy_file_range /
-fallocate / mmap into a protected file, setxattr, and a write through a hard link (out of
-DIR/prot, or to a file an exact-path rule names, also seen through a bind mount) must each
-end with the writer killed
-and a policy.action event; the same operations outside DIR/prot (benign twins) must not be
-killed, and io_uring of an agent under no file rule is only reported."""
+fallocate / mmap into a protected file, setxattr, an open by file handle, and a write through
+a hard link (out of DIR/prot, or to a file an exact-path rule names, also seen through a bind
+mount) must each end with the writer killed and a policy.action event; the same operations
+outside DIR/prot (benign twins) must not be killed, and io_uring of an agent under no file
+rule is only reported."""
 import os
 import shutil
 import subprocess
@@ -35,7 +35,7 @@ for x in ("prot", "free"):
     os.symlink(f"{D}/{x}", f"{D}/work/link_{x}")
     os.symlink(f"../{x}/f_final", f"{D}/work/key_{x}")
     for name in ("f_chmod", "f_final", "f_trunc", "f_unlink", "f_dotdot", "f_slash", "f_xattr", "f_xattr_link",
-                 "f_bind"):
+                 "f_bind", "f_handle"):
         open(f"{D}/{x}/{name}", "w").close()
     for name in ("src_rename", "src_link", "src_proc"):
         open(f"{D}/work/{name}_{x}", "w").close()
@@ -96,6 +96,19 @@ def in_mount_ns(argv, x):
             f'mount --bind {D}/{x} {D}/view_{x} && exec "$@"', "sh", *argv]
 
 
+def by_handle(path):
+    """Empties path through a file handle (name_to_handle_at, open_by_handle_at with O_TRUNC:
+    root), not by its name, and writes nothing: no later write could give it away."""
+    return ("import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+            "class FH(ctypes.Structure):\n"
+            "    _fields_ = [('n', ctypes.c_uint), ('t', ctypes.c_int), ('h', ctypes.c_ubyte * 128)]\n"
+            "fh, mid = FH(128, 0), ctypes.c_int()\n"
+            f"assert libc.name_to_handle_at(-100, {path.encode()!r}, ctypes.byref(fh), ctypes.byref(mid), 0) == 0\n"
+            f"m = os.open({os.path.dirname(path)!r}, os.O_RDONLY)\n"
+            "fd = libc.open_by_handle_at(m, ctypes.byref(fh), os.O_WRONLY | os.O_TRUNC)\n"
+            "assert fd >= 0, ctypes.get_errno()\n")
+
+
 def cases(x):
     src_fd = f"s = os.open('{D}/work/src_data_{x}', os.O_RDONLY)\n"
     return {
@@ -116,6 +129,7 @@ def cases(x):
         "bind_chmod": in_mount_ns(py(f"os.chmod('{D}/view_{x}/f_bind', 0o600)"), x),
         "chroot": [c_agent, "chroot", f"{D}/{x}", "chrooted_new"],
         "hardlink_write": py(f"open('work/hard_{x}', 'a').write('x')"),
+        "open_by_handle": py(by_handle(f"{D}/{x}/f_handle")),
         "exact_hardlink": py(f"open('work/exact_hard_{x}', 'a').write('x')"),
         "exact_bind": in_mount_ns(py(f"open('{D}/view_exact/{'key' if x == 'prot' else 'other'}', 'a').write('x')"),
                                   "exact"),
@@ -194,6 +208,10 @@ for name in ("bind_open", "chroot", "hardlink_write", "exact_hardlink", "exact_b
     d = [a["detail"] for a in acts if a["process"]["pid"] == pid_of[(name, "prot")]]
     if not any("matched by inode" in x for x in d):
         failures.append(f"{name}: no inode match in {d}")
+# emptied through a handle: judged as an open when it returns, by the file it opened
+oh = [a for a in acts if a["process"]["pid"] == pid_of[("open_by_handle", "prot")]]
+if not oh or oh[0].get("matched") != f"{D}/prot/f_handle":
+    failures.append(f"open_by_handle: policy.action {oh}")
 if os.path.exists(f"{D}/prot/uring_new"):
     failures.append("io_uring created the protected file")
 um = [m for m in mechs if m["process"]["pid"] == pid_of[("uring", "prot")]]

@@ -161,6 +161,40 @@ TEST(ReplayKernel, ExecMapIsJudgedByTheExecRules) {
   EXPECT_EQ(as<rein_mechanism>(other).rule, 0u);
 }
 
+// What the kernel bans under any rule of a kind: io_uring under a file rule, a raw socket
+// under a network rule, a BPF object by id under either; a reach for the sensor always.
+TEST(ReplayKernel, ScopeBansFollowTheReplayPolicy) {
+  auto k = build();
+  k->on_track(300, 0);
+  std::string raw = str(raw_socket_rec({.tgid = 301, .agent = 300}, 17, 2));
+  k->judge(raw);
+  EXPECT_EQ(as<rein_mechanism>(raw).rule, 3u);  // no-listener, the first network rule
+  EXPECT_EQ(as<rein_mechanism>(raw).outcome, REIN_OUT_KILLED);
+  rein_mechanism u{};
+  u.h.kind = REIN_REC_MECHANISM;
+  u.h.agent = 300;
+  u.mechanism = REIN_MECH_IO_URING_SETUP;
+  std::string uring(reinterpret_cast<const char*>(&u), sizeof(u));
+  k->judge(uring);
+  EXPECT_EQ(as<rein_mechanism>(uring).rule, 1u);  // audit-etc, the first file rule
+  std::string grab = str(tamper_rec({.tgid = 301, .agent = 300}, 14));
+  k->judge(grab);
+  EXPECT_EQ(as<rein_mechanism>(grab).rule, 1u);
+  EXPECT_EQ(as<rein_mechanism>(grab).flags, 14u);
+  std::string untracked = str(raw_socket_rec({.tgid = 900}, 17, 2));
+  k->judge(untracked);
+  EXPECT_EQ(as<rein_mechanism>(untracked).rule, 0u);
+
+  auto none = build("apiVersion: rein/v1\n");
+  none->on_track(300, 0);
+  std::string raw2 = str(raw_socket_rec({.tgid = 301, .agent = 300}, 17, 2));
+  none->judge(raw2);
+  EXPECT_EQ(as<rein_mechanism>(raw2).outcome, 0);
+  std::string ptr = str(tamper_rec({.tgid = 301, .agent = 300}, 0x10000 | 101));
+  none->judge(ptr);
+  EXPECT_EQ(as<rein_mechanism>(ptr).outcome, REIN_OUT_KILLED);
+}
+
 TEST(ReplayKernel, FilelessRuleActsOnAnExecWithNoNameOnDisk) {
   auto k = build(R"(apiVersion: rein/v1
 rules:

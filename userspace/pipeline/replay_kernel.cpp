@@ -7,6 +7,7 @@
 
 #include "common/fnv1a.h"
 #include "decode/records.h"
+#include "enforce/rule_dirs.h"
 #include "rein/abi/rule_eval.h"
 
 namespace rein::pipeline {
@@ -43,15 +44,22 @@ void put_verdict(std::string& bytes, size_t rule_off, uint32_t rule_plus1, uint8
 }
 }  // namespace
 
-ReplayKernel::ReplayKernel(enforce::KernelPolicy k, std::vector<uint32_t> classes)
-    : compiled_(std::move(k)), model_(compiled_), classes_(std::move(classes)) {}
+ReplayKernel::ReplayKernel(enforce::KernelPolicy k, std::vector<uint32_t> classes,
+                           std::array<rein_rule, 64> file_scope,
+                           std::array<rein_rule, 64> net_scope)
+    : compiled_(std::move(k)),
+      model_(compiled_),
+      classes_(std::move(classes)),
+      file_scope_(file_scope),
+      net_scope_(net_scope) {}
 
 Result<std::unique_ptr<ReplayKernel>> ReplayKernel::build(const policy::Policy& p,
                                                           std::vector<uint32_t> selector_classes) {
   auto k = enforce::compile_policy(p);
   if (!k) return k.error();
-  return std::unique_ptr<ReplayKernel>(
-      new ReplayKernel(std::move(*k), std::move(selector_classes)));
+  return std::unique_ptr<ReplayKernel>(new ReplayKernel(std::move(*k), std::move(selector_classes),
+                                                        enforce::file_scope_rules(p),
+                                                        enforce::network_scope_rules(p)));
 }
 
 void ReplayKernel::on_track(uint32_t root, uint32_t sel) {
@@ -100,6 +108,7 @@ std::optional<std::string> ReplayKernel::judge(std::string& bytes) {
       return std::nullopt;
     case REIN_REC_MECHANISM:
       judge_exec_map(bytes);
+      judge_scope_ban(bytes);
       return std::nullopt;
     case REIN_REC_FILE: {
       if (!h.agent) return std::nullopt;
@@ -237,6 +246,45 @@ void ReplayKernel::judge_exec_map(std::string& bytes) {
   if (v.action != REIN_ACT_NONE)
     put_verdict<rein_mechanism>(bytes, offsetof(rein_mechanism, rule), v.rule + 1, v.action,
                                 file_outcome(v.action));
+}
+
+// bpf/file_extra.bpf.h io_uring_enter_check(), bpf/net.bpf.h raw_socket_check() and
+// bpf/sensor_guard.bpf.h: what is banned under any rule of a kind, by the process's class.
+void ReplayKernel::judge_scope_ban(std::string& bytes) {
+  if (bytes.size() < sizeof(rein_mechanism)) return;
+  rein_mechanism m{};
+  std::memcpy(&m, bytes.data(), sizeof(m));
+  const uint64_t scope = scope_of(m.h.agent);
+  if (!scope) return;
+  const unsigned c = static_cast<unsigned>(__builtin_ctzll(scope));
+  const rein_rule* r = nullptr;
+  bool net = false;
+  switch (m.mechanism) {
+    case REIN_MECH_IO_URING_SETUP:
+    case REIN_MECH_IO_URING_ENTER:
+    case REIN_MECH_IO_URING_REGISTER: r = &file_scope_[c]; break;
+    case REIN_MECH_RAW_SOCKET: r = &net_scope_[c]; break;
+    case REIN_MECH_SENSOR_TAMPER:
+      if (m.flags & 0x10000) {  // aimed at the sensor's process: killed whatever the policy
+        put_verdict<rein_mechanism>(bytes, offsetof(rein_mechanism, rule), 0, REIN_ACT_DENY,
+                                    REIN_OUT_KILLED);
+        return;
+      }
+      r = &file_scope_[c];
+      if (!r->ops) {
+        r = &net_scope_[c];
+        net = true;
+      }
+      break;
+    default: return;
+  }
+  if (!r->ops) return;
+  put_verdict<rein_mechanism>(bytes, offsetof(rein_mechanism, rule), r->rule + 1, r->action,
+                              REIN_OUT_KILLED);
+  if (m.mechanism == REIN_MECH_SENSOR_TAMPER) {
+    const uint32_t flags = (m.flags & ~(1u << 31)) | (net ? 1u << 31 : 0);
+    std::memcpy(bytes.data() + offsetof(rein_mechanism, flags), &flags, sizeof(flags));
+  }
 }
 
 }  // namespace rein::pipeline

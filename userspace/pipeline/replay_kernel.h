@@ -46,7 +46,8 @@ class ReplayKernel {
   void block_llm(uint32_t agent_root, uint32_t budget_plus1);
 
  private:
-  ReplayKernel(enforce::KernelPolicy k, std::vector<uint32_t> classes);
+  ReplayKernel(enforce::KernelPolicy k, std::vector<uint32_t> classes,
+               std::array<rein_rule, 64> file_scope, std::array<rein_rule, 64> net_scope);
   uint64_t scope_of(uint32_t agent_root) const;
   std::optional<std::string> judge_connect(const std::string& bytes);
   struct ExecVerdict {
@@ -56,10 +57,14 @@ class ReplayKernel {
   ExecVerdict exec_verdict(std::string_view path, uint32_t root, bool fileless = false) const;
   void judge_exec(std::string& bytes);
   void judge_exec_map(std::string& bytes);
+  void judge_scope_ban(std::string& bytes);
 
   enforce::KernelPolicy compiled_;
   enforce::KernelModel model_;
   std::vector<uint32_t> classes_;
+  // Per class, the rule under which io_uring (file) and raw sockets (network) are banned.
+  std::array<rein_rule, 64> file_scope_{};
+  std::array<rein_rule, 64> net_scope_{};
   std::unordered_map<uint32_t, uint32_t> root_selector_;
   std::set<std::pair<std::array<uint8_t, 16>, uint16_t>> endpoints_;
   std::unordered_map<uint32_t, uint32_t> blocked_;  // agent root -> budget + 1

@@ -131,6 +131,7 @@ def cases(x):
         "hardlink_write": py(f"open('work/hard_{x}', 'a').write('x')"),
         "open_by_handle": py(by_handle(f"{D}/{x}/f_handle")),
         "exact_hardlink": py(f"open('work/exact_hard_{x}', 'a').write('x')"),
+        "exact_chmod_link": py(f"os.chmod('work/exact_hard_{x}', 0o600)"),  # by name: user space
         "exact_bind": in_mount_ns(py(f"open('{D}/view_exact/{'key' if x == 'prot' else 'other'}', 'a').write('x')"),
                                   "exact"),
         "openat2_unfaulted": [c_agent, "openat2", f"{D}/{x}/openat2_new", f"{D}/work/how_{x}.bin"],

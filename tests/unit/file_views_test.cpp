@@ -118,3 +118,35 @@ TEST(RuleDirs, ScopeRulesByKind) {
   ASSERT_TRUE(none);
   EXPECT_EQ(rein::enforce::network_scope_rules(*none)[0].ops, 0u);
 }
+
+// A file an exact-path rule names, reached by a name-based op through a hard link: the view
+// is the rule's own name for it.
+TEST(FileViews, ExactRuleFileThroughAHardLink) {
+  rein::testutil::TempDir tmp{"rein_views"};
+  const std::string d = fs::canonical(tmp.path()).string();
+  fs::create_directories(d + "/keys");
+  fs::create_directories(d + "/work");
+  {
+    FILE* f = std::fopen((d + "/keys/authorized_keys").c_str(), "w");
+    ASSERT_TRUE(f);
+    std::fclose(f);
+  }
+  fs::create_hard_link(d + "/keys/authorized_keys", d + "/work/other_name");
+  struct stat st {};
+  ASSERT_EQ(stat((d + "/keys/authorized_keys").c_str(), &st), 0);
+  FileViewResolver r;
+  r.set_rule_dirs({{st.st_dev, st.st_ino, "/home/u/.ssh/authorized_keys", {}}});
+  auto v = r.resolve({static_cast<uint32_t>(getpid())}, d + "/work/other_name", true);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->path, d + "/work/other_name");
+  EXPECT_EQ(v->under_rules, (std::vector<std::string>{"/home/u/.ssh/authorized_keys"}));
+  // another file in that directory is nobody's
+  {
+    FILE* f = std::fopen((d + "/work/plain").c_str(), "w");
+    ASSERT_TRUE(f);
+    std::fclose(f);
+  }
+  v = r.resolve({static_cast<uint32_t>(getpid())}, d + "/work/plain", true);
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->under_rules.empty());
+}

@@ -75,6 +75,15 @@ std::optional<FileViews> FileViewResolver::resolve(std::initializer_list<uint32_
       v.under_rules.push_back(rest.empty() ? d.dir : d.dir + "/" + rest);
     }
   }
+  // The object itself: a file an exact-path rule names, reached by another name (a hard
+  // link, a bind mount's view), is judged by that rule under the rule's own name.
+  if (!r->last.empty()) {
+    struct stat st {};
+    if ((follow_last ? stat(r->path.c_str(), &st) : lstat(r->path.c_str(), &st)) == 0 &&
+        S_ISREG(st.st_mode))
+      for (const auto& d : dirs_)
+        if (d.dev == st.st_dev && d.ino == st.st_ino) v.under_rules.push_back(d.dir);
+  }
   return v;
 }
 

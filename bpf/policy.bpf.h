@@ -286,7 +286,6 @@ static __noinline int match_file(struct scratch *s, __u32 off, __u32 len, __u32 
   return decide_sets(ps, pset, bset, scope, op, len, out);
 }
 
-/* Exec rules against the executable's path (the first 256 bytes). */
 /* `path` (len bytes, kernel memory: a record being built, or a copied string) against the
  * exec rules. A program with no name on disk (REIN_F_FILELESS: its path is a memfd's
  * "/memfd:NAME", whose basename no rule names) is judged by the `exec: {fileless: true}`
@@ -298,9 +297,13 @@ static __noinline int match_exec(const void *path, __u32 len, __u32 tgid, struct
   struct policy_scratch *ps = get_policy_scratch();
   if (!ps) return 0;
   __u32 n = len < REIN_PATH_KEY ? len : REIN_PATH_KEY;
-  bpf_probe_read_kernel(ps->tail, n & (REIN_PATH_KEY * 2 - 1), path);
+  /* A longer path is hashed by its last bytes, where its basename is; no rule names it
+   * whole (rule paths are at most REIN_PATH_KEY bytes). */
+  __u32 start = (len - n) & REIN_REC_MASK;
+  bpf_probe_read_kernel(ps->tail, n & (REIN_PATH_KEY * 2 - 1), (const char *)path + start);
   __u64 full, base;
   hash_tail(ps, n, &full, &base);
+  if (start) full = 0;
   if (fileless) base = REIN_EXEC_FILELESS_HASH;
   /* rules on the full path and on the basename decide together: the most severe wins;
    * exec rules carry every op bit */

@@ -36,6 +36,12 @@ os.chmod(os.path.join(base, "script_tool"), 0o755)
 LOADER = "/lib64/ld-linux-x86-64.so.2"
 rh.check(os.path.exists(LOADER), f"{LOADER}: the dynamic loader of this architecture")
 os.mkdir(os.path.join(base, "protected"))
+# a program whose path is longer than the kernel's 256-byte rule key: a rule on its file
+# name must still find it
+deep_dir = os.path.join(base, "d" * 200, "e" * 200)
+os.makedirs(deep_dir)
+deep_tool = os.path.join(deep_dir, f"deep_tool_{tag}")
+shutil.copy("/usr/bin/touch", deep_tool)
 vm_sharer = os.path.join(base, "vm_sharer")
 cc = subprocess.run(["cc", "-O1", "-o", vm_sharer, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                               "vm_sharer.c")], capture_output=True, text=True)
@@ -73,6 +79,10 @@ rules:
     action: deny
     exec:
       fileless: true
+  - name: no-deep
+    action: deny
+    exec:
+      paths: [deep_tool_{tag}]
 budgets:
   - name: tiny
     agents: [polagent]
@@ -289,6 +299,8 @@ try:
         for tool in ("denied_tool", "real_tool"):
             d = as_agent(f"import subprocess; r = subprocess.run(['{LOADER}', '{base}/{tool}', '{base}/{tool}_loaded']); print(r.returncode)")
             results[f"loader_{tool}"] = (d.stdout.strip(), os.path.exists(f"{base}/{tool}_loaded"))
+        d = as_agent(f"import subprocess; r = subprocess.run(['{deep_tool}', '{base}/deep_marker']); print(r.returncode)")
+        results["deep_tool"] = (d.stdout.strip(), os.path.exists(f"{base}/deep_marker"))
         # a program with no name on disk (a memfd, run with fexecve) is what a fileless rule names
         d = as_agent(FILELESS, f"{base}/fileless_marker")
         results["fileless"] = (d.stdout.strip(), os.path.exists(f"{base}/fileless_marker"))
@@ -416,6 +428,7 @@ rh.check(results["real_tool"] == ("0", True), f"exec of the link's target by its
 rh.check(results["loader_denied_tool"] == ("-9", False),
          f"the loader running a denied program: {results['loader_denied_tool']}")
 rh.check(results["loader_real_tool"] == ("0", True), f"the loader running another: {results['loader_real_tool']}")
+rh.check(results["deep_tool"] == ("-9", False), f"a program past 256 bytes of path, by its file name: {results['deep_tool']}")
 rh.check(results["fileless"] == ("-9", False), f"a fileless exec under a fileless rule: {results['fileless']}")
 rh.check(results["controlled_ptrace"] == (["0", "0"], "ptrace", True, ["-"], -9),
          f"a process the agent seized with ptrace, then writing a protected file: {results['controlled_ptrace']}")

@@ -283,6 +283,18 @@ TEST(PolicyParser, FilelessTakesNoPaths) {
             "p.yaml:5:11: rules[0].exec: needs at least one of paths, argv, fileless");
 }
 
+TEST(PolicyParser, ExecPathLongerThanTheKernelMatches) {
+  const std::string path = "/" + std::string(256, 'd');
+  EXPECT_EQ(one(with_header("rules:\n  - name: r\n    action: deny\n    exec: {paths: [" + path +
+                            "]}\n")),
+            "p.yaml:5:20: rules[0].exec.paths[0]: exec path longer than 256 bytes (the kernel "
+            "matches exec paths up to that length; name the program by its file name)");
+  EXPECT_EQ(check(with_header("rules:\n  - name: r\n    action: deny\n    exec: {paths: [" +
+                              path.substr(0, 256) + "]}\n"))
+                .size(),
+            0u);
+}
+
 TEST(PolicyParser, BadRegexCidrGlobHostPortDuration) {
   std::string d = one(with_header("agents:\n  - name: a\n    cmdline: [\"(unclosed\"]\n"));
   EXPECT_TRUE(starts_with(d, "p.yaml:4:15: agents[0].cmdline[0]: invalid regex")) << d;

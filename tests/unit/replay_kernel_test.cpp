@@ -163,6 +163,26 @@ TEST(ReplayKernel, ExecMapIsJudgedByTheExecRules) {
 
 // What the kernel bans under any rule of a kind: io_uring under a file rule, a raw socket
 // under a network rule, a BPF object by id under either; a reach for the sensor always.
+// As the kernel: a path longer than the 256-byte key is judged by its file name.
+TEST(ReplayKernel, ExecPathPastTheKeyIsJudgedByItsFileName) {
+  auto k = build();
+  const std::string deep = "/" + std::string(300, 'd') + "/nc";
+  std::string rec = str(exec_rec({.h = {.tgid = 330, .agent = 300}, .exe = deep}));
+  k->judge(rec);
+  EXPECT_EQ(as<rein_exec>(rec).rule, 0u);  // no-nc names /usr/bin/nc, not the file name
+  auto b = build(R"(apiVersion: rein/v1
+rules:
+  - name: no-nc
+    action: deny
+    exec:
+      paths: [nc]
+)");
+  std::string rec2 = str(exec_rec({.h = {.tgid = 331, .agent = 300}, .exe = deep}));
+  b->judge(rec2);
+  EXPECT_EQ(as<rein_exec>(rec2).rule, 1u);
+  EXPECT_EQ(as<rein_exec>(rec2).outcome, REIN_OUT_KILLED);
+}
+
 TEST(ReplayKernel, ScopeBansFollowTheReplayPolicy) {
   auto k = build();
   k->on_track(300, 0);

@@ -192,9 +192,12 @@ std::optional<std::string> ReplayKernel::judge_connect(const std::string& bytes)
 // basename's. REIN_ACT_NONE when no rule acts.
 ReplayKernel::ExecVerdict ReplayKernel::exec_verdict(std::string_view path, uint32_t root,
                                                      bool fileless) const {
-  const std::string_view key = path.substr(0, REIN_PATH_KEY);
+  // bpf/policy.bpf.h match_exec(): a path past the key's length by its last bytes (its
+  // basename), and no full-path match
+  const bool longer = path.size() > REIN_PATH_KEY;
+  const std::string_view key = longer ? path.substr(path.size() - REIN_PATH_KEY) : path;
   const size_t slash = key.rfind('/');
-  const uint64_t full = fnv1a64(key);
+  const uint64_t full = longer ? 0 : fnv1a64(key);
   const uint64_t base = fileless ? REIN_EXEC_FILELESS_HASH
                                  : fnv1a64(slash == std::string_view::npos ? key : key.substr(slash + 1));
   const rein_rule_set* sets[2] = {nullptr, nullptr};

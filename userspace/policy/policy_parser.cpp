@@ -15,6 +15,7 @@
 #include "policy/duration.h"
 #include "policy/yaml_fields.h"
 #include "policy/yaml_tree.h"
+#include "rein/abi/events.h"
 
 namespace rein::policy {
 
@@ -151,6 +152,12 @@ std::optional<std::string> PolicyBuilder::exe_path(const YamlNode& n, const std:
   }
   if (s->front() != '/' && s->size() > 255) {
     r_.error(n, f, "file name longer than 255 bytes");
+    return std::nullopt;
+  }
+  if (exec_rule && s->front() == '/' && s->size() > REIN_PATH_KEY) {
+    r_.error(n, f, fmt::format("exec path longer than {} bytes (the kernel matches exec paths "
+                               "up to that length; name the program by its file name)",
+                               REIN_PATH_KEY));
     return std::nullopt;
   }
   if (exec_rule && s->find_first_of("*?[") != std::string::npos) {

@@ -56,18 +56,10 @@ static __noinline int io_uring_enter_check(long nr) {
   struct rein_rule *r = cls < 64 ? bpf_map_lookup_elem(&file_scope_rule, &cls) : NULL;
   bool under = r && r->ops;
   if (!under && nr != NR_io_uring_setup) return 0;
-  struct rein_mechanism e = {};
-  fill_hdr(&e.h, REIN_REC_MECHANISM, sizeof(e));
-  e.mechanism = nr == NR_io_uring_setup   ? REIN_MECH_IO_URING_SETUP
+  ban_mechanism(nr == NR_io_uring_setup   ? REIN_MECH_IO_URING_SETUP
                 : nr == NR_io_uring_enter ? REIN_MECH_IO_URING_ENTER
-                                          : REIN_MECH_IO_URING_REGISTER;
-  if (under) {
-    bpf_send_signal(SIGKILL);
-    e.rule = r->rule + 1;
-    e.action = r->action;
-    e.outcome = REIN_OUT_KILLED;
-  }
-  emit_urgent(&e, sizeof(e));
+                                          : REIN_MECH_IO_URING_REGISTER,
+                0, under ? r : NULL);
   return 0;
 }
 

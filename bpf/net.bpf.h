@@ -42,17 +42,7 @@ __noinline int raw_socket_check(__u32 family, __u32 type) {
   if (!raw) return 0;
   __u32 cls = class_of(bpf_get_current_pid_tgid() >> 32);
   struct rein_rule *r = cls < 64 ? bpf_map_lookup_elem(&net_scope_rule, &cls) : NULL;
-  struct rein_mechanism e = {};
-  fill_hdr(&e.h, REIN_REC_MECHANISM, sizeof(e));
-  e.mechanism = REIN_MECH_RAW_SOCKET;
-  e.flags = (family << 16) | (t & 0xffff);
-  if (r && r->ops) {
-    bpf_send_signal(SIGKILL);
-    e.rule = r->rule + 1;
-    e.action = r->action;
-    e.outcome = REIN_OUT_KILLED;
-  }
-  emit_urgent(&e, sizeof(e));
+  ban_mechanism(REIN_MECH_RAW_SOCKET, (family << 16) | (t & 0xffff), r && r->ops ? r : NULL);
   return 0;
 }
 

@@ -168,6 +168,25 @@ __noinline int kill_sharers(void) {
   return 0;
 }
 
+/* A REIN_REC_MECHANISM record of what a tracked process is doing (io_uring, a raw socket, a
+ * reach for the sensor). With `r`, the rule under which that is not allowed at all: SIGKILL
+ * now, at the syscall's entry, to the process and its sharers, so it dies on the way back
+ * before it can use what the call gives. */
+static __always_inline void ban_mechanism(__u32 mechanism, __u32 flags, const struct rein_rule *r) {
+  struct rein_mechanism e = {};
+  fill_hdr(&e.h, REIN_REC_MECHANISM, sizeof(e));
+  e.mechanism = mechanism;
+  e.flags = flags;
+  if (r) {
+    bpf_send_signal(SIGKILL);
+    kill_sharers();
+    e.rule = r->rule + 1;
+    e.action = r->action;
+    e.outcome = REIN_OUT_KILLED;
+  }
+  emit_urgent(&e, sizeof(e));
+}
+
 static __always_inline __u8 enforce_rule_index(__u8 action, __u32 rule) {
   if (action == REIN_ACT_DENY) {
     bpf_send_signal(SIGKILL);

@@ -23,18 +23,7 @@
 #define REIN_GUARD_NET (1u << 31) /* rein_mechanism.flags: the rule is a network rule */
 
 static __always_inline void guard_report(__u32 what, struct rein_rule *r, bool net) {
-  struct rein_mechanism e = {};
-  fill_hdr(&e.h, REIN_REC_MECHANISM, sizeof(e));
-  e.mechanism = REIN_MECH_SENSOR_TAMPER;
-  e.flags = what | (net ? REIN_GUARD_NET : 0);
-  if (r) {
-    bpf_send_signal(SIGKILL);
-    kill_sharers();
-    e.rule = r->rule + 1;
-    e.action = r->action;
-    e.outcome = REIN_OUT_KILLED;
-  }
-  emit_urgent(&e, sizeof(e));
+  ban_mechanism(REIN_MECH_SENSOR_TAMPER, what | (net ? REIN_GUARD_NET : 0), r);
 }
 
 /* bpf(2) by a tracked process. Global: verified once. */

@@ -20,10 +20,9 @@
 #define NR_bpf 321
 #define NR_process_vm_readv 310
 #define NR_pidfd_getfd 438
-#define REIN_GUARD_NET (1u << 31) /* rein_mechanism.flags: the rule is a network rule */
 
 static __always_inline void guard_report(__u32 what, struct rein_rule *r, bool net) {
-  ban_mechanism(REIN_MECH_SENSOR_TAMPER, what | (net ? REIN_GUARD_NET : 0), r);
+  ban_mechanism(REIN_MECH_SENSOR_TAMPER, what | (net ? REIN_TAMPER_NET_RULE : 0), r);
 }
 
 /* bpf(2) by a tracked process. Global: verified once. */
@@ -55,7 +54,7 @@ __noinline int guard_target(__u32 nr, __s32 target, int pidfd) {
   }
   if (!tgid || tgid != cfg.self_tgid) return 0;
   struct rein_rule always = {.rule = 0xffffffff, .action = REIN_ACT_DENY};
-  guard_report(nr | 0x10000, &always, false); /* 0x10000: a syscall number, not a bpf cmd */
+  guard_report(nr | REIN_TAMPER_AT_SENSOR, &always, false);
   return 0;
 }
 

@@ -194,7 +194,7 @@ void PolicyBridge::on_mechanism(const decode::MechanismRec& r) {
     return;
   }
   if (r.mechanism == REIN_MECH_SENSOR_TAMPER) {  // rule 0 (the guard's own kill) returned above
-    const bool net = r.flags & (1u << 31);
+    const bool net = r.flags & REIN_TAMPER_NET_RULE;
     auto d = enforcer_->from_kernel(net ? "network" : "file", r.policy.rule - 1, REIN_ACT_DENY,
                                     r.policy.outcome, tamper_attempt(r), who, r.h.ts_ns);
     d.detail = "kernel: a BPF object taken by id under a rule (killed at bpf(2), before the fd"

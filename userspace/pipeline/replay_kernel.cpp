@@ -268,7 +268,7 @@ void ReplayKernel::judge_scope_ban(std::string& bytes) {
     case REIN_MECH_IO_URING_REGISTER: r = &file_scope_[c]; break;
     case REIN_MECH_RAW_SOCKET: r = &net_scope_[c]; break;
     case REIN_MECH_SENSOR_TAMPER:
-      if (m.flags & 0x10000) {  // aimed at the sensor's process: killed whatever the policy
+      if (m.flags & REIN_TAMPER_AT_SENSOR) {  // aimed at the sensor's process: killed whatever the policy
         put_verdict<rein_mechanism>(bytes, offsetof(rein_mechanism, rule), 0, REIN_ACT_DENY,
                                     REIN_OUT_KILLED);
         return;
@@ -285,7 +285,7 @@ void ReplayKernel::judge_scope_ban(std::string& bytes) {
   put_verdict<rein_mechanism>(bytes, offsetof(rein_mechanism, rule), r->rule + 1, r->action,
                               REIN_OUT_KILLED);
   if (m.mechanism == REIN_MECH_SENSOR_TAMPER) {
-    const uint32_t flags = (m.flags & ~(1u << 31)) | (net ? 1u << 31 : 0);
+    const uint32_t flags = (m.flags & ~REIN_TAMPER_NET_RULE) | (net ? REIN_TAMPER_NET_RULE : 0);
     std::memcpy(bytes.data() + offsetof(rein_mechanism, flags), &flags, sizeof(flags));
   }
 }

@@ -8,7 +8,7 @@ namespace rein::pipeline {
 
 std::string tamper_attempt(const decode::MechanismRec& r) {
   const uint32_t what = r.flags & 0xffff;
-  if (r.flags & 0x10000) {  // a syscall aimed at the sensor's process
+  if (r.flags & REIN_TAMPER_AT_SENSOR) {
     switch (what) {
       case 101:
         return "ptrace of the sensor";
@@ -45,7 +45,7 @@ const std::string& sensor_tamper_event(EventBuilder& b, const ProcessView& v,
   else
     w.null();
   w.key("reason");
-  w.string(r.flags & 0x10000  ? "a tracked process reached for the sensor's process"
+  w.string(r.flags & REIN_TAMPER_AT_SENSOR ? "a tracked process reached for the sensor's process"
            : r.policy.outcome ? "a BPF object taken by id under a file or network rule: the "
                                 "sensor's maps and links enforce them"
                               : "a BPF object taken by id");

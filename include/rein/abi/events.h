@@ -194,10 +194,12 @@ enum rein_mechanism_kind {
                                under a network rule the process is killed at socket(2)'s entry */
   REIN_MECH_SENSOR_TAMPER = 6, /* bpf(2) taking a BPF object by id (`flags` low 16 bits = the
                                   bpf command), or ptrace, process_vm_readv/writev, pidfd_getfd aimed at the
-                                  sensor (0x10000 | the syscall number); bit 31: `rule` is a
-                                  network rule (else a file rule); rule 0xffffffff + 1 = 0 with
-                                  outcome killed: the sensor's own guard, no rule */
+                                  sensor (REIN_TAMPER_AT_SENSOR | the syscall number); with
+                                  REIN_TAMPER_NET_RULE, `rule` is a network rule (else a file
+                                  rule); rule 0 with outcome killed: the sensor's own guard */
 };
+#define REIN_TAMPER_AT_SENSOR 0x10000u   /* sensor tamper flags: a syscall aimed at the sensor */
+#define REIN_TAMPER_NET_RULE (1u << 31)  /* sensor tamper flags: the rule is a network rule */
 struct rein_mechanism {
   struct rein_hdr h;
   __u32 mechanism; /* enum rein_mechanism_kind */

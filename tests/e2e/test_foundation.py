@@ -86,6 +86,20 @@ one("unlink", f"{W}/sub/d.txt")
 one("mkdir", f"{W}/sub/dd")
 one("rmdir", f"{W}/sub/dd")
 
+# long names and the longest paths (the workload's loop, redone here)
+one("create", f"{W}/{'L' * 200}/{'M' * 41}/{'n' * 13}")
+deep = W
+while 4095 - len(deep) - 1 > 200:
+    deep += "/" + "d" * min(250, 4095 - len(deep) - 1 - 100)
+longest = one("create", f"{deep}/{'f' * (4095 - len(deep) - 1)}")
+rh.check(len(longest["path"]) == 4095 and not longest.get("path_truncated"),
+         f"a 4,095-byte path whole: {len(longest['path'])} {longest.get('path_truncated')}")
+cut_name = "g" * (4096 - len(deep) - 1)
+cut = [e for e in evs if e["type"] == "file.mutation" and e["op"] == "create"
+       and e["path"].endswith("/" + cut_name)]
+rh.check(len(cut) == 1 and cut[0].get("path_truncated") is True,
+         f"a 4,096-byte path cut and flagged: {[(len(e['path']), e.get('path_truncated')) for e in cut]}")
+
 # the shell child: exec'd, wrote its file, exited 3
 sh_exec = [e for e in evs if e["type"] == "process.exec" and e["process"]["exe"] in
            ("/bin/sh", "/usr/bin/sh", "/usr/bin/dash", "/bin/dash")]

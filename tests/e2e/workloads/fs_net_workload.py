@@ -57,6 +57,27 @@ os.mkdir("dd", dir_fd=dfd)
 os.rmdir("dd", dir_fd=dfd)
 os.close(dfd)
 
+# names the kernel walk copies in 8-byte pieces: short, just past the dentry's inline
+# name (40), and 200 bytes long (held outside the dentry), of odd lengths
+long_dir = os.path.join(W, "L" * 200, "M" * 41)
+os.makedirs(long_dir)
+with open(os.path.join(long_dir, "n" * 13), "w") as f:
+    f.write("x")
+# the longest path the walk keeps (4,095 bytes: its first component lands within the
+# copy's 8-byte reach of the buffer's front) and one byte more (cut, and flagged)
+dfd, deep = os.open(W, os.O_RDONLY | os.O_DIRECTORY), W
+while 4095 - len(deep) - 1 > 200:
+    name = "d" * min(250, 4095 - len(deep) - 1 - 100)
+    os.mkdir(name, dir_fd=dfd)
+    nfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=dfd)
+    os.close(dfd)
+    dfd, deep = nfd, deep + "/" + name
+for name in ("f" * (4095 - len(deep) - 1), "g" * (4096 - len(deep) - 1)):
+    fd = os.open(name, os.O_CREAT | os.O_WRONLY, 0o600, dir_fd=dfd)
+    os.write(fd, b"y")
+    os.close(fd)
+os.close(dfd)
+
 # a shell child that writes a file and exits 3
 subprocess.run(["/bin/sh", "-c", f"echo shell > {W}/sh.txt; exit 3"])
 

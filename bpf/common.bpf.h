@@ -132,9 +132,37 @@ static __always_inline bool is_candidate(__u32 tgid) { return pid_bit(cand_bits,
 static __always_inline void set_candidate_bit(__u32 tgid) { set_pid_bit(cand_bits, tgid); }
 static __always_inline void clear_candidate_bit(__u32 tgid) { clear_pid_bit(cand_bits, tgid); }
 
+/* After any update or delete of a `tracked` entry. */
+static __always_inline void tracked_changed(void) {
+  __sync_fetch_and_add(&tracked_gen, 1);
+}
+
+/* The agent of tgid (0: none), from this CPU's last answer when nothing in `tracked` has
+ * changed since it was looked up. The generation is read before the lookup, so an answer
+ * is never newer-stamped than what it saw; the entry is stamped 0 while it is rewritten and
+ * read between two loads of its stamp, so a program that wrote it half-way before another
+ * one on this CPU ran (preempted, or a nested program) leaves no mixed entry behind. */
 static __always_inline __u32 agent_of(__u32 tgid) {
+  __u32 zero = 0;
+  struct agent_cache *c = bpf_map_lookup_elem(&agent_cache_map, &zero);
+  const __u64 gen = *(volatile __u64 *)&tracked_gen;
+  if (c) {
+    const __u64 seen = *(volatile __u64 *)&c->gen;
+    const __u64 v = *(volatile __u64 *)&c->tgid_agent;
+    asm volatile("" ::: "memory");
+    if (seen == gen && (__u32)(v >> 32) == tgid && *(volatile __u64 *)&c->gen == seen)
+      return (__u32)v;
+  }
   struct rein_tracked *t = bpf_map_lookup_elem(&tracked, &tgid);
-  return t ? t->agent : 0;
+  const __u32 agent = t ? t->agent : 0;
+  if (c) {
+    *(volatile __u64 *)&c->gen = 0;
+    asm volatile("" ::: "memory");
+    *(volatile __u64 *)&c->tgid_agent = ((__u64)tgid << 32) | agent;
+    asm volatile("" ::: "memory");
+    *(volatile __u64 *)&c->gen = gen;
+  }
+  return agent;
 }
 
 /* The caller's uid as bpf_get_current_uid_gid gives it (the kernel uid, as seen from the

@@ -38,6 +38,25 @@ struct {
   __type(value, struct rein_tracked);
 } tracked SEC(".maps");
 
+/* Raised after every change to `tracked`, by the kernel programs (tracked_changed) and by
+ * user space (BpfSensor::track/untrack): agent_of's per-CPU answer is good only while this
+ * is what it was when the answer was looked up. Starts at 1 so an empty cache never
+ * matches. */
+__u64 tracked_gen = 1;
+
+/* agent_of's last answer on this CPU: every record's header names the agent, and the hash
+ * lookup it took was about a twentieth of a tracked open/write/close. */
+struct agent_cache {
+  __u64 gen;        /* tracked_gen read before the lookup; 0 while being written */
+  __u64 tgid_agent; /* tgid << 32 | agent, one store */
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct agent_cache);
+} agent_cache_map SEC(".maps");
+
 /* Selectors evaluated at exec: FNV-1a 64 of an exe basename or full path -> selector index. */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);

@@ -249,7 +249,9 @@ int BPF_PROG(rein_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
         (cfg.script_selectors && (script = match_script(s, p, &selector)))) {
       struct rein_tracked t = {.agent = tgid, .selector = selector,
                                .agent_start_ns = bpf_ktime_get_boot_ns()};
-      if (bpf_map_update_elem(&tracked, &tgid, &t, BPF_ANY)) {
+      const long err = bpf_map_update_elem(&tracked, &tgid, &t, BPF_ANY);
+      tracked_changed();
+      if (err) {
         count(REIN_CTR_DROP_TRACK_FULL);
         return 0;
       }
@@ -343,6 +345,7 @@ __noinline int adopt_controlled(__u32 vpid, __u32 how) {
     struct rein_tracked copy = *mine;
     if (track_admit(&copy)) {
       if (bpf_map_update_elem(&tracked, &tgid, &copy, BPF_NOEXIST) == 0) {
+        tracked_changed();
         set_tracked_bit(tgid);
         emit_process(t, BPF_CORE_READ(t, mm, exe_file),
                      REIN_F_DISCOVERED | REIN_F_CONTROLLED | (how & REIN_F_CONTROLLED_VM), me, NULL);
@@ -368,7 +371,9 @@ int BPF_PROG(rein_fork, struct task_struct *parent, struct task_struct *child) {
   if (!t) return 0;
   struct rein_tracked copy = *t;
   if (!track_admit(&copy)) return 0; /* the agent is at its share of the table */
-  if (bpf_map_update_elem(&tracked, &cpid, &copy, BPF_ANY)) {
+  const long err = bpf_map_update_elem(&tracked, &cpid, &copy, BPF_ANY);
+  tracked_changed();
+  if (err) {
     track_release(&copy);
     count(REIN_CTR_DROP_TRACK_FULL);
     return 0;

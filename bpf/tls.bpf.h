@@ -171,6 +171,7 @@ static __noinline bool become_agent(__u32 tgid, __u32 flags) {
   struct rein_tracked t = {.agent = tgid, .selector = 0xffffffff,
                            .agent_start_ns = bpf_ktime_get_boot_ns()};
   if (bpf_map_update_elem(&tracked, &tgid, &t, BPF_NOEXIST)) return is_tracked(tgid);
+  tracked_changed();
   set_tracked_bit(tgid);
   count(REIN_CTR_DISCOVERED);
   struct task_struct *task = (struct task_struct *)bpf_get_current_task();

@@ -68,6 +68,7 @@ static __always_inline void track_forget(__u32 tgid) {
   if (t) {
     track_release(t);
     bpf_map_delete_elem(&tracked, &tgid);
+    tracked_changed();
   }
   clear_tracked_bit(tgid);
 }

@@ -410,8 +410,11 @@ Result<void> BpfSensor::track(uint32_t tgid, uint32_t agent_root, uint32_t selec
                               uint64_t agent_start_ns) {
   if (tgid >= REIN_MAX_PID) return make_error(fmt::format("pid {} out of range", tgid));
   rein_tracked t{agent_root, selector, agent_start_ns};
-  if (bpf_map__update_elem(skel_->maps.tracked, &tgid, sizeof(tgid), &t, sizeof(t), BPF_ANY) != 0)
-    return make_error(fmt::format("tracked map: {}", errno_text(errno)));
+  const int rc =
+      bpf_map__update_elem(skel_->maps.tracked, &tgid, sizeof(tgid), &t, sizeof(t), BPF_ANY);
+  const int err = errno;
+  tracked_changed();
+  if (rc != 0) return make_error(fmt::format("tracked map: {}", errno_text(err)));
   // The kernel sets bits atomically too; a plain read-modify-write could lose one.
   __atomic_fetch_or(&skel_->bss->tracked_bits[tgid / 64], 1ULL << (tgid % 64), __ATOMIC_SEQ_CST);
   // Counted against the agent's quota like a fork would be (bpf/track_quota.bpf.h); racing
@@ -420,12 +423,17 @@ Result<void> BpfSensor::track(uint32_t tgid, uint32_t agent_root, uint32_t selec
   return {};
 }
 
+void BpfSensor::tracked_changed() {
+  __atomic_fetch_add(&skel_->data->tracked_gen, 1, __ATOMIC_SEQ_CST);
+}
+
 void BpfSensor::untrack(uint32_t tgid) {
   if (tgid >= REIN_MAX_PID) return;
   rein_tracked t{};
   if (bpf_map__lookup_and_delete_elem(skel_->maps.tracked, &tgid, sizeof(tgid), &t, sizeof(t),
                                       0) == 0)
     adjust_quota(skel_->maps.track_counts, t.agent, t.agent_start_ns, -1);
+  tracked_changed();
   __atomic_fetch_and(&skel_->bss->tracked_bits[tgid / 64], ~(1ULL << (tgid % 64)),
                      __ATOMIC_SEQ_CST);
 }

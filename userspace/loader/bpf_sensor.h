@@ -109,6 +109,9 @@ class BpfSensor {
 
  private:
   explicit BpfSensor(struct ::rein_bpf* skel) : skel_(skel) {}
+  // After every change to the tracked map: the kernel's per-CPU agent answers (agent_of in
+  // bpf/common.bpf.h) older than it are looked up again.
+  void tracked_changed();
   struct ::rein_bpf* skel_;
   std::vector<struct bpf_link*> cgroup_links_;
   bool multi_ = false;

@@ -57,8 +57,9 @@ os.mkdir("dd", dir_fd=dfd)
 os.rmdir("dd", dir_fd=dfd)
 os.close(dfd)
 
-# names the kernel walk copies in 8-byte pieces: short, just past the dentry's inline
-# name (40), and 200 bytes long (held outside the dentry), of odd lengths
+# names of odd lengths on both of the kernel walk's copies: 13 bytes (8-byte pieces, the
+# first a partial one), and 41 and 200 bytes (past the pieces' 32 and the dentry's inline
+# 40: one helper call each)
 long_dir = os.path.join(W, "L" * 200, "M" * 41)
 os.makedirs(long_dir)
 with open(os.path.join(long_dir, "n" * 13), "w") as f:
